@@ -1,0 +1,67 @@
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+
+from vidzzle_media.tls import ensure_self_signed
+
+
+async def test_healthz(client):
+    resp = await client.get("/healthz")
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["status"] == "ok" and body["schema_version"] >= 1
+
+
+def test_self_signed_certificate_is_generated_once(tmp_path):
+    cert, key = ensure_self_signed(tmp_path / "certs")
+    first = cert.read_bytes()
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    cert2, _ = ensure_self_signed(tmp_path / "certs")
+    assert cert2.read_bytes() == first
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_over_https_with_generated_certificate(tmp_path):
+    """The real CLI: `serve` from another folder generates a certificate and answers /healthz."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDZZLE_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vidzzle_media", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--data-dir", str(tmp_path / "data")],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"https://127.0.0.1:{port}/healthz", context=context, timeout=2) as resp:
+                    assert resp.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                assert time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.2)
+        assert (tmp_path / "certs" / "vidzzle-selfsigned.crt").exists()
+        assert (tmp_path / "data" / "vidzzle.db").exists()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0
+
+
+def test_help_on_every_command():
+    for args in ([], ["serve"], ["create-support"]):
+        out = subprocess.run([sys.executable, "-m", "vidzzle_media", *args, "--help"],
+                             capture_output=True, text=True, check=True).stdout
+        assert "usage: vidzzle-media" in out

@@ -1,0 +1,52 @@
+import sqlite3
+
+import pytest
+
+from vidzzle_media.store import Database
+from vidzzle_media.store.database import migration_files
+
+
+async def test_migrations_on_empty_and_migrated_database(tmp_path):
+    path = tmp_path / "v.db"
+    db = Database(path)
+    await db.open()
+    versions = [v for v, _, _ in migration_files()]
+    rows = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+    assert [r[0] for r in rows] == versions
+    await db.close()
+
+    again = Database(path)
+    await again.open()           # already migrated: nothing applied twice
+    assert await again.migrate() == []
+    assert await again.fetchval("SELECT COUNT(*) FROM schema_migrations") == len(versions)
+    await again.close()
+
+
+async def test_pragmas(tmp_path):
+    db = Database(tmp_path / "v.db", busy_timeout_ms=1234)
+    await db.open()
+    assert await db.fetchval("PRAGMA journal_mode") == "wal"
+    assert await db.fetchval("PRAGMA foreign_keys") == 1
+    assert await db.fetchval("PRAGMA busy_timeout") == 1234
+    await db.close()
+
+
+async def test_transaction_rolls_back_on_error(tmp_path):
+    db = Database(tmp_path / "v.db")
+    await db.open()
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO system_settings(key, value) VALUES ('a', '1')")
+            await conn.execute("INSERT INTO system_settings(key, value) VALUES ('a', '2')")
+    assert await db.fetchval("SELECT COUNT(*) FROM system_settings") == 0
+    await db.close()
+
+
+async def test_foreign_keys_enforced(tmp_path):
+    db = Database(tmp_path / "v.db")
+    await db.open()
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.execute(
+            "INSERT INTO users(tenant_id, role, name, email, created_at) VALUES (999, 'user', 'x', 'x@y', 'now')"
+        )
+    await db.close()

@@ -1,0 +1,96 @@
+"""Command line: ``vidzzle-media serve | create-support | ...``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from aiohttp import web
+
+from .errors import AppError
+from .config import ConfigError, Settings, load_settings
+from .logs import configure_logging
+
+log = logging.getLogger("vidzzle_media")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file (see docs/configuration.md)")
+    parser.add_argument("--data-dir", metavar="DIR", help="data folder (database, uploads); default ./data")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vidzzle-media", description="Self-hosted video calls: server and administration.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    serve = sub.add_parser("serve", help="run the server (HTTPS, back office, signalling, SFU)",
+                           description="Run the server with the embedded defaults (SQLite, self-signed certificate).")
+    _common(serve)
+    serve.add_argument("--host", help="listen address (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="listen port (default 8443)")
+    support = sub.add_parser("create-support", help="create the first support account and print its set-password link",
+                             description="Create a support account (locked until its password is set) and print a one-time URL to set the password.")
+    support.add_argument("email", metavar="EMAIL")
+    _common(support)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "server.data_dir": getattr(args, "data_dir", None),
+        "server.host": getattr(args, "host", None),
+        "server.port": getattr(args, "port", None),
+    }
+    return load_settings(args.config, overrides=overrides)
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .app import create_app
+    from .tls import server_ssl_context
+
+    app = create_app(settings)
+    context = server_ssl_context(settings.tls)
+    scheme = "https" if context else "http"
+    log.info("serving on %s://%s:%s", scheme, settings.server.host, settings.server.port)
+    web.run_app(app, host=settings.server.host, port=settings.server.port, ssl_context=context,
+                print=None, access_log=None, handle_signals=True)
+    return 0
+
+
+def run_create_support(args: argparse.Namespace, settings: Settings) -> int:
+    from .services.accounts import create_support_account
+    from .store import Database
+
+    async def go() -> str:
+        db = Database(settings.database_path, settings.database.busy_timeout_ms)
+        await db.open()
+        try:
+            return await create_support_account(db, settings, args.email)
+        finally:
+            await db.close()
+
+    url = asyncio.run(go())
+    print(f"Support account {args.email} created. Open this link once to set its password:\n{url}")
+    return 0
+
+
+RUNNERS = {"serve": run_serve, "create-support": run_create_support}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except ConfigError as exc:
+        print(f"vidzzle-media: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.server.log_level, settings.server.log_json)
+    try:
+        return RUNNERS[args.command](args, settings)
+    except ConfigError as exc:
+        print(f"vidzzle-media: {exc}", file=sys.stderr)
+        return 2
+    except AppError as exc:
+        print(f"vidzzle-media: {exc.message}", file=sys.stderr)
+        return 1

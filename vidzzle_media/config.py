@@ -1,0 +1,221 @@
+"""Settings: a tree of dataclasses, each field with a default and a help text.
+
+Precedence (lowest first): the defaults below < a TOML file < ``VIDZZLE_*``
+environment variables < command-line flags. ``VIDZZLE_<SECTION>_<FIELD>``
+names one field, e.g. ``VIDZZLE_SERVER_PORT=8443``; lists are comma-separated.
+Every field must be documented in docs/configuration.md (a test checks it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "VIDZZLE_"
+
+
+def setting(default: Any, help: str, secret: bool = False) -> Any:
+    """A dataclass field carrying its help text (and whether it must never be logged)."""
+    meta = {"help": help, "secret": secret}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class ServerSettings:
+    host: str = setting("0.0.0.0", "Address the HTTPS server listens on.")
+    port: int = setting(8443, "TCP port of the HTTPS (or HTTP, with tls.enabled=false) server.")
+    data_dir: str = setting("data", "Folder for the SQLite database, uploads and the session key; created on start.")
+    public_url: str = setting("", "Base URL customers and agents reach the server at (used in emails and the embed snippet), e.g. https://video.example.com. Empty: derived from the request.")
+    appname: str = setting("Vidzzle Media", "Default application name (`__APPNAME__`); support can change it in the back office.")
+    dev_pages: bool = setting(False, "Serve developer pages such as /dev/room (never on a production install).")
+    log_json: bool = setting(False, "Write one JSON object per log line instead of plain text.")
+    log_level: str = setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.")
+
+
+@dataclass
+class TlsSettings:
+    enabled: bool = setting(True, "Serve HTTPS. Turn off only behind a TLS-terminating reverse proxy.")
+    cert_file: str = setting("", "PEM certificate chain. Empty: a self-signed certificate is generated on first start into `certs/` (relative to the working directory) and reused.")
+    key_file: str = setting("", "PEM private key belonging to cert_file.")
+    cert_dir: str = setting("certs", "Where the generated self-signed certificate is kept when cert_file is empty.")
+
+
+@dataclass
+class DatabaseSettings:
+    path: str = setting("", "SQLite database file. Empty: `vidzzle.db` in server.data_dir.")
+    busy_timeout_ms: int = setting(5000, "How long SQLite waits for a lock before failing (ms).")
+
+
+@dataclass
+class SmtpSettings:
+    host: str = setting("", "SMTP server for outgoing mail. Empty: mails stay queued in the outbox (visible to support).")
+    port: int = setting(587, "SMTP server port.")
+    security: str = setting("starttls", "`starttls`, `tls` (implicit TLS, usually port 465) or `none`.")
+    username: str = setting("", "SMTP login name; empty for no authentication.")
+    password: str = setting("", "SMTP password.", secret=True)
+    sender: str = setting("noreply@localhost", "Default From address; the tenant's email branding overrides it.")
+    timeout_s: float = setting(30.0, "Timeout of one SMTP delivery attempt (s).")
+
+
+@dataclass
+class SmsSettings:
+    sender: str = setting("log", "`log` keeps SMS in the database (shown to support); `http` posts them to a gateway.")
+    http_url: str = setting("", "Gateway URL for the `http` sender.")
+    http_method: str = setting("POST", "HTTP method for the gateway.")
+    http_body: str = setting('{"to": "{to}", "text": "{text}"}', "Request body template; `{to}` and `{text}` are replaced (JSON-escaped when the body is JSON).")
+    http_content_type: str = setting("application/json", "Content-Type of the gateway request.")
+    http_auth_header: str = setting("", "Full `Name: value` header sent to the gateway, e.g. `Authorization: Bearer ...`.", secret=True)
+
+
+@dataclass
+class IceSettings:
+    host_addresses: list[str] = setting([], "Local addresses offered as ICE host candidates. Empty: all addresses of the machine.")
+    announced_addresses: list[str] = setting([], "Public addresses announced instead of/in addition to host addresses (installs behind NAT).")
+    stun_servers: list[str] = setting([], "STUN server URLs (stun:host:port). Empty by default: no third-party STUN.")
+    turn_servers: list[str] = setting([], "TURN server URLs (turn:host:port?transport=udp).")
+    turn_username: str = setting("", "TURN user name.")
+    turn_password: str = setting("", "TURN password.", secret=True)
+    udp_port_min: int = setting(0, "Lowest UDP port for media (0: any port).")
+    udp_port_max: int = setting(0, "Highest UDP port for media (0: any port).")
+
+
+@dataclass
+class SecuritySettings:
+    login_max_failures: int = setting(5, "Failed logins allowed per account and per client address within login_window_s.")
+    login_window_s: int = setting(900, "Window for counting failed logins (s).")
+    optin_token_hours: int = setting(168, "Validity of the opt-in (account confirmation) link (h).")
+    reset_token_hours: int = setting(24, "Validity of a password-reset link (h).")
+    call_link_minutes: int = setting(60, "Validity of call-notification and invitation links (min).")
+
+
+@dataclass
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
+    ice: IceSettings = field(default_factory=IceSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.server.data_dir)
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.database.path) if self.database.path else self.data_path / "vidzzle.db"
+
+
+class ConfigError(ValueError):
+    """A setting could not be read: names the source and the key."""
+
+
+def iter_settings(settings: Settings | None = None):
+    """Yield (section, field, value, metadata) for every leaf setting."""
+    settings = settings or Settings()
+    for section in dataclasses.fields(settings):
+        group = getattr(settings, section.name)
+        for f in dataclasses.fields(group):
+            yield section.name, f, getattr(group, f.name)
+
+
+def _convert(value: Any, current: Any, where: str) -> Any:
+    """Coerce a TOML/env/flag value to the type of the default."""
+    try:
+        if isinstance(current, bool):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"expected true/false, got {value!r}")
+        if isinstance(current, int):
+            return int(value)
+        if isinstance(current, float):
+            return float(value)
+        if isinstance(current, list):
+            if isinstance(value, str):
+                return [item.strip() for item in value.split(",") if item.strip()]
+            return [str(item) for item in value]
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _apply(settings: Settings, section: str, key: str, value: Any, where: str) -> None:
+    group = getattr(settings, section, None)
+    if group is None or not dataclasses.is_dataclass(group):
+        raise ConfigError(f"{where}: unknown section [{section}]")
+    if key not in {f.name for f in dataclasses.fields(group)}:
+        raise ConfigError(f"{where}: unknown setting {section}.{key}")
+    setattr(group, key, _convert(value, getattr(group, key), where))
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build Settings from defaults, a TOML file, the environment and overrides.
+
+    ``overrides`` maps "section.field" to a value (the CLI flags).
+    """
+    settings = Settings()
+    if config_file:
+        path = Path(config_file)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        for section, values in data.items():
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: {section} must be a [section]")
+            for key, value in values.items():
+                _apply(settings, section, key, value, f"{path} [{section}] {key}")
+    environ = os.environ if environ is None else environ
+    known = {s: {f.name for f in dataclasses.fields(getattr(settings, s))} for s in _sections()}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        rest = name[len(ENV_PREFIX):].lower()
+        section, _, key = rest.partition("_")
+        if section in known and key in known[section]:
+            _apply(settings, section, key, value, f"environment {name}")
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, _, key = dotted.partition(".")
+        _apply(settings, section, key, value, f"flag for {dotted}")
+    _validate(settings)
+    return settings
+
+
+def _sections() -> list[str]:
+    return [f.name for f in dataclasses.fields(Settings)]
+
+
+def _validate(settings: Settings) -> None:
+    if settings.smtp.security not in ("starttls", "tls", "none"):
+        raise ConfigError("smtp.security must be starttls, tls or none")
+    if settings.sms.sender not in ("log", "http"):
+        raise ConfigError("sms.sender must be log or http")
+    if settings.sms.sender == "http" and not settings.sms.http_url:
+        raise ConfigError("sms.http_url is required with sms.sender = http")
+    if not 0 < settings.server.port < 65536:
+        raise ConfigError("server.port must be between 1 and 65535")
+    lo, hi = settings.ice.udp_port_min, settings.ice.udp_port_max
+    if (lo or hi) and not (0 < lo <= hi < 65536):
+        raise ConfigError("ice.udp_port_min/udp_port_max must both be set, with min <= max")
+    if bool(settings.tls.cert_file) != bool(settings.tls.key_file):
+        raise ConfigError("tls.cert_file and tls.key_file must be set together")

@@ -1,0 +1,69 @@
+"""Exceptions that carry their HTTP status.
+
+Services raise these; one middleware (app.py) turns them into an error page
+in the back-office layout or into JSON for API/signalling clients.
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base class: ``status`` is the HTTP status, ``message`` is safe to show."""
+
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, message: str = "", *, fields: dict[str, str] | None = None):
+        super().__init__(message or self.title)
+        self.message = message or self.title
+        #: field name -> error text, for forms re-rendered with field errors
+        self.fields = fields or {}
+
+
+class BadRequest(AppError):
+    status = 400
+    title = "Bad request"
+
+
+class ValidationError(BadRequest):
+    """Form or API input failed validation; ``fields`` names each problem."""
+
+    title = "Please correct the marked fields"
+
+
+class Unauthorized(AppError):
+    status = 401
+    title = "Login required"
+
+
+class Forbidden(AppError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(AppError):
+    """Also used for ids of another tenant: they must be indistinguishable."""
+
+    status = 404
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status = 409
+    title = "Conflict"
+
+
+class Gone(AppError):
+    """An expired or already used one-time link."""
+
+    status = 410
+    title = "Link no longer valid"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    title = "Too many attempts"
+
+    def __init__(self, message: str = "", *, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = retry_after

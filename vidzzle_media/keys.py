@@ -1,0 +1,11 @@
+"""Typed keys for what the application object holds (aiohttp ``web.AppKey``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .config import Settings
+from .store import Database
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
