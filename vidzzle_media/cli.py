@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Create a support account (locked until its password is set) and print a one-time URL to set the password.")
     support.add_argument("email", metavar="EMAIL")
     _common(support)
+    backup = sub.add_parser("backup", help="copy the database to FILE while the server runs",
+                            description="Online backup of the SQLite database (consistent while the server runs). "
+                                        "Restore: stop the server and copy FILE to the database path.")
+    backup.add_argument("file", metavar="FILE")
+    _common(backup)
     return parser
 
 
@@ -75,7 +80,15 @@ def run_create_support(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-RUNNERS = {"serve": run_serve, "create-support": run_create_support}
+def run_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from .store.backup import backup_database
+
+    size = backup_database(settings.database_path, args.file)
+    print(f"Backed up {settings.database_path} to {args.file} ({size} bytes).")
+    return 0
+
+
+RUNNERS = {"serve": run_serve, "create-support": run_create_support, "backup": run_backup}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"vidzzle-media: {exc}", file=sys.stderr)
         return 2
+    except FileNotFoundError as exc:
+        print(f"vidzzle-media: {exc}", file=sys.stderr)
+        return 1
     except AppError as exc:
         print(f"vidzzle-media: {exc.message}", file=sys.stderr)
         return 1
