@@ -1,0 +1,115 @@
+"""ICE policy of the SFU: which addresses, servers and ports the PCs use.
+
+``sfu`` must not import ``config``; it types the settings against
+:class:`IceSettingsLike`, which ``vidzzle_media.config.IceSettings`` satisfies.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiortc import RTCConfiguration, RTCIceServer
+from aiortc.rtcconfiguration import RTCBundlePolicy
+
+from . import aiortc_glue
+
+
+class IceSettingsLike(Protocol):
+    """The fields the SFU reads (see docs/configuration.md, section ``ice``)."""
+
+    host_addresses: list[str]
+    announced_addresses: list[str]
+    stun_servers: list[str]
+    turn_servers: list[str]
+    turn_username: str
+    turn_password: str
+    udp_port_min: int
+    udp_port_max: int
+
+
+@dataclass
+class DefaultIce:
+    """Stand-alone defaults (tests, tools): loopback only, no servers."""
+
+    host_addresses: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    """Loopback: nothing leaves the machine."""
+    announced_addresses: list[str] = field(default_factory=list)
+    """No NAT in front of the loopback."""
+    stun_servers: list[str] = field(default_factory=list)
+    """Never Google's STUN by default."""
+    turn_servers: list[str] = field(default_factory=list)
+    """No relay."""
+    turn_username: str = ""
+    """TURN credential user name."""
+    turn_password: str = ""
+    """TURN credential password."""
+    udp_port_min: int = 0
+    """0: any port."""
+    udp_port_max: int = 0
+    """0: any port."""
+
+
+class IcePolicy:
+    """Applies one :class:`IceSettingsLike` to the server's peer connections.
+
+    Why a class: the settings are read once; every PC then gets the same
+    RTCConfiguration, the same address filter and port range.
+    """
+
+    def __init__(self, settings: IceSettingsLike) -> None:
+        self.settings = settings
+        if bool(settings.udp_port_min) != bool(settings.udp_port_max) or (
+            settings.udp_port_min and settings.udp_port_min > settings.udp_port_max
+        ):
+            raise ValueError("udp_port_min/udp_port_max must both be 0 or a valid range")
+        hosts = [ipaddress.ip_address(a) for a in settings.host_addresses]
+        #: with loopback-only hosts, only loopback peers may talk to us
+        self._loopback_only = bool(hosts) and all(h.is_loopback for h in hosts)
+        aiortc_glue.set_host_addresses(list(settings.host_addresses) or None)
+
+    def configuration(self) -> RTCConfiguration:
+        """Explicit configuration (aiortc would otherwise use Google's STUN)."""
+        s = self.settings
+        servers: list[RTCIceServer] = []
+        if s.stun_servers:
+            servers.append(RTCIceServer(urls=list(s.stun_servers)))
+        if s.turn_servers:
+            servers.append(RTCIceServer(urls=list(s.turn_servers), username=s.turn_username,
+                                        credential=s.turn_password))
+        return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+    def allowed_source(self, address: str) -> bool:
+        """Whether an ICE datagram from ``address`` is accepted."""
+        if not self._loopback_only:
+            return True
+        try:
+            return ipaddress.ip_address(address).is_loopback
+        except ValueError:
+            return False
+
+    def before_gather(self, pc) -> None:
+        """Hook a PC before ``setLocalDescription`` gathers its candidates."""
+        aiortc_glue.bind_port_range(pc, self.settings.udp_port_min, self.settings.udp_port_max)
+
+    def announce(self, sdp: str) -> str:
+        """Replace host candidate addresses with the announced ones (1:1 NAT).
+
+        ``announced_addresses[i]`` replaces ``host_addresses[i]``; a single
+        announced address replaces every IPv4 host address.
+        """
+        s = self.settings
+        if not s.announced_addresses:
+            return sdp
+        mapping: dict[str, str] = {}
+        if len(s.announced_addresses) == 1:
+            single = s.announced_addresses[0]
+            return _CANDIDATE.sub(lambda m: m.group(1) + (single if ":" not in m.group(2) else m.group(2)) + m.group(3), sdp)
+        for host, ann in zip(s.host_addresses, s.announced_addresses):
+            mapping[host] = ann
+        return _CANDIDATE.sub(lambda m: m.group(1) + mapping.get(m.group(2), m.group(2)) + m.group(3), sdp)
+
+
+_CANDIDATE = re.compile(r"(a=candidate:\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host)")

@@ -1,0 +1,303 @@
+"""Participant: one person in a Room, with a publish and a subscribe PC."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import sdp as aiortc_sdp
+from aiortc.rtp import RtcpSrPacket
+from pyee.asyncio import AsyncIOEventEmitter
+
+from . import aiortc_glue
+from .codec import codec_from_sdp_media
+from .consumer import Consumer
+from .producer import Producer
+from .rtp import RtpView
+
+if TYPE_CHECKING:
+    from .ice import IcePolicy
+
+log = logging.getLogger(__name__)
+
+#: how long the server waits for the answer to its subscribe offer
+ANSWER_TIMEOUT_S = 15.0
+
+
+class NegotiationError(ValueError):
+    """An SDP could not be applied (hostile, malformed or out of order)."""
+
+
+class _ReceiverUpstream:
+    """Feedback to a publishing browser through the aiortc receiver's RTCP."""
+
+    def __init__(self, participant: Participant, receiver) -> None:
+        self._participant = participant
+        self._receiver = receiver
+
+    def request_keyframe(self, media_ssrc: int | None) -> None:
+        if media_ssrc is not None:
+            self._participant._spawn(aiortc_glue.send_pli(self._receiver, media_ssrc))
+
+    def request_nack(self, media_ssrc: int, seqs: list[int]) -> None:
+        self._participant._spawn(aiortc_glue.send_nack(self._receiver, media_ssrc, seqs))
+
+
+class Participant(AsyncIOEventEmitter):
+    """A person in a room. Owns its Producers and Consumers; ``close()`` cascades.
+
+    Two peer connections (DESIGN.md "Browser interop"): the *publish* PC is
+    only ever offered by the client (``publish``), the *subscribe* PC only by
+    the server (``subscribe_offer`` event / ``subscribe_answer``), so there
+    is no glare and no server re-offer on a client-offered PC.
+
+    Events: ``producer`` (Producer), ``subscribe_offer`` (sdp: str,
+    tracks: list[dict]), ``connectionstatechange`` (pc: str, state: str),
+    ``close`` ().
+    """
+
+    def __init__(self, room_id: str, ice: IcePolicy, video_codec: str = "VP8",
+                 display_name: str = "", app_data: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.id = uuid.uuid4().hex[:12]
+        self.room_id = room_id
+        self.display_name = display_name
+        self.app_data = app_data or {}
+        self.video_codec = video_codec.upper()
+        self.producers: dict[str, Producer] = {}
+        self.consumers: dict[str, Consumer] = {}
+        self.muted: dict[str, bool] = {"audio": False, "video": False}
+        self.closed = False
+        self._ice = ice
+        self._publish_pc: RTCPeerConnection | None = None
+        self._subscribe_pc = self._new_pc("subscribe")
+        self._by_mid: dict[str, Producer] = {}
+        self._by_pt: dict[int, Producer] = {}
+        self._needs_negotiation = False
+        self._negotiation: asyncio.Task | None = None
+        self._answer: asyncio.Future[str] | None = None
+        self._publish_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task] = set()
+        self.on("error", lambda exc: log.error("%r: %s", self, exc))
+
+    def __repr__(self) -> str:
+        return f"Participant({self.id} {self.display_name!r})"
+
+    def _new_pc(self, name: str) -> RTCPeerConnection:
+        pc = RTCPeerConnection(self._ice.configuration())
+
+        @pc.on("connectionstatechange")
+        def _state() -> None:
+            self.emit("connectionstatechange", name, pc.connectionState)
+
+        return pc
+
+    def _spawn(self, coro) -> None:
+        if self.closed:
+            coro.close()
+            return
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- publishing (client offers) -------------------------------------------------
+
+    async def publish(self, offer_sdp: str) -> str:
+        """Apply the client's offer on the publish PC; return the answer SDP.
+
+        Codecs are narrowed to the room's (Opus; VP8 or H.264) before aiortc
+        sees the offer: a pass-through SFU cannot translate, so every leg of
+        a room must share the codec. New m-lines become Producers.
+        """
+        async with self._publish_lock:
+            if self.closed:
+                raise NegotiationError("participant closed")
+            try:
+                desc = aiortc_sdp.SessionDescription.parse(offer_sdp)
+            except Exception as exc:
+                raise NegotiationError(f"unparsable offer: {exc}") from exc
+            self._filter_codecs(desc)
+            if self._publish_pc is None:
+                self._publish_pc = self._new_pc("publish")
+            pc = self._publish_pc
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=str(desc), type="offer"))
+                self._ice.before_gather(pc)
+                await pc.setLocalDescription(await pc.createAnswer())
+            except Exception as exc:
+                raise NegotiationError(f"offer rejected: {exc!r}") from exc
+            aiortc_glue.install_receive_hook(pc, self._ice.allowed_source, self._on_rtp)
+            aiortc_glue.install_rtcp_observer(pc, self._on_rtcp)
+            self._add_producers(pc)
+            return self._ice.announce(pc.localDescription.sdp)
+
+    def _filter_codecs(self, desc) -> None:
+        wanted = {"audio": "opus", "video": self.video_codec.lower()}
+        for media in desc.media:
+            if media.kind not in wanted:
+                continue
+            keep_pts = {c.payloadType for c in media.rtp.codecs if c.mimeType.split("/")[1].lower() == wanted[media.kind]}
+            keep_pts |= {c.payloadType for c in media.rtp.codecs if c.mimeType.lower().endswith("/rtx")
+                         and int(c.parameters.get("apt", -1)) in keep_pts}
+            media.rtp.codecs = [c for c in media.rtp.codecs if c.payloadType in keep_pts]
+            media.fmt = [pt for pt in media.fmt if pt in keep_pts]
+
+    def _add_producers(self, pc: RTCPeerConnection) -> None:
+        answer = aiortc_sdp.SessionDescription.parse(pc.localDescription.sdp)
+        for media in answer.media:
+            mid = media.rtp.muxId
+            if media.kind not in ("audio", "video") or mid in self._by_mid:
+                continue
+            if media.direction not in ("recvonly", "sendrecv") or media.port == 0:
+                continue
+            codec = codec_from_sdp_media(media)
+            transceiver = next((t for t in pc.getTransceivers() if t.mid == mid), None)
+            if codec is None or transceiver is None:
+                continue
+            producer = Producer(media.kind, codec, _ReceiverUpstream(self, transceiver.receiver),
+                                app_data={"participant_id": self.id, "source": "camera" if media.kind == "video" else "microphone"})
+            producer.app_data["receiver"] = transceiver.receiver
+            self._by_mid[mid] = producer
+            self.producers[producer.id] = producer
+            self._by_pt[codec.payload_type] = producer
+            if codec.rtx_payload_type is not None:
+                self._by_pt[codec.rtx_payload_type] = producer
+            producer.once("close", lambda p=producer: self.producers.pop(p.id, None))
+            self.emit("producer", producer)
+
+    def _on_rtp(self, data: bytes) -> None:
+        try:
+            view = RtpView(data)
+        except ValueError:
+            return
+        producer = self._by_pt.get(view.payload_type)
+        if producer is not None:
+            producer.receive(view)
+
+    def _on_rtcp(self, packets: list) -> None:
+        for packet in packets:
+            if isinstance(packet, RtcpSrPacket):
+                info = packet.sender_info
+                for producer in self.producers.values():
+                    producer.on_sender_report(packet.ssrc, info.ntp_timestamp, info.rtp_timestamp)
+
+    async def add_ice_candidate(self, pc_name: str, candidate: str, sdp_mid: str | None,
+                                sdp_mline_index: int | None) -> None:
+        """Trickled candidate from the client (aiortc's own are in the SDP)."""
+        pc = self._publish_pc if pc_name == "publish" else self._subscribe_pc
+        if pc is None or pc.remoteDescription is None:
+            raise NegotiationError("candidate before description")
+        if not candidate:
+            return  # end of candidates
+        try:
+            cand = aiortc_sdp.candidate_from_sdp(candidate.split(":", 1)[1] if candidate.startswith("candidate:") else candidate)
+            cand.sdpMid = sdp_mid
+            cand.sdpMLineIndex = sdp_mline_index
+        except Exception as exc:
+            raise NegotiationError(f"bad candidate: {exc!r}") from exc
+        if not self._ice.allowed_source(cand.ip):
+            return
+        try:
+            await pc.addIceCandidate(cand)
+        except Exception as exc:
+            raise NegotiationError(f"candidate rejected: {exc!r}") from exc
+
+    def set_muted(self, kind: str, muted: bool) -> None:
+        if kind not in self.muted:
+            raise ValueError(f"bad kind {kind!r}")
+        self.muted[kind] = bool(muted)
+
+    # --- subscribing (server offers) ------------------------------------------------------
+
+    def consume(self, producer: Producer) -> Consumer:
+        """Create a Consumer of ``producer`` on a new sendonly m-line and renegotiate."""
+        if self.closed:
+            raise RuntimeError("participant closed")
+        pc = self._subscribe_pc
+        transceiver = pc.addTransceiver(producer.kind, direction="sendonly")
+        consumer = Consumer(producer, transceiver, app_data=dict(producer.app_data))
+        consumer.app_data.pop("receiver", None)
+        self.consumers[consumer.id] = consumer
+        consumer.once("close", lambda: self._consumer_closed(consumer))
+        self.negotiate()
+        return consumer
+
+    def _consumer_closed(self, consumer: Consumer) -> None:
+        self.consumers.pop(consumer.id, None)
+        if not self.closed:
+            consumer.transceiver.direction = "inactive"
+            self.negotiate()
+
+    def negotiate(self) -> None:
+        """Flag "needs negotiation"; one loop runs offers until it is clear."""
+        self._needs_negotiation = True
+        if self._negotiation is None or self._negotiation.done():
+            self._negotiation = asyncio.ensure_future(self._negotiate())
+
+    async def _negotiate(self) -> None:
+        pc = self._subscribe_pc
+        while self._needs_negotiation and not self.closed:
+            self._needs_negotiation = False
+            try:
+                offer = await pc.createOffer()
+                self._ice.before_gather(pc)
+                await pc.setLocalDescription(offer)
+            except Exception:
+                if not self.closed:
+                    log.exception("%r: subscribe offer failed", self)
+                return
+            aiortc_glue.install_receive_hook(pc, self._ice.allowed_source, None)
+            self._answer = asyncio.get_running_loop().create_future()
+            self.emit("subscribe_offer", self._ice.announce(pc.localDescription.sdp), self.tracks())
+            try:
+                answer = await asyncio.wait_for(self._answer, ANSWER_TIMEOUT_S)
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+            except asyncio.TimeoutError:
+                log.warning("%r: no answer to subscribe offer", self)
+                return
+            except asyncio.CancelledError:
+                return
+            except Exception as exc:
+                log.warning("%r: subscribe answer rejected: %r", self, exc)
+                self.emit("negotiation_error", exc)
+                return
+            finally:
+                self._answer = None
+
+    def subscribe_answer(self, sdp: str) -> None:
+        """The client's answer to the last subscribe offer."""
+        if self._answer is None or self._answer.done():
+            raise NegotiationError("no subscribe offer pending")
+        self._answer.set_result(sdp)
+
+    def tracks(self) -> list[dict]:
+        """What each live m-line of the subscribe PC carries."""
+        return [{"consumer_id": c.id, "producer_id": c.producer.id, "kind": c.kind, "mid": c.mid,
+                 "participant_id": c.app_data.get("participant_id"), "source": c.app_data.get("source")}
+                for c in self.consumers.values()]
+
+    # --- ownership ------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close producers (and so every Consumer fed by them), own Consumers, both PCs."""
+        if self.closed:
+            return
+        self.closed = True
+        for producer in list(self.producers.values()):
+            producer.close()
+        for consumer in list(self.consumers.values()):
+            consumer.close()
+        if self._negotiation is not None:
+            self._negotiation.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        pcs = [pc for pc in (self._publish_pc, self._subscribe_pc) if pc is not None]
+        await asyncio.gather(*(pc.close() for pc in pcs), return_exceptions=True)
+        if self._negotiation is not None:
+            await asyncio.gather(self._negotiation, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.emit("close")
+        self.remove_all_listeners()
