@@ -12,11 +12,16 @@ import time
 
 import av
 import numpy as np
-from aiortc import (MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCRtpSender,
+from aiortc import (MediaStreamTrack, RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCRtpSender,
                     RTCSessionDescription)
 from aiortc.mediastreams import AudioStreamTrack
 
 VIDEO_CLOCK = 90000
+
+
+def CONFIG() -> RTCConfiguration:
+    """No STUN; MAX_BUNDLE (aiortc drops extra same-kind m-lines' transports otherwise)."""
+    return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 
 class CounterVideoTrack(MediaStreamTrack):
@@ -73,8 +78,8 @@ class Client:
 
     def __init__(self, video: bool = True, audio: bool = True, width: int = 320, height: int = 180,
                  video_codec: str = "video/VP8") -> None:
-        self.publish_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.subscribe_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.publish_pc = RTCPeerConnection(CONFIG())
+        self.subscribe_pc = RTCPeerConnection(CONFIG())
         self.video_track = CounterVideoTrack(width, height) if video else None
         self.audio_track = AudioStreamTrack() if audio else None
         self.received: list[Received] = []

@@ -29,3 +29,81 @@ async def test_two_participants_exchange_audio_and_video(ice):
         await room.close()
         await a.close()
         await b.close()
+
+
+async def test_late_joiner_first_frame_within_500ms(ice):
+    room = Room(ice)
+    a, b, late = Client(), Client(), Client(video=False, audio=False)
+    try:
+        await join(room, a, "a")
+        await join(room, b, "b")
+        await wait_for(lambda: all(r.frames > 5 for r in a.video_received() + b.video_received()))
+        await asyncio.sleep(1.0)  # no key frame in flight: the join must ask for one
+        started = asyncio.get_running_loop().time()
+        import time
+        t0 = time.monotonic()
+        await join(room, late, "late")
+        await wait_for(lambda: len(late.video_received()) == 2
+                       and all(r.first_at for r in late.video_received()), timeout=5)
+        first = max(r.first_at for r in late.video_received()) - t0
+        assert first < 0.5, f"late joiner waited {first * 1000:.0f} ms"
+        del started
+    finally:
+        await room.close()
+        for c in (a, b, late):
+            await c.close()
+
+
+async def test_receiver_pli_reaches_sender(ice):
+    from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
+
+    room = Room(ice)
+    a, b = Client(), Client(audio=False, video=False)
+    try:
+        pa = await join(room, a, "a")
+        await join(room, b, "b")
+        await wait_for(lambda: b.video_received() and b.video_received()[0].frames > 3)
+        producer = next(p for p in pa.producers.values() if p.kind == "video")
+        await asyncio.sleep(0.5)
+        before = producer.keyframes
+        receiver = next(t.receiver for t in b.subscribe_pc.getTransceivers() if t.kind == "video")
+        media_ssrc = receiver.getSynchronizationSources()[0].source
+        pli = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1234, media_ssrc=media_ssrc)
+        await aiortc_glue.send_rtcp(receiver.transport, bytes(pli))
+        await wait_for(lambda: producer.keyframes > before, timeout=1.0)
+    finally:
+        await room.close()
+        await a.close()
+        await b.close()
+
+
+async def test_differing_header_extensions_still_decode(ice):
+    """Publisher uses other extension ids; the receiver negotiates none at all."""
+    import re
+
+    room = Room(ice)
+    a, b = Client(), Client(audio=True, video=False)
+    try:
+        pa = room.add_participant("a")
+        pb = room.add_participant("b")
+
+        def strip_ext(sdp: str) -> str:
+            return "\r\n".join(line for line in sdp.split("\r\n") if not line.startswith("a=extmap:")) 
+
+        for client, part, munge in ((a, pa, None), (b, pb, strip_ext)):
+            def on_offer(sdp, tracks, client=client, part=part, munge=munge):
+                async def answer():
+                    ans = await client.answer_subscribe(sdp)
+                    part.subscribe_answer(munge(ans) if munge else ans)
+                asyncio.ensure_future(answer())
+            part.on("subscribe_offer", on_offer)
+        offer = await a.offer()
+        offer = re.sub(r"a=extmap:(\d+)", lambda m: f"a=extmap:{int(m.group(1)) + 6}", offer)
+        await a.set_publish_answer(await pa.publish(offer))
+        await b.set_publish_answer(await pb.publish(await b.offer()))
+        await wait_for(lambda: len(b.received) == 2 and all(r.frames > 10 for r in b.received))
+        assert b.video_received()[0].sizes == {(320, 180)}
+    finally:
+        await room.close()
+        await a.close()
+        await b.close()

@@ -7,13 +7,13 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpCodecCapability, RTCRtpSender, RTCSessionDescription
 from aiortc import sdp as aiortc_sdp
 from aiortc.rtp import RtcpSrPacket
 from pyee.asyncio import AsyncIOEventEmitter
 
 from . import aiortc_glue
-from .codec import codec_from_sdp_media
+from .codec import CodecInfo, codec_from_sdp_media
 from .consumer import Consumer
 from .producer import Producer
 from .rtp import RtpView
@@ -25,6 +25,18 @@ log = logging.getLogger(__name__)
 
 #: how long the server waits for the answer to its subscribe offer
 ANSWER_TIMEOUT_S = 15.0
+
+
+def _preferences(codec: CodecInfo) -> list[RTCRtpCodecCapability]:
+    """Offer exactly the producer's codec (+ RTX): a pass-through cannot translate."""
+    caps = RTCRtpSender.getCapabilities(codec.kind).codecs
+    main = [c for c in caps if c.mimeType.lower() == codec.mime_type.lower()]
+    if codec.name == "H264":
+        main = [c for c in main if c.parameters.get("packetization-mode") == "1"] or main
+    if not main:
+        raise NegotiationError(f"codec {codec.mime_type} not supported")
+    rtx = [c for c in caps if c.mimeType.lower().endswith("/rtx")]
+    return main[:1] + rtx
 
 
 class NegotiationError(ValueError):
@@ -218,6 +230,7 @@ class Participant(AsyncIOEventEmitter):
             raise RuntimeError("participant closed")
         pc = self._subscribe_pc
         transceiver = pc.addTransceiver(producer.kind, direction="sendonly")
+        transceiver.setCodecPreferences(_preferences(producer.codec))
         consumer = Consumer(producer, transceiver, app_data=dict(producer.app_data))
         consumer.app_data.pop("receiver", None)
         self.consumers[consumer.id] = consumer
