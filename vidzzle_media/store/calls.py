@@ -1,0 +1,153 @@
+"""Call records, their rings and events (SQL only; the lifecycle is services/calls.py).
+
+State changes are compare-and-set UPDATEs (``WHERE state = ...``) whose row
+count says whether this caller won: that is how "first accept wins" stays
+correct however many accepts race.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..events import CallEvent
+from .database import Database
+
+
+@dataclass
+class CallRow:
+    """One call record."""
+
+    id: str
+    tenant_id: int
+    flow_id: int | None
+    direction: str
+    state: str
+    miss_reason: str
+    customer_name: str
+    customer_key_hash: str
+    room_id: str
+    agent_id: int | None
+    agent_name: str
+    agent_email: str
+    base_url: str
+    exit_url: str
+    escalation_url: str
+    created_at: str
+    accepted_at: str | None
+    ended_at: str | None
+    duration_s: float | None
+
+
+_COLUMNS = ", ".join(CallRow.__dataclass_fields__)
+
+
+def _call(row) -> CallRow | None:
+    return None if row is None else CallRow(**{k: row[k] for k in CallRow.__dataclass_fields__})
+
+
+async def insert_call(conn, call: CallRow) -> None:
+    values = [getattr(call, k) for k in CallRow.__dataclass_fields__]
+    await conn.execute(f"INSERT INTO calls({_COLUMNS}) VALUES ({','.join('?' * len(values))})", values)
+
+
+async def get_call(db: Database, call_id: str) -> CallRow | None:
+    """By id alone: for the public API (the caller proves the customer key) and timers."""
+    return _call(await db.fetchone(f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,)))
+
+
+async def get_tenant_call(db: Database, tenant_id: int, call_id: str) -> CallRow | None:
+    return _call(await db.fetchone(f"SELECT {_COLUMNS} FROM calls WHERE tenant_id = ? AND id = ?", (tenant_id, call_id)))
+
+
+async def list_calls(db: Database, tenant_id: int, limit: int = 100) -> list[CallRow]:
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM calls WHERE tenant_id = ? ORDER BY created_at DESC LIMIT ?", (tenant_id, limit)
+    )
+    return [_call(r) for r in rows]
+
+
+async def accept(conn, call_id: str, user_id: int, name: str, email: str, at: str) -> bool:
+    """The atomic compare-and-set: True only for the one caller that moved ringing -> accepted."""
+    cursor = await conn.execute(
+        "UPDATE calls SET state = 'accepted', agent_id = ?, agent_name = ?, agent_email = ?, accepted_at = ?"
+        " WHERE id = ? AND state = 'ringing'",
+        (user_id, name, email, at, call_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def finish_ringing(conn, call_id: str, state: str, at: str, miss_reason: str = "") -> bool:
+    """ringing -> missed / abandoned, only if still ringing."""
+    assert state in ("missed", "abandoned")
+    cursor = await conn.execute(
+        "UPDATE calls SET state = ?, miss_reason = ?, ended_at = ? WHERE id = ? AND state = 'ringing'",
+        (state, miss_reason, at, call_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def end(conn, call_id: str, at: str, duration_s: float) -> bool:
+    """accepted -> ended, only once."""
+    cursor = await conn.execute(
+        "UPDATE calls SET state = 'ended', ended_at = ?, duration_s = ? WHERE id = ? AND state = 'accepted'",
+        (at, duration_s, call_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def add_event(conn, event: CallEvent) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO call_events(call_id, tenant_id, type, payload, at) VALUES (?, ?, ?, ?, ?)",
+        (event.call_id, event.tenant_id, event.type, event.payload_json(), event.at),
+    )
+    return cursor.lastrowid
+
+
+async def list_events(db: Database, tenant_id: int, call_id: str) -> list[tuple[str, str, str]]:
+    """(type, payload JSON, at) in order."""
+    rows = await db.fetchall(
+        "SELECT type, payload, at FROM call_events WHERE tenant_id = ? AND call_id = ? ORDER BY id", (tenant_id, call_id)
+    )
+    return [(r["type"], r["payload"], r["at"]) for r in rows]
+
+
+async def add_ring(conn, call_id: str, tenant_id: int, user_id: int, group_id: int, row_index: int, online: bool,
+                   at: str) -> bool:
+    """Record that a user was rung; False when they were rung already by an earlier row."""
+    cursor = await conn.execute(
+        "INSERT OR IGNORE INTO call_rings(call_id, user_id, tenant_id, group_id, row_index, online, rung_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (call_id, user_id, tenant_id, group_id, row_index, int(online), at),
+    )
+    return cursor.rowcount == 1
+
+
+async def mark_ring_online(conn, call_id: str, user_id: int) -> None:
+    await conn.execute("UPDATE call_rings SET online = 1 WHERE call_id = ? AND user_id = ?", (call_id, user_id))
+
+
+async def rung_users(db: Database, call_id: str) -> dict[int, bool]:
+    """user id -> was online while rung."""
+    rows = await db.fetchall("SELECT user_id, online FROM call_rings WHERE call_id = ?", (call_id,))
+    return {r["user_id"]: bool(r["online"]) for r in rows}
+
+
+async def ringing_for_user(db: Database, tenant_id: int, user_id: int) -> list[CallRow]:
+    """Calls ringing right now for this user (pushed again when they come online)."""
+    rows = await db.fetchall(
+        f"SELECT {', '.join('c.' + k for k in CallRow.__dataclass_fields__)} FROM calls c"
+        " JOIN call_rings r ON r.call_id = c.id"
+        " WHERE c.tenant_id = ? AND r.user_id = ? AND c.state = 'ringing' ORDER BY c.created_at",
+        (tenant_id, user_id),
+    )
+    return [_call(r) for r in rows]
+
+
+async def close_unfinished(conn, at: str) -> tuple[int, int]:
+    """After a restart nothing of a running call survives: ringing -> missed
+    ('restart'), accepted -> ended. Returns (missed, ended) counts."""
+    missed = await conn.execute(
+        "UPDATE calls SET state = 'missed', miss_reason = 'restart', ended_at = ? WHERE state = 'ringing'", (at,)
+    )
+    ended = await conn.execute("UPDATE calls SET state = 'ended', ended_at = ? WHERE state = 'accepted'", (at,))
+    return missed.rowcount, ended.rowcount
