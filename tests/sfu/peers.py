@@ -70,6 +70,7 @@ class Received:
         self.sizes: set[tuple[int, int]] = set()
         self.first_at: float | None = None
         self.counters: list[int] = []
+        self.last_frame = None
         self.event = asyncio.Event()
 
 
@@ -107,6 +108,7 @@ class Client:
             while True:
                 frame = await rec.track.recv()
                 rec.frames += 1
+                rec.last_frame = frame
                 if rec.first_at is None:
                     rec.first_at = time.monotonic()
                 if isinstance(frame, av.VideoFrame):
