@@ -29,5 +29,5 @@ def test_only_glue_touches_private_attributes():
             continue
         text = path.read_text()
         for needle in ("_rx_srtp", "_tx_srtp", "_nominated", "_protocols", "_RTCRtp", "_connection",
-                       "_send_rtcp", "_packetize", "_run_rtp", "_run_rtcp"):
+                       "._send_rtcp", "._packetize", "._run_rtp", "._run_rtcp"):
             assert needle not in text, f"{path.name} touches {needle}"
