@@ -21,6 +21,7 @@ from .config import Settings
 from .errors import AppError
 from .paths import web_root
 from .store import Database
+from .services import outbox
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> web.Application:
         await database.close()
 
     app.cleanup_ctx.append(database_ctx)
+    outbox.setup(app)  # after the database: the worker stops before it closes
     aiohttp_session.setup(
         app,
         EncryptedCookieStorage(

@@ -1,0 +1,1 @@
+"""Business logic: accounts, calls, presence, outbox (mail, SMS, webhooks), branding."""
