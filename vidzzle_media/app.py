@@ -104,4 +104,6 @@ def create_app(settings: Settings) -> web.Application:
     )
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", web_root(), follow_symlinks=False)
+    from . import admin  # late import: the back office imports this module
+    admin.setup(app)
     return app

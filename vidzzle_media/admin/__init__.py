@@ -1,0 +1,54 @@
+"""The back office: an aiohttp sub-app at /admin with server-rendered pages.
+
+Page areas are modules with ``def register(admin_app: web.Application)``
+listed in ``PAGES`` (dotted names or module objects); ``setup(app)`` imports
+each and lets it add its routes. Menu entries go to ``menu.MENU``. Every
+state-changing request passes the CSRF middleware (csrf.py); pages call
+``auth.require_user`` and render with ``render.render``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from ..app import ERROR_RENDERER
+from .csrf import csrf_middleware
+from .presence import PRESENCE, Presence
+from .render import JINJA_KEY, render_error
+
+ADMIN_APP = web.AppKey("admin_app", web.Application)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+PAGES: list[str | ModuleType] = [
+    "vidzzle_media.admin.login",
+    "vidzzle_media.admin.dashboard",
+    "vidzzle_media.admin.users",
+    "vidzzle_media.admin.tenants",
+    "vidzzle_media.admin.outbox",
+]
+
+
+async def _to_admin(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/admin/")
+
+
+def setup(app: web.Application) -> web.Application:
+    """Mount the back office at /admin (and redirect / to it)."""
+    admin = web.Application(middlewares=[csrf_middleware])
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), app_key=JINJA_KEY,
+                         autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.ChainableUndefined)
+    for page in PAGES:
+        module = importlib.import_module(page) if isinstance(page, str) else page
+        module.register(admin)
+    app[PRESENCE] = Presence()
+    app[ERROR_RENDERER] = render_error
+    app.router.add_get("/", _to_admin)
+    app.add_subapp("/admin", admin)
+    app[ADMIN_APP] = admin
+    return admin

@@ -1,0 +1,166 @@
+"""Rendering back-office pages: ``render(request, template, context)`` adds
+everything the layout needs (user, menu, branding slots, flash messages,
+CSRF token); ``flash()`` queues a one-time message for the next page.
+
+Branding slots: if ``vidzzle_media.services.branding`` provides
+``async def backoffice_slots(db, tenant_id) -> Slots-like`` (attributes or
+keys ``header_links_html`` — already sanitized to links — and
+``footer_text``, optionally ``appname``), its values fill the header-links
+(top right) and footer (bottom left) slots; otherwise the defaults below.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import SESSION_KEY, get_session
+from markupsafe import Markup
+
+from .. import keys
+from .auth import CurrentUser, current_user, tenant_scope
+from .csrf import csrf_token
+from .menu import visible_menu
+
+log = logging.getLogger(__name__)
+
+#: aiohttp_jinja2 environment of the back office (kept on the main app so
+#: error pages outside /admin render too)
+JINJA_KEY = web.AppKey("admin_jinja", jinja2.Environment)
+FLASH_FIELD = "flash"
+
+
+@dataclass(frozen=True)
+class Slots:
+    """Branding slots of the layout."""
+
+    header_links_html: Markup
+    """Links shown top right (sanitized HTML)."""
+    footer_text: str
+    """Plain text bottom left."""
+    appname: str
+    """Application name in the header and titles."""
+
+
+def flash(request: web.Request, text: str, kind: str = "info") -> None:
+    """Queue a message shown once on the next rendered page (kind: info, success, error)."""
+    session = request.get(SESSION_KEY)
+    if session is None:   # outside the admin middleware: nothing to attach to
+        log.debug("flash without session dropped")
+        return
+    session[FLASH_FIELD] = [*session.get(FLASH_FIELD, []), [kind, text]]
+
+
+def _pop_flashes(session) -> list[tuple[str, str]]:
+    items = session.pop(FLASH_FIELD, None) or []
+    return [(str(k), str(t)) for k, t in items]
+
+
+def _get(obj: Any, name: str, default: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+async def branding_slots(request: web.Request, user: CurrentUser | None) -> Slots:
+    """Slots from the branding service when it exists, else the defaults."""
+    settings = request.config_dict[keys.SETTINGS]
+    appname = settings.server.appname
+    default = Slots(Markup(""), f"{appname}", appname)
+    try:
+        branding = importlib.import_module("vidzzle_media.services.branding")
+    except ImportError:
+        return default
+    provider = getattr(branding, "backoffice_slots", None)
+    if provider is None:
+        return default
+    try:
+        found = await provider(request.config_dict[keys.DATABASE], user.tenant_id if user else None)
+    except Exception:   # a branding bug must not take the back office down
+        log.exception("branding slots failed; using defaults")
+        return default
+    if found is None:
+        return default
+    return Slots(Markup(_get(found, "header_links_html", "") or ""),
+                 str(_get(found, "footer_text", "") or default.footer_text),
+                 str(_get(found, "appname", "") or appname))
+
+
+async def _tenant_choices(request: web.Request, user: CurrentUser | None):
+    if user is None or user.role != "support":
+        return [], None
+    from ..services import tenants
+    db = request.config_dict[keys.DATABASE]
+    try:
+        current = await tenant_scope(request, user)
+    except Exception:
+        current = None
+    return await tenants.list_tenants(db, user), current
+
+
+async def page_context(request: web.Request, context: Mapping | None = None) -> dict:
+    session = await get_session(request)
+    user = await current_user(request)
+    choices, current_tenant = await _tenant_choices(request, user)
+    ctx = {
+        "request": request,
+        "user": user,
+        "menu": visible_menu(user.role if user else None),
+        "current_path": request.path,
+        "csrf_token": csrf_token(session),
+        "flashes": _pop_flashes(session),
+        "slots": await branding_slots(request, user),
+        "tenant_choices": choices,
+        "current_tenant": current_tenant,
+        "errors": {},
+        "form": {},
+    }
+    ctx.update(context or {})
+    return ctx
+
+
+async def render(request: web.Request, template: str, context: Mapping | None = None, *,
+                 status: int = 200) -> web.Response:
+    """Render ``admin/templates/<template>`` inside the layout."""
+    ctx = await page_context(request, context)
+    response = aiohttp_jinja2.render_template(template, request, ctx, app_key=JINJA_KEY, status=status)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+async def render_error(request: web.Request, status: int, title: str, message: str) -> web.StreamResponse:
+    """The app's ERROR_RENDERER: error pages inside the back-office layout."""
+    try:
+        response = await render(request, "error.html", {"status": status, "title": title, "message": message},
+                                status=status)
+    except Exception:
+        log.exception("error page failed to render")
+        return web.Response(status=status, text=f"{status} {title}\n{message}\n")
+    if status == 429:
+        response.headers["Retry-After"] = "60"
+    return response
+
+
+def request_base(request: web.Request) -> str:
+    """Origin of the request, for links when server.public_url is empty."""
+    return f"{request.scheme}://{request.host}"
+
+
+def wake_outbox(request: web.Request) -> None:
+    """Ask the outbox worker to deliver now (call after the commit)."""
+    try:
+        from ..services.outbox import OUTBOX
+    except ImportError:
+        return
+    outbox = request.config_dict.get(OUTBOX)
+    if outbox is not None:
+        outbox.wake()
+
+
+def redirect(location: str) -> web.HTTPFound:
+    return web.HTTPFound(location)

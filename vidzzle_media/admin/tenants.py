@@ -1,0 +1,112 @@
+"""Tenants pages (support only, R-ROLE-2) and the support's tenant picker."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp_session import get_session
+
+from .. import keys
+from ..errors import NotFound, ValidationError
+from ..services import tenants as service
+from ..services.validation import time_zones
+from .auth import TENANT_FIELD, require_user
+from .forms import form_data, int_param, safe_next
+from .render import flash, render
+
+routes = web.RouteTableDef()
+
+
+def _db(request):
+    return request.config_dict[keys.DATABASE]
+
+
+async def _form(request, *, existing=None, form=None, errors=None, status=200):
+    if form is None:
+        form = dict(existing.__dict__) if existing else {"timezone": "Europe/Berlin"}
+    return await render(request, "tenants/form.html", {"existing": existing, "form": form, "errors": errors or {},
+                                                       "time_zones": time_zones()}, status=status)
+
+
+@routes.get("/tenants", name="tenants")
+async def tenants_list(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, "support")
+    return await render(request, "tenants/list.html", {"rows": await service.list_tenants(_db(request), user)})
+
+
+@routes.get("/tenants/new", name="tenant_new")
+async def tenant_new(request: web.Request) -> web.StreamResponse:
+    await require_user(request, "support")
+    return await _form(request)
+
+
+@routes.post("/tenants/new")
+async def tenant_create(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, "support")
+    data = await form_data(request)
+    try:
+        await service.create_tenant(_db(request), user, data)
+    except ValidationError as exc:
+        return await _form(request, form=data, errors=exc.fields, status=400)
+    flash(request, f"Tenant {data.get('name', '').strip()} created.", "success")
+    raise web.HTTPFound("/admin/tenants")
+
+
+@routes.get("/tenants/{tenant_id}/edit", name="tenant_edit")
+async def tenant_edit(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, "support")
+    return await _form(request, existing=await service.get_tenant(_db(request), user, int_param(request, "tenant_id")))
+
+
+@routes.post("/tenants/{tenant_id}/edit")
+async def tenant_update(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, "support")
+    existing = await service.get_tenant(_db(request), user, int_param(request, "tenant_id"))
+    data = await form_data(request)
+    try:
+        await service.update_tenant(_db(request), user, existing.id, data)
+    except ValidationError as exc:
+        return await _form(request, existing=existing, form=data, errors=exc.fields, status=400)
+    flash(request, "Tenant saved.", "success")
+    raise web.HTTPFound("/admin/tenants")
+
+
+@routes.get("/tenants/{tenant_id}/delete", name="tenant_delete")
+async def tenant_delete_confirm(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, "support")
+    tenant = await service.get_tenant(_db(request), user, int_param(request, "tenant_id"))
+    return await render(request, "confirm.html", {
+        "title": f"Delete tenant {tenant.name}?",
+        "message": f"The tenant {tenant.name} will be deleted together with ALL its users, call groups, call flows, "
+                   "branding, webhooks, calls and statistics. This cannot be undone.",
+        "action": f"/admin/tenants/{tenant.id}/delete", "button": "Delete tenant", "danger": True,
+        "cancel": "/admin/tenants"})
+
+
+@routes.post("/tenants/{tenant_id}/delete")
+async def tenant_delete(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, "support")
+    tenant = await service.get_tenant(_db(request), user, int_param(request, "tenant_id"))
+    await service.delete_tenant(_db(request), user, tenant.id)
+    flash(request, f"Tenant {tenant.name} deleted.", "success")
+    raise web.HTTPFound("/admin/tenants")
+
+
+@routes.post("/scope", name="tenant_scope")
+async def pick_tenant(request: web.Request) -> web.StreamResponse:
+    """Support picks the tenant that tenant-scoped pages work on (empty = all)."""
+    user = await require_user(request, "support")
+    data = await form_data(request)
+    session = await get_session(request)
+    raw = data.get("tenant", "").strip()
+    if raw:
+        if not raw.isdigit():
+            raise NotFound("No such tenant.")
+        tenant = await service.get_tenant(_db(request), user, int(raw))
+        session[TENANT_FIELD] = tenant.id
+    else:
+        session.pop(TENANT_FIELD, None)
+    raise web.HTTPFound(safe_next(data.get("next")))
+
+
+def register(admin: web.Application) -> None:
+    admin.router.add_routes(routes)

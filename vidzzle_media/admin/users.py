@@ -1,0 +1,151 @@
+"""Users pages (R-ACC-2..6): list, create, edit, delete, reset password, switch user."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .. import keys
+from ..errors import Conflict, ValidationError
+from ..services import account_links, accounts
+from ..services import tenants as tenant_service
+from .auth import require_user, switch_into, tenant_scope
+from .forms import form_data, int_param
+from .render import flash, render, request_base, wake_outbox
+
+routes = web.RouteTableDef()
+MANAGERS = ("support", "admin")
+
+
+def _db(request):
+    return request.config_dict[keys.DATABASE]
+
+
+async def _form_page(request, user, *, existing=None, form=None, errors=None, status=200):
+    db = _db(request)
+    tenants = await tenant_service.list_tenants(db, user)
+    names = {t.id: t.name for t in tenants}
+    if existing is not None:
+        form = form if form is not None else {
+            "name": existing.name, "email": existing.email, "mobile": existing.mobile, "role": existing.role,
+            "locked": existing.locked, "notify_email": existing.notify_email, "notify_sms": existing.notify_sms}
+        fixed_tenant = names.get(existing.tenant_id, "—") if existing.tenant_id else "— (support)"
+    else:
+        form = form if form is not None else {"notify_email": True}
+        fixed_tenant = names.get(user.tenant_id, "") if user.role == "admin" else None
+    roles = accounts.assignable_roles(user, existing)
+    return await render(request, "users/form.html", {
+        "existing": existing, "form": form, "errors": errors or {}, "tenants": tenants, "fixed_tenant": fixed_tenant,
+        "roles": [(r, accounts.ROLE_LABELS[r]) for r in roles],
+        "preset_tenant": await tenant_scope(request, user) if user.role == "support" else None,
+    }, status=status)
+
+
+@routes.get("/users", name="users")
+async def users_list(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *MANAGERS)
+    db = _db(request)
+    tenant_id = await tenant_scope(request, user)
+    rows = await accounts.list_users(db, user, tenant_id=tenant_id)
+    tenants = {t.id: t.name for t in await tenant_service.list_tenants(db, user)}
+    return await render(request, "users/list.html", {
+        "rows": rows, "tenant_names": tenants, "role_labels": accounts.ROLE_LABELS,
+        "may_switch": {u.id: accounts.may_switch(user, u) for u in rows}})
+
+
+@routes.get("/users/new", name="user_new")
+async def user_new(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *MANAGERS)
+    return await _form_page(request, user)
+
+
+@routes.post("/users/new")
+async def user_create(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *MANAGERS)
+    data = await form_data(request)
+    try:
+        created = await accounts.create_user(_db(request), request.config_dict[keys.SETTINGS], user, data,
+                                             request_base=request_base(request))
+    except (ValidationError, Conflict) as exc:
+        return await _form_page(request, user, form=data, errors=exc.fields or {"email": exc.message}, status=400)
+    wake_outbox(request)
+    flash(request, f"User {created.name} created. A confirmation email with a link to set the password was sent "
+                   f"to {created.email}; the account stays locked until then.", "success")
+    raise web.HTTPFound("/admin/users")
+
+
+@routes.get("/users/{user_id}/edit", name="user_edit")
+async def user_edit(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *MANAGERS)
+    existing = await accounts.get_user(_db(request), user, int_param(request, "user_id"))
+    return await _form_page(request, user, existing=existing)
+
+
+@routes.post("/users/{user_id}/edit")
+async def user_update(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *MANAGERS)
+    existing = await accounts.get_user(_db(request), user, int_param(request, "user_id"))
+    data = await form_data(request)
+    try:
+        updated = await accounts.update_user(_db(request), user, existing.id, data)
+    except (ValidationError, Conflict) as exc:
+        return await _form_page(request, user, existing=existing, form=data,
+                                errors=exc.fields or {"email": exc.message}, status=400)
+    note = " The lock takes effect at the next login." if updated.locked and not existing.locked else ""
+    flash(request, f"User {updated.name} saved.{note}", "success")
+    raise web.HTTPFound("/admin/users")
+
+
+@routes.get("/users/{user_id}/delete", name="user_delete")
+async def user_delete_confirm(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *MANAGERS)
+    target = await accounts.get_user(_db(request), user, int_param(request, "user_id"))
+    return await render(request, "confirm.html", {
+        "title": f"Delete user {target.name}?",
+        "message": f"The user {target.name} ({target.email}) will be deleted with all their statistics and "
+                   "settings. This cannot be undone, not even by support.",
+        "action": f"/admin/users/{target.id}/delete", "button": "Delete user", "danger": True,
+        "cancel": "/admin/users"})
+
+
+@routes.post("/users/{user_id}/delete")
+async def user_delete(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *MANAGERS)
+    target = await accounts.delete_user(_db(request), user, int_param(request, "user_id"))
+    flash(request, f"User {target.name} deleted.", "success")
+    raise web.HTTPFound("/admin/users")
+
+
+@routes.get("/users/{user_id}/reset-password", name="user_reset")
+async def user_reset_confirm(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *MANAGERS)
+    target = await accounts.get_user(_db(request), user, int_param(request, "user_id"))
+    return await render(request, "confirm.html", {
+        "title": f"Reset the password of {target.name}?",
+        "message": f"{target.name} gets an email at {target.email} with a link to set a new password. "
+                   "The current password keeps working until then.",
+        "action": f"/admin/users/{target.id}/reset-password", "button": "Send reset email",
+        "cancel": "/admin/users"})
+
+
+@routes.post("/users/{user_id}/reset-password")
+async def user_reset(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *MANAGERS)
+    target = await account_links.send_reset_by_admin(_db(request), request.config_dict[keys.SETTINGS], user,
+                                                     int_param(request, "user_id"),
+                                                     request_base=request_base(request))
+    wake_outbox(request)
+    flash(request, f"An email with a link to set a new password was sent to {target.email}.", "success")
+    raise web.HTTPFound("/admin/users")
+
+
+@routes.post("/users/{user_id}/switch", name="user_switch")
+async def user_switch(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *MANAGERS)
+    target = await accounts.switch_target(_db(request), user, int_param(request, "user_id"))
+    await switch_into(request, user, target.id)
+    flash(request, f"You are now working as {target.name}. Log out to return to your own account.", "info")
+    raise web.HTTPFound("/admin/")
+
+
+def register(admin: web.Application) -> None:
+    admin.router.add_routes(routes)

@@ -1,0 +1,63 @@
+"""Argon2id password hashes (PHC strings) computed off the event loop.
+
+A hash costs tens of milliseconds and ~19 MiB, so it runs in a worker thread
+and callers throttle BEFORE hashing (services/throttle.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from cryptography.exceptions import InvalidKey
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+# OWASP minimum recommendation for Argon2id: m=19 MiB, t=2, p=1.
+MEMORY_KIB = 19 * 1024
+ITERATIONS = 2
+LANES = 1
+MIN_LENGTH = 8
+MAX_LENGTH = 512
+
+# A fixed hash verified for unknown accounts so timing does not reveal them.
+_DUMMY: str | None = None
+
+
+def _hash_sync(password: str) -> str:
+    kdf = Argon2id(salt=os.urandom(16), length=32, iterations=ITERATIONS, lanes=LANES, memory_cost=MEMORY_KIB)
+    return kdf.derive_phc_encoded(password.encode("utf-8"))
+
+
+def _verify_sync(password: str, phc: str) -> bool:
+    try:
+        Argon2id.verify_phc_encoded(password.encode("utf-8"), phc)
+    except (InvalidKey, ValueError):
+        return False
+    return True
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hash_sync, password)
+
+
+async def verify_password(password: str, phc: str | None) -> bool:
+    """True when ``password`` matches; for a missing hash a dummy is checked
+    anyway so both cases take the same time."""
+    global _DUMMY
+    if not phc:
+        if _DUMMY is None:
+            _DUMMY = await hash_password("dummy-password-for-timing")
+        await asyncio.to_thread(_verify_sync, password, _DUMMY)
+        return False
+    return await asyncio.to_thread(_verify_sync, password, phc)
+
+
+def password_problem(password: str) -> str | None:
+    """A message when the password is not acceptable, else None."""
+    if len(password) < MIN_LENGTH:
+        return f"Use at least {MIN_LENGTH} characters."
+    if len(password) > MAX_LENGTH:
+        return f"Use at most {MAX_LENGTH} characters."
+    if not password.strip():
+        return "The password must not be only spaces."
+    return None

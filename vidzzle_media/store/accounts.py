@@ -1,0 +1,128 @@
+"""Users (accounts) of the back office: support, admin and user rows.
+
+Every function that reads or changes a tenant's user takes the tenant id
+(``None`` = no tenant restriction, only for support callers) so a foreign id
+simply matches no row.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import aiosqlite
+
+from ..errors import Conflict
+from ._rows import Executor, fetchall, fetchone
+
+_ANY = object()
+
+_COLUMNS = ("id, tenant_id, role, name, email, mobile, password_hash, locked, notify_email, notify_sms, created_at")
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """One row of ``users``."""
+
+    id: int
+    tenant_id: int | None
+    """None only for support accounts."""
+    role: str
+    """support, admin or user"""
+    name: str
+    email: str
+    mobile: str
+    password_hash: str | None
+    """Argon2id PHC string; None until the owner set a password."""
+    locked: bool
+    """Denies NEW logins; running sessions continue."""
+    notify_email: bool
+    notify_sms: bool
+    created_at: str
+
+
+def _user(row: aiosqlite.Row | None) -> UserRecord | None:
+    if row is None:
+        return None
+    return UserRecord(row["id"], row["tenant_id"], row["role"], row["name"], row["email"], row["mobile"],
+                      row["password_hash"], bool(row["locked"]), bool(row["notify_email"]),
+                      bool(row["notify_sms"]), row["created_at"])
+
+
+def _scope(tenant_id) -> tuple[str, tuple]:
+    """SQL condition for the tenant scope; ``_ANY`` lifts it (support)."""
+    if tenant_id is _ANY:
+        return "1 = 1", ()
+    return "tenant_id = ?", (tenant_id,)
+
+
+async def get_user(ex: Executor, user_id: int, *, tenant_id=_ANY) -> UserRecord | None:
+    cond, params = _scope(tenant_id)
+    return _user(await fetchone(ex, f"SELECT {_COLUMNS} FROM users WHERE id = ? AND {cond}", (user_id, *params)))
+
+
+async def get_user_by_email(ex: Executor, email: str) -> UserRecord | None:
+    return _user(await fetchone(ex, f"SELECT {_COLUMNS} FROM users WHERE email = ?", (email.strip(),)))
+
+
+async def list_users(ex: Executor, *, tenant_id=_ANY) -> list[UserRecord]:
+    cond, params = _scope(tenant_id)
+    rows = await fetchall(ex, f"SELECT {_COLUMNS} FROM users WHERE {cond} ORDER BY name COLLATE NOCASE, id", params)
+    return [_user(r) for r in rows]
+
+
+async def count_users(ex: Executor, role: str | None = None) -> int:
+    if role is None:
+        row = await fetchone(ex, "SELECT COUNT(*) FROM users")
+    else:
+        row = await fetchone(ex, "SELECT COUNT(*) FROM users WHERE role = ?", (role,))
+    return row[0]
+
+
+async def insert_user(conn: aiosqlite.Connection, *, tenant_id: int | None, role: str, name: str, email: str,
+                      mobile: str, now: str, locked: bool = True, notify_email: bool = True,
+                      notify_sms: bool = False) -> int:
+    """Insert a (locked) user; Conflict when the email is taken."""
+    try:
+        cursor = await conn.execute(
+            "INSERT INTO users(tenant_id, role, name, email, mobile, locked, notify_email, notify_sms, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (tenant_id, role, name, email, mobile, int(locked), int(notify_email), int(notify_sms), now))
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE" in str(exc):
+            raise Conflict("This email address is already in use.", fields={"email": "This email address is already in use."}) from None
+        raise
+    return cursor.lastrowid
+
+
+async def update_user(conn: aiosqlite.Connection, user_id: int, *, tenant_id=_ANY, name: str, email: str,
+                      mobile: str, role: str, locked: bool, notify_email: bool, notify_sms: bool) -> bool:
+    """Update the editable fields (never the tenant); False when no such row in scope."""
+    cond, params = _scope(tenant_id)
+    try:
+        cursor = await conn.execute(
+            f"UPDATE users SET name = ?, email = ?, mobile = ?, role = ?, locked = ?, notify_email = ?, notify_sms = ?"
+            f" WHERE id = ? AND {cond}",
+            (name, email, mobile, role, int(locked), int(notify_email), int(notify_sms), user_id, *params))
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE" in str(exc):
+            raise Conflict("This email address is already in use.", fields={"email": "This email address is already in use."}) from None
+        raise
+    return cursor.rowcount == 1
+
+
+async def set_password_hash(conn: aiosqlite.Connection, user_id: int, password_hash: str, *, unlock: bool) -> None:
+    if unlock:
+        await conn.execute("UPDATE users SET password_hash = ?, locked = 0 WHERE id = ?", (password_hash, user_id))
+    else:
+        await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+
+async def delete_user(conn: aiosqlite.Connection, user_id: int, *, tenant_id=_ANY) -> bool:
+    """Delete a user; rows of other aggregates go with it via ON DELETE CASCADE."""
+    cond, params = _scope(tenant_id)
+    cursor = await conn.execute(f"DELETE FROM users WHERE id = ? AND {cond}", (user_id, *params))
+    return cursor.rowcount == 1
+
+
+ANY_TENANT = _ANY

@@ -1,0 +1,63 @@
+"""Tenants (dealers / locations) and their dealer data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from ._rows import Executor, fetchall, fetchone
+
+_COLUMNS = "id, name, street, zip, city, email, timezone, created_at"
+
+
+@dataclass(frozen=True)
+class TenantRecord:
+    """One row of ``tenants``; the dealer data feeds the email variables."""
+
+    id: int
+    name: str
+    """Company name (__DEALER_NAME__ / __DEALER_COMPANY_NAME__)."""
+    street: str
+    zip: str
+    city: str
+    email: str
+    timezone: str
+    """IANA zone name, used for business hours and "today" in statistics."""
+    created_at: str
+
+
+def _tenant(row) -> TenantRecord | None:
+    return None if row is None else TenantRecord(*(row[k] for k in
+                                                   ("id", "name", "street", "zip", "city", "email", "timezone", "created_at")))
+
+
+async def get_tenant(ex: Executor, tenant_id: int) -> TenantRecord | None:
+    return _tenant(await fetchone(ex, f"SELECT {_COLUMNS} FROM tenants WHERE id = ?", (tenant_id,)))
+
+
+async def list_tenants(ex: Executor) -> list[TenantRecord]:
+    rows = await fetchall(ex, f"SELECT {_COLUMNS} FROM tenants ORDER BY name COLLATE NOCASE, id")
+    return [_tenant(r) for r in rows]
+
+
+async def insert_tenant(conn: aiosqlite.Connection, *, name: str, street: str, zip: str, city: str, email: str,
+                        timezone: str, now: str) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO tenants(name, street, zip, city, email, timezone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (name, street, zip, city, email, timezone, now))
+    return cursor.lastrowid
+
+
+async def update_tenant(conn: aiosqlite.Connection, tenant_id: int, *, name: str, street: str, zip: str, city: str,
+                        email: str, timezone: str) -> bool:
+    cursor = await conn.execute(
+        "UPDATE tenants SET name = ?, street = ?, zip = ?, city = ?, email = ?, timezone = ? WHERE id = ?",
+        (name, street, zip, city, email, timezone, tenant_id))
+    return cursor.rowcount == 1
+
+
+async def delete_tenant(conn: aiosqlite.Connection, tenant_id: int) -> bool:
+    """Delete a tenant and, by ON DELETE CASCADE, everything it owns."""
+    cursor = await conn.execute("DELETE FROM tenants WHERE id = ?", (tenant_id,))
+    return cursor.rowcount == 1
