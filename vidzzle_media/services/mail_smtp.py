@@ -30,7 +30,7 @@ class SmtpMailSender:
     async def deliver(self, item: OutboxItem, now: datetime) -> DeliveryResult:
         smtp = self.smtp
         try:
-            _errors, response = await aiosmtplib.send(
+            await aiosmtplib.send(
                 item.payload["message"].encode("utf-8"),
                 sender=item.payload["from"],
                 recipients=[item.recipient],
@@ -52,4 +52,5 @@ class SmtpMailSender:
             return DeliveryResult(ok=False, status=str(exc.code), error=describe(exc))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             return DeliveryResult(ok=False, error=describe(exc))
-        return DeliveryResult(ok=True, status=(response or "").split(" ", 1)[0])
+        # aiosmtplib raises SMTPDataError unless the DATA reply is 250, so success is a 250
+        return DeliveryResult(ok=True, status="250")
