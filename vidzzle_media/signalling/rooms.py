@@ -1,0 +1,167 @@
+"""RoomDirectory: the Python API the call logic uses to run rooms.
+
+Create a room (with its presentation documents), issue tokens scoped to one
+room and one role, close it; listen to who joins and leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pyee.asyncio import AsyncIOEventEmitter
+
+from ..sfu import IcePolicy, Room
+from ..sfu.presentation import Presentation
+
+if TYPE_CHECKING:
+    from .session import Session
+
+log = logging.getLogger(__name__)
+
+ROLES = ("agent", "customer", "invitee")
+
+
+@dataclass(frozen=True)
+class Document:
+    """A presentation document of a room; the first one is shown at start."""
+
+    id: str
+    """Stable id (used by ``switch``)."""
+    title: str
+    """Shown to the agent when choosing."""
+    pdf_path: str
+    """Local path of the PDF (validated at upload by the services layer)."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a token allows: one room, one role, a display name."""
+
+    room_id: str
+    """The only room this token opens."""
+    role: str
+    """``agent``, ``customer`` or ``invitee``."""
+    display_name: str
+    """Name shown to the others."""
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}")
+
+
+@dataclass(frozen=True)
+class ParticipantEvent:
+    """Payload of ``participant_joined`` / ``participant_left``."""
+
+    room_id: str
+    """Room joined or left."""
+    participant_id: str
+    """SFU participant id (unique per join)."""
+    role: str
+    """Role of the token used."""
+    display_name: str
+    """Name shown in the call."""
+
+
+@dataclass(frozen=True)
+class RoomClosed:
+    """Payload of ``room_closed``."""
+
+    room_id: str
+    """The closed room."""
+    reason: str
+    """Why (e.g. ``ended``, ``shutdown``), also sent to every client."""
+
+
+@dataclass
+class RoomEntry:
+    """A live room: the SFU room, its presentation, tokens and sessions."""
+
+    room: Room
+    """The SFU room."""
+    documents: list[Document]
+    """Presentation documents (may be empty)."""
+    presentation: Presentation | None = None
+    """Running presentation (None without documents)."""
+    tokens: set[str] = field(default_factory=set)
+    """Tokens issued for this room (revoked on close)."""
+    sessions: dict[str, Session] = field(default_factory=dict)
+    """participant_id -> live WebSocket session."""
+    by_token: dict[str, Session] = field(default_factory=dict)
+    """token -> the session currently using it (a rejoin replaces it)."""
+
+
+class RoomDirectory(AsyncIOEventEmitter):
+    """All rooms of the process.
+
+    Events (payload dataclasses above): ``participant_joined``
+    (ParticipantEvent), ``participant_left`` (ParticipantEvent),
+    ``room_closed`` (RoomClosed).
+    """
+
+    def __init__(self, ice: IcePolicy, video_codec: str = "VP8") -> None:
+        super().__init__()
+        self.ice = ice
+        self.video_codec = video_codec
+        self.rooms: dict[str, RoomEntry] = {}
+        self._grants: dict[str, Grant] = {}
+        self.on("error", lambda exc: log.error("room directory listener failed: %r", exc))
+
+    async def create_room(self, documents: list[Document] | None = None, **app_data: Any) -> str:
+        """A new room; with documents, their first page is shown as a video."""
+        room = Room(self.ice, self.video_codec, app_data=app_data)
+        entry = RoomEntry(room=room, documents=list(documents or []))
+        if entry.documents:
+            entry.presentation = Presentation(entry.documents)
+            await entry.presentation.start()
+            room.add_producer(entry.presentation.producer)
+        self.rooms[room.id] = entry
+        log.info("room %s created (%d documents)", room.id[:8], len(entry.documents))
+        return room.id
+
+    def issue_token(self, room_id: str, role: str, display_name: str) -> str:
+        """A bearer token (192 random bits) for one room and one role.
+
+        Usable again while the room lives (reconnects); a second join with
+        the same token replaces the first connection.
+        """
+        entry = self.rooms.get(room_id)
+        if entry is None:
+            raise KeyError(f"no room {room_id!r}")
+        grant = Grant(room_id, role, display_name)
+        token = secrets.token_urlsafe(24)
+        self._grants[token] = grant
+        entry.tokens.add(token)
+        return token
+
+    def grant(self, token: str) -> Grant | None:
+        return self._grants.get(token)
+
+    def entry(self, room_id: str) -> RoomEntry | None:
+        return self.rooms.get(room_id)
+
+    async def close_room(self, room_id: str, reason: str = "ended") -> None:
+        """Tell every client, close their sockets, the room and its presentation."""
+        entry = self.rooms.pop(room_id, None)
+        if entry is None:
+            return
+        for token in entry.tokens:
+            self._grants.pop(token, None)
+        await asyncio.gather(*(s.close_for_room(reason) for s in list(entry.sessions.values())),
+                             return_exceptions=True)
+        if entry.presentation is not None:
+            await entry.presentation.close()
+        await entry.room.close()
+        log.info("room %s closed: %s", room_id[:8], reason)
+        self.emit("room_closed", RoomClosed(room_id, reason))
+
+    async def close_all(self, reason: str = "shutdown") -> None:
+        await asyncio.gather(*(self.close_room(r, reason) for r in list(self.rooms)), return_exceptions=True)
+
+    # called by sessions
+    def _joined(self, entry: RoomEntry, session: Session) -> None:
+        self.emit("participant_joined", session.event())

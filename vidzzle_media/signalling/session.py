@@ -1,0 +1,259 @@
+"""Session: one participant's WebSocket, from ``join`` to close.
+
+Catches broadly at this boundary: aiortc/aioice raise AssertionError,
+KeyError, struct.error... on hostile SDP (DESIGN.md), so any failure of one
+request becomes an ``error`` reply and the connection and room go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from aiohttp import WSMsgType, web
+
+from ..sfu import NegotiationError, Participant
+from . import messages as m
+from .rooms import ParticipantEvent
+
+if TYPE_CHECKING:
+    from .rooms import Grant, RoomDirectory, RoomEntry
+
+log = logging.getLogger(__name__)
+
+#: outgoing messages queued for a slow client before it is disconnected
+OUT_QUEUE = 256
+
+
+class RateLimitedLog:
+    """At most one log line per key per ``interval`` (hostile input is cheap to send)."""
+
+    def __init__(self, interval: float = 10.0) -> None:
+        self.interval = interval
+        self._last: dict[str, float] = {}
+        self.suppressed = 0
+
+    def warning(self, key: str, msg: str, *args) -> None:
+        now = time.monotonic()
+        if now - self._last.get(key, -1e9) >= self.interval:
+            self._last[key] = now
+            log.warning(msg + " (%d similar suppressed)", *args, self.suppressed)
+            self.suppressed = 0
+        else:
+            self.suppressed += 1
+
+
+BAD_INPUT_LOG = RateLimitedLog()
+
+
+class Session:
+    """Drives one WebSocket: parses messages, calls the SFU, sends events."""
+
+    def __init__(self, directory: RoomDirectory, ws: web.WebSocketResponse) -> None:
+        self.directory = directory
+        self.ws = ws
+        self.grant: Grant | None = None
+        self.token: str | None = None
+        self.entry: RoomEntry | None = None
+        self.participant: Participant | None = None
+        self._out: asyncio.Queue[str | None] = asyncio.Queue(OUT_QUEUE)
+        self._announced: dict[str, dict] = {}
+        self._closing = False
+
+    def event(self) -> ParticipantEvent:
+        return ParticipantEvent(self.entry.room.id, self.participant.id, self.grant.role,
+                                self.participant.display_name)
+
+    # --- loop -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        writer = asyncio.ensure_future(self._write())
+        try:
+            async for msg in self.ws:
+                if msg.type == WSMsgType.TEXT:
+                    await self._handle_text(msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    self.send(m.Error("bad_message", "binary frames are not accepted"))
+                if self._closing:
+                    break
+        finally:
+            await self._leave()
+            self._out.put_nowait(None) if not self._out.full() else None
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+            if not self.ws.closed:
+                await self.ws.close()
+
+    async def _write(self) -> None:
+        while True:
+            text = await self._out.get()
+            if text is None:
+                return
+            try:
+                await self.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+    def send(self, message: m.ServerMessage) -> None:
+        if self._closing and not isinstance(message, (m.RoomClosedMessage, m.Left)):
+            return
+        try:
+            self._out.put_nowait(message.to_json())
+        except asyncio.QueueFull:
+            log.warning("client too slow, disconnecting")
+            self._closing = True
+            asyncio.ensure_future(self.ws.close())
+
+    async def _handle_text(self, text: str) -> None:
+        ref = None
+        try:
+            message = m.parse_client_message(text)
+            ref = message.id
+            await self._dispatch(message)
+        except m.ProtocolError as exc:
+            BAD_INPUT_LOG.warning(exc.code, "signalling: %s", exc.message)
+            self.send(m.Error(exc.code, exc.message, exc.ref or ref))
+        except NegotiationError as exc:
+            BAD_INPUT_LOG.warning("negotiation", "signalling: negotiation failed: %s", str(exc)[:200])
+            self.send(m.Error("negotiation_failed", str(exc)[:200], ref))
+        except Exception as exc:  # hostile input reaches aiortc parsers: never kill the loop
+            BAD_INPUT_LOG.warning("internal", "signalling: request failed: %r", exc)
+            self.send(m.Error("failed", exc.__class__.__name__, ref))
+
+    async def _dispatch(self, message: m.ClientMessage) -> None:
+        if isinstance(message, m.Join):
+            return await self._join(message)
+        if self.participant is None:
+            raise m.ProtocolError("not_joined", "send join first", message.id)
+        if isinstance(message, m.Offer):
+            if message.pc != "publish":
+                raise m.ProtocolError("bad_message", "the client offers on the publish PC only", message.id)
+            answer = await self.participant.publish(message.sdp)
+            self.send(m.ServerAnswer("publish", answer, message.id))
+        elif isinstance(message, m.Answer):
+            if message.pc != "subscribe":
+                raise m.ProtocolError("bad_message", "the client answers on the subscribe PC only", message.id)
+            self.participant.subscribe_answer(message.sdp)
+        elif isinstance(message, m.Candidate):
+            if message.pc not in ("publish", "subscribe"):
+                raise m.ProtocolError("bad_message", "pc is publish or subscribe", message.id)
+            await self.participant.add_ice_candidate(message.pc, message.candidate, message.sdp_mid,
+                                                     message.sdp_mline_index)
+        elif isinstance(message, m.Mute):
+            if message.kind not in ("audio", "video"):
+                raise m.ProtocolError("bad_message", "kind is audio or video", message.id)
+            self.participant.set_muted(message.kind, message.muted)
+            self._broadcast(m.MuteState(self.participant.id, message.kind, message.muted), others=True)
+        elif isinstance(message, m.PresentationCommand):
+            await self._presentation(message)
+        elif isinstance(message, m.Leave):
+            self.send(m.Left(message.id))
+            self._closing = True
+
+    # --- join / leave ---------------------------------------------------------------------
+
+    async def _join(self, message: m.Join) -> None:
+        if self.participant is not None:
+            raise m.ProtocolError("already_joined", "already joined", message.id)
+        grant = self.directory.grant(message.token)
+        entry = self.directory.entry(grant.room_id) if grant else None
+        if grant is None or entry is None:
+            raise m.ProtocolError("bad_token", "unknown or expired token", message.id)
+        previous = entry.by_token.get(message.token)
+        if previous is not None:  # a reconnect replaces the old connection
+            await previous.close_for_room("replaced")
+        self.grant, self.token, self.entry = grant, message.token, entry
+        name = grant.display_name or message.display_name.strip()[:80] or grant.role
+        participant = entry.room.add_participant(name, {"role": grant.role})
+        self.participant = participant
+        entry.sessions[participant.id] = self
+        entry.by_token[message.token] = self
+        participant.on("subscribe_offer", self._on_subscribe_offer)
+        others = [s for s in entry.sessions.values() if s is not self and s.participant]
+        pres = entry.presentation
+        self.send(m.Joined(
+            participant.id, entry.room.id, grant.role, name,
+            [{"participant_id": s.participant.id, "display_name": s.participant.display_name,
+              "role": s.grant.role, "muted": dict(s.participant.muted)} for s in others],
+            _state_dict(pres) if pres else None,
+            [{"id": d.id, "title": d.title} for d in entry.documents], message.id))
+        self._broadcast(m.ParticipantJoined(participant.id, name, grant.role), others=True)
+        self.directory._joined(entry, self)
+
+    def _on_subscribe_offer(self, sdp: str, tracks: list[dict]) -> None:
+        current = {t["consumer_id"]: t for t in tracks}
+        for cid, t in list(self._announced.items()):
+            if cid not in current:
+                self.send(m.TrackRemoved(cid, t["mid"]))
+                del self._announced[cid]
+        for cid, t in current.items():
+            if cid not in self._announced:
+                self.send(m.TrackAdded(**t))
+                self._announced[cid] = t
+        self.send(m.ServerOffer("subscribe", sdp, tracks))
+
+    async def _presentation(self, message: m.PresentationCommand) -> None:
+        if self.grant.role != "agent":
+            raise m.ProtocolError("forbidden", "only the agent controls the presentation", message.id)
+        pres = self.entry.presentation
+        if pres is None:
+            raise m.ProtocolError("no_presentation", "this room has no presentation", message.id)
+        if message.command == "next":
+            await pres.next()
+        elif message.command == "previous":
+            await pres.previous()
+        elif message.command == "goto":
+            if message.page is None:
+                raise m.ProtocolError("bad_message", "goto needs page", message.id)
+            await pres.goto(message.page)
+        elif message.command == "switch":
+            if message.document_id not in pres.documents:
+                raise m.ProtocolError("bad_message", "unknown document", message.id)
+            await pres.switch(message.document_id)
+        else:
+            raise m.ProtocolError("bad_message", "command is next, previous, goto or switch", message.id)
+        self._broadcast(m.PresentationStateMessage(**_state_dict(pres)), others=False)
+
+    def _broadcast(self, message: m.ServerMessage, others: bool) -> None:
+        for session in list(self.entry.sessions.values()):
+            if not (others and session is self):
+                session.send(message)
+
+    async def _leave(self) -> None:
+        participant, entry = self.participant, self.entry
+        if participant is None:
+            return
+        self.participant = None
+        entry.sessions.pop(participant.id, None)
+        if entry.by_token.get(self.token) is self:
+            del entry.by_token[self.token]
+        self.participant = participant  # for event()
+        event = self.event()
+        self.participant = None
+        await entry.room.remove_participant(participant.id)
+        for session in list(entry.sessions.values()):
+            session.send(m.ParticipantLeft(participant.id))
+        self.directory.emit("participant_left", event)
+
+    async def close_for_room(self, reason: str) -> None:
+        """The room closed (or this token rejoined elsewhere): say why, close."""
+        self.send(m.RoomClosedMessage(reason))
+        self._closing = True
+        await self._leave()
+        await asyncio.sleep(0)  # let the writer flush
+        try:
+            await asyncio.wait_for(self._drain(), 1.0)
+        except asyncio.TimeoutError:
+            pass
+        await self.ws.close()
+
+    async def _drain(self) -> None:
+        while not self._out.empty():
+            await asyncio.sleep(0.01)
+
+
+def _state_dict(pres) -> dict:
+    s = pres.state
+    return {"document_id": s.document_id, "title": s.title, "page": s.page, "page_count": s.page_count}
