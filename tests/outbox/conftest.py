@@ -147,12 +147,16 @@ class HttpPeer:
     """answers for the next requests (then 200)"""
     requests: list[Recorded] = field(default_factory=list)
     url: str = ""
+    holds: dict[str, asyncio.Event] = field(default_factory=dict)
+    """path -> event: requests to that path are recorded, then answered only once it is set"""
 
     def make_url(self, path: str) -> str:
         return self.url + path
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(Recorded(request.method, request.path_qs, dict(request.headers), await request.read()))
+        if request.path in self.holds:
+            await self.holds[request.path].wait()
         if request.path == "/redirect":
             raise web.HTTPFound(location="/landed")
         status = self.statuses.pop(0) if self.statuses else 200

@@ -130,7 +130,12 @@ class OutboxWorker:
             log.warning("outbox: %d item(s) claimed by a previous run are due again", released)
         if self._default_senders:
             self._session = aiohttp.ClientSession()
-            self.senders = build_senders(self.db, self.settings, self._session)
+            try:
+                self.senders = build_senders(self.db, self.settings, self._session)
+            except BaseException:
+                await self._session.close()
+                self._session = None
+                raise
         if run_loops:
             for kind in self.senders:
                 self._wakeups[kind] = asyncio.Event()
