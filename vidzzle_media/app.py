@@ -91,6 +91,8 @@ def create_app(settings: Settings) -> web.Application:
 
     app.cleanup_ctx.append(database_ctx)
     outbox.setup(app)  # after the database: the worker stops before it closes
+    from . import api  # call routing: public call API, /ws/agent, CallService (after the outbox)
+    api.setup(app)
     aiohttp_session.setup(
         app,
         EncryptedCookieStorage(

@@ -151,3 +151,15 @@ async def close_unfinished(conn, at: str) -> tuple[int, int]:
     )
     ended = await conn.execute("UPDATE calls SET state = 'ended', ended_at = ? WHERE state = 'accepted'", (at,))
     return missed.rowcount, ended.rowcount
+
+
+async def get_call_in(conn, call_id: str) -> CallRow | None:
+    """Inside the caller's transaction (sees its own writes)."""
+    cursor = await conn.execute(f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,))
+    return _call(await cursor.fetchone())
+
+
+async def get_call_by_room(db: Database, room_id: str) -> CallRow | None:
+    if not room_id:
+        return None
+    return _call(await db.fetchone(f"SELECT {_COLUMNS} FROM calls WHERE room_id = ?", (room_id,)))

@@ -1,0 +1,165 @@
+"""Call flow pages (R-FLOW): overview with embed snippets, the three-step
+wizard (create and edit), delete after confirmation.
+
+The wizard keeps the other steps' values as hidden fields; each "Next"
+validates the current step, "Save" validates all three again (services/flows.py).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .. import keys
+from ..errors import ValidationError
+from ..routing.hours import WEEKDAYS
+from ..services import flows as service
+from ..services import groups as group_service
+from ..services.account_links import base_url
+from .auth import require_tenant_scope, require_user
+from .forms import form_data, int_param
+from .menu import MENU, MenuItem
+from .render import flash, render, request_base
+
+routes = web.RouteTableDef()
+MANAGERS = ("support", "admin")
+STEP_TITLES = {1: "Name and business hours", 2: "Call routing", 3: "Redirect URLs"}
+
+
+def _db(request):
+    return request.config_dict[keys.DATABASE]
+
+
+async def _scope(request):
+    user = await require_user(request, *MANAGERS)
+    return user, await require_tenant_scope(request, user)
+
+
+def _rows(form: dict) -> list[tuple[str, str]]:
+    rows = []
+    for i in range(service.MAX_ROWS + 1):
+        if f"group_{i}" in form or f"ring_{i}" in form:
+            rows.append((form.get(f"group_{i}", ""), form.get(f"ring_{i}", "")))
+    return rows
+
+
+def _with_rows(form: dict, rows: list[tuple[str, str]]) -> dict:
+    clean = {k: v for k, v in form.items() if not k.startswith(("group_", "ring_"))}
+    for i, (group, ring) in enumerate(rows):
+        clean[f"group_{i}"], clean[f"ring_{i}"] = group, ring
+    return clean
+
+
+async def _wizard(request, tenant_id, form, *, step=1, flow=None, errors=None, status=200):
+    groups = await group_service.list_groups(_db(request), tenant_id)
+    rows = _rows(form) or [("", "")]
+    total = sum(int(r) for _, r in rows if str(r).isdigit())
+    return await render(request, "routing/flow_wizard.html", {
+        "form": form, "rows": rows, "step": step, "step_titles": STEP_TITLES, "flow": flow,
+        "errors": errors or {}, "weekdays": WEEKDAYS, "groups": [(g.id, g.name) for g in groups],
+        "total": total, "max_total": service.MAX_TOTAL_RING_SECONDS,
+        "action": f"/admin/flows/{flow.id}/edit" if flow else "/admin/flows/new"}, status=status)
+
+
+async def _step_post(request, tenant_id, flow=None):
+    form = await form_data(request)
+    step = form.get("step", "1")
+    step = int(step) if step in ("1", "2", "3") else 1
+    action = form.pop("action", "next")
+    form.pop("csrf_token", None)
+    form.pop("step", None)
+    rows = _rows(form)
+    if action == "back":
+        return await _wizard(request, tenant_id, form, step=max(1, step - 1), flow=flow)
+    if action == "add_row":
+        return await _wizard(request, tenant_id, _with_rows(form, [*rows, ("", "")]), step=2, flow=flow)
+    if action.startswith("remove_") and action[7:].isdigit():
+        index = int(action[7:])
+        return await _wizard(request, tenant_id, _with_rows(form, [r for i, r in enumerate(rows) if i != index]),
+                             step=2, flow=flow)
+    form = _with_rows(form, [r for r in rows if r[0] or r[1]])
+    db, draft = _db(request), service.FlowDraft()
+    try:
+        if step == 1:
+            service.step1(form, draft)
+        elif step == 2:
+            await service.step2(db, tenant_id, form, draft)
+        elif action != "save":
+            service.step3(form, draft)
+    except ValidationError as exc:
+        return await _wizard(request, tenant_id, form, step=step, flow=flow, errors=exc.fields, status=400)
+    if step < 3:
+        return await _wizard(request, tenant_id, form, step=step + 1, flow=flow)
+    try:
+        if flow is None:
+            await service.create_flow(db, tenant_id, form)
+        else:
+            await service.update_flow(db, tenant_id, flow.id, form)
+    except ValidationError as exc:
+        first = 1 if any(k in exc.fields for k in ("name", "description", *WEEKDAYS)) else (
+            2 if any(k.startswith(("group_", "ring_", "rows")) for k in exc.fields) else 3)
+        return await _wizard(request, tenant_id, form, step=first, flow=flow, errors=exc.fields, status=400)
+    flash(request, f"Call flow {form.get('name', '').strip()} saved.", "success")
+    raise web.HTTPFound("/admin/flows")
+
+
+@routes.get("/flows", name="flows")
+async def flow_list(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    flows = await service.list_flows(_db(request), tenant_id)
+    base = base_url(request.config_dict[keys.SETTINGS], request_base(request))
+    groups = {g.id: g.name for g in await group_service.list_groups(_db(request), tenant_id)}
+    return await render(request, "routing/flow_list.html", {
+        "flows": flows, "groups": groups, "snippets": {f.id: service.embed_snippet(base, f.embed_id) for f in flows}})
+
+
+@routes.get("/flows/new")
+async def flow_new(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    return await _wizard(request, tenant_id, service.draft_as_form(service.FlowDraft()))
+
+
+@routes.post("/flows/new")
+async def flow_create(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    return await _step_post(request, tenant_id)
+
+
+@routes.get("/flows/{flow_id}/edit")
+async def flow_edit(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    flow = await service.get_flow(_db(request), tenant_id, int_param(request, "flow_id"))
+    return await _wizard(request, tenant_id, service.draft_as_form(service.FlowDraft.from_flow(flow)), flow=flow)
+
+
+@routes.post("/flows/{flow_id}/edit")
+async def flow_update(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    flow = await service.get_flow(_db(request), tenant_id, int_param(request, "flow_id"))
+    return await _step_post(request, tenant_id, flow)
+
+
+@routes.get("/flows/{flow_id}/delete")
+async def flow_delete_confirm(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    flow = await service.get_flow(_db(request), tenant_id, int_param(request, "flow_id"))
+    return await render(request, "confirm.html", {
+        "title": f"Delete call flow {flow.name}?",
+        "message": f"The call flow {flow.name} will be deleted with all its settings. Its embed id stops working at "
+                   "once: buttons on websites using it must be removed or changed. This cannot be undone.",
+        "action": f"/admin/flows/{flow.id}/delete", "button": "Delete call flow", "danger": True,
+        "cancel": "/admin/flows"})
+
+
+@routes.post("/flows/{flow_id}/delete")
+async def flow_delete(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    flow = await service.delete_flow(_db(request), tenant_id, int_param(request, "flow_id"))
+    flash(request, f"Call flow {flow.name} deleted; its embed id no longer works.", "success")
+    raise web.HTTPFound("/admin/flows")
+
+
+def register(admin: web.Application) -> None:
+    admin.router.add_routes(routes)
+
+
+MENU.append(MenuItem("Call Flows", "/admin/flows", MANAGERS, order=35))

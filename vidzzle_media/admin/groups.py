@@ -1,0 +1,123 @@
+"""Call groups pages (R-GRP-1): list, create, edit, delete after confirmation."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .. import keys
+from ..errors import Conflict, ValidationError
+from ..services import groups as service
+from .auth import require_tenant_scope, require_user
+from .forms import int_param
+from .menu import MENU, MenuItem
+from .render import flash, render
+
+routes = web.RouteTableDef()
+MANAGERS = ("support", "admin")
+
+
+def _db(request):
+    return request.config_dict[keys.DATABASE]
+
+
+async def _scope(request):
+    user = await require_user(request, *MANAGERS)
+    return user, await require_tenant_scope(request, user)
+
+
+async def _form(request, tenant_id, *, group=None, form=None, members=None, errors=None, status=200):
+    choices = await service.member_choices(_db(request), tenant_id)
+    if group is not None and form is None:
+        form, members = {"name": group.name, "description": group.description}, group.member_ids
+    return await render(request, "routing/group_form.html", {
+        "group": group, "form": form or {}, "members": set(members or []), "choices": choices,
+        "errors": errors or {}}, status=status)
+
+
+async def _post(request):
+    form = await request.post()
+    data = {"name": form.get("name", ""), "description": form.get("description", ""),
+            "members": form.getall("members", [])}
+    return form, data
+
+
+def _member_ints(values) -> list[int]:
+    return [int(v) for v in values if str(v).isdigit()]
+
+
+@routes.get("/groups", name="groups")
+async def group_list(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    groups = await service.list_groups(_db(request), tenant_id)
+    names = {uid: name for uid, name, _ in await service.member_choices(_db(request), tenant_id)}
+    return await render(request, "routing/group_list.html", {"groups": groups, "names": names})
+
+
+@routes.get("/groups/new")
+async def group_new(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    return await _form(request, tenant_id)
+
+
+@routes.post("/groups/new")
+async def group_create(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    form, data = await _post(request)
+    try:
+        await service.create_group(_db(request), tenant_id, data)
+    except ValidationError as exc:
+        return await _form(request, tenant_id, form=data, members=_member_ints(data["members"]), errors=exc.fields,
+                           status=400)
+    flash(request, f"Call group {data['name'].strip()} created.", "success")
+    raise web.HTTPFound("/admin/groups")
+
+
+@routes.get("/groups/{group_id}/edit")
+async def group_edit(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    group = await service.get_group(_db(request), tenant_id, int_param(request, "group_id"))
+    return await _form(request, tenant_id, group=group)
+
+
+@routes.post("/groups/{group_id}/edit")
+async def group_update(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    group = await service.get_group(_db(request), tenant_id, int_param(request, "group_id"))
+    form, data = await _post(request)
+    try:
+        await service.update_group(_db(request), tenant_id, group.id, data)
+    except ValidationError as exc:
+        return await _form(request, tenant_id, group=group, form=data, members=_member_ints(data["members"]),
+                           errors=exc.fields, status=400)
+    flash(request, f"Call group {data['name'].strip()} saved.", "success")
+    raise web.HTTPFound("/admin/groups")
+
+
+@routes.get("/groups/{group_id}/delete")
+async def group_delete_confirm(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    group = await service.get_group(_db(request), tenant_id, int_param(request, "group_id"))
+    return await render(request, "confirm.html", {
+        "title": f"Delete call group {group.name}?",
+        "message": f"The call group {group.name} will be deleted. This cannot be undone, not even by support.",
+        "action": f"/admin/groups/{group.id}/delete", "button": "Delete call group", "danger": True,
+        "cancel": "/admin/groups"})
+
+
+@routes.post("/groups/{group_id}/delete")
+async def group_delete(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    try:
+        group = await service.delete_group(_db(request), tenant_id, int_param(request, "group_id"))
+    except Conflict as exc:
+        flash(request, exc.message, "error")
+        raise web.HTTPFound("/admin/groups") from None
+    flash(request, f"Call group {group.name} deleted.", "success")
+    raise web.HTTPFound("/admin/groups")
+
+
+def register(admin: web.Application) -> None:
+    admin.router.add_routes(routes)
+
+
+MENU.append(MenuItem("Call Groups", "/admin/groups", MANAGERS, order=30))

@@ -1,0 +1,51 @@
+"""Public and agent-facing HTTP endpoints of call routing.
+
+``setup(app)`` creates Presence and the CallService, adds the public call
+API (/api/calls, api/calls.py) and the agents' WebSocket (/ws/agent,
+api/agent_socket.py), and on start picks up the RoomDirectory stored under
+``services.rooms.ROOMS`` and closes calls left open by a previous process.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .. import keys
+from ..services.calls import CallService
+from ..services.presence import PRESENCE, Presence
+from ..services.rooms import ROOMS
+
+CALLS = web.AppKey("calls", CallService)
+
+
+def _waker(app: web.Application):
+    def wake() -> None:
+        try:
+            from ..services.outbox import OUTBOX
+        except ImportError:
+            return
+        outbox = app.get(OUTBOX)
+        if outbox is not None:
+            outbox.wake()
+    return wake
+
+
+def setup(app: web.Application) -> CallService:
+    from . import agent_socket, calls
+    presence = Presence()
+    service = CallService(app[keys.DATABASE], app[keys.SETTINGS], presence, wake=_waker(app))
+    app[PRESENCE] = presence
+    app[CALLS] = service
+    calls.register(app)
+    agent_socket.register(app)
+
+    async def calls_ctx(app: web.Application):
+        if service.rooms is None:
+            service.rooms = app.get(ROOMS)
+        await service.close_unfinished()
+        yield
+        await service.close()
+        await presence.close_all()
+
+    app.cleanup_ctx.append(calls_ctx)
+    return service

@@ -1,0 +1,128 @@
+"""The public call API used by embed.js and the customer's call page (docs/api.md).
+
+Open to any origin (CORS ``*``, no cookies): embed.js runs on the dealer's
+site. The customer proves ownership of a call with the ``customer_key``
+returned at start. Rate-limited per client address.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from .. import keys
+from ..errors import AppError, BadRequest, TooManyRequests
+from ..services.account_links import base_url
+from .ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, X-Call-Key",
+    "Access-Control-Max-Age": "600",
+}
+LIMITS = web.AppKey("call_api_limits", dict)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    response = web.json_response(data, status=status)
+    response.headers.update(CORS_HEADERS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def public(bucket: str):
+    """Wrap a handler: rate limit, CORS on every answer (errors included)."""
+    def wrap(handler):
+        async def wrapped(request: web.Request) -> web.Response:
+            try:
+                request.app[LIMITS][bucket].hit(request.remote or "?")
+                return await handler(request)
+            except AppError as exc:
+                response = _json({"error": exc.message, "fields": exc.fields}, exc.status)
+                if isinstance(exc, TooManyRequests):
+                    response.headers["Retry-After"] = str(exc.retry_after)
+                return response
+        return wrapped
+    return wrap
+
+
+async def _body(request: web.Request) -> dict:
+    """JSON, form, or the text/plain JSON navigator.sendBeacon sends."""
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return dict(await request.post())
+    raw = await request.text()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise BadRequest("The request body must be JSON.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return data
+
+
+def _key(request: web.Request, body: dict | None = None) -> str:
+    return request.headers.get("X-Call-Key") or (body or {}).get("customer_key") or request.query.get("key", "")
+
+
+def _service(request: web.Request):
+    from . import CALLS
+    return request.app[CALLS]
+
+
+@public("start")
+async def start_call(request: web.Request) -> web.Response:
+    body = await _body(request)
+    embed_id, name = str(body.get("embed_id", "")).strip(), str(body.get("name", "") or "")
+    if not embed_id:
+        raise BadRequest("embed_id is required.", fields={"embed_id": "Required."})
+    settings = request.app[keys.SETTINGS]
+    base = base_url(settings, f"{request.scheme}://{request.host}")
+    result = await _service(request).start_incoming(embed_id, name, base)
+    if result.state == "out_of_hours":
+        return _json({"state": "out_of_hours", "call_id": result.call_id, "out_of_hours_url": result.out_of_hours_url})
+    return _json({
+        "state": "ringing",
+        "call_id": result.call_id,
+        "customer_key": result.customer_key,
+        "room_id": result.room_id,
+        "room_token": result.room_token,
+        "status_url": f"/api/calls/{result.call_id}",
+        "leave_url": f"/api/calls/{result.call_id}/leave",
+    }, status=201)
+
+
+@public("status")
+async def call_status(request: web.Request) -> web.Response:
+    return _json(await _service(request).status(request.match_info["call_id"], _key(request)))
+
+
+@public("leave")
+async def leave_call(request: web.Request) -> web.Response:
+    body = await _body(request)
+    return _json(await _service(request).leave(request.match_info["call_id"], _key(request, body)))
+
+
+async def preflight(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers=CORS_HEADERS)
+
+
+def register(app: web.Application) -> None:
+    app[LIMITS] = {
+        "start": RateLimiter(limit=10, window_s=60),
+        "status": RateLimiter(limit=240, window_s=60),
+        "leave": RateLimiter(limit=30, window_s=60),
+    }
+    app.router.add_post("/api/calls", start_call)
+    app.router.add_get("/api/calls/{call_id}", call_status)
+    app.router.add_post("/api/calls/{call_id}/leave", leave_call)
+    app.router.add_route("OPTIONS", "/api/calls", preflight)
+    app.router.add_route("OPTIONS", "/api/calls/{call_id}", preflight)
+    app.router.add_route("OPTIONS", "/api/calls/{call_id}/leave", preflight)

@@ -1,0 +1,39 @@
+"""What call routing needs from the video rooms, declared here so that
+services/ and routing/ depend on an interface, not on signalling/ or sfu/.
+
+The signalling engineer's RoomDirectory satisfies ``RoomDirectory``; whoever
+assembles the app stores it under ``ROOMS`` before the app starts
+(``app[ROOMS] = directory``) and forwards its events to
+``CallService.on_room_closed`` / ``CallService.on_participant_left``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from aiohttp import web
+
+
+class RoomDirectory(Protocol):
+    """The SFU's room registry as seen by call routing."""
+
+    def create_room(self, documents: list[Any]) -> str:
+        """A new room showing ``documents`` as its presentation; returns its id."""
+
+    def issue_token(self, room_id: str, role: str, display_name: str) -> str:
+        """A join token for ``role`` ('customer' or 'agent') in the room."""
+
+    def close_room(self, room_id: str, reason: str) -> None:
+        """Close the room (everyone leaves); unknown ids are ignored."""
+
+
+ROOMS = web.AppKey("rooms", object)
+"""Where the assembled app keeps its RoomDirectory (typed ``object`` so this
+module need not import the concrete class)."""
+
+
+async def maybe_await(value):
+    """The directory's methods may be plain or coroutine functions."""
+    if hasattr(value, "__await__"):
+        return await value
+    return value
