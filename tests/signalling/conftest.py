@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 from aiohttp import web
 
@@ -7,9 +9,25 @@ from vidzzle_media.sfu import DefaultIce, aiortc_glue
 
 @pytest.fixture
 async def room_app(aiohttp_client):
-    """A bare aiohttp app with only the signalling (dev pages on)."""
+    """A bare aiohttp app with only the signalling (dev pages on); fails the
+    test if anything unhandled reached the event loop."""
+    loop = asyncio.get_running_loop()
+    unhandled = []
+    loop.set_exception_handler(lambda loop, ctx: unhandled.append(ctx))
     app = web.Application()
     directory = signalling.setup(app, DefaultIce(), dev_pages=True)
     client = await aiohttp_client(app)
     yield client, directory
+    await directory.close_all()
+    await client.close()  # the server's handlers finish before we look
     aiortc_glue.set_host_addresses(None)
+    import gc
+
+    gc.collect()  # surfaces "exception never retrieved" of dropped tasks
+    await asyncio.sleep(0)
+    loop.set_exception_handler(None)
+    for ctx in unhandled:
+        t = ctx.get('task')
+        if t is not None and t.done() and t.exception():
+            import traceback; traceback.print_exception(t.exception())
+    assert not unhandled, unhandled

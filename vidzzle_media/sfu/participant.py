@@ -131,6 +131,8 @@ class Participant(AsyncIOEventEmitter):
                 desc = aiortc_sdp.SessionDescription.parse(offer_sdp)
             except Exception as exc:
                 raise NegotiationError(f"unparsable offer: {exc}") from exc
+            if not any(media.kind in ("audio", "video") for media in desc.media):
+                raise NegotiationError("offer has no audio or video")
             self._filter_codecs(desc)
             if self._publish_pc is None:
                 self._publish_pc = self._new_pc("publish")

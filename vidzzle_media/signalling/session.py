@@ -79,9 +79,11 @@ class Session:
                 if self._closing:
                     break
         finally:
-            await self._leave()
-            self._out.put_nowait(None) if not self._out.full() else None
-            writer.cancel()
+            try:
+                await self._leave()
+            finally:
+                # also when this handler is cancelled (server shutdown)
+                writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
             if not self.ws.closed:
                 await self.ws.close()
