@@ -45,15 +45,17 @@ class MailCapture:
 
     messages: list[EmailMessage] = field(default_factory=list)
     arrived: asyncio.Event | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    """the test's loop (the SMTP server runs in its own thread and loop)"""
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        if self.arrived is not None:
-            self.arrived.get_loop().call_soon_threadsafe(self.arrived.set)
+        if self.arrived is not None and self.loop is not None:
+            self.loop.call_soon_threadsafe(self.arrived.set)
         return "250 OK"
 
     async def wait(self, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
-        loop = asyncio.get_running_loop()
+        loop = self.loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while len(self.messages) < count:
             if loop.time() > deadline:
@@ -77,7 +79,8 @@ def start_smtp(port: int, handler=None) -> tuple[Controller, MailCapture]:
 @pytest.fixture
 def smtp_server(settings):
     """Overrides the root fixture, whose Controller(port=0) cannot start with aiosmtpd 1.4
-    (its start-up probe connects to port 0): same interface, explicit free port."""
+    (its start-up probe connects to port 0) and whose capture calls the non-existent
+    ``Event.get_loop()`` (the handler then fails after storing the mail): same interface."""
     controller, capture = start_smtp(free_port())
     settings.smtp.host = "127.0.0.1"
     settings.smtp.port = controller.port

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -136,3 +137,19 @@ async def test_bad_webhook_input_is_refused(db, tenant, clock):
 def test_secret_format():
     secret = generate_secret()
     assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 24
+
+
+async def test_a_hanging_target_times_out_and_is_retried(http_peer, db, tenant, clock, make_worker):
+    import aiohttp
+
+    from vidzzle_media.services.webhook_delivery import TIMEOUT, WebhookSender
+
+    assert TIMEOUT.total == 10
+    http_peer.holds["/slow"] = asyncio.Event()          # never set: the target hangs
+    item = await queue(db, tenant, clock, http_peer.make_url("/slow"))
+    async with aiohttp.ClientSession() as session:
+        worker = await make_worker(senders={"webhook": WebhookSender(session, aiohttp.ClientTimeout(total=0.3))})
+        await worker.deliver_due()
+    row = await outbox_store.get(db, item)
+    assert (row.state, row.attempts) == ("queued", 1) and "Timeout" in row.last_error
+    http_peer.holds["/slow"].set()

@@ -95,8 +95,9 @@ async def queue_webhook(conn, *, tenant_id: int, url: str, headers: dict[str, st
 class WebhookSender:
     """POSTs ``webhook`` outbox items through a shared aiohttp session."""
 
-    def __init__(self, session: aiohttp.ClientSession):
+    def __init__(self, session: aiohttp.ClientSession, timeout: aiohttp.ClientTimeout = TIMEOUT):
         self.session = session
+        self.timeout = timeout
 
     async def deliver(self, item: OutboxItem, now: datetime) -> DeliveryResult:
         payload = item.payload
@@ -111,7 +112,7 @@ class WebhookSender:
         })
         try:
             async with self.session.post(item.recipient, data=payload["body"].encode("utf-8"), headers=headers,
-                                         timeout=TIMEOUT, allow_redirects=False) as response:
+                                         timeout=self.timeout, allow_redirects=False) as response:
                 await response.content.read(64 * 1024)
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
