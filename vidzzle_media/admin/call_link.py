@@ -28,11 +28,11 @@ def _calls(request):
 async def call_link(request: web.Request) -> web.StreamResponse:
     token = request.match_info["token"]
     db = request.config_dict[keys.DATABASE]
-    grant = await tokens.peek(db, token, TOKEN_PURPOSE)      # unknown -> 404, used/expired -> 410
+    calls = _calls(request)
+    grant = await tokens.peek(db, token, TOKEN_PURPOSE, now=calls.clock.now())  # unknown 404, used/expired 410
     user = await require_user(request)                       # logged out -> login, back here afterwards
     if user.id != grant.user_id:
         raise Forbidden("This link was sent to another user. Please log in as that user.")
-    calls = _calls(request)
     async with db.transaction() as conn:
         await tokens.consume(conn, token=token, purpose=TOKEN_PURPOSE, now=calls.clock.now())
     try:

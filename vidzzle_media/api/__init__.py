@@ -30,6 +30,26 @@ def _waker(app: web.Application):
     return wake
 
 
+def connect_room_events(service: CallService, rooms) -> bool:
+    """Follow the room directory's pyee events (``room_closed`` with
+    ``.room_id``/``.reason``, ``participant_left`` with ``.room_id``/``.role``)
+    by duck typing, so nothing here imports signalling/. False when the
+    directory emits no events."""
+    on = getattr(rooms, "on", None)
+    if on is None:
+        return False
+
+    async def room_closed(event) -> None:
+        await service.on_room_closed(event.room_id, getattr(event, "reason", ""))
+
+    async def participant_left(event) -> None:
+        await service.on_participant_left(event.room_id, event.role)
+
+    on("room_closed", room_closed)
+    on("participant_left", participant_left)
+    return True
+
+
 def setup(app: web.Application) -> CallService:
     from . import agent_socket, calls
     presence = Presence()
@@ -42,6 +62,8 @@ def setup(app: web.Application) -> CallService:
     async def calls_ctx(app: web.Application):
         if service.rooms is None:
             service.rooms = app.get(ROOMS)
+            if service.rooms is not None:
+                connect_room_events(service, service.rooms)
         await service.close_unfinished()
         yield
         await service.close()
