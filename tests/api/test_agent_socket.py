@@ -1,0 +1,165 @@
+"""Presence and ringing over real WebSockets (aiohttp test server + client)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from admin.helpers import make_tenant
+
+from vidzzle_media.services.presence import PRESENCE
+from vidzzle_media.store import calls as call_store
+
+from .world import make_agents, make_flow, make_group, online_agent
+
+
+def _email(db_id, tenant, prefix="agent"):
+    return f"{prefix}{db_id}.t{tenant}@example.com"
+
+
+async def _agents(cli, db, tenant, count, prefix="agent"):
+    ids = await make_agents(db, tenant, count, prefix=prefix)
+    agents = await asyncio.gather(*(online_agent(cli, uid, _email(i, tenant, prefix)) for i, uid in enumerate(ids)))
+    return ids, list(agents)
+
+
+async def _close(agents):
+    await asyncio.gather(*(a.close() for a in agents))
+
+
+async def test_presence_counts_open_sockets(cli, db):
+    tenant = await make_tenant(db, "Alpha Cars")
+    presence = cli.server.app[PRESENCE]
+    ids, agents = await _agents(cli, db, tenant, 2)
+    assert presence.online_user_ids(tenant) == set(ids)
+    assert presence.online_user_ids(tenant + 1) == set()
+    await agents[0].ws.close()
+    for _ in range(50):
+        if presence.online_user_ids(tenant) == {ids[1]}:
+            break
+        await asyncio.sleep(0.01)
+    assert presence.online_user_ids(tenant) == {ids[1]}
+    await _close(agents)
+
+
+async def test_socket_needs_login(cli):
+    resp = await cli.get("/ws/agent")
+    assert resp.status == 401
+
+
+async def test_cross_site_socket_refused(cli, db):
+    tenant = await make_tenant(db, "Alpha Cars")
+    ids, agents = await _agents(cli, db, tenant, 1)
+    browser = agents[0].browser
+    async with browser.session.get(browser.base + "/ws/agent", headers={"Origin": "https://evil.example"}) as resp:
+        assert resp.status == 403
+    await _close(agents)
+
+
+async def test_fifty_concurrent_accepts_one_winner(cli, db, calls, rooms):
+    tenant = await make_tenant(db, "Alpha Cars")
+    ids, agents = await _agents(cli, db, tenant, 50)
+    group = await make_group(db, tenant, "Everyone", ids)
+    embed = await make_flow(db, tenant, [(group, 60)])
+    body = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "Erika"})).json()
+    call_id = body["call_id"]
+    await calls.dispatcher.settle()
+    rings = await asyncio.gather(*(a.next("ringing") for a in agents))
+    assert {r["call_id"] for r in rings} == {call_id} and rings[0]["customer_name"] == "Erika"
+
+    await asyncio.gather(*(a.ws.send_json({"type": "accept", "call_id": call_id}) for a in agents))
+    results = await asyncio.gather(*(a.next("result") for a in agents))
+    winners = [(a, r) for a, r in zip(agents, results) if r["ok"]]
+    assert len(winners) == 1
+    winner, result = winners[0]
+    assert rooms.grant(result["room_token"]).role == "agent"
+    assert result["agent_path"] == f"/admin/call/{call_id}"
+    name = f"Agent {ids.index(winner.user_id)}"
+    losers = [(a, r) for a, r in zip(agents, results) if not r["ok"]]
+    assert len(losers) == 49
+    assert {r["error"] for _, r in losers} == {f"taken by {name}"}
+    taken = await asyncio.gather(*(a.next("taken") for a, _ in losers))
+    assert {(t["call_id"], t["by"]) for t in taken} == {(call_id, name)}
+
+    call = await call_store.get_call(db, call_id)
+    assert call.state == "accepted" and call.agent_id == winner.user_id
+    events = [t for t, _, _ in await call_store.list_events(db, tenant, call_id)]
+    assert events.count("CallAccepted") == 1
+    status = await (await cli.get(f"/api/calls/{call_id}", params={"key": body["customer_key"]})).json()
+    assert status == {"call_id": call_id, "state": "accepted", "agent_name": name}
+
+    # the winner hangs up: ended with a duration, the customer is sent to the exit URL
+    await winner.ws.send_json({"type": "hangup", "call_id": call_id})
+    assert (await winner.next("result"))["ok"]
+    status = await (await cli.get(f"/api/calls/{call_id}", params={"key": body["customer_key"]})).json()
+    assert status["state"] == "ended" and status["redirect_url"] == "https://dealer.example/thanks"
+    call = await call_store.get_call(db, call_id)
+    assert call.duration_s is not None and call.ended_at
+    await _close(agents)
+
+
+async def test_customer_left_and_escalation_are_pushed(cli, db, calls, clock):
+    tenant = await make_tenant(db, "Alpha Cars")
+    ids, agents = await _agents(cli, db, tenant, 2)
+    g1 = await make_group(db, tenant, "One", [ids[0]])
+    g2 = await make_group(db, tenant, "Two", [ids[1]])
+    embed = await make_flow(db, tenant, [(g1, 20), (g2, 30)])
+
+    body = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "C"})).json()
+    await calls.dispatcher.settle()
+    await agents[0].next("ringing")
+    assert [m for m in await agents[1].drain() if m["type"] == "ringing"] == []   # row 2 not yet
+    await cli.post(f"/api/calls/{body['call_id']}/leave", json={"customer_key": body["customer_key"]})
+    left = await agents[0].next("customer_left")
+    assert left["call_id"] == body["call_id"]
+
+    body = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "D"})).json()
+    await calls.dispatcher.settle()
+    await clock.advance(20)
+    await calls.dispatcher.settle()
+    assert (await agents[1].next("ringing"))["call_id"] == body["call_id"]
+    await clock.advance(30)
+    await calls.dispatcher.settle()
+    for agent in agents:
+        msg = await agent.next("withdrawn")
+        assert msg == {"type": "withdrawn", "call_id": body["call_id"], "reason": "escalated"}
+    call = await call_store.get_call(db, body["call_id"])
+    assert call.state == "missed" and call.miss_reason == "rang_unanswered"
+    await _close(agents)
+
+
+async def test_agent_coming_online_gets_the_ringing_call(cli, db, calls):
+    tenant = await make_tenant(db, "Alpha Cars")
+    ids = await make_agents(db, tenant, 1)
+    group = await make_group(db, tenant, "One", ids)
+    embed = await make_flow(db, tenant, [(group, 60)])
+    body = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "Late"})).json()
+    await calls.dispatcher.settle()
+    assert await call_store.rung_users(db, body["call_id"]) == {ids[0]: False}
+    agent = await online_agent(cli, ids[0], _email(0, tenant))
+    assert (await agent.next("ringing"))["call_id"] == body["call_id"]
+    assert await call_store.rung_users(db, body["call_id"]) == {ids[0]: True}
+    await agent.close()
+
+
+async def test_accept_of_a_foreign_or_unrung_call(cli, db, calls):
+    ta = await make_tenant(db, "Alpha Cars")
+    tb = await make_tenant(db, "Beta Motors")
+    a_ids = await make_agents(db, ta, 2, prefix="alpha")
+    group = await make_group(db, ta, "One", [a_ids[0]])
+    embed = await make_flow(db, ta, [(group, 60)])
+    body = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "C"})).json()
+    await calls.dispatcher.settle()
+    b_ids = await make_agents(db, tb, 1, prefix="beta")
+    foreign = await online_agent(cli, b_ids[0], _email(0, tb, "beta"))
+    await foreign.ws.send_json({"type": "accept", "call_id": body["call_id"]})
+    result = await foreign.next("result")
+    assert not result["ok"] and result["status"] == 404
+    unrung = await online_agent(cli, a_ids[1], _email(1, ta, "alpha"))
+    await unrung.ws.send_json({"type": "accept", "call_id": body["call_id"]})
+    result = await unrung.next("result")
+    assert not result["ok"] and result["status"] == 403
+    await unrung.ws.send_str("{nonsense")
+    assert (await unrung.next("error"))["type"] == "error"
+    assert (await call_store.get_call(db, body["call_id"])).state == "ringing"
+    await foreign.close()
+    await unrung.close()
