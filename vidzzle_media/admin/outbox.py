@@ -1,13 +1,15 @@
-"""Support-only view of mails and SMS not yet delivered (R-OPS-2)."""
+"""Support-only view of mails and SMS not yet delivered (R-OPS-2), with "send again"."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from .. import keys
-from ..services import outbox_view
+from ..errors import NotFound
+from ..services import outbox as outbox_service
 from .auth import require_user
-from .render import render
+from .forms import int_param
+from .render import flash, render, wake_outbox
 
 routes = web.RouteTableDef()
 
@@ -15,9 +17,24 @@ routes = web.RouteTableDef()
 @routes.get("/outbox", name="outbox")
 async def outbox_page(request: web.Request) -> web.StreamResponse:
     await require_user(request, "support")
+    db = request.config_dict[keys.DATABASE]
+    items = []
+    for kind in ("email", "sms"):
+        for state in ("queued", "failed"):
+            items += await outbox_service.list_items(db, kind=kind, state=state, limit=500)
+    items.sort(key=lambda item: item.id, reverse=True)
     settings = request.config_dict[keys.SETTINGS]
-    items = await outbox_view.undelivered(request.config_dict[keys.DATABASE])
     return await render(request, "outbox.html", {"items": items, "smtp_configured": bool(settings.smtp.host)})
+
+
+@routes.post("/outbox/{item_id}/retry", name="outbox_retry")
+async def outbox_retry(request: web.Request) -> web.StreamResponse:
+    await require_user(request, "support")
+    if not await outbox_service.retry(request.config_dict[keys.DATABASE], int_param(request, "item_id")):
+        raise NotFound("No such outbox entry.")
+    wake_outbox(request)
+    flash(request, "The message will be sent again now.", "success")
+    raise web.HTTPFound("/admin/outbox")
 
 
 def register(admin: web.Application) -> None:
