@@ -93,6 +93,8 @@ def create_app(settings: Settings) -> web.Application:
     outbox.setup(app)  # after the database: the worker stops before it closes
     from . import api  # call routing: public call API, /ws/agent, CallService (after the outbox)
     api.setup(app)
+    from . import signalling  # rooms + /ws/room; after api: its cleanup closes rooms before calls/db
+    signalling.setup(app, settings.ice, dev_pages=settings.server.dev_pages)
     aiohttp_session.setup(
         app,
         EncryptedCookieStorage(
