@@ -214,3 +214,20 @@ def test_default_templates_pass_their_own_validation():
         "The subject cannot contain variables.", "The body must contain __LINK__."]
     assert "HTML" in validate_template("call_invitation", "<b>x</b>", "__LINK__")[0]
     assert re.search("__RECIPIENT_EMAIL__", validate_template("confirmation", "s", "__LINK__ __RECIPIENT_EMAIL__")[0])
+
+
+def test_branding_images_and_a_broken_upload():
+    from datetime import datetime, timezone
+
+    from vidzzle_media.services.mail import MailBranding, render_mail
+
+    gif = b"GIF89a" + b"\x00" * 20
+    values = {"__LINK__": "https://x/y", "__RECIPIENT_NAME__": "R"}
+    common = dict(to_email="r@example.com", to_name="R", sender_name="S", sender_address="s@example.com",
+                  appname="A", now=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    message = render_mail("call_notification", MailBranding(header_image=gif, hero_image=None), values, **common).message
+    _, html, images = parts(message)
+    assert [i.get_content_type() for i in images] == ["image/gif"] and html.count("cid:") == 1
+    message = render_mail("call_notification", MailBranding(header_image=b"not an image"), values, **common).message
+    _, html, images = parts(message)
+    assert [i.get_content_type() for i in images] == ["image/png"] and html.count("cid:") == 1

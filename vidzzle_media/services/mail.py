@@ -14,6 +14,7 @@ per-tenant sender, images, signature and template texts (R-BRAND-5/6).
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
@@ -56,7 +57,9 @@ def configure(settings: Settings) -> None:
     _defaults = MailDefaults(appname=settings.server.appname, sender=settings.smtp.sender)
 
 
+@functools.lru_cache(maxsize=None)
 def _asset(name: str) -> bytes:
+    """A bundled default image (read once, not on every mail)."""
     return resources.files(__package__).joinpath("mail_assets", name).read_bytes()
 
 
@@ -157,8 +160,14 @@ def render_mail(template: str, branding: MailBranding, values: dict[str, str], *
     body_text = substitute(html_to_text(text_tpl.body), values, escape=False)
     text = body_text + ("\n\n-- \n" + signature if signature else "") + "\n"
     domain = sender_address.rpartition("@")[2] or "localhost"
-    images = [(kind, data) for kind, data in (("header", branding.header_image), ("hero", branding.hero_image)) if data]
-    cids = {kind: make_msgid(kind, domain=domain)[1:-1] for kind, _ in images}
+    images = []
+    for kind, data in (("header", branding.header_image), ("hero", branding.hero_image)):
+        if data:
+            try:
+                images.append((kind, data, image_type(data)))
+            except ValueError:  # a broken upload must not stop the change that sends the mail
+                log.warning("ignoring the %s image of the mail branding: not png/gif/jpeg", kind)
+    cids = {kind: make_msgid(kind, domain=domain)[1:-1] for kind, _, _ in images}
     body_html = substitute(text_tpl.body, values, escape=True)
     document = _html_document(subject, body_html, signature, cids.get("header"), cids.get("hero"), appname)
 
@@ -172,9 +181,9 @@ def render_mail(template: str, branding: MailBranding, values: dict[str, str], *
     message.set_content(text)
     message.add_alternative(document, subtype="html")
     html_part = message.get_payload()[1]
-    for kind, data in images:
-        html_part.add_related(data, "image", image_type(data), cid=f"<{cids[kind]}>",
-                              disposition="inline", filename=f"{kind}.{image_type(data)}")
+    for kind, data, subtype in images:
+        html_part.add_related(data, "image", subtype, cid=f"<{cids[kind]}>",
+                              disposition="inline", filename=f"{kind}.{subtype}")
     return RenderedMail(subject=subject, text=text, html=document, sender=sender_address, message=message)
 
 

@@ -259,6 +259,11 @@ def setup(app: web.Application, *, now: Clock = utc_now) -> None:
     app.cleanup_ctx.append(outbox_ctx)
 
 
+def wake(app: web.Application) -> None:
+    """Shorthand for ``app[OUTBOX].wake()``: call after committing outbox rows."""
+    app[OUTBOX].wake()
+
+
 @dataclass
 class OutboxEntry:
     """One outbox row for support's back-office outbox page (no secrets, no message bodies)."""
