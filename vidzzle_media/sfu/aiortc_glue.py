@@ -12,7 +12,9 @@ Pinned: aiortc==1.16.0, aioice==0.13.0 (see pyproject.toml).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -89,56 +91,63 @@ def dtls_transports(pc: RTCPeerConnection) -> list[RTCDtlsTransport]:
     return list(seen.values())
 
 
-def bind_port_range(pc: RTCPeerConnection, port_min: int, port_max: int) -> None:
-    """Bind host candidates of ``pc`` inside [port_min, port_max].
+_PORT_RANGE: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
+    "vidzzle_port_range", default=None)
 
-    aioice always binds port 0; its ``get_component_candidates`` is replaced
-    on the connection instance by one that first binds host sockets in the
-    range, then lets aioice gather the server-reflexive/relayed candidates
-    from those sockets. Call between creating the transceivers and
-    ``setLocalDescription`` (which gathers).
+
+def _patch_loop_for_port_ranges(loop: asyncio.AbstractEventLoop) -> None:
+    """Wrap the loop's ``create_datagram_endpoint`` once: a port-0 bind made
+    while ``_PORT_RANGE`` is set (in this task's context) binds in the range."""
+    if getattr(loop, "_vidzzle_port_ranges", False):
+        return
+    real_create = loop.create_datagram_endpoint
+
+    async def create(protocol_factory, local_addr=None, **kw):
+        rng = _PORT_RANGE.get()
+        if rng is None or local_addr is None or local_addr[1] != 0:
+            return await real_create(protocol_factory, local_addr=local_addr, **kw)
+        ports = list(range(rng[0], rng[1] + 1))
+        random.shuffle(ports)
+        last: OSError | None = None
+        for port in ports:
+            try:
+                return await real_create(protocol_factory, local_addr=(local_addr[0], port), **kw)
+            except OSError as exc:
+                last = exc
+        raise last or OSError("no free UDP port in range")
+
+    loop.create_datagram_endpoint = create  # type: ignore[method-assign]
+    loop._vidzzle_port_ranges = True
+
+
+def bind_port_range(pc: RTCPeerConnection, port_min: int, port_max: int) -> None:
+    """Bind the host candidates of ``pc`` inside [port_min, port_max].
+
+    aioice always binds port 0. Its ``get_component_candidates`` is wrapped
+    on the connection instance to set a context variable, and the loop's
+    ``create_datagram_endpoint`` (patched once) turns port-0 binds made in
+    that context into binds inside the range. Concurrent gathers of other
+    PCs are unaffected (context variables are per task); TURN allocations
+    (no local port) are untouched. Call between creating the transceivers
+    and ``setLocalDescription`` (which gathers).
     """
     if not port_min or not port_max:
         return
+    _patch_loop_for_port_ranges(asyncio.get_running_loop())
     for conn in _ice_connections(pc):
         if getattr(conn, "_vidzzle_ports", False):
             continue
         conn._vidzzle_ports = True
         original = conn.get_component_candidates
 
-        async def gather(component: int, addresses: list[str], timeout: int = 5,
-                         _conn=conn, _orig=original) -> list:
-            loop = asyncio.get_running_loop()
-            real_create = loop.create_datagram_endpoint
-
-            async def create(factory, local_addr=None, **kw):
-                if local_addr is None or local_addr[1] != 0:
-                    return await real_create(factory, local_addr=local_addr, **kw)
-                last: OSError | None = None
-                for port in _port_candidates(port_min, port_max):
-                    try:
-                        return await real_create(factory, local_addr=(local_addr[0], port), **kw)
-                    except OSError as exc:
-                        last = exc
-                raise last or OSError("no free UDP port in range")
-
-            # aioice calls loop.create_datagram_endpoint for host sockets only
-            # (TURN uses its own transports); redirect it for this call.
-            loop.create_datagram_endpoint = create  # type: ignore[method-assign]
+        async def gather(component: int, addresses: list[str], timeout: int = 5, _orig=original) -> list:
+            token = _PORT_RANGE.set((port_min, port_max))
             try:
                 return await _orig(component, addresses, timeout)
             finally:
-                del loop.create_datagram_endpoint
+                _PORT_RANGE.reset(token)
 
         conn.get_component_candidates = gather
-
-
-def _port_candidates(port_min: int, port_max: int):
-    import random
-
-    ports = list(range(port_min, port_max + 1))
-    random.shuffle(ports)
-    return ports
 
 
 def install_receive_hook(
