@@ -195,6 +195,23 @@ def _make_receiver(original, dtls, allowed, on_rtp):
     return datagram_received
 
 
+def install_datagram_filter(pc: RTCPeerConnection, drop: Callable[[bytes], bool]) -> None:
+    """Drop incoming datagrams of ``pc`` for which ``drop(data)`` is true.
+
+    For loss tests and the benchmark's ``--loss`` scenario (works on client
+    and server PCs alike); call after ``setLocalDescription``.
+    """
+    for conn in _ice_connections(pc):
+        for protocol in list(conn._protocols):
+            original = protocol.datagram_received
+
+            def datagram_received(data: bytes, addr: tuple, _orig=original) -> None:
+                if not drop(data):
+                    _orig(data, addr)
+
+            protocol.datagram_received = datagram_received
+
+
 def install_rtcp_observer(pc: RTCPeerConnection, on_rtcp: Callable[[list], None]) -> None:
     """Let ``on_rtcp(packets)`` see every RTCP compound packet the PC receives
     (used for the publisher's SRs), before aiortc routes it as usual."""

@@ -53,6 +53,8 @@ class Consumer(AsyncIOEventEmitter):
         self.packets_sent = 0
         self.octets_sent = 0
         self.keyframe_requests = 0
+        self.retransmits = 0
+        self.nacks_forwarded = 0
         self._ssrc, self._rtx_ssrc = aiortc_glue.sender_ssrcs(transceiver.sender)
         self._cname = ""
         self._pt = producer.codec.payload_type
@@ -162,7 +164,9 @@ class Consumer(AsyncIOEventEmitter):
                 packet = wrap_rtx(packet, self._rtx_pt, self._rtx_seq, self._rtx_ssrc)
                 self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
             self._path.send_rtp(packet)
+            self.retransmits += 1
         else:
+            self.nacks_forwarded += 1
             self.producer.request_nack([(seq - self._seq_offset) & 0xFFFF])
 
     async def _rtcp_report(self) -> None:

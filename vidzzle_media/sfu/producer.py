@@ -62,6 +62,9 @@ class Producer(AsyncIOEventEmitter):
         self.last_sr: tuple[int, int] | None = None
         self.packets = 0
         self.keyframes = 0
+        #: upstream loss recovery counters
+        self.nacked = 0
+        self.recovered = 0
         self._upstream = upstream
         self._highest_seq: int | None = None
         self._missing: dict[int, int] = {}
@@ -92,6 +95,7 @@ class Producer(AsyncIOEventEmitter):
                     return
                 view = RtpView(data)
                 view.ssrc = self.media_ssrc
+                self.recovered += 1
             else:
                 return
         if view.ssrc != self.media_ssrc:
@@ -169,6 +173,7 @@ class Producer(AsyncIOEventEmitter):
                     self._missing[s] = attempts + 1
                     due.append(s)
                 if due:
+                    self.nacked += len(due)
                     self._upstream.request_nack(self.media_ssrc, due)
 
     # --- ownership ------------------------------------------------------------
