@@ -107,3 +107,21 @@ async def test_differing_header_extensions_still_decode(ice):
         await room.close()
         await a.close()
         await b.close()
+
+
+async def test_publisher_stopping_a_track_closes_its_producer(ice):
+    room = Room(ice)
+    a, b = Client(), Client(audio=False, video=False)
+    try:
+        pa = await join(room, a, "a")
+        pb = await join(room, b, "b")
+        await wait_for(lambda: len(pb.consumers) == 2)
+        video = next(t for t in a.publish_pc.getTransceivers() if t.kind == "video")
+        video.direction = "inactive"
+        await a.set_publish_answer(await pa.publish(await a.offer()))
+        assert [p.kind for p in pa.producers.values()] == ["audio"]
+        assert [c.kind for c in pb.consumers.values()] == ["audio"]
+    finally:
+        await room.close()
+        await a.close()
+        await b.close()

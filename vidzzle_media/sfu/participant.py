@@ -163,9 +163,17 @@ class Participant(AsyncIOEventEmitter):
         answer = aiortc_sdp.SessionDescription.parse(pc.localDescription.sdp)
         for media in answer.media:
             mid = media.rtp.muxId
-            if media.kind not in ("audio", "video") or mid in self._by_mid:
+            if media.kind not in ("audio", "video"):
                 continue
-            if media.direction not in ("recvonly", "sendrecv") or media.port == 0:
+            receiving = media.direction in ("recvonly", "sendrecv") and media.port != 0
+            if mid in self._by_mid:
+                if not receiving:  # the client stopped sending this track
+                    producer = self._by_mid.pop(mid)
+                    for pt in [pt for pt, p in self._by_pt.items() if p is producer]:
+                        del self._by_pt[pt]
+                    producer.close()
+                continue
+            if not receiving:
                 continue
             codec = codec_from_sdp_media(media)
             transceiver = next((t for t in pc.getTransceivers() if t.mid == mid), None)
