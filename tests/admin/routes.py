@@ -58,8 +58,29 @@ async def _tenants(db, world):
     return world.tenant_a, world.tenant_b
 
 
+async def _groups(db, world):
+    from vidzzle_media.store import groups
+    async with db.transaction() as conn:
+        own = await groups.create_group(conn, world.tenant_a, "Sales A", "", [world.user_a])
+        foreign = await groups.create_group(conn, world.tenant_b, "Sales B", "", [world.user_b])
+    return own, foreign
+
+
+async def _flows(db, world):
+    from vidzzle_media.store import flows
+    ids = []
+    for tenant, embed in ((world.tenant_a, "embed-own"), (world.tenant_b, "embed-foreign")):
+        async with db.transaction() as conn:
+            ids.append(await flows.create_flow(conn, tenant, name=f"Flow {embed}", description="", embed_id=embed,
+                                               hours=[], rows=[], exit_url="", out_of_hours_url="",
+                                               escalation_url=""))
+    return ids[0], ids[1]
+
+
 Factory = Callable[[object, object], Awaitable[tuple[int, int]]]
 FACTORIES: dict[str, Factory] = {
     "user_id": _users,
     "tenant_id": _tenants,
+    "group_id": _groups,
+    "flow_id": _flows,
 }

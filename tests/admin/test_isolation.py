@@ -12,8 +12,9 @@ from .routes import FACTORIES, MISSING_ID, NOT_IDS, admin_routes
 ROLES = {"support": "support@example.com", "admin": "admin.a@example.com", "user": "user.a@example.com"}
 
 
-async def _ids(client, world, route):
-    """(own values, foreign values, missing values) for the route's placeholders."""
+async def _ids(client, world, route, cache):
+    """(own values, foreign values, missing values) for the route's placeholders
+    (each factory runs once per test: ``cache``)."""
     own, foreign, missing = {}, {}, {}
     for name in route.placeholders:
         if name in NOT_IDS:
@@ -23,7 +24,9 @@ async def _ids(client, world, route):
         if factory is None:
             own[name] = foreign[name] = MISSING_ID
         else:
-            a, b = await factory(database(client), world)
+            if name not in cache:
+                cache[name] = await factory(database(client), world)
+            a, b = cache[name]
             own[name], foreign[name] = str(a), str(b)
     return own, foreign, missing
 
@@ -47,12 +50,12 @@ async def test_foreign_ids_answer_like_missing_ones(client, world, browser, role
     assert page.path == "/admin/", page.text
     if role == "support":   # tenant-scoped pages need a picked tenant
         await browser.post("/admin/scope", {"tenant": str(world.tenant_a)})
-    checked = 0
+    checked, cache = 0, {}
     for route in admin_routes(client.server.app):
         names = [n for n in route.placeholders if n not in NOT_IDS]
         if not names:
             continue
-        own, foreign, missing = await _ids(client, world, route)
+        own, foreign, missing = await _ids(client, world, route, cache)
         missing_status = await _status(browser, route.method, route.url(missing))
         assert missing_status in (403, 404), (role, route, missing_status)
         if role == "support":
@@ -81,8 +84,9 @@ async def test_every_state_changing_route_needs_the_csrf_token(client, world, br
         await browser.get("/admin/login")
     routes = [r for r in admin_routes(client.server.app) if r.method not in ("GET", "HEAD", "OPTIONS")]
     assert any(r.template == "/admin/login" for r in routes)
+    cache = {}
     for route in routes:
-        own, _, _ = await _ids(client, world, route)
+        own, _, _ = await _ids(client, world, route, cache)
         url = route.url(own)
         async with browser.session.request(route.method, browser.base + url, data={"csrf_token": ""},
                                            allow_redirects=False) as resp:
