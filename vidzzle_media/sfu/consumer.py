@@ -60,6 +60,7 @@ class Consumer(AsyncIOEventEmitter):
         self._pt = producer.codec.payload_type
         self._rtx_pt: int | None = None
         self._ext_map: dict[int, int] = {}
+        self._ext_key: tuple = ()
         self._path: aiortc_glue.SendPath | None = None
         self._waiting_keyframe = producer.kind == "video"
         self._waiting_since = time.monotonic()
@@ -98,6 +99,7 @@ class Consumer(AsyncIOEventEmitter):
         leg = {e.uri: e.id for e in parameters.headerExtensions}
         self._ext_map = {pid: leg[uri] for pid, uri in want.header_extensions.items()
                          if uri in leg and uri != MID_URI}
+        self._ext_key = tuple(sorted(self._ext_map.items()))
         self._cname = parameters.rtcp.cname or ""
         self._path = aiortc_glue.send_path(self.transceiver.sender)
         self.ready = True
@@ -127,8 +129,11 @@ class Consumer(AsyncIOEventEmitter):
         ts = (view.timestamp + self._ts_offset) & 0xFFFFFFFF
         ext = b""
         if view.extensions and self._ext_map:
-            m = self._ext_map
-            ext = build_extension_block([(m[i], v) for i, v in view.extensions if i in m])
+            ext = view.ext_cache.get(self._ext_key)
+            if ext is None:
+                m = self._ext_map
+                ext = build_extension_block([(m[i], v) for i, v in view.extensions if i in m])
+                view.ext_cache[self._ext_key] = ext
         packet = rewrite(view, self._pt, seq, ts, self._ssrc, ext)
         self._history[seq % HISTORY_SIZE] = packet
         if self._max_seq is None or seq_newer(seq, self._max_seq):

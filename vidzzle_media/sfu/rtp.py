@@ -18,7 +18,7 @@ class RtpView:
     """One parsed incoming RTP packet (header fields + payload offsets)."""
 
     __slots__ = ("data", "marker", "payload_type", "seq", "timestamp", "ssrc",
-                 "extensions", "payload_start", "payload_end", "keyframe_start")
+                 "extensions", "payload_start", "payload_end", "keyframe_start", "ext_cache")
 
     def __init__(self, data: bytes) -> None:
         if len(data) < 12:
@@ -53,6 +53,8 @@ class RtpView:
         self.payload_start = pos
         self.payload_end = end
         self.keyframe_start = False
+        #: rewritten extension blocks by leg mapping (legs often share one)
+        self.ext_cache: dict = {}
 
     @property
     def payload(self) -> bytes:
