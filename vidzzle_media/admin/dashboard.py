@@ -1,9 +1,9 @@
 """The dashboard (R-DASH): three tiles and the entry to start a call.
 
-Call numbers come from ``vidzzle_media.services.calls.dashboard_numbers(db,
-tenant_id)`` when the routing area provides it (a mapping with
-``calls_today`` and ``avg_duration_s``; anything more is passed to the
-template as ``stats``, e.g. for ``dashboard_chart.html``); until then 0.
+Call numbers come from ``vidzzle_media.services.dashboard.dashboard(db,
+tenant_id)`` (routing area) and are passed to the template as ``stats``
+(``dashboard_chart.html``, if present, can draw ``stats.bars``); 0 until
+calls exist or when support has no tenant picked.
 """
 
 from __future__ import annotations
@@ -25,20 +25,27 @@ routes = web.RouteTableDef()
 FOLLOW_UP_PATH = "/admin/calls/new"
 
 
-async def _call_numbers(db, tenant_id: int | None) -> dict:
-    numbers = {"calls_today": 0, "avg_duration_s": 0}
-    try:
-        calls = importlib.import_module("vidzzle_media.services.calls")
-    except ImportError:
-        return numbers
-    provider = getattr(calls, "dashboard_numbers", None)
-    if provider is None:
-        return numbers
-    try:
-        numbers.update(dict(await provider(db, tenant_id)))
-    except Exception:
-        log.exception("dashboard numbers failed")
-    return numbers
+async def _call_numbers(db, tenant_id: int | None):
+    """Call figures from the routing area's services.dashboard (a Dashboard
+    dataclass: calls_today, avg_duration_s, bars, links...) or the older hook
+    services.calls.dashboard_numbers; zeros until either exists."""
+    zero = {"calls_today": 0, "avg_duration_s": 0}
+    if tenant_id is None:
+        return zero
+    for module_name, function in (("vidzzle_media.services.dashboard", "dashboard"),
+                                  ("vidzzle_media.services.calls", "dashboard_numbers")):
+        try:
+            provider = getattr(importlib.import_module(module_name), function, None)
+        except ImportError:
+            continue
+        if provider is None:
+            continue
+        try:
+            return await provider(db, tenant_id)
+        except Exception:
+            log.exception("dashboard numbers failed")
+            return zero
+    return zero
 
 
 def format_duration(seconds: float) -> str:
@@ -55,7 +62,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     return await render(request, "dashboard.html", {
         "logged_in": presence.count(tenant_id),
         "stats": stats,
-        "avg_duration": format_duration(stats.get("avg_duration_s", 0)),
+        "avg_duration": format_duration(getattr(stats, "avg_duration_s", None) if not isinstance(stats, dict) else stats.get("avg_duration_s", 0)),
         "follow_up_path": FOLLOW_UP_PATH,
         "scope_tenant": tenant_id,
     })
