@@ -46,6 +46,7 @@ async def test_late_joiner_first_frame_within_500ms(ice):
         await wait_for(lambda: len(late.video_received()) == 2
                        and all(r.first_at for r in late.video_received()), timeout=5)
         first = max(r.first_at for r in late.video_received()) - t0
+        print(f"late joiner first frame after {first * 1000:.0f} ms")
         assert first < 0.5, f"late joiner waited {first * 1000:.0f} ms"
         del started
     finally:

@@ -1,0 +1,36 @@
+"""/dev/room exists only with dev_pages; its token endpoint creates and joins rooms."""
+
+from aiohttp import web
+
+from vidzzle_media import signalling
+from vidzzle_media.sfu import DefaultIce, aiortc_glue
+
+
+async def test_dev_page_only_when_enabled(aiohttp_client):
+    app = web.Application()
+    signalling.setup(app, DefaultIce(), dev_pages=False)
+    client = await aiohttp_client(app)
+    assert (await client.get("/dev/room")).status == 404
+    aiortc_glue.set_host_addresses(None)
+
+
+async def test_dev_page_creates_then_joins_a_room(room_app):
+    http, directory = room_app
+    assert (await http.get("/dev/room")).status == 200
+    first = await (await http.post("/dev/room/token", json={"display_name": "A"})).json()
+    assert first["role"] == "agent" and directory.grant(first["token"]).room_id == first["room_id"]
+    second = await (await http.post("/dev/room/token", json={"room_id": first["room_id"], "display_name": "B"})).json()
+    assert second["room_id"] == first["room_id"] and second["role"] == "invitee"
+    entry = directory.entry(first["room_id"])
+    assert entry.presentation is not None and entry.presentation.state.page_count == 2
+
+
+async def test_tokens_are_scoped_and_revoked(room_app):
+    http, directory = room_app
+    room_a = await directory.create_room()
+    token = directory.issue_token(room_a, "customer", "C")
+    assert len(token) >= 32  # 192 random bits, url-safe
+    grant = directory.grant(token)
+    assert (grant.room_id, grant.role, grant.display_name) == (room_a, "customer", "C")
+    await directory.close_room(room_a, "ended")
+    assert directory.grant(token) is None
