@@ -34,3 +34,13 @@ async def test_tokens_are_scoped_and_revoked(room_app):
     assert (grant.room_id, grant.role, grant.display_name) == (room_a, "customer", "C")
     await directory.close_room(room_a, "ended")
     assert directory.grant(token) is None
+
+
+async def test_broken_pdf_still_gives_a_room(room_app, tmp_path):
+    from vidzzle_media.signalling import Document
+
+    http, directory = room_app
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4 not really")
+    room_id = await directory.create_room([Document("x", "Broken", str(bad))])
+    assert directory.entry(room_id).presentation is None

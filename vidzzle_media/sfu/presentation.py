@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 PAYLOAD_TYPE = 96
 CLOCK_RATE = 90000
+#: a page that takes longer to render + encode is given up (the old one stays)
+RENDER_TIMEOUT_S = 10.0
 
 
 class DocumentLike(Protocol):
@@ -189,8 +191,9 @@ class Presentation(AsyncIOEventEmitter):
     async def _show(self, document: DocumentLike, page: int) -> None:
         async with self._show_lock:
             loop = asyncio.get_running_loop()
-            key, delta, count = await loop.run_in_executor(
-                None, render_and_encode, document.pdf_path, page - 1, self.width, self.height)
+            key, delta, count = await asyncio.wait_for(loop.run_in_executor(
+                None, render_and_encode, document.pdf_path, page - 1, self.width, self.height),
+                RENDER_TIMEOUT_S)
             self._encodes += 1
             self.document, self.page_count = document, count
             self.page = max(1, min(page, count))

@@ -116,9 +116,15 @@ class RoomDirectory(AsyncIOEventEmitter):
         room = Room(self.ice, self.video_codec, app_data=app_data)
         entry = RoomEntry(room=room, documents=list(documents or []))
         if entry.documents:
-            entry.presentation = Presentation(entry.documents)
-            await entry.presentation.start()
-            room.add_producer(entry.presentation.producer)
+            presentation = Presentation(entry.documents)
+            try:
+                await presentation.start()
+            except Exception as exc:  # a broken PDF must not stop the call
+                log.warning("room %s: presentation unavailable: %r", room.id[:8], exc)
+                await presentation.close()
+            else:
+                entry.presentation = presentation
+                room.add_producer(presentation.producer)
         self.rooms[room.id] = entry
         log.info("room %s created (%d documents)", room.id[:8], len(entry.documents))
         return room.id
