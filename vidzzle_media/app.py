@@ -108,6 +108,8 @@ def create_app(settings: Settings) -> web.Application:
     )
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", web_root(), follow_symlinks=False)
+    from . import clients  # /embed.js, the customer and invitee pages
+    clients.setup(app)
     from . import admin  # late import: the back office imports this module
     admin.setup(app)
     return app

@@ -35,6 +35,8 @@ PAGES: list[str | ModuleType] = [
     "vidzzle_media.admin.flows",
     "vidzzle_media.admin.webhooks",
     "vidzzle_media.admin.call_link",
+    "vidzzle_media.admin.console",
+    "vidzzle_media.admin.followup",
 ]
 
 

@@ -1,11 +1,9 @@
-"""The one-time link of the call-notification email/SMS, and a TEMPORARY
-agent call page.
+"""The one-time link of the call-notification email/SMS.
 
 /admin/call-link/<token>: asks for login when needed (require_user keeps the
 link as ``next``), then accepts the call for the link's user and redirects
-to /admin/call/<call_id>. The agent call view at that path belongs to the
-browser-client issue; the page below only shows the call and the room
-token until it exists (remove ``call_page`` then).
+to /admin/call/<call_id>, the agent call view (admin/console.py, which
+replaced the temporary page that lived here).
 """
 
 from __future__ import annotations
@@ -45,27 +43,5 @@ async def call_link(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound(result.agent_path)
 
 
-async def call_page(request: web.Request) -> web.StreamResponse:
-    """TEMPORARY until the agent call view exists: the call and a fresh room token."""
-    user = await require_user(request)
-    calls = _calls(request)
-    call = await calls.agent_call(request.match_info["call_id"], user)
-    if call.agent_id != user.id:
-        raise Forbidden("This call belongs to another agent.")
-    token = ""
-    if calls.rooms is not None and call.room_id and call.state == "accepted":
-        from ..services.rooms import maybe_await
-        token = await maybe_await(calls.rooms.issue_token(call.room_id, "agent", user.name))
-    data = {"call_id": call.id, "state": call.state, "customer_name": call.customer_name,
-            "room_id": call.room_id, "room_token": token, "temporary": True}
-    if "application/json" in request.headers.get("Accept", ""):
-        return web.json_response(data)
-    return await render(request, "message.html", {
-        "title": f"Call with {call.customer_name}",
-        "message": f"(Temporary page until the agent call view exists.) Call {call.id}, state {call.state}, "
-                   f"room {call.room_id or '—'}, room token {token or '—'}."})
-
-
 def register(admin: web.Application) -> None:
     admin.router.add_get("/call-link/{token}", call_link)
-    admin.router.add_get("/call/{call_id}", call_page)

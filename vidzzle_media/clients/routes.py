@@ -1,0 +1,94 @@
+"""Routes for embed.js and the customer/invitee pages (docs/embed.md, docs/api.md).
+
+/embed.js is loaded by any dealer site: CORS ``*``, short cache. The call
+page is served from this server's origin (it runs inside embed.js's overlay
+iframe), so its API calls are same-origin. The GDPR notice endpoint is open
+to any origin (embed.js shows the notice on the host page before the call).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from .. import keys
+from ..errors import AppError, NotFound
+from ..paths import web_root
+from ..services import followup
+from ..services.rooms import ROOMS
+from ..store import flows as flow_store
+
+log = logging.getLogger(__name__)
+
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type"}
+#: the call page may be framed by any site (embed.js overlay); nothing else of ours may
+FRAME_ANY = {"Content-Security-Policy": "frame-ancestors *", "Permissions-Policy": "camera=(self), microphone=(self)"}
+
+
+async def embed_js(request: web.Request) -> web.StreamResponse:
+    response = web.FileResponse(web_root() / "embed.js", headers={
+        **CORS, "Content-Type": "application/javascript; charset=utf-8", "Cache-Control": "public, max-age=300",
+        "X-Content-Type-Options": "nosniff"})
+    return response
+
+
+async def call_page(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(web_root() / "call" / "index.html",
+                            headers={**FRAME_ANY, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+def _json(data, status: int = 200, cors: bool = False) -> web.Response:
+    response = web.json_response(data, status=status)
+    response.headers["Cache-Control"] = "no-store"
+    if cors:
+        response.headers.update(CORS)
+    return response
+
+
+def _errors_as_json(cors: bool = False):
+    def wrap(handler):
+        async def wrapped(request: web.Request) -> web.Response:
+            try:
+                return await handler(request)
+            except AppError as exc:
+                return _json({"error": exc.message, "fields": exc.fields}, exc.status, cors)
+        return wrapped
+    return wrap
+
+
+@_errors_as_json(cors=True)
+async def embed_gdpr(request: web.Request) -> web.Response:
+    """The tenant's GDPR notice for an embed button (data-cwbbb-gdpr="1")."""
+    db = request.app[keys.DATABASE]
+    flow = await flow_store.get_by_embed_id(db, request.match_info["embed_id"])
+    if flow is None:
+        raise NotFound("Unknown call button.")
+    notice = await followup.gdpr_notice(db, flow.tenant_id)
+    return _json({"text": notice.text}, cors=True)
+
+
+async def preflight(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers=CORS)
+
+
+@_errors_as_json()
+async def invite_info(request: web.Request) -> web.Response:
+    return _json(await followup.invite_info(request.app[keys.DATABASE], request.match_info["token"]))
+
+
+@_errors_as_json()
+async def invite_join(request: web.Request) -> web.Response:
+    return _json(await followup.join(request.app[keys.DATABASE], request.app.get(ROOMS), request.match_info["token"]))
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/embed.js", embed_js)
+    app.router.add_route("OPTIONS", "/embed.js", preflight)
+    app.router.add_get("/call", call_page)
+    app.router.add_get("/join/{token}", call_page)
+    app.router.add_get("/api/embed/{embed_id}/gdpr", embed_gdpr)
+    app.router.add_route("OPTIONS", "/api/embed/{embed_id}/gdpr", preflight)
+    app.router.add_get("/api/invites/{token}", invite_info)
+    app.router.add_post("/api/invites/{token}/join", invite_join)

@@ -1,0 +1,246 @@
+// Customer page (/call?embed=ID&name=NAME, opened by embed.js in an overlay)
+// and invitee page (/join/<token>, from a follow-up invitation).
+import { RoomClient } from "/static/js/room-client.js";
+import { autoRejoin, firstFrame, fmtElapsed, watchQuality } from "/static/call/connection.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const inviteToken = location.pathname.startsWith("/join/") ? location.pathname.slice(6) : "";
+const embedded = window.parent !== window;
+const state = { phase: "start", call: null, client: null, stream: null, times: {}, audioOnly: false };
+window.vidzzle = state;
+
+function show(view) {
+  for (const v of ["v-gdpr", "v-wait", "v-call", "v-end"]) $(v).hidden = v !== view;
+}
+
+function finish(title, text) {
+  state.phase = "ended";
+  if (state.client) state.client.leave();
+  if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+  $("end-title").textContent = title;
+  $("end-text").textContent = text;
+  show("v-end");
+}
+
+// Follow the call's outcome: the host page (embed.js) navigates; standalone we do.
+function redirect(url, title) {
+  finish(title, "One moment, you are being forwarded…");
+  state.redirectUrl = url;
+  if (!url) return;
+  if (embedded) window.parent.postMessage({ cwbbb: "redirect", url }, "*");
+  else location.href = url;
+}
+
+async function api(path, options = {}) {
+  const res = await fetch(path, { headers: { "Content-Type": "application/json" }, ...options });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw Object.assign(new Error(body.error || `HTTP ${res.status}`), { status: res.status, body });
+  return body;
+}
+
+// ---- camera and microphone -------------------------------------------------
+
+const MEDIA_ERRORS = {
+  NotAllowedError: "Access to the camera or microphone was blocked. Allow it in your browser (icon in the address bar) and try again, or continue with audio only.",
+  NotFoundError: "No camera or microphone was found. Connect one and try again, or continue with audio only.",
+  NotReadableError: "The camera or microphone is in use by another program. Close it and try again, or continue with audio only.",
+  OverconstrainedError: "Your camera does not support the requested format. Try again or continue with audio only.",
+};
+
+async function getMedia(audioOnly) {
+  $("media-error").hidden = true;
+  try {
+    const constraints = audioOnly ? { audio: true, video: false }
+      : { audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } };
+    const stream = await navigator.mediaDevices.getUserMedia(constraints);
+    state.audioOnly = audioOnly;
+    $("media-explain").hidden = true;
+    return stream;
+  } catch (err) {
+    state.mediaError = err.name;
+    $("media-error-text").textContent = MEDIA_ERRORS[err.name] || `Camera/microphone unavailable (${err.name}).`;
+    $("media-error").hidden = false;
+    $("audio-only").hidden = audioOnly;
+    return null;
+  }
+}
+
+let mediaWanted = null;
+function waitForMedia() {
+  return new Promise((resolve) => {
+    mediaWanted = resolve;
+    const attempt = async (audioOnly) => { const s = await getMedia(audioOnly); if (s) mediaWanted(s); };
+    $("retry-media").onclick = () => attempt(state.audioOnly);
+    $("audio-only").onclick = () => attempt(true);
+    attempt(false);
+  });
+}
+
+// ---- the room ---------------------------------------------------------------
+
+function attachTrack({ track, stream, info }) {
+  if (track.kind === "audio") {
+    const audio = new Audio();
+    audio.srcObject = stream;
+    audio.play().catch(() => {});
+    return;
+  }
+  const target = info.source === "presentation" ? $("presentation-video") : $("remote-video");
+  target.srcObject = new MediaStream([track]);
+  if (info.source === "presentation") $("presentation-box").hidden = false;
+}
+
+function startTimer() {
+  const t0 = Date.now();
+  const tick = () => {
+    if (state.phase !== "ringing" && state.phase !== "waiting") return;
+    $("elapsed").textContent = fmtElapsed(Date.now() - t0);
+    setTimeout(tick, 500);
+  };
+  tick();
+}
+
+function enterCall(name) {
+  if (state.phase === "incall") return;
+  state.phase = "incall";
+  state.times.agentJoined = Date.now();
+  $("remote-name").textContent = name || "Agent";
+  $("self-video").srcObject = state.stream;
+  show("v-call");
+  watchQuality(state.client, $("quality"));
+  firstFrame(state.client, "camera").then((at) => { state.times.firstFrame = at; });
+}
+
+async function joinRoom(token, displayName) {
+  const client = new RoomClient({ token, displayName });
+  state.client = client;
+  client.addEventListener("track", ({ detail }) => attachTrack(detail));
+  client.addEventListener("participantjoined", ({ detail }) => {
+    if (detail.role === "agent") enterCall(detail.display_name);
+  });
+  client.addEventListener("roomclosed", ({ detail }) => onRoomClosed(detail.reason));
+  autoRejoin(client, (s) => {
+    const note = $("call-note");
+    if (s === "rejoining") { note.hidden = false; note.textContent = "Connection lost. Reconnecting…"; }
+    else if (s === "ok") { note.hidden = true; }
+    else finish("Connection lost", "We could not restore the connection. Please check your network and try again.");
+  });
+  const joined = await client.connect();
+  const agent = joined.participants.find((p) => p.role === "agent");
+  return agent;
+}
+
+async function onRoomClosed(reason) {
+  if (state.phase === "ended") return;
+  if (state.call && state.call.customer_key) {
+    const status = await api(`/api/calls/${state.call.call_id}?key=${encodeURIComponent(state.call.customer_key)}`).catch(() => null);
+    if (status && status.redirect_url) return redirect(status.redirect_url, status.state === "escalated"
+      ? "No agent is available right now" : "The call has ended");
+    if (status && status.state === "escalated") return finish("No agent is available right now", "Please try again later.");
+  }
+  finish("The call has ended", "Thank you. You can close this window.");
+}
+
+function wireControls() {
+  let muted = false;
+  let cameraOff = false;
+  $("mute").onclick = () => {
+    muted = !muted;
+    state.client.setMuted("audio", muted);
+    $("mute").setAttribute("aria-pressed", String(muted));
+    $("mute").textContent = muted ? "Unmute" : "Mute";
+  };
+  $("camera").onclick = () => {
+    cameraOff = !cameraOff;
+    state.client.setMuted("video", cameraOff);
+    $("camera").setAttribute("aria-pressed", String(cameraOff));
+    $("camera").textContent = cameraOff ? "Camera on" : "Camera off";
+  };
+  $("camera").disabled = state.audioOnly;
+  $("hangup").onclick = hangUp;
+  $("cancel").onclick = hangUp;
+}
+
+async function hangUp() {
+  if (state.call && state.call.customer_key) {
+    const result = await api(`/api/calls/${state.call.call_id}/leave`, {
+      method: "POST", body: JSON.stringify({ customer_key: state.call.customer_key }) }).catch(() => null);
+    if (result && result.redirect_url) return redirect(result.redirect_url, "The call has ended");
+    if (state.phase !== "incall") {
+      finish("Call cancelled", "You cancelled the call.");
+      if (embedded) window.parent.postMessage({ cwbbb: "close" }, "*");
+      return;
+    }
+  }
+  finish("The call has ended", "Thank you. You can close this window.");
+}
+
+// Fallback while ringing: the room closes on escalation, but poll too.
+async function pollStatus() {
+  while (state.phase === "ringing") {
+    await new Promise((r) => setTimeout(r, 2000));
+    if (state.phase !== "ringing") return;
+    const s = await api(`/api/calls/${state.call.call_id}?key=${encodeURIComponent(state.call.customer_key)}`).catch(() => null);
+    if (s && s.state === "escalated") return onRoomClosed("escalated");
+  }
+}
+
+// ---- entry points -----------------------------------------------------------
+
+async function incoming() {
+  const embedId = params.get("embed") || "";
+  const name = params.get("name") || "Customer";
+  state.times.pageStart = Date.now();
+  const call = await api("/api/calls", { method: "POST", body: JSON.stringify({ embed_id: embedId, name }) });
+  state.call = call;
+  state.times.started = Date.now();
+  if (call.state === "out_of_hours") return redirect(call.out_of_hours_url, "We are closed right now");
+  state.phase = "ringing";
+  show("v-wait");
+  startTimer();
+  wireControls();
+  pollStatus();
+  const [agent, stream] = await Promise.all([joinRoom(call.room_token, name), waitForMedia()]);
+  state.stream = stream;
+  $("self-preview").srcObject = stream;
+  $("self-preview").hidden = state.audioOnly;
+  $("camera").disabled = state.audioOnly;
+  if (state.phase === "ended") return;
+  await state.client.publish(stream);
+  state.times.published = Date.now();
+  if (agent) enterCall(agent.display_name);
+}
+
+async function invited() {
+  const key = `vidzzle-invite-${inviteToken}`;
+  let join = sessionStorage.getItem(key) && JSON.parse(sessionStorage.getItem(key));
+  if (!join) {   // the link is single use: after joining, a reload uses the stored room token
+    const info = await api(`/api/invites/${encodeURIComponent(inviteToken)}`);
+    if (info.gdpr_text) {
+      $("gdpr-text").textContent = info.gdpr_text;
+      show("v-gdpr");
+      await new Promise((resolve) => { $("gdpr-accept").onclick = resolve; });
+    }
+    join = await api(`/api/invites/${encodeURIComponent(inviteToken)}/join`, { method: "POST", body: "{}" });
+    sessionStorage.setItem(key, JSON.stringify(join));
+  }
+  state.phase = "waiting";
+  $("wait-title").textContent = `Hello ${join.display_name}, joining the call…`;
+  show("v-wait");
+  startTimer();
+  wireControls();
+  const stream = await waitForMedia();
+  state.stream = stream;
+  const agent = await joinRoom(join.room_token, join.display_name);
+  await state.client.publish(stream);
+  enterCall(agent ? agent.display_name : "Agent");
+}
+
+const main = inviteToken ? invited : incoming;
+main().catch((err) => {
+  if (state.phase === "ended") return;
+  const gone = err.status === 404 || err.status === 410;
+  finish(gone ? "This link is no longer valid" : "The call could not be started",
+    gone ? "The call is over or the link was already used." : String(err.message || err));
+});
