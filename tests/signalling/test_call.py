@@ -63,3 +63,22 @@ async def test_call_through_websocket(room_app, tmp_path):
     finally:
         await agent.close()
         await customer.close()
+
+
+async def test_rejoin_with_same_token_replaces_connection(room_app):
+    http, directory = room_app
+    room_id = await directory.create_room()
+    token = directory.issue_token(room_id, "customer", "C")
+    first = WsPeer(await http.ws_connect("/ws/room"))
+    second = WsPeer(await http.ws_connect("/ws/room"))
+    try:
+        await first.join(token)
+        await second.join(token)
+        assert (await first.expect("room_closed"))["reason"] == "replaced"
+        await asyncio.wait_for(first.closed.wait(), 3)
+        entry = directory.entry(room_id)
+        await wait_for(lambda: len(entry.room.participants) == 1)
+        assert list(entry.sessions.values())[0].ws is not None
+    finally:
+        await first.close()
+        await second.close()

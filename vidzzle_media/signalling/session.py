@@ -33,16 +33,15 @@ class RateLimitedLog:
     def __init__(self, interval: float = 10.0) -> None:
         self.interval = interval
         self._last: dict[str, float] = {}
-        self.suppressed = 0
+        self._suppressed: dict[str, int] = {}
 
     def warning(self, key: str, msg: str, *args) -> None:
         now = time.monotonic()
         if now - self._last.get(key, -1e9) >= self.interval:
             self._last[key] = now
-            log.warning(msg + " (%d similar suppressed)", *args, self.suppressed)
-            self.suppressed = 0
+            log.warning(msg + " (%d similar suppressed)", *args, self._suppressed.pop(key, 0))
         else:
-            self.suppressed += 1
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
 
 
 BAD_INPUT_LOG = RateLimitedLog()
