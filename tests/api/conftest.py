@@ -4,23 +4,21 @@ clock for routing, the real signalling RoomDirectory, a free-port SMTP server.""
 from __future__ import annotations
 
 import socket
-import sys
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import MailCapture  # noqa: E402  the root conftest's capture
-
-from vidzzle_media import keys  # noqa: E402
-from vidzzle_media.api import CALLS  # noqa: E402
-from vidzzle_media.app import create_app  # noqa: E402
-from vidzzle_media.routing.clock import ManualClock  # noqa: E402
-from vidzzle_media.services.rooms import ROOMS  # noqa: E402
-from vidzzle_media.sfu import IcePolicy  # noqa: E402
-from vidzzle_media.signalling import RoomDirectory  # noqa: E402
+from vidzzle_media import keys
+from vidzzle_media.api import CALLS
+from vidzzle_media.app import create_app
+from vidzzle_media.routing.clock import ManualClock
+from vidzzle_media.services.rooms import ROOMS
+from vidzzle_media.sfu import IcePolicy
+from vidzzle_media.signalling import RoomDirectory
 
 MONDAY_11_BERLIN = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
 
@@ -56,6 +54,17 @@ def db(cli):
 @pytest.fixture
 def calls(cli):
     return cli.server.app[CALLS]
+
+
+@dataclass
+class MailCapture:
+    """Messages received by the test SMTP server, parsed (tests poll ``messages``)."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
 
 
 def _free_port() -> int:

@@ -164,3 +164,24 @@ async def test_bad_requests(cli):
     assert resp.status == 400
     resp = await cli.post("/api/calls", json={"name": "x"})
     assert resp.status == 400 and "embed_id" in (await resp.json())["fields"]
+
+
+async def test_restart_closes_calls_left_open(aiohttp_client, settings, db, cli, calls):
+    from vidzzle_media.admin.auth import CurrentUser
+    from vidzzle_media.app import create_app
+    tenant, a1, a2, embed = await _setup(db)
+    _, ringing = await _start(cli, embed)
+    _, accepted = await _start(cli, embed)
+    await calls.dispatcher.settle()
+    await calls.accept(accepted["call_id"], CurrentUser(a1[0], tenant, "user", "First 0", "x@example.com"))
+    await cli.close()                                   # the process goes away mid-call
+    await aiohttp_client(create_app(settings))          # and starts again on the same database
+    from vidzzle_media.store import Database
+    again = Database(settings.database_path)
+    await again.open()
+    try:
+        assert (await call_store.get_call(again, ringing["call_id"])).state == "missed"
+        assert (await call_store.get_call(again, ringing["call_id"])).miss_reason == "restart"
+        assert (await call_store.get_call(again, accepted["call_id"])).state == "ended"
+    finally:
+        await again.close()

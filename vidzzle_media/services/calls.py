@@ -377,12 +377,20 @@ class CallService:
             log.exception("call %s: closing room failed", call.id)
 
     async def close_unfinished(self) -> None:
-        """At start: calls left open by a previous process are closed (R-OPS-3)."""
-        _, at = self._now()
-        async with self.db.transaction() as conn:
-            missed, ended = await store.close_unfinished(conn, at)
-        if missed or ended:
-            log.warning("closed %d ringing and %d accepted calls left from before the restart", missed, ended)
+        """At start: calls left open by a previous process are closed (R-OPS-3):
+        ringing -> missed ('restart'), accepted -> ended (with its end webhook)."""
+        left = await store.open_calls(self.db)
+        for call in left:
+            if call.state == "accepted":
+                await self.end_call(call.id, by="restart")
+                continue
+            _, at = self._now()
+            async with self.db.transaction() as conn:
+                if await store.finish_ringing(conn, call.id, "missed", at, "restart"):
+                    await store.add_event(conn, events.CallMissed(call_id=call.id, tenant_id=call.tenant_id, at=at,
+                                                                  reason="restart"))
+        if left:
+            log.warning("closed %d call(s) left open by the previous run", len(left))
 
     async def close(self) -> None:
         await self.dispatcher.close()

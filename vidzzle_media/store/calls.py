@@ -143,14 +143,10 @@ async def ringing_for_user(db: Database, tenant_id: int, user_id: int) -> list[C
     return [_call(r) for r in rows]
 
 
-async def close_unfinished(conn, at: str) -> tuple[int, int]:
-    """After a restart nothing of a running call survives: ringing -> missed
-    ('restart'), accepted -> ended. Returns (missed, ended) counts."""
-    missed = await conn.execute(
-        "UPDATE calls SET state = 'missed', miss_reason = 'restart', ended_at = ? WHERE state = 'ringing'", (at,)
-    )
-    ended = await conn.execute("UPDATE calls SET state = 'ended', ended_at = ? WHERE state = 'accepted'", (at,))
-    return missed.rowcount, ended.rowcount
+async def open_calls(db: Database) -> list[CallRow]:
+    """Calls still ringing or accepted (after a restart nothing of them survives)."""
+    rows = await db.fetchall(f"SELECT {_COLUMNS} FROM calls WHERE state IN ('ringing', 'accepted') ORDER BY created_at")
+    return [_call(r) for r in rows]
 
 
 async def get_call_in(conn, call_id: str) -> CallRow | None:
