@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-
 import pytest
-from aiosmtpd.controller import Controller
+from smtpcapture import start_smtp
 
 from vidzzle_media.app import create_app
 from vidzzle_media.config import load_settings
@@ -37,40 +32,10 @@ async def client(aiohttp_client, settings):
     return await aiohttp_client(create_app(settings))
 
 
-@dataclass
-class MailCapture:
-    """Messages received by the test SMTP server, parsed."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    arrived: asyncio.Event | None = None
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        if self.arrived is not None:
-            self.arrived.get_loop().call_soon_threadsafe(self.arrived.set)
-        return "250 OK"
-
-    async def wait(self, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
-        """Wait until at least ``count`` messages arrived."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(self.messages) < count:
-            if loop.time() > deadline:
-                raise AssertionError(f"expected {count} mails, got {len(self.messages)}")
-            self.arrived = asyncio.Event()
-            try:
-                await asyncio.wait_for(self.arrived.wait(), max(0.01, deadline - loop.time()))
-            except asyncio.TimeoutError:
-                pass
-        return self.messages
-
-
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server (aiosmtpd) on 127.0.0.1; settings point at it."""
-    capture = MailCapture()
-    controller = Controller(capture, hostname="127.0.0.1", port=0)
-    controller.start()
+    controller, capture = start_smtp()
     settings.smtp.host = "127.0.0.1"
     settings.smtp.port = controller.port
     settings.smtp.security = "none"

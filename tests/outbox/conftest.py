@@ -3,17 +3,12 @@ worker driven by hand, and a real local HTTP peer (gateway / webhook target)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-import asyncio
-import socket
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-
 import pytest
 from aiohttp import web
-from aiosmtpd.controller import Controller
 
 from vidzzle_media.services.outbox import OutboxWorker
 from vidzzle_media.store import Database
@@ -31,64 +26,6 @@ class FakeClock:
     def advance(self, **delta) -> datetime:
         self.moment += timedelta(**delta)
         return self.moment
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class MailCapture:
-    """Messages received by a test SMTP server, parsed."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    arrived: asyncio.Event | None = None
-    loop: asyncio.AbstractEventLoop | None = None
-    """the test's loop (the SMTP server runs in its own thread and loop)"""
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        if self.arrived is not None and self.loop is not None:
-            self.loop.call_soon_threadsafe(self.arrived.set)
-        return "250 OK"
-
-    async def wait(self, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
-        loop = self.loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(self.messages) < count:
-            if loop.time() > deadline:
-                raise AssertionError(f"expected {count} mails, got {len(self.messages)}")
-            self.arrived = asyncio.Event()
-            try:
-                await asyncio.wait_for(self.arrived.wait(), max(0.01, deadline - loop.time()))
-            except asyncio.TimeoutError:
-                pass
-        return self.messages
-
-
-def start_smtp(port: int, handler=None) -> tuple[Controller, MailCapture]:
-    """A real aiosmtpd server on 127.0.0.1:port (aiosmtpd 1.4 cannot start on port 0)."""
-    capture = MailCapture()
-    controller = Controller(handler or capture, hostname="127.0.0.1", port=port)
-    controller.start()
-    return controller, capture
-
-
-@pytest.fixture
-def smtp_server(settings):
-    """Overrides the root fixture, whose Controller(port=0) cannot start with aiosmtpd 1.4
-    (its start-up probe connects to port 0) and whose capture calls the non-existent
-    ``Event.get_loop()`` (the handler then fails after storing the mail): same interface."""
-    controller, capture = start_smtp(free_port())
-    settings.smtp.host = "127.0.0.1"
-    settings.smtp.port = controller.port
-    settings.smtp.security = "none"
-    try:
-        yield capture
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

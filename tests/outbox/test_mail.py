@@ -13,7 +13,7 @@ from vidzzle_media.services.mail import queue_mail
 from vidzzle_media.services.mail_templates import DEFAULT_TEMPLATES, TEMPLATES, validate_template
 from vidzzle_media.store import outbox as outbox_store
 
-from .conftest import free_port, start_smtp
+from smtpcapture import free_port, start_smtp
 
 LINK = "https://video.example.com/t/abc?x=1&y=<2>"
 

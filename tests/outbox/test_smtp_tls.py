@@ -13,7 +13,7 @@ from vidzzle_media.services.mail import queue_mail
 from vidzzle_media.store import outbox as outbox_store
 from vidzzle_media.tls import ensure_self_signed
 
-from .conftest import MailCapture, free_port
+from smtpcapture import MailCapture, free_port
 
 
 class Accounts:
