@@ -94,7 +94,8 @@ def create_app(settings: Settings) -> web.Application:
     from . import api  # call routing: public call API, /ws/agent, CallService (after the outbox)
     api.setup(app)
     from . import signalling  # rooms + /ws/room; after api: its cleanup closes rooms before calls/db
-    signalling.setup(app, settings.ice, dev_pages=settings.server.dev_pages)
+    from .services.rooms import ROOMS  # call routing reaches the rooms through its Protocol
+    app[ROOMS] = signalling.setup(app, settings.ice, dev_pages=settings.server.dev_pages)
     aiohttp_session.setup(
         app,
         EncryptedCookieStorage(

@@ -17,7 +17,6 @@ from vidzzle_media.api import CALLS
 from vidzzle_media.app import create_app
 from vidzzle_media.routing.clock import ManualClock
 from vidzzle_media.services.rooms import ROOMS
-from vidzzle_media.sfu import IcePolicy
 from vidzzle_media.signalling import RoomDirectory
 
 MONDAY_11_BERLIN = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
@@ -29,16 +28,18 @@ def clock():
 
 
 @pytest.fixture
-def rooms(settings):
-    return RoomDirectory(IcePolicy(settings.ice))
+def app(settings, clock):
+    app = create_app(settings)
+    app[CALLS].set_clock(clock)
+    return app
 
 
 @pytest.fixture
-def app(settings, clock, rooms):
-    app = create_app(settings)
-    app[CALLS].set_clock(clock)
-    app[ROOMS] = rooms
-    return app
+def rooms(app):
+    """The real signalling RoomDirectory the app wired for call routing."""
+    directory = app[ROOMS]
+    assert isinstance(directory, RoomDirectory)
+    return directory
 
 
 @pytest.fixture

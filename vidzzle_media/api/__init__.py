@@ -39,11 +39,11 @@ def connect_room_events(service: CallService, rooms) -> bool:
     if on is None:
         return False
 
-    async def room_closed(event) -> None:
-        await service.on_room_closed(event.room_id, getattr(event, "reason", ""))
+    def room_closed(event) -> None:
+        service.track(service.on_room_closed(event.room_id, getattr(event, "reason", "")))
 
-    async def participant_left(event) -> None:
-        await service.on_participant_left(event.room_id, event.role)
+    def participant_left(event) -> None:
+        service.track(service.on_participant_left(event.room_id, event.role))
 
     on("room_closed", room_closed)
     on("participant_left", participant_left)

@@ -10,6 +10,7 @@ to routing.Dispatcher, which calls back ``ring_rows`` and ``escalate``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -118,6 +119,15 @@ class CallService:
         self.wake = wake or (lambda: None)
         self.dispatcher = Dispatcher(self.clock, self)
         self._live: dict[str, _Live] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    def track(self, coro) -> asyncio.Task:
+        """Run a room-event reaction as a task the service awaits on close
+        (so it never outlives the database)."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def set_clock(self, clock: Clock) -> None:
         """Swap the clock (tests inject a ManualClock) while no call is ringing."""
@@ -353,7 +363,10 @@ class CallService:
                 await self.presence.push([user_id], self._ringing_message(call.id, live))
 
     async def on_room_closed(self, room_id: str, reason: str = "") -> None:
-        """The SFU closed a room (everyone gone, or shut down)."""
+        """The SFU closed a room (everyone gone). A shutdown is not the customer
+        leaving: those calls are closed as 'restart' at the next start."""
+        if reason == "shutdown":
+            return
         call = await store.get_call_by_room(self.db, room_id)
         if call is None:
             return
@@ -394,3 +407,5 @@ class CallService:
 
     async def close(self) -> None:
         await self.dispatcher.close()
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
