@@ -35,6 +35,10 @@ PAGES: list[str | ModuleType] = [
     "vidzzle_media.admin.flows",
     "vidzzle_media.admin.webhooks",
     "vidzzle_media.admin.call_link",
+    "vidzzle_media.admin.calls",
+    "vidzzle_media.admin.branding",
+    "vidzzle_media.admin.templates_editor",
+    "vidzzle_media.admin.presentations",
     "vidzzle_media.admin.console",
     "vidzzle_media.admin.followup",
 ]

@@ -14,6 +14,7 @@ import logging
 from aiohttp import web
 
 from .. import keys
+from . import chart
 from .auth import require_user, tenant_scope
 from .presence import PRESENCE
 from .render import render
@@ -65,6 +66,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         "avg_duration": format_duration(getattr(stats, "avg_duration_s", None) if not isinstance(stats, dict) else stats.get("avg_duration_s", 0)),
         "follow_up_path": FOLLOW_UP_PATH,
         "scope_tenant": tenant_id,
+        "chart_of": chart.build,   # dashboard_chart.html: SVG geometry of stats.bars
     })
 
 

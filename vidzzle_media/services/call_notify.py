@@ -24,15 +24,16 @@ DEFAULT_SMS_TEXT = "Incoming video call. Open it here:"
 
 
 async def presentation_documents(db, tenant_id: int) -> list:
-    """The documents a new call room shows (the tenant's default presentation).
-    Branding provides them later; no presentation until then."""
-    return []
+    """The documents a new call room shows: the tenant's default presentation
+    first, then the rest of its library (services/presentations.py)."""
+    from .presentations import documents
+    return await documents(db, tenant_id)
 
 
 async def incoming_call_sms_text(conn, tenant_id: int) -> str:
-    """The tenant's incoming-call SMS text (R-BRAND-3); the link is appended.
-    Branding provides the tenant's own text later; this is the default."""
-    return DEFAULT_SMS_TEXT
+    """The tenant's incoming-call SMS text (R-BRAND-3, services/branding.py); the link is appended."""
+    from .branding import notification_sms_text
+    return await notification_sms_text(conn, tenant_id) or DEFAULT_SMS_TEXT
 
 
 def call_link(base_url: str, token: str) -> str:

@@ -7,9 +7,9 @@ the caller's connection, inside the caller's transaction. The outbox worker
 (services/outbox.py) sends it through SMTP after the commit; a later edit of
 a template or of the branding does not alter mails already queued.
 
-Branding: ``load_branding`` returns the tenant's ``MailBranding``. For now
-it returns the system defaults; the branding engineer extends it with the
-per-tenant sender, images, signature and template texts (R-BRAND-5/6).
+Branding: ``load_branding`` returns the tenant's ``MailBranding`` (sender,
+header/hero images, signature, template texts; R-BRAND-5/6) from
+services/branding.py, falling back to the system defaults.
 """
 
 from __future__ import annotations
@@ -83,8 +83,10 @@ class MailBranding:
 
 
 async def load_branding(conn_or_db: Any, tenant_id: int | None) -> MailBranding:
-    """The mail branding of a tenant (None: support/system mails). Defaults for now."""
-    return MailBranding()
+    """The mail branding of a tenant (None: support/system mails): its own values,
+    else the system defaults support set, else the built-in ones (services/branding.py)."""
+    from .branding import mail_branding   # late: branding imports MailBranding from here
+    return await mail_branding(conn_or_db, tenant_id)
 
 
 @dataclass

@@ -1,0 +1,131 @@
+"""Branding pages (R-BRAND-1/2/3/5): back-office style, GDPR notice, SMS texts
+with a live counter, email sender/signature/images, and (support) the
+global APPNAME. Admins edit their tenant; support edits the picked tenant,
+or the system defaults when no tenant is picked."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from .. import keys
+from ..errors import NotFound, ValidationError
+from ..services import branding as service
+from ..services import sms_text
+from ..services.account_links import base_url
+from ..services.images import SIZES
+from .auth import require_user, tenant_scope
+from .forms import form_data
+from .menu import MENU, MenuItem
+from .render import flash, render, request_base
+
+routes = web.RouteTableDef()
+MANAGERS = ("support", "admin")
+TOKEN_LENGTH = 43   # services.tokens.issue: token_urlsafe(32)
+SMS_LINKS = {"sms_invitation": "/join/", "sms_notification": "/admin/call-link/"}
+
+
+def _db(request):
+    return request.config_dict[keys.DATABASE]
+
+
+async def scope(request):
+    """(user, tenant id or None = the system defaults)."""
+    user = await require_user(request, *MANAGERS)
+    return user, await tenant_scope(request, user)
+
+
+def sample_links(request) -> dict[str, str]:
+    base = base_url(request.config_dict[keys.SETTINGS], request_base(request))
+    return {key: f"{base.rstrip('/')}{path}{'x' * TOKEN_LENGTH}" for key, path in SMS_LINKS.items()}
+
+
+async def _page(request, tenant_id, *, errors=None, form=None, status=200):
+    db = _db(request)
+    current = await service.load(db, tenant_id)
+    inherited = await service.load(db, None) if tenant_id is not None else service.Branding(dict(service.BUILTIN), {})
+    links = sample_links(request)
+    form = dict(current.own, **(form or {}))
+    form.setdefault("gdpr_outgoing", current.get("gdpr_outgoing"))
+    counters = {key: sms_text.left_after_link(form.get(key) or inherited.get(key), link) for key, link in links.items()}
+    settings = request.config_dict[keys.SETTINGS]
+    return await render(request, "branding/index.html", {
+        "scope_tenant": tenant_id, "form": form, "errors": errors or {}, "inherited": inherited, "current": current,
+        "links": links, "counters": counters, "sizes": SIZES, "own_images": await service.own_images(db, tenant_id),
+        "appname": await service.appname(db, ""), "default_appname": settings.server.appname,
+        "default_sender": settings.smtp.sender,
+    }, status=status)
+
+
+@routes.get("/branding", name="branding")
+async def branding_page(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await scope(request)
+    return await _page(request, tenant_id)
+
+
+@routes.post(r"/branding/{section:(backoffice|gdpr|sms|email)}")
+async def branding_save(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await scope(request)
+    data = await form_data(request)
+    try:
+        await service.save_section(_db(request), tenant_id, request.match_info["section"], data)
+    except ValidationError as exc:
+        return await _page(request, tenant_id, errors=exc.fields, form=data, status=400)
+    flash(request, "Branding saved.", "success")
+    raise web.HTTPFound("/admin/branding")
+
+
+@routes.post(r"/branding/images/{kind:(header|hero)}")
+async def image_upload(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await scope(request)
+    kind = request.match_info["kind"]
+    try:
+        form = await request.post()
+    except ValueError:
+        form = {}
+    field = form.get("image")
+    data = await asyncio.to_thread(field.file.read, 1024 * 1024 + 1) if hasattr(field, "file") else b""
+    try:
+        await service.save_image(_db(request), tenant_id, kind, data)
+    except ValidationError as exc:
+        return await _page(request, tenant_id, errors=exc.fields, status=400)
+    flash(request, f"{kind.capitalize()} image saved.", "success")
+    raise web.HTTPFound("/admin/branding")
+
+
+@routes.post(r"/branding/images/{kind:(header|hero)}/delete")
+async def image_delete(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await scope(request)
+    await service.delete_image(_db(request), tenant_id, request.match_info["kind"])
+    flash(request, "Image removed; the default is used again.", "success")
+    raise web.HTTPFound("/admin/branding")
+
+
+@routes.get(r"/branding/images/{kind:(header|hero)}")
+async def image_show(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await scope(request)
+    found = await service.image(_db(request), tenant_id, request.match_info["kind"])
+    if found is None:
+        raise NotFound("No image uploaded; mails use the built-in default.")
+    return web.Response(body=found.data, content_type=found.mime,
+                        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@routes.post("/branding/appname")
+async def appname_save(request: web.Request) -> web.StreamResponse:
+    await require_user(request, "support")
+    data = await form_data(request)
+    try:
+        await service.set_appname(_db(request), data.get("appname", ""))
+    except ValidationError as exc:
+        return await _page(request, None, errors=exc.fields, status=400)
+    flash(request, "Application name saved.", "success")
+    raise web.HTTPFound("/admin/branding")
+
+
+def register(admin: web.Application) -> None:
+    admin.router.add_routes(routes)
+
+
+MENU.append(MenuItem("Branding", "/admin/branding", MANAGERS, order=50))

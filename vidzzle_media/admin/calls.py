@@ -1,0 +1,63 @@
+"""The calls list (R-DASH, R-CALL-7): every call of the tenant with state,
+flow, agent, times, duration and the missed-call reason; filters by state,
+direction, flow, agent and date (or the hour the dashboard chart links to)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+
+from .. import keys
+from ..services import call_list
+from ..services.dashboard import tz_of
+from ..store import stats
+from .auth import require_tenant_scope, require_user
+from .menu import MENU, MenuItem
+from .render import render
+
+routes = web.RouteTableDef()
+
+
+def _local(value: str | None, tz) -> str:
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return value
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+@routes.get("/calls", name="calls")
+async def calls_page(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request)
+    tenant_id = await require_tenant_scope(request, user)
+    db = request.config_dict[keys.DATABASE]
+    page = await call_list.call_page(db, tenant_id, request.query)
+    flows, agents = await call_list.choices(db, tenant_id)
+    tz_name = await stats.tenant_timezone(db, tenant_id) or "UTC"
+    tz = tz_of(tz_name)
+    rows = [{
+        "row": r, "created": _local(r.created_at, tz), "accepted": _local(r.accepted_at, tz),
+        "ended": _local(r.ended_at, tz), "duration": _duration(r.duration_s),
+        "state": call_list.STATE_LABELS.get(r.state, r.state),
+        "reason": call_list.MISS_REASONS.get(r.miss_reason, r.miss_reason),
+    } for r in page.rows]
+    return await render(request, "calls/list.html", {
+        "rows": rows, "page": page, "filters": page.filters, "flows": flows, "agents": agents,
+        "states": [(k, call_list.STATE_LABELS[k]) for k in call_list.STATES], "timezone": tz_name,
+    })
+
+
+def register(admin: web.Application) -> None:
+    admin.router.add_routes(routes)
+
+
+MENU.append(MenuItem("Calls", "/admin/calls", order=5))

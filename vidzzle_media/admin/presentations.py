@@ -1,0 +1,92 @@
+"""Presentation library pages (R-BRAND-4): upload PDFs (checked and rendered
+once in a bounded child process), page-1 thumbnails, choose the default,
+delete. Agents get the library in the call's document switcher through
+services.call_notify.presentation_documents."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from .. import keys
+from ..errors import ValidationError
+from ..services import presentations as service
+from .auth import require_tenant_scope, require_user
+from .forms import int_param
+from .menu import MENU, MenuItem
+from .render import flash, render
+
+routes = web.RouteTableDef()
+MANAGERS = ("support", "admin")
+
+
+async def _scope(request):
+    user = await require_user(request, *MANAGERS)
+    return user, await require_tenant_scope(request, user)
+
+
+async def _page(request, tenant_id, *, errors=None, status=200):
+    rows = await service.library(request.config_dict[keys.DATABASE], tenant_id)
+    return await render(request, "branding/presentations.html", {
+        "rows": rows, "errors": errors or {}, "max_mb": service.MAX_PDF_BYTES // (1024 * 1024),
+        "max_pages": service.MAX_PAGES}, status=status)
+
+
+@routes.get("/presentations", name="presentations")
+async def presentations_page(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    return await _page(request, tenant_id)
+
+
+@routes.post("/presentations")
+async def presentation_upload(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    try:
+        form = await request.post()
+    except ValueError:
+        form = {}
+    field = form.get("file")
+    data, filename = b"", ""
+    if hasattr(field, "file"):
+        data = await asyncio.to_thread(field.file.read, service.MAX_PDF_BYTES + 1)
+        filename = field.filename or ""
+    title = form.get("title") if isinstance(form.get("title"), str) else ""
+    make_default = str(form.get("make_default", "")) in ("1", "on")
+    try:
+        await service.upload(request.config_dict[keys.DATABASE], tenant_id, data, filename=filename, title=title,
+                             make_default=make_default)
+    except ValidationError as exc:
+        return await _page(request, tenant_id, errors=exc.fields, status=400)
+    flash(request, "Presentation uploaded.", "success")
+    raise web.HTTPFound("/admin/presentations")
+
+
+@routes.post("/presentations/{pid}/default")
+async def presentation_default(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    await service.set_default(request.config_dict[keys.DATABASE], tenant_id, int_param(request, "pid"))
+    flash(request, "Default presentation chosen.", "success")
+    raise web.HTTPFound("/admin/presentations")
+
+
+@routes.post("/presentations/{pid}/delete")
+async def presentation_delete(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    await service.delete(request.config_dict[keys.DATABASE], tenant_id, int_param(request, "pid"))
+    flash(request, "Presentation deleted.", "success")
+    raise web.HTTPFound("/admin/presentations")
+
+
+@routes.get("/presentations/{pid}/thumbnail.png")
+async def presentation_thumbnail(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await _scope(request)
+    data = await service.thumbnail(request.config_dict[keys.DATABASE], tenant_id, int_param(request, "pid"))
+    return web.Response(body=data, content_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+def register(admin: web.Application) -> None:
+    admin.router.add_routes(routes)
+
+
+MENU.append(MenuItem("Presentations", "/admin/presentations", MANAGERS, order=55))

@@ -1,0 +1,111 @@
+"""Email template editor (R-BRAND-6/7): the five templates with subject and
+body, validated on save (missing __LINK__, variables or HTML in the
+subject, unknown variables), a preview of the rendered mail, and
+"send test mail to me" through the outbox."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .. import keys
+from ..errors import NotFound, ValidationError
+from ..services import branding as service
+from ..services.account_links import base_url
+from ..services.mail import queue_mail
+from ..services.mail_preview import preview
+from ..services.mail_templates import BODY_VARIABLES, TEMPLATES, TemplateText
+from .branding import scope
+from .forms import form_data
+from .render import flash, render, request_base, wake_outbox
+
+routes = web.RouteTableDef()
+TITLES = {
+    "confirmation": "Confirmation email (opt-in)",
+    "password_change": "Password change email",
+    "after_password_change": "After password change email",
+    "call_invitation": "Call invitation email",
+    "call_notification": "Call notification email",
+}
+
+
+def _name(request) -> str:
+    name = request.match_info["name"]
+    if name not in TEMPLATES:
+        raise NotFound("No such template.")
+    return name
+
+
+async def _editor(request, user, tenant_id, name, *, draft: TemplateText | None = None, errors=None, message="",
+                  status=200):
+    db = request.config_dict[keys.DATABASE]
+    settings = request.config_dict[keys.SETTINGS]
+    current = await service.load(db, tenant_id)
+    shown = draft or current.template(name)
+    sample = None
+    if not errors:
+        sample = await preview(db, tenant_id=tenant_id, name=name, draft=draft, to_name=user.name, to_email=user.email,
+                               sender_name=user.name, base_url=base_url(settings, request_base(request)),
+                               default_appname=settings.server.appname, default_sender=settings.smtp.sender)
+    own = f"tpl.{name}.body" in current.own
+    return await render(request, "branding/template_edit.html", {
+        "name": name, "title": TITLES[name], "form": {"subject": shown.subject, "body": shown.body},
+        "errors": errors or {}, "message": message, "sample": sample, "variables": BODY_VARIABLES[name],
+        "link_required": name != "after_password_change", "own": own, "scope_tenant": tenant_id,
+    }, status=status)
+
+
+@routes.get("/branding/templates", name="mail_templates")
+async def template_list(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await scope(request)
+    current = await service.load(request.config_dict[keys.DATABASE], tenant_id)
+    rows = [(name, TITLES[name], current.template(name).subject, f"tpl.{name}.body" in current.own) for name in TEMPLATES]
+    return await render(request, "branding/templates.html", {"rows": rows, "scope_tenant": tenant_id})
+
+
+@routes.get("/branding/templates/{name}")
+async def template_edit(request: web.Request) -> web.StreamResponse:
+    user, tenant_id = await scope(request)
+    return await _editor(request, user, tenant_id, _name(request))
+
+
+@routes.post("/branding/templates/{name}")
+async def template_save(request: web.Request) -> web.StreamResponse:
+    user, tenant_id = await scope(request)
+    name = _name(request)
+    data = await form_data(request)
+    action = data.get("action", "save")
+    db = request.config_dict[keys.DATABASE]
+    if action == "reset":
+        await service.reset_template(db, tenant_id, name)
+        flash(request, "Template reset to the default.", "success")
+        raise web.HTTPFound(f"/admin/branding/templates/{name}")
+    try:
+        draft = service.parse_template(name, data)
+    except ValidationError as exc:
+        raw = TemplateText(str(data.get("subject", "")), str(data.get("body", "")))
+        return await _editor(request, user, tenant_id, name, draft=raw, errors=exc.fields, message=exc.message,
+                             status=400)
+    if action == "preview":
+        return await _editor(request, user, tenant_id, name, draft=draft)
+    await service.save_template(db, tenant_id, name, data)
+    flash(request, "Template saved.", "success")
+    raise web.HTTPFound(f"/admin/branding/templates/{name}")
+
+
+@routes.post("/branding/templates/{name}/test")
+async def template_test(request: web.Request) -> web.StreamResponse:
+    """Queue the saved template to the current user's own address."""
+    user, tenant_id = await scope(request)
+    name = _name(request)
+    settings = request.config_dict[keys.SETTINGS]
+    base = base_url(settings, request_base(request))
+    async with request.config_dict[keys.DATABASE].transaction() as conn:
+        await queue_mail(conn, template=name, tenant_id=tenant_id, to_email=user.email, to_name=user.name,
+                         link=f"{base}/example-one-time-link", sender_name=user.name, settings=settings)
+    wake_outbox(request)
+    flash(request, f"Test mail queued to {user.email}.", "success")
+    raise web.HTTPFound(f"/admin/branding/templates/{name}")
+
+
+def register(admin: web.Application) -> None:
+    admin.router.add_routes(routes)

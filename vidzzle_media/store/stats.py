@@ -1,0 +1,152 @@
+"""Dashboard figures and the filtered calls list (R-DASH), straight from ``calls``.
+
+The bounds are UTC ISO-8601 strings in the same format as the stored
+``created_at`` (``utcnow()``), so range conditions compare as text and use
+the indexes of migration 0004 (``calls_dashboard`` covers the tiles and
+the chart; ``calls_tenant_{state,agent,flow}`` serve the list filters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .database import Database
+
+NOT_ACCEPTED = ("missed", "abandoned", "out_of_hours")
+
+
+@dataclass(frozen=True)
+class DayNumbers:
+    """Figures of one local day."""
+
+    received: int
+    """Incoming calls created in the day (every outcome)."""
+    video_calls: int
+    """Calls of the day (both directions) that have a duration."""
+    avg_duration_s: float
+    """Average of those durations; 0 without any."""
+
+
+@dataclass(frozen=True)
+class HourBucket:
+    """Incoming calls created in one hour of the chart."""
+
+    index: int
+    """0 = the oldest hour of the window."""
+    incoming: int
+    accepted: int
+    not_accepted: int
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """What the calls list shows; empty fields do not filter."""
+
+    tenant_id: int
+    state: str = ""
+    """A call state, or ``accepted_any`` (was accepted) / ``not_accepted`` (missed, abandoned, out of hours)."""
+    direction: str = ""
+    flow_id: int | None = None
+    agent_id: int | None = None
+    start: str = ""
+    """created_at >= start (UTC ISO)."""
+    end: str = ""
+    """created_at < end (UTC ISO)."""
+    before: tuple[str, str] | None = None
+    """Keyset cursor (created_at, id): rows strictly older than this one."""
+    with_duration: bool = False
+    """Only calls that have a duration (the "average duration" tile)."""
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class CallListRow:
+    """One line of the calls list."""
+
+    id: str
+    created_at: str
+    direction: str
+    state: str
+    miss_reason: str
+    flow_id: int | None
+    flow_name: str
+    agent_id: int | None
+    agent_name: str
+    customer_name: str
+    accepted_at: str | None
+    ended_at: str | None
+    duration_s: float | None
+
+
+async def day_numbers(db: Database, tenant_id: int, start: str, end: str) -> DayNumbers:
+    row = await db.fetchone(
+        "SELECT COALESCE(SUM(direction = 'incoming'), 0) AS received, COUNT(duration_s) AS video,"
+        " COALESCE(AVG(duration_s), 0) AS avg_d"
+        " FROM calls WHERE tenant_id = ? AND created_at >= ? AND created_at < ?",
+        (tenant_id, start, end))
+    return DayNumbers(int(row["received"]), int(row["video"]), float(row["avg_d"]))
+
+
+async def hourly(db: Database, tenant_id: int, start: str, end: str, start_epoch: int) -> list[HourBucket]:
+    """Buckets of 3600 s counted from ``start_epoch`` (the window start); empty hours are absent."""
+    rows = await db.fetchall(
+        "SELECT CAST((strftime('%s', created_at) - ?) / 3600 AS INTEGER) AS b, COUNT(*) AS incoming,"
+        " SUM(accepted_at IS NOT NULL) AS accepted,"
+        f" SUM(state IN ({','.join('?' * len(NOT_ACCEPTED))})) AS not_accepted"
+        " FROM calls"
+        " WHERE tenant_id = ? AND created_at >= ? AND created_at < ? AND direction = 'incoming' GROUP BY b",
+        (start_epoch, *NOT_ACCEPTED, tenant_id, start, end))
+    return [HourBucket(int(r["b"]), int(r["incoming"]), int(r["accepted"] or 0), int(r["not_accepted"] or 0))
+            for r in rows]
+
+
+async def list_calls(db: Database, f: CallFilter) -> list[CallListRow]:
+    where, params = ["c.tenant_id = ?"], [f.tenant_id]
+    if f.state == "accepted_any":
+        where.append("c.accepted_at IS NOT NULL")
+    elif f.state == "not_accepted":
+        where.append(f"c.state IN ({','.join('?' * len(NOT_ACCEPTED))})")
+        params += NOT_ACCEPTED
+    elif f.state:
+        where.append("c.state = ?")
+        params.append(f.state)
+    if f.direction:
+        where.append("c.direction = ?")
+        params.append(f.direction)
+    if f.flow_id is not None:
+        where.append("c.flow_id = ?")
+        params.append(f.flow_id)
+    if f.agent_id is not None:
+        where.append("c.agent_id = ?")
+        params.append(f.agent_id)
+    if f.start:
+        where.append("c.created_at >= ?")
+        params.append(f.start)
+    if f.end:
+        where.append("c.created_at < ?")
+        params.append(f.end)
+    if f.with_duration:
+        where.append("c.duration_s IS NOT NULL")
+    if f.before:
+        where.append("(c.created_at < ? OR (c.created_at = ? AND c.id < ?))")
+        params += [f.before[0], f.before[0], f.before[1]]
+    rows = await db.fetchall(
+        "SELECT c.id, c.created_at, c.direction, c.state, c.miss_reason, c.flow_id, COALESCE(fl.name, '') AS flow_name,"
+        " c.agent_id, c.agent_name, c.customer_name, c.accepted_at, c.ended_at, c.duration_s"
+        " FROM calls c LEFT JOIN call_flows fl ON fl.id = c.flow_id AND fl.tenant_id = c.tenant_id"
+        f" WHERE {' AND '.join(where)} ORDER BY c.created_at DESC, c.id DESC LIMIT ?",
+        (*params, f.limit))
+    return [CallListRow(**{k: r[k] for k in CallListRow.__dataclass_fields__}) for r in rows]
+
+
+async def filter_choices(db: Database, tenant_id: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(flows, agents) of the tenant as (id, name), for the list's filter menus."""
+    flows = await db.fetchall("SELECT id, name FROM call_flows WHERE tenant_id = ? ORDER BY name COLLATE NOCASE",
+                              (tenant_id,))
+    agents = await db.fetchall("SELECT id, name FROM users WHERE tenant_id = ? ORDER BY name COLLATE NOCASE",
+                               (tenant_id,))
+    return [(r["id"], r["name"]) for r in flows], [(r["id"], r["name"]) for r in agents]
+
+
+async def tenant_timezone(db: Database, tenant_id: int) -> str | None:
+    return await db.fetchval("SELECT timezone FROM tenants WHERE id = ?", (tenant_id,))
