@@ -83,8 +83,7 @@ async def _step_post(request, tenant_id, flow=None):
             service.step1(form, draft)
         elif step == 2:
             await service.step2(db, tenant_id, form, draft)
-        elif action != "save":
-            service.step3(form, draft)
+        # step 3: saving below validates all three steps again
     except ValidationError as exc:
         return await _wizard(request, tenant_id, form, step=step, flow=flow, errors=exc.fields, status=400)
     if step < 3:
