@@ -1,0 +1,212 @@
+"""Incoming calls from the dealer's page, in real Chromium (scenarios a, b, c, d, f, g)
+plus the latency measurement (click -> ringing, accept -> first frame)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import CHROMIUM, FLAGS
+from .helpers import agent_console, call_frame, click_call, media, team, toast, wait_media, _frames
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
+
+
+async def customer_page(browser, world, embed: str, **query):
+    context = await browser.new_context()
+    page = await context.new_page()
+    qs = "&".join(f"{k}={v}" for k, v in {"embed": embed, **query}.items())
+    await page.goto(f"{world.host}/?{qs}")
+    return context, page
+
+
+async def one_call(chromium, world, embed, email, *, check_presentation=False):
+    """Click -> ring -> accept -> media both ways. Returns timings and pages."""
+    agent_ctx, agent = await agent_console(chromium, world, email)
+    cust_ctx, host = await customer_page(chromium, world, embed, name="Erika")
+    clicked = await click_call(host)
+    call_id = await toast(agent)
+    rang = await agent.evaluate("(id) => window.vidzzleAgent.ringAt[id]", call_id)
+    text = await agent.text_content(f".toast[data-call-id='{call_id}']")
+    assert "Erika" in text and "Sales" in text
+    frame = await call_frame(host)
+    await frame.wait_for_selector("#v-wait:not([hidden])")
+    await agent.click(f".toast[data-call-id='{call_id}'] .accept")
+    await agent.wait_for_url(f"**/admin/call/{call_id}")
+    await wait_media(agent, video=("camera",))
+    await frame.wait_for_selector("#v-call:not([hidden])", timeout=10000)
+    await wait_media(frame, video=("camera", "presentation") if check_presentation else ("camera",))
+    accept_at = await agent.evaluate("window.vidzzle.acceptAt")
+    for _ in range(100):
+        a_first = await agent.evaluate("window.vidzzle.times.firstFrame")
+        c_first = await frame.evaluate("window.vidzzle.times.firstFrame")
+        if a_first and c_first:
+            break
+        await asyncio.sleep(0.05)
+    timings = {"click_to_ringing_ms": rang - clicked, "accept_to_agent_frame_ms": a_first - accept_at,
+               "accept_to_customer_frame_ms": c_first - accept_at}
+    return timings, (agent_ctx, agent), (cust_ctx, host, frame)
+
+
+async def test_a_embed_call_accept_media_presentation_hangup(chromium, world):
+    _, _, emails, embed = await team(world, "Alpha Cars", presentation=True)
+    timings, (actx, agent), (cctx, host, frame) = await one_call(chromium, world, embed, emails[0],
+                                                                 check_presentation=True)
+    # the agent pages the presentation; the customer decodes the new page
+    await agent.wait_for_selector("#presentation-box:not([hidden])")
+    assert (await agent.text_content("#pres-page")).strip() == "1 / 3"
+    before = _frames(await media(frame), "presentation")
+    await agent.click("#pres-next")
+    await agent.wait_for_function("document.getElementById('pres-page').textContent.trim() === '2 / 3'")
+    for _ in range(50):
+        if _frames(await media(frame), "presentation") > before:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the customer did not decode the next presentation page")
+    # quality indicator shows a level from getStats
+    await frame.wait_for_function("['good','fair','poor'].includes(document.getElementById('quality').dataset.level)",
+                                  timeout=8000)
+    # hang up -> summary for the agent, exit URL for the customer
+    await agent.click("#hangup")
+    await agent.wait_for_selector("#summary:not([hidden])")
+    await agent.wait_for_function("/\\d+ min \\d+ s/.test(document.getElementById('summary-duration').textContent)")
+    await host.wait_for_url(world.land("exit"), timeout=10000)
+    await actx.close()
+    await cctx.close()
+
+
+async def test_b_nobody_accepts_escalation(chromium, world):
+    _, _, emails, embed = await team(world, "Bravo Cars", ring=(1, 1))
+    actx, agent = await agent_console(chromium, world, emails[0])
+    cctx, host = await customer_page(chromium, world, embed)
+    await click_call(host)
+    call_id = await toast(agent)
+    frame = await call_frame(host)
+    await frame.wait_for_selector("#v-wait:not([hidden])")
+    await host.wait_for_url(world.land("sorry"), timeout=15000)
+    await agent.wait_for_selector(f".toast[data-call-id='{call_id}']", state="detached", timeout=5000)
+    await actx.close()
+    await cctx.close()
+
+
+async def test_c_out_of_hours_redirect_without_ringing(chromium, world):
+    _, _, emails, embed = await team(world, "Charlie Cars", open_=False)
+    actx, agent = await agent_console(chromium, world, emails[0])
+    cctx, host = await customer_page(chromium, world, embed)
+    await click_call(host)
+    await host.wait_for_url(world.land("closed"), timeout=10000)
+    await asyncio.sleep(0.5)
+    assert await agent.query_selector(".toast") is None
+    assert not [m for m in await agent.evaluate("window.vidzzleAgent.messages") if m["type"] == "ringing"]
+    await actx.close()
+    await cctx.close()
+
+
+async def test_d_gdpr_consent_once_then_remembered(chromium, world):
+    _, _, _, embed = await team(world, "Delta Cars", ring=(30,))
+    cctx, host = await customer_page(chromium, world, embed, gdpr="1")
+    await click_call(host)
+    await host.wait_for_selector(".cwbbb-gdpr", timeout=5000)
+    await host.wait_for_function("document.querySelector('.cwbbb-gdpr div').textContent.length > 20")
+    assert not [f for f in host.frames if "/call?" in f.url]          # no call before consent
+    await host.click(".cwbbb-accept")
+    frame = await call_frame(host)
+    await frame.wait_for_selector("#v-wait:not([hidden])")
+    cookies = {c["name"]: c for c in await cctx.cookies(world.host)}
+    cookie = cookies[f"cwbbb_gdpr_{embed}"]
+    assert 13.9 * 86400 < cookie["expires"] - time.time() <= 14 * 86400 + 5
+    await frame.click("#cancel")
+    await host.wait_for_selector(".cwbbb-overlay", state="detached", timeout=5000)
+    # second click: straight to the call, no notice
+    await host.reload()
+    await click_call(host)
+    frame = await call_frame(host)
+    await frame.wait_for_selector("#v-wait:not([hidden])")
+    assert await host.query_selector(".cwbbb-gdpr") is None
+    await frame.click("#cancel")
+    await cctx.close()
+
+
+async def test_f_two_agents_rung_one_accepts_other_toast_disappears(chromium, world):
+    _, _, emails, embed = await team(world, "Foxtrot Cars", agents=2)
+    a_ctx, a = await agent_console(chromium, world, emails[0])
+    b_ctx, b = await agent_console(chromium, world, emails[1])
+    cctx, host = await customer_page(chromium, world, embed)
+    await click_call(host)
+    call_id = await toast(a)
+    assert await toast(b) == call_id
+    assert await b.evaluate("window.vidzzleAgent.isRinging()")
+    await a.click(f".toast[data-call-id='{call_id}'] .accept")
+    await b.wait_for_selector(f".toast[data-call-id='{call_id}'].gone", timeout=2000)
+    assert "Taken by Agent 0" in await b.text_content(f".toast[data-call-id='{call_id}']")
+    assert not await b.evaluate("window.vidzzleAgent.isRinging()")
+    await b.wait_for_selector(f".toast[data-call-id='{call_id}']", state="detached", timeout=5000)
+    await a.wait_for_url(f"**/admin/call/{call_id}")
+    frame = await call_frame(host)
+    await frame.wait_for_selector("#v-call:not([hidden])", timeout=10000)
+    await frame.click("#hangup")
+    await host.wait_for_url(world.land("exit"), timeout=10000)
+    await a.wait_for_selector("#summary:not([hidden])")
+    for ctx in (a_ctx, b_ctx, cctx):
+        await ctx.close()
+
+
+async def test_g_camera_denied_message_then_audio_only(pw, chromium, world):
+    _, _, emails, embed = await team(world, "Golf Cars")
+    actx, agent = await agent_console(chromium, world, emails[0])
+    # a Chromium without the auto-accept flag: the camera is denied, the microphone granted
+    flags = [f for f in FLAGS if f != "--use-fake-ui-for-media-stream"]
+    strict = await pw.chromium.launch(executable_path=CHROMIUM, args=flags)
+    try:
+        cctx = await strict.new_context()
+        await cctx.grant_permissions(["microphone"], origin=world.host)
+        await cctx.grant_permissions(["microphone"], origin=world.base)
+        host = await cctx.new_page()
+        await host.goto(f"{world.host}/?embed={embed}")
+        await click_call(host)
+        frame = await call_frame(host)
+        await frame.wait_for_selector("#media-error:not([hidden])", timeout=10000)
+        message = await frame.text_content("#media-error-text")
+        assert "blocked" in message and "audio only" in message
+        await frame.click("#audio-only")
+        await frame.wait_for_selector("#media-error", state="hidden")
+        call_id = await toast(agent)
+        await agent.click(f".toast[data-call-id='{call_id}'] .accept")
+        await agent.wait_for_url(f"**/admin/call/{call_id}")
+        await frame.wait_for_selector("#v-call:not([hidden])", timeout=10000)
+        await wait_media(frame, video=("camera",))          # the customer sees and hears the agent
+        await wait_media(agent, video=())                    # the agent hears the customer
+        assert await frame.is_disabled("#camera")
+        await agent.click("#hangup")
+        await host.wait_for_url(world.land("exit"), timeout=10000)
+    finally:
+        await strict.close()
+        await actx.close()
+
+
+async def test_latency_median_of_5(chromium, world):
+    """click -> agent ringing, accept -> first remote frame at agent and customer."""
+    _, _, emails, embed = await team(world, "Latency Cars")
+    runs = []
+    for _ in range(5):
+        timings, (actx, agent), (cctx, host, frame) = await one_call(chromium, world, embed, emails[0])
+        runs.append(timings)
+        await agent.click("#hangup")
+        await host.wait_for_url(world.land("exit"), timeout=10000)
+        await actx.close()
+        await cctx.close()
+    summary = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "e2e_latency.json").write_text(json.dumps({"runs": runs, "median": summary}, indent=2))
+    print("latency median:", summary)
+    assert summary["click_to_ringing_ms"] <= 1000      # target 300 ms; loose here, recorded in docs/benchmarks.md
+    assert summary["accept_to_agent_frame_ms"] <= 5000
+    assert summary["accept_to_customer_frame_ms"] <= 5000
