@@ -191,3 +191,33 @@ async def test_webhooks_on_accept_and_end_with_a_failing_then_recovering_target(
             break
         await asyncio.sleep(0.02)
     assert sorted((a.ok, a.status) for a in attempts) == [(False, "500"), (True, "200"), (True, "200")]
+
+
+async def test_missed_and_abandoned_calls_send_the_end_webhook(cli, db, calls, clock):
+    """R-HOOK-2 for every incoming call: a call nobody took ends with start "" and user 0."""
+    target = await Peer().start()
+    try:
+        tenant = await make_tenant(db, "Beta Cars")
+        await webhook_settings.save_settings(db, tenant, {
+            "start_url": target.url + "/start", "start_headers": "", "end_url": target.url + "/end", "end_headers": ""})
+        ids = await make_agents(db, tenant, 1)
+        group = await make_group(db, tenant, "Service", ids)
+        embed = await make_flow(db, tenant, [(group, 20)])
+        left, missed = [await (await cli.post("/api/calls", json={"embed_id": embed, "name": n})).json()
+                        for n in ("Erika", "Max")]
+        await calls.dispatcher.settle()
+        await calls.abandon(left["call_id"])
+        await target.wait(1)
+        await clock.advance(20)
+        await calls.dispatcher.settle()
+        await target.wait(2)
+        bodies = {json.loads(raw)["callid"]: (headers, json.loads(raw)) for headers, raw in target.requests}
+        for call_id in (left["call_id"], missed["call_id"]):
+            _, body = bodies[call_id]
+            call = await call_store.get_call(db, call_id)
+            assert body == {"callid": call_id, "start": "", "end": call.ended_at, "callflow": call.flow_id,
+                            "userid": 0, "username": ""}
+        assert {(await call_store.get_call(db, c)).state for c in bodies} == {"abandoned", "missed"}
+        assert all(r[0].get("webhook-id") for r in target.requests)
+    finally:
+        await target.stop()

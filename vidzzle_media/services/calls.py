@@ -245,7 +245,10 @@ class CallService:
                 return
             await store.add_event(conn, events.CallMissed(call_id=call_id, tenant_id=call.tenant_id, at=at,
                                                           reason=reason))
+            hook = await queue_call_webhook(conn, await store.get_call_in(conn, call_id), "end", now=self.clock.now())
         log.info("call %s: escalated (%s)", call_id, reason)
+        if hook:
+            self.wake()
         await self.presence.push(rung, {"type": "withdrawn", "call_id": call_id, "reason": "escalated"})
         await self._close_room(call, "escalated")
 
@@ -259,7 +262,10 @@ class CallService:
             if call is None or not await store.finish_ringing(conn, call_id, "abandoned", at):
                 return False
             await store.add_event(conn, events.CallAbandoned(call_id=call_id, tenant_id=call.tenant_id, at=at))
+            hook = await queue_call_webhook(conn, await store.get_call_in(conn, call_id), "end", now=self.clock.now())
         log.info("call %s: abandoned by the customer", call_id)
+        if hook:
+            self.wake()
         rung = await store.rung_users(self.db, call_id)
         await self.presence.push(rung, {"type": "customer_left", "call_id": call_id})
         await self._close_room(call, "customer_left")

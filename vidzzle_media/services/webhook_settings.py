@@ -96,14 +96,15 @@ async def regenerate_secret(db: Database, tenant_id: int) -> str:
 
 
 def payload(call: CallRow) -> dict:
-    """Exactly the JSON of R-HOOK-2."""
+    """Exactly the JSON of R-HOOK-2. A call nobody accepted (missed, abandoned)
+    has no start, user id 0 and an empty user name."""
     return {
         "callid": call.id,
         "start": call.accepted_at or "",
         "end": call.ended_at or "",
         "callflow": call.flow_id,
-        "userid": call.agent_id,
-        "username": call.agent_email,
+        "userid": call.agent_id or 0,
+        "username": call.agent_email or "",
     }
 
 
