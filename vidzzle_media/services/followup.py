@@ -95,6 +95,15 @@ async def gdpr_notice(db: Database, tenant_id: int) -> GdprNotice:
     return GdprNotice(DEFAULT_GDPR_TEXT, False)
 
 
+async def _invitation_sms_text(db: Database, tenant_id: int) -> str:
+    """The tenant's call-invitation SMS text (R-BRAND-3) from branding, "" without it."""
+    try:
+        branding = importlib.import_module("vidzzle_media.services.branding")
+        return await branding.invitation_sms_text(db, tenant_id)
+    except (ImportError, AttributeError):
+        return ""
+
+
 def parse_rows(data: Mapping[str, Any]) -> list[Invitee]:
     """Rows ``via_N``/``name_N``/``address_N`` (N = 0, 1, ... with gaps from
     removed rows); errors per field as ``ValidationError(fields=...)``."""
@@ -140,6 +149,8 @@ async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee],
         raise RuntimeError("no room directory")
     now = now or datetime.now(timezone.utc)
     at = _iso(now)
+    if any(r.via == "sms" for r in rows):
+        sms_text = await _invitation_sms_text(db, tenant_id) or sms_text
     room_id = await maybe_await(rooms.create_room(await presentation_documents(db, tenant_id)))
     call = CallRow(id=str(uuid.uuid4()), tenant_id=tenant_id, flow_id=None, direction="outgoing", state="accepted",
                    miss_reason="", customer_name=", ".join(r.name for r in rows)[:200], customer_key_hash="",

@@ -25,6 +25,7 @@ function rowError(row, name, text) {
 }
 
 export function checkRow(row) {
+  row.dataset.checked = "1";
   const via = row.querySelector('[name^="via_"]').value;
   const name = row.querySelector('[name^="name_"]').value.trim();
   const address = row.querySelector('[name^="address_"]').value.trim();
@@ -45,7 +46,10 @@ function wire(row) {
     if (body.querySelectorAll(".invite-row").length > 1) row.remove();
     else row.querySelectorAll("input").forEach((i) => { i.value = ""; });
   });
-  row.querySelectorAll("input, select").forEach((el) => el.addEventListener("change", () => checkRow(row)));
+  // re-check while typing only after a row was once refused (no errors before the user is done)
+  row.querySelectorAll("input, select").forEach((el) => el.addEventListener("change", () => {
+    if (row.dataset.checked) checkRow(row);
+  }));
   const via = row.querySelector('[name^="via_"]');
   const address = row.querySelector('[name^="address_"]');
   const placeholder = () => {
@@ -61,6 +65,7 @@ document.getElementById("add-row").addEventListener("click", () => {
   const row = template.cloneNode(true);
   const i = next++;
   row.dataset.index = String(i);
+  delete row.dataset.checked;
   row.querySelectorAll(".field-error").forEach((p) => p.remove());
   row.querySelectorAll(".has-error").forEach((c) => c.classList.remove("has-error"));
   row.querySelectorAll("input, select").forEach((el) => {
