@@ -9,6 +9,7 @@ the chart; ``calls_tenant_{state,agent,flow}`` serve the list filters).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from .database import Database
 
@@ -88,16 +89,28 @@ async def day_numbers(db: Database, tenant_id: int, start: str, end: str) -> Day
 
 
 async def hourly(db: Database, tenant_id: int, start: str, end: str, start_epoch: int) -> list[HourBucket]:
-    """Buckets of 3600 s counted from ``start_epoch`` (the window start); empty hours are absent."""
+    """Buckets of 3600 s counted from ``start_epoch`` (the window start, a whole
+    minute); empty hours are absent. Grouped by text (UTC hour + whether the
+    minute is past the window's minute offset, for :30/:45 time zones) so no
+    date function runs per row."""
+    offset = datetime.fromtimestamp(start_epoch, timezone.utc).minute
     rows = await db.fetchall(
-        "SELECT CAST((strftime('%s', created_at) - ?) / 3600 AS INTEGER) AS b, COUNT(*) AS incoming,"
+        "SELECT substr(created_at, 1, 13) AS h, substr(created_at, 15, 2) >= ? AS late, COUNT(*) AS incoming,"
         " SUM(accepted_at IS NOT NULL) AS accepted,"
         f" SUM(state IN ({','.join('?' * len(NOT_ACCEPTED))})) AS not_accepted"
         " FROM calls"
-        " WHERE tenant_id = ? AND created_at >= ? AND created_at < ? AND direction = 'incoming' GROUP BY b",
-        (start_epoch, *NOT_ACCEPTED, tenant_id, start, end))
-    return [HourBucket(int(r["b"]), int(r["incoming"]), int(r["accepted"] or 0), int(r["not_accepted"] or 0))
-            for r in rows]
+        " WHERE tenant_id = ? AND created_at >= ? AND created_at < ? AND direction = 'incoming' GROUP BY h, late",
+        (f"{offset:02d}", *NOT_ACCEPTED, tenant_id, start, end))
+    buckets: dict[int, list[int]] = {}
+    for r in rows:
+        hour = datetime.fromisoformat(r["h"] + ":00:00+00:00")
+        at = hour + timedelta(minutes=offset if r["late"] else offset - 60)
+        index = int((at.timestamp() - start_epoch) // 3600)
+        counts = buckets.setdefault(index, [0, 0, 0])
+        counts[0] += int(r["incoming"])
+        counts[1] += int(r["accepted"] or 0)
+        counts[2] += int(r["not_accepted"] or 0)
+    return [HourBucket(i, *c) for i, c in sorted(buckets.items())]
 
 
 async def list_calls(db: Database, f: CallFilter) -> list[CallListRow]:
