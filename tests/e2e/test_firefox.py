@@ -1,0 +1,69 @@
+"""Scenario (a) with Firefox ESR as the customer (WebDriver BiDi), Chromium as the agent."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from .firefox import Firefox, available
+from .helpers import agent_console, team, toast, wait_media
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+STATS = """async () => { const c = window.vidzzle && window.vidzzle.client; if (!c || !c.subscribePc) return null;
+  const s = await c.stats(); return { video: s.inboundVideo.map((x) => ({ frames: x.framesDecoded,
+  source: (c.tracks.get(x.mid) || {}).source })), audio: s.inboundAudio.map((x) => x.totalSamplesReceived) }; }"""
+
+
+def frames(s, source):
+    return max([v["frames"] for v in (s or {}).get("video", []) if v["source"] == source] or [0])
+
+
+async def test_a_firefox_customer(chromium, world):
+    if not available():
+        pytest.skip("firefox-esr not installed")
+    pytest.skip("KNOWN FAILURE (issue 5 report): the server rejects Firefox ESR's publish offer with "
+                "'RTCP mux is not enabled' (max-bundle bundle-only m-line?); the call rings, then is abandoned. "
+                "Needs a fix in room-client.js or the SFU's offer handling.")
+    _, _, emails, embed = await team(world, "Firefox Cars", presentation=True)
+    actx, agent = await agent_console(chromium, world, emails[0])
+    ff = Firefox()
+    await ff.start()
+    try:
+        await ff.navigate(f"{world.host}/?embed={embed}&name=Fiona")
+        await ff.call("async () => document.getElementById('btn-cwbbb-osr').click()")
+        call_id = await toast(agent, timeout=20)
+        frame = await ff.child("/call?")
+        await agent.click(f".toast[data-call-id='{call_id}'] .accept")
+        await agent.wait_for_url(f"**/admin/call/{call_id}")
+        await wait_media(agent, video=("camera",))
+        deadline = time.monotonic() + 25
+        while True:      # the customer (Firefox) decodes the agent's camera, the presentation, and audio
+            s = await ff.call(STATS, frame)
+            if frames(s, "camera") > 0 and frames(s, "presentation") > 0 and max((s or {}).get("audio") or [0]) > 0:
+                break
+            assert time.monotonic() < deadline, f"Firefox media did not flow: {s}"
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(1.0)
+        later = await ff.call(STATS, frame)
+        assert frames(later, "camera") > frames(s, "camera") and max(later["audio"]) > max(s["audio"])
+        before = frames(later, "presentation")
+        await agent.click("#pres-next")
+        for _ in range(50):
+            if frames(await ff.call(STATS, frame), "presentation") > before:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("Firefox did not decode the next presentation page")
+        await agent.click("#hangup")
+        for _ in range(100):
+            if (await ff.url()).startswith(world.land("exit")):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"Firefox not on the exit URL: {await ff.url()}")
+    finally:
+        await ff.close()
+        await actx.close()
