@@ -11,7 +11,6 @@ from aiohttp import web
 from .. import keys
 from ..services import call_list
 from ..services.dashboard import tz_of
-from ..store import stats
 from .auth import require_tenant_scope, require_user
 from .menu import MENU, MenuItem
 from .render import render
@@ -42,7 +41,7 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
     db = request.config_dict[keys.DATABASE]
     page = await call_list.call_page(db, tenant_id, request.query)
     flows, agents = await call_list.choices(db, tenant_id)
-    tz_name = await stats.tenant_timezone(db, tenant_id) or "UTC"
+    tz_name = await call_list.timezone_name(db, tenant_id)
     tz = tz_of(tz_name)
     rows = [{
         "row": r, "created": _local(r.created_at, tz), "accepted": _local(r.accepted_at, tz),

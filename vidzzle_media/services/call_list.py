@@ -114,6 +114,11 @@ async def call_page(db: Database, tenant_id: int, query: Mapping[str, str]) -> C
     return CallPage(rows=rows, next_query=next_query, filters=filters, problems=problems)
 
 
+async def timezone_name(db: Database, tenant_id: int) -> str:
+    """The tenant's IANA zone (times in the list are shown in it)."""
+    return await stats.tenant_timezone(db, tenant_id) or "UTC"
+
+
 async def choices(db: Database, tenant_id: int):
     """(flows, agents) for the filter menus."""
     return await stats.filter_choices(db, tenant_id)
