@@ -62,6 +62,13 @@ function send(msg) {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
 }
 
+function go(path) {
+  // "accepted" and the accept "result" both carry the path: navigate once
+  if (state.leaving) return;
+  state.leaving = true;
+  location.href = path;
+}
+
 function onMessage(msg) {
   state.messages.push(msg);
   switch (msg.type) {
@@ -70,9 +77,9 @@ function onMessage(msg) {
     case "taken": return removeToast(msg.call_id, `Taken by ${msg.by}`);
     case "customer_left": return removeToast(msg.call_id, "The customer hung up");
     case "withdrawn": return removeToast(msg.call_id, "Nobody answered in time");
-    case "accepted": removeToast(msg.call_id); location.href = msg.agent_path; return;
+    case "accepted": removeToast(msg.call_id); go(msg.agent_path); return;
     case "result":
-      if (msg.of === "accept" && msg.ok) { removeToast(msg.call_id); location.href = msg.agent_path; }
+      if (msg.of === "accept" && msg.ok) { removeToast(msg.call_id); go(msg.agent_path); }
       else if (msg.of === "accept") removeToast(msg.call_id, msg.error || "Could not accept");
   }
 }
