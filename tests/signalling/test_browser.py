@@ -67,7 +67,7 @@ def test_browser_call_in_network_namespace():
     else:
         pytest.skip("cannot create a network namespace here (need root or user namespaces)")
     proc = subprocess.run(prefix + ["sh", "-c", inner], env=env, capture_output=True, text=True,
-                          timeout=180, cwd=Path(__file__).parents[2])
+                          timeout=300, cwd=Path(__file__).parents[2])
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "1 passed" in proc.stdout, proc.stdout[-2000:]
 
@@ -104,7 +104,7 @@ async def test_two_tabs_decode_each_other():
             logs = []
             tab1.on("console", lambda m: logs.append(("tab1", m.text)))
             await tab1.goto(f"{base}/dev/room?autojoin=1")
-            await tab1.wait_for_function("window.vidzzle && window.vidzzle.client.joined", timeout=15000)
+            await tab1.wait_for_function("window.vidzzle && window.vidzzle.client.joined", timeout=45000)
             room_id = await tab1.evaluate("window.vidzzle.room_id")
             tab2 = await context.new_page()
             tab2.on("console", lambda m: logs.append(("tab2", m.text)))
@@ -115,7 +115,7 @@ async def test_two_tabs_decode_each_other():
                 return (sorted(v["framesDecoded"] for v in s["inboundVideo"]),
                         [a["totalSamplesReceived"] for a in s["inboundAudio"]])
 
-            deadline = asyncio.get_running_loop().time() + 25
+            deadline = asyncio.get_running_loop().time() + 60  # generous: CI machines are shared
             first = None
             while True:
                 v1, a1 = await decoded(tab1)

@@ -36,6 +36,9 @@ async def test_call_through_websocket(room_app, tmp_path):
         added = agent.of_type("track_added")
         assert {t["source"] for t in added} == {"presentation", "camera", "microphone"}
 
+        # trickled candidates right behind the answers were all accepted
+        assert not agent.of_type("error") and not customer.of_type("error")
+
         # presentation: agent only
         await customer.send({"type": "presentation", "command": "next", "id": "c1"})
         err = await customer.expect("error")

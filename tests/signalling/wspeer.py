@@ -28,6 +28,11 @@ class WsPeer:
                 elif data["type"] == "offer":
                     sdp = await self.client.answer_subscribe(data["sdp"])
                     await self.send({"type": "answer", "pc": "subscribe", "sdp": sdp})
+                    # trickle like a browser does, right behind the answer
+                    for line in sdp.split("\r\n"):
+                        if line.startswith("a=candidate:"):
+                            await self.send({"type": "candidate", "pc": "subscribe", "candidate": line[2:],
+                                             "sdp_mid": "0", "sdp_mline_index": 0})
         finally:
             self.closed.set()
 

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: how long the server waits for the answer to its subscribe offer
 ANSWER_TIMEOUT_S = 15.0
+#: candidates kept while the first subscribe answer is being applied
+MAX_EARLY_CANDIDATES = 32
 
 
 def _preferences(codec: CodecInfo) -> list[RTCRtpCodecCapability]:
@@ -91,6 +93,8 @@ class Participant(AsyncIOEventEmitter):
         self._needs_negotiation = False
         self._negotiation: asyncio.Task | None = None
         self._answer: asyncio.Future[str] | None = None
+        self._answer_given = False
+        self._early_candidates: list = []
         self._publish_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
         self.on("error", lambda exc: log.error("%r: %s", self, exc))
@@ -210,8 +214,6 @@ class Participant(AsyncIOEventEmitter):
                                 sdp_mline_index: int | None) -> None:
         """Trickled candidate from the client (aiortc's own are in the SDP)."""
         pc = self._publish_pc if pc_name == "publish" else self._subscribe_pc
-        if pc is None or pc.remoteDescription is None:
-            raise NegotiationError("candidate before description")
         if not candidate:
             return  # end of candidates
         try:
@@ -222,6 +224,17 @@ class Participant(AsyncIOEventEmitter):
             raise NegotiationError(f"bad candidate: {exc!r}") from exc
         if not self._ice.allowed_source(cand.ip):
             return
+        if pc is self._subscribe_pc and pc.remoteDescription is None and self._answer_given:
+            # the client trickles right after its answer, which the negotiation
+            # task has not applied yet: keep them until it has
+            if len(self._early_candidates) < MAX_EARLY_CANDIDATES:
+                self._early_candidates.append(cand)
+            return
+        if pc is None or pc.remoteDescription is None:
+            raise NegotiationError("candidate before description")
+        await self._add_candidate(pc, cand)
+
+    async def _add_candidate(self, pc: RTCPeerConnection, cand) -> None:
         try:
             await pc.addIceCandidate(cand)
         except Exception as exc:
@@ -278,6 +291,12 @@ class Participant(AsyncIOEventEmitter):
             try:
                 answer = await asyncio.wait_for(self._answer, ANSWER_TIMEOUT_S)
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+                early, self._early_candidates = self._early_candidates, []
+                for cand in early:
+                    try:
+                        await self._add_candidate(pc, cand)
+                    except NegotiationError as exc:
+                        log.debug("%r: early candidate rejected: %s", self, exc)
             except asyncio.TimeoutError:
                 log.warning("%r: no answer to subscribe offer", self)
                 return
@@ -294,6 +313,7 @@ class Participant(AsyncIOEventEmitter):
         """The client's answer to the last subscribe offer."""
         if self._answer is None or self._answer.done():
             raise NegotiationError("no subscribe offer pending")
+        self._answer_given = True
         self._answer.set_result(sdp)
 
     def tracks(self) -> list[dict]:
