@@ -126,3 +126,31 @@ async def test_publisher_stopping_a_track_closes_its_producer(ice):
         await room.close()
         await a.close()
         await b.close()
+
+
+async def test_publisher_gets_receiver_reports(ice):
+    """The forward path bypasses aiortc's receivers; the server still reports."""
+    room = Room(ice)
+    a = Client()
+    try:
+        await join(room, a, "a")
+
+        async def remote_inbound():
+            out = {}
+            for t in a.publish_pc.getTransceivers():
+                for s in (await t.sender.getStats()).values():
+                    if s.type == "remote-inbound-rtp":
+                        out[t.kind] = s
+            return out
+
+        for _ in range(60):
+            got = await remote_inbound()
+            if len(got) == 2 and all(s.packetsReceived > 0 for s in got.values()):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"no receiver reports reached the publisher: {got}")
+        assert all(s.packetsLost == 0 for s in got.values())
+    finally:
+        await room.close()
+        await a.close()

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCPeerConnection, RTCRtpCodecCapability, RTCRtpSender, RTCSessionDescription
 from aiortc import sdp as aiortc_sdp
-from aiortc.rtp import RtcpSrPacket
+import random
+
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, pack_remb_fci
 from pyee.asyncio import AsyncIOEventEmitter
 
 from . import aiortc_glue
@@ -25,6 +27,10 @@ log = logging.getLogger(__name__)
 
 #: how long the server waits for the answer to its subscribe offer
 ANSWER_TIMEOUT_S = 15.0
+#: bitrate announced to publishers with REMB (their encoder's ceiling)
+MAX_VIDEO_BITRATE = 1_500_000
+#: interval of receiver reports + REMB to publishers
+FEEDBACK_INTERVAL_S = 1.0
 #: candidates kept while the first subscribe answer is being applied
 MAX_EARLY_CANDIDATES = 32
 
@@ -94,6 +100,8 @@ class Participant(AsyncIOEventEmitter):
         self._negotiation: asyncio.Task | None = None
         self._answer: asyncio.Future[str] | None = None
         self._answer_given = False
+        self._feedback: asyncio.Task | None = None
+        self._rtcp_ssrc = random.randint(1, 0xFFFFFFFF)
         self._early_candidates: list = []
         self._publish_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
@@ -150,6 +158,8 @@ class Participant(AsyncIOEventEmitter):
             aiortc_glue.install_receive_hook(pc, self._ice.allowed_source, self._on_rtp)
             aiortc_glue.install_rtcp_observer(pc, self._on_rtcp)
             self._add_producers(pc)
+            if self._feedback is None:
+                self._feedback = asyncio.ensure_future(self._publisher_feedback())
             return self._ice.announce(pc.localDescription.sdp)
 
     def _filter_codecs(self, desc) -> None:
@@ -209,6 +219,35 @@ class Participant(AsyncIOEventEmitter):
                 info = packet.sender_info
                 for producer in self.producers.values():
                     producer.on_sender_report(packet.ssrc, info.ntp_timestamp, info.rtp_timestamp)
+
+    async def _publisher_feedback(self) -> None:
+        """RR (loss) for every incoming track and REMB for video, once a second.
+
+        aiortc's receivers would send these from packets they route; the
+        forward path bypasses them, and a browser without any feedback keeps
+        its start bitrate. REMB announces ``MAX_VIDEO_BITRATE``; the
+        browser's loss-based controller still reacts to the RR loss.
+        """
+        while not self.closed:
+            await asyncio.sleep(FEEDBACK_INTERVAL_S)
+            pc = self._publish_pc
+            reports, video_ssrcs = [], []
+            for producer in list(self.producers.values()):
+                if producer.media_ssrc is None:
+                    continue
+                report = producer.reception.report(producer.media_ssrc)
+                if report is not None:
+                    reports.append(report)
+                if producer.kind == "video":
+                    video_ssrcs.append(producer.media_ssrc)
+            if not reports or pc is None:
+                continue
+            data = bytes(RtcpRrPacket(ssrc=self._rtcp_ssrc, reports=reports[:31]))
+            if video_ssrcs:
+                data += bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=self._rtcp_ssrc, media_ssrc=0,
+                                             fci=pack_remb_fci(MAX_VIDEO_BITRATE, video_ssrcs)))
+            for dtls in aiortc_glue.dtls_transports(pc):
+                await aiortc_glue.send_rtcp(dtls, data)
 
     async def add_ice_candidate(self, pc_name: str, candidate: str, sdp_mid: str | None,
                                 sdp_mline_index: int | None) -> None:
@@ -335,6 +374,9 @@ class Participant(AsyncIOEventEmitter):
             consumer.close()
         if self._negotiation is not None:
             self._negotiation.cancel()
+        if self._feedback is not None:
+            self._feedback.cancel()
+            self._tasks.add(self._feedback)
         for task in list(self._tasks):
             task.cancel()
         pcs = [pc for pc in (self._publish_pc, self._subscribe_pc) if pc is not None]

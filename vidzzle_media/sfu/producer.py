@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pyee.asyncio import AsyncIOEventEmitter
 
 from .codec import CodecInfo
+from .reception import ReceptionStats
 from .rtp import RtpView, h264_keyframe_start, seq_newer, unwrap_rtx, vp8_keyframe_start
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class Producer(AsyncIOEventEmitter):
         self.last_sr: tuple[int, int] | None = None
         self.packets = 0
         self.keyframes = 0
+        #: for the receiver reports sent back to the publisher
+        self.reception = ReceptionStats()
         #: upstream loss recovery counters
         self.nacked = 0
         self.recovered = 0
@@ -102,9 +105,11 @@ class Producer(AsyncIOEventEmitter):
             self.media_ssrc = view.ssrc
             self._highest_seq = None
             self._missing.clear()
+            self.reception = ReceptionStats()
             if self._pli_pending:
                 self.request_keyframe()
         self._track_loss(view.seq)
+        self.reception.add(view.seq)
         if self._keyframe is not None and self._keyframe(view.payload):
             view.keyframe_start = True
             self.keyframes += 1
@@ -117,6 +122,7 @@ class Producer(AsyncIOEventEmitter):
     def on_sender_report(self, ssrc: int, ntp: int, rtp_ts: int) -> None:
         if ssrc == self.media_ssrc:
             self.last_sr = (ntp, rtp_ts)
+            self.reception.sender_report(ntp)
 
     # --- feedback upstream --------------------------------------------------
 
