@@ -19,7 +19,6 @@ from aiohttp import web
 
 from ..app import ERROR_RENDERER
 from .csrf import csrf_middleware
-from .presence import PRESENCE, Presence
 from .render import JINJA_KEY, render_error
 
 ADMIN_APP = web.AppKey("admin_app", web.Application)
@@ -56,7 +55,6 @@ def setup(app: web.Application) -> web.Application:
     for page in PAGES:
         module = importlib.import_module(page) if isinstance(page, str) else page
         module.register(admin)
-    app[PRESENCE] = Presence()
     app[ERROR_RENDERER] = render_error
     app.router.add_get("/", _to_admin)
     app.add_subapp("/admin", admin)

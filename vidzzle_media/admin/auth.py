@@ -15,7 +15,6 @@ from .. import keys
 from ..errors import Forbidden, NotFound, Unauthorized
 from ..services import accounts
 from ..services import tenants as tenant_service
-from .presence import PRESENCE
 
 USER_FIELD = "uid"
 IMPERSONATOR_FIELD = "imp"
@@ -59,9 +58,6 @@ async def current_user(request: web.Request) -> CurrentUser | None:
     user = CurrentUser(record.id, record.tenant_id, record.role, record.name, record.email,
                        impersonator.name if impersonator else None, impersonator.id if impersonator else None)
     request[_CACHE] = user
-    presence = request.config_dict.get(PRESENCE)
-    if presence is not None:
-        presence.touch((impersonator or record).id, (impersonator or record).tenant_id)
     return user
 
 
@@ -103,10 +99,6 @@ async def log_out(request: web.Request) -> bool:
         session[USER_FIELD] = imp_id
         del session[IMPERSONATOR_FIELD]
         return True
-    uid = session.get(USER_FIELD)
-    presence = request.config_dict.get(PRESENCE)
-    if presence is not None and uid is not None:
-        presence.forget(int(uid))
     session.invalidate()
     return False
 

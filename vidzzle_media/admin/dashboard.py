@@ -14,9 +14,9 @@ import logging
 from aiohttp import web
 
 from .. import keys
+from ..services.presence import PRESENCE
 from . import chart
 from .auth import require_user, tenant_scope
-from .presence import PRESENCE
 from .render import render
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     stats = await _call_numbers(request.config_dict[keys.DATABASE], tenant_id)
     presence = request.config_dict[PRESENCE]
     return await render(request, "dashboard.html", {
-        "logged_in": presence.count(tenant_id),
+        "logged_in": len(presence.online_user_ids(tenant_id)),
         "stats": stats,
         "avg_duration": format_duration(getattr(stats, "avg_duration_s", None) if not isinstance(stats, dict) else stats.get("avg_duration_s", 0)),
         "follow_up_path": FOLLOW_UP_PATH,

@@ -7,7 +7,7 @@ const state = { ws: null, ringAt: {}, acceptAt: {}, messages: [], online: false 
 window.vidzzleAgent = state;
 
 document.addEventListener("click", unlock);
-$("sound-test").addEventListener("click", () => { startRinging(); setTimeout(() => { if (!toasts.size) stopRinging(); }, 2500); });
+$("sound-test")?.addEventListener("click", () => { startRinging(); setTimeout(() => { if (!toasts.size) stopRinging(); }, 2500); });
 
 function setPresence(online) {
   state.online = online;
