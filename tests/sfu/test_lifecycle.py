@@ -58,3 +58,24 @@ async def test_leave_frees_consumers_and_close_returns_to_baseline(ice):
         await x.close()
     del pa, pb, pc, b_producers, room, a, b, c, x
     await settle(baseline, counts)
+
+
+async def test_freed_m_lines_are_reused_by_the_next_publisher(ice):
+    room = Room(ice)
+    a = Client(audio=False, video=False)
+    b, c = Client(width=320, height=180), Client(width=640, height=360)
+    try:
+        pa = await join(room, a, "a")
+        pb = await join(room, b, "b")
+        await wait_for(lambda: a.video_received() and a.video_received()[0].frames > 3)
+        mlines = len(a.subscribe_pc.getTransceivers())
+        await room.remove_participant(pb.id)
+        await wait_for(lambda: "a=inactive" in (a.subscribe_pc.remoteDescription.sdp or ""))
+        await join(room, c, "c")
+        await wait_for(lambda: (640, 360) in a.video_received()[0].sizes, timeout=5)
+        assert len(a.subscribe_pc.getTransceivers()) == mlines  # the offer did not grow
+        assert len(pa.consumers) == 2 and all(x.packets_sent for x in pa.consumers.values())
+    finally:
+        await room.close()
+        for x in (a, b, c):
+            await x.close()

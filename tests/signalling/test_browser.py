@@ -135,6 +135,24 @@ async def test_two_tabs_decode_each_other():
             v1b, _ = await decoded(tab1)
             v2b, _ = await decoded(tab2)
             assert max(v1b) > max(v1) and max(v2b) > max(v2)
+
+            # tab2 leaves, tab3 joins: its camera arrives on tab1's freed m-line
+            await tab2.close()
+            await asyncio.sleep(1.0)
+            before, _ = await decoded(tab1)
+            tab3 = await context.new_page()
+            await tab3.goto(f"{base}/dev/room?autojoin=1&room={room_id}")
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                now, _ = await decoded(tab1)
+                if max(now) > max(before) + 30:
+                    break
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError(f"tab3's camera did not reach tab1: {before} -> {now}; {logs[-10:]}")
+                await asyncio.sleep(0.25)
+            assert len(now) == len(before), f"a new m-line was added instead of reusing: {before} -> {now}"
+            shown = await tab1.evaluate("document.querySelectorAll('figure').length")
+            assert shown == 3, f"tab1 shows {shown} videos (me, presentation, tab3 expected)"
             await browser.close()
     finally:
         await directory.close_all()

@@ -323,8 +323,12 @@ def idle_sender(sender: RTCRtpSender, hooks: SenderHooks) -> None:
     ``hooks.rtcp_report`` about once a second (SRs derived from the
     publisher's), ``_retransmit`` and ``_send_keyframe`` go to the hooks,
     and ``send()`` reports the negotiated parameters. Call before the
-    sender is started (i.e. before the answer is applied).
+    sender is started (i.e. before the answer is applied). The hooks are
+    looked up at call time: ``rebind_sender`` points a reused m-line's
+    sender at a new Consumer.
     """
+    sender._vidzzle_hooks = hooks
+    sender._vidzzle_parameters = None
     rtp_started = sender._RTCRtpSender__rtp_started
     rtp_exited = sender._RTCRtpSender__rtp_exited
     rtcp_started = sender._RTCRtpSender__rtcp_started
@@ -345,7 +349,7 @@ def idle_sender(sender: RTCRtpSender, hooks: SenderHooks) -> None:
             while True:
                 await asyncio.sleep(1.0)
                 try:
-                    await hooks.rtcp_report()
+                    await sender._vidzzle_hooks.rtcp_report()
                 except Exception:
                     log.exception("rtcp report failed")
         except asyncio.CancelledError:
@@ -354,19 +358,38 @@ def idle_sender(sender: RTCRtpSender, hooks: SenderHooks) -> None:
             rtcp_exited.set()
 
     async def retransmit(sequence_number: int) -> None:
-        hooks.on_nack(sequence_number)
+        sender._vidzzle_hooks.on_nack(sequence_number)
+
+    def send_keyframe() -> None:
+        sender._vidzzle_hooks.on_keyframe()
 
     original_send = sender.send
 
     async def send(parameters) -> None:
         await original_send(parameters)
-        hooks.on_started(parameters)
+        sender._vidzzle_parameters = parameters
+        sender._vidzzle_hooks.on_started(parameters)
 
     sender._run_rtp = run_rtp
     sender._run_rtcp = run_rtcp
     sender._retransmit = retransmit
-    sender._send_keyframe = hooks.on_keyframe
+    sender._send_keyframe = send_keyframe
     sender.send = send
+
+
+def sender_parameters(sender: RTCRtpSender) -> Any:
+    """The parameters an idled sender was started with (None: not started,
+    or not idled)."""
+    return getattr(sender, "_vidzzle_parameters", None)
+
+
+def is_idled(sender: RTCRtpSender) -> bool:
+    return getattr(sender, "_vidzzle_hooks", None) is not None
+
+
+def rebind_sender(sender: RTCRtpSender, hooks: SenderHooks) -> None:
+    """Point an idled sender (a reused m-line) at new hooks."""
+    sender._vidzzle_hooks = hooks
 
 
 def sender_encoder(sender: RTCRtpSender) -> Any:

@@ -41,7 +41,8 @@ class Consumer(AsyncIOEventEmitter):
     """
 
     def __init__(self, producer: Producer, transceiver: RTCRtpTransceiver,
-                 app_data: dict[str, Any] | None = None) -> None:
+                 app_data: dict[str, Any] | None = None,
+                 continuation: tuple[int, int, int] | None = None) -> None:
         super().__init__()
         self.id = uuid.uuid4().hex[:12]
         self.producer = producer
@@ -72,9 +73,20 @@ class Consumer(AsyncIOEventEmitter):
         self._rtx_seq = random.randint(0, 0x7FFF)
         self._history: list[bytes | None] = [None] * HISTORY_SIZE
         self.on("error", lambda exc: log.error("%r: %s", self, exc))
-        aiortc_glue.idle_sender(transceiver.sender, aiortc_glue.SenderHooks(
+        hooks = aiortc_glue.SenderHooks(
             on_started=self._on_started, on_nack=self._on_nack,
-            on_keyframe=self.request_keyframe, rtcp_report=self._rtcp_report))
+            on_keyframe=self.request_keyframe, rtcp_report=self._rtcp_report)
+        #: set on a reused m-line: ready once the renegotiation is applied
+        self.awaiting_activation = False
+        if continuation is not None:
+            # a reused m-line: same ssrc, so continue its sequence/timestamps
+            self._max_seq, self._last_ts, self._rtx_seq = continuation
+            self._src_ssrc = -1
+        if aiortc_glue.is_idled(transceiver.sender):
+            aiortc_glue.rebind_sender(transceiver.sender, hooks)
+            self.awaiting_activation = aiortc_glue.sender_parameters(transceiver.sender) is not None
+        else:
+            aiortc_glue.idle_sender(transceiver.sender, hooks)
         producer.attach(self)
 
     def __repr__(self) -> str:
@@ -107,8 +119,21 @@ class Consumer(AsyncIOEventEmitter):
         if self._waiting_keyframe:
             self.request_keyframe()
 
+    def activate(self) -> None:
+        """The renegotiation that re-enabled this reused m-line is applied."""
+        if self.awaiting_activation and not self.closed:
+            self.awaiting_activation = False
+            self._on_started(aiortc_glue.sender_parameters(self.transceiver.sender))
+
+    def continuation(self) -> tuple[int, int, int]:
+        """Output state a successor on the same m-line continues from."""
+        max_seq = self._max_seq if self._max_seq is not None else (self._seq_offset - 1) & 0xFFFF
+        return max_seq, self._last_ts, self._rtx_seq
+
     def request_keyframe(self) -> None:
         """The receiver (PLI/FIR) or the gate needs a key frame: ask upstream."""
+        if self.closed:
+            return
         self.keyframe_requests += 1
         self._waiting_since = time.monotonic()
         self.producer.request_keyframe()
@@ -163,6 +188,8 @@ class Consumer(AsyncIOEventEmitter):
     # --- feedback from the receiver -------------------------------------------------
 
     def _on_nack(self, seq: int) -> None:
+        if self.closed:
+            return
         packet = self._history[seq % HISTORY_SIZE]
         if packet is not None and int.from_bytes(packet[2:4], "big") == seq and self._path is not None:
             if self._rtx_pt is not None:

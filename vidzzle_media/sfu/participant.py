@@ -100,6 +100,8 @@ class Participant(AsyncIOEventEmitter):
         self._negotiation: asyncio.Task | None = None
         self._answer: asyncio.Future[str] | None = None
         self._answer_given = False
+        #: inactive m-lines of departed producers, by (kind, codec), reusable
+        self._free: dict[tuple[str, str], list] = {}
         self._feedback: asyncio.Task | None = None
         self._rtcp_ssrc = random.randint(1, 0xFFFFFFFF)
         self._early_candidates: list = []
@@ -291,9 +293,16 @@ class Participant(AsyncIOEventEmitter):
         if self.closed:
             raise RuntimeError("participant closed")
         pc = self._subscribe_pc
-        transceiver = pc.addTransceiver(producer.kind, direction="sendonly")
-        transceiver.setCodecPreferences(_preferences(producer.codec))
-        consumer = Consumer(producer, transceiver, app_data=dict(producer.app_data))
+        free = self._free.get((producer.kind, producer.codec.mime_type.lower()))
+        if free:
+            # reuse an m-line freed by a departed producer: the offer does not grow
+            transceiver, continuation = free.pop(0)
+            transceiver.direction = "sendonly"
+        else:
+            transceiver = pc.addTransceiver(producer.kind, direction="sendonly")
+            transceiver.setCodecPreferences(_preferences(producer.codec))
+            continuation = None
+        consumer = Consumer(producer, transceiver, app_data=dict(producer.app_data), continuation=continuation)
         consumer.app_data.pop("receiver", None)
         self.consumers[consumer.id] = consumer
         consumer.once("close", lambda: self._consumer_closed(consumer))
@@ -304,6 +313,8 @@ class Participant(AsyncIOEventEmitter):
         self.consumers.pop(consumer.id, None)
         if not self.closed:
             consumer.transceiver.direction = "inactive"
+            key = (consumer.kind, consumer.producer.codec.mime_type.lower())
+            self._free.setdefault(key, []).append((consumer.transceiver, consumer.continuation()))
             self.negotiate()
 
     def negotiate(self) -> None:
@@ -330,6 +341,8 @@ class Participant(AsyncIOEventEmitter):
             try:
                 answer = await asyncio.wait_for(self._answer, ANSWER_TIMEOUT_S)
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+                for consumer in list(self.consumers.values()):
+                    consumer.activate()
                 early, self._early_candidates = self._early_candidates, []
                 for cand in early:
                     try:

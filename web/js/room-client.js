@@ -55,11 +55,7 @@ export class RoomClient extends EventTarget {
   // Open the socket and join; resolves with the server's "joined" message.
   async connect() {
     this.subscribePc = this._newPc("subscribe");
-    this.subscribePc.addEventListener("track", (e) => {
-      const info = this.tracks.get(e.transceiver.mid) || { mid: e.transceiver.mid, kind: e.track.kind };
-      const stream = e.streams[0] || new MediaStream([e.track]);
-      this._emit("track", { track: e.track, stream, info, transceiver: e.transceiver });
-    });
+    this._shown = new Set(); // consumer ids already announced with a "track" event
     this.ws = new WebSocket(this.url);
     this.ws.addEventListener("message", (e) => this._onMessage(JSON.parse(e.data)));
     this.ws.addEventListener("close", () => this._onClose());
@@ -104,7 +100,21 @@ export class RoomClient extends EventTarget {
       await this.subscribePc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
       await this.subscribePc.setLocalDescription(await this.subscribePc.createAnswer());
       this._send({ type: "answer", pc: "subscribe", sdp: this.subscribePc.localDescription.sdp });
+      this._announceTracks();
     }).catch((err) => this._emit("servererror", { code: "client_negotiation", message: String(err) }));
+  }
+
+  // One "track" event per server consumer. Not tied to RTCPeerConnection's
+  // ontrack: the server reuses freed m-lines for the next publisher, and a
+  // reused m-line that never went inactive fires no new ontrack.
+  _announceTracks() {
+    for (const t of this.subscribePc.getTransceivers()) {
+      const info = this.tracks.get(t.mid);
+      if (!info || this._shown.has(info.consumer_id) || !t.currentDirection || !t.currentDirection.includes("recv")) continue;
+      this._shown.add(info.consumer_id);
+      const track = t.receiver.track;
+      this._emit("track", { track, stream: new MediaStream([track]), info, transceiver: t });
+    }
   }
 
   _onMessage(msg) {
