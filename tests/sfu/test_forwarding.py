@@ -17,6 +17,9 @@ async def test_two_participants_exchange_audio_and_video(ice):
         await wait_for(lambda: all(r.frames > 10 for r in a.received + b.received), timeout=10)
         assert a.video_received()[0].sizes == {(640, 360)}
         assert b.video_received()[0].sizes == {(320, 180)}
+        states = []
+        pa.on("statechange", states.append)
+        await wait_for(lambda: pa.state == "connected")
         # no decoder or encoder on the forwarding path
         for p in (pa, pb):
             for producer in p.producers.values():
@@ -25,6 +28,8 @@ async def test_two_participants_exchange_audio_and_video(ice):
             for consumer in p.consumers.values():
                 assert aiortc_glue.sender_encoder(consumer.transceiver.sender) is None
                 assert consumer.packets_sent > 0
+        await room.close()
+        assert pa.state == "closed"
     finally:
         await room.close()
         await a.close()

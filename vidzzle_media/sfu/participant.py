@@ -76,7 +76,8 @@ class Participant(AsyncIOEventEmitter):
 
     Events: ``producer`` (Producer), ``subscribe_offer`` (sdp: str,
     tracks: list[dict]), ``connectionstatechange`` (pc: str, state: str),
-    ``close`` ().
+    ``statechange`` (state: str, see ``_update_state``),
+    ``negotiation_error`` (exception), ``close`` ().
     """
 
     def __init__(self, room_id: str, ice: IcePolicy, video_codec: str = "VP8",
@@ -91,6 +92,8 @@ class Participant(AsyncIOEventEmitter):
         self.consumers: dict[str, Consumer] = {}
         self.muted: dict[str, bool] = {"audio": False, "video": False}
         self.closed = False
+        #: new, connecting, connected, failed or closed (see ``_update_state``)
+        self.state = "new"
         self._ice = ice
         self._publish_pc: RTCPeerConnection | None = None
         self._subscribe_pc = self._new_pc("subscribe")
@@ -118,8 +121,29 @@ class Participant(AsyncIOEventEmitter):
         @pc.on("connectionstatechange")
         def _state() -> None:
             self.emit("connectionstatechange", name, pc.connectionState)
+            self._update_state()
 
         return pc
+
+    def _update_state(self) -> None:
+        """One state from both PCs; ``statechange`` is emitted only on change.
+
+        ``failed`` if either PC failed, ``closed`` once closed, ``connected``
+        when every existing PC is connected, else ``connecting``.
+        """
+        states = [pc.connectionState for pc in (self._publish_pc, self._subscribe_pc)
+                  if pc is not None and pc.connectionState != "new"]
+        if self.closed:
+            state = "closed"
+        elif "failed" in states:
+            state = "failed"
+        elif states and all(s == "connected" for s in states):
+            state = "connected"
+        else:
+            state = "connecting" if states else "new"
+        if state != self.state:
+            self.state = state
+            self.emit("statechange", state)
 
     def _spawn(self, coro) -> None:
         if self.closed:
@@ -397,5 +421,6 @@ class Participant(AsyncIOEventEmitter):
         if self._negotiation is not None:
             await asyncio.gather(self._negotiation, return_exceptions=True)
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._update_state()
         self.emit("close")
         self.remove_all_listeners()
