@@ -66,7 +66,28 @@ def machine() -> dict:
 
     return {"cpu_model": model, "cores": os.cpu_count(), "python": platform.python_version(),
             "aiortc": aiortc.__version__, "aioice": aioice.__version__, "pyav": av.__version__,
-            "platform": platform.platform(), "loadavg_start": list(os.getloadavg())}
+            "platform": platform.platform()}
+
+
+def code_version() -> dict:
+    """Which SFU/signalling code was measured (the tree is shared and changes)."""
+    import hashlib
+
+    root = HERE.parent
+    h = hashlib.sha256()
+    for f in sorted((root / "vidzzle_media").glob("sfu/**/*.py")) + sorted((root / "vidzzle_media").glob("signalling/*.py")):
+        h.update(f.read_bytes())
+    out = {"sfu_signalling_sha256": h.hexdigest()[:16]}
+    try:
+        git = ["git", "-C", str(root)]
+        out["git_head"] = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                         timeout=5).stdout.strip()
+        out["sfu_signalling_dirty"] = bool(subprocess.run(
+            git + ["status", "--porcelain", "vidzzle_media/sfu", "vidzzle_media/signalling"],
+            capture_output=True, text=True, timeout=5).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -143,7 +164,7 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
     pid = server.proc.pid
     notes: list[str] = []
     result: dict = {"mode": args.mode, "subscribers": args.subscribers, "seconds": args.seconds,
-                    "loss_percent": args.loss}
+                    "loss_percent": args.loss, "warmup_s": args.warmup, "baseline_s": args.baseline}
     async with ClientSession() as http:
         async def post(path: str, body: dict) -> dict:
             async with http.post(base + path, json=body) as r:
@@ -160,6 +181,13 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
         async def token(role: str, name: str) -> str:
             return (await post("/bench/token", {"room_id": room["room_id"], "role": role, "name": name}))["token"]
 
+        async def cpu_over(seconds: float) -> float:
+            c0, t0 = proc_cpu_s(pid), time.monotonic()
+            await asyncio.sleep(seconds)
+            return 100 * (proc_cpu_s(pid) - c0) / (time.monotonic() - t0)
+
+        await asyncio.sleep(1.0)
+        cpu_idle = await cpu_over(args.baseline)  # the app alone, no participant
         rss_idle = proc_rss_mb(pid)
         publisher = cl.Publisher(http, base, ws_path, await token("agent", "publisher"), "publisher",
                                  loss=loss, seed=1)
@@ -169,6 +197,7 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
         peers: list[cl.Peer] = [publisher]
         try:
             await asyncio.sleep(1.0)
+            cpu_publisher = await cpu_over(args.baseline)  # receiving the publisher, nobody to forward to
             rss_publisher = proc_rss_mb(pid)
             n = args.subscribers
             decoded = {0} if n == 1 else {0, n - 1}
@@ -229,6 +258,10 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
                 "received_packets_per_s": round(rx_packets / dt, 1),
                 "server_cpu_percent": round(100 * cpu / dt, 1),
                 "server_us_per_packet": round(cpu / fwd * 1e6, 1) if fwd else None,
+                "server_cpu_idle_percent": round(cpu_idle, 1),
+                "server_cpu_publisher_only_percent": round(cpu_publisher, 1),
+                "server_marginal_us_per_packet": (round((cpu - cpu_publisher / 100 * dt) / fwd * 1e6, 1)
+                                                  if fwd else None),
                 "receiver_fps_min": round(min(fps), 2) if fps else None,
                 "receiver_fps_mean": round(statistics.mean(fps), 2) if fps else None,
                 "frame_gaps": sum(gaps),
@@ -265,7 +298,8 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
 
 COLUMNS = [("mode", "mode"), ("subscribers", "N"), ("loss_percent", "loss %"),
            ("forwarded_packets_per_s", "fwd pkt/s"), ("server_cpu_percent", "server CPU %"),
-           ("server_us_per_packet", "us/pkt"), ("receiver_fps_min", "fps min"), ("frame_gaps", "gaps"),
+           ("server_us_per_packet", "us/pkt"),
+           ("server_marginal_us_per_packet", "marginal us/pkt"), ("receiver_fps_min", "fps min"), ("frame_gaps", "gaps"),
            ("latency_ms_p50", "lat p50 ms"), ("latency_ms_p95", "lat p95 ms"),
            ("late_join_first_frame_ms", "late join ms"), ("server_rss_mb", "RSS MB"),
            ("decode_errors_after_first_keyframe", "dec err"), ("client_cpu_percent", "client CPU %")]
@@ -287,14 +321,22 @@ def main() -> int:
     parser.add_argument("--json", metavar="FILE", help="write the result here")
     parser.add_argument("--loss", type=float, default=0.0, metavar="PCT",
                         help="drop PCT %% of RTP packets publisher->server and at every receiver")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds after all receivers started")
+    parser.add_argument("--warmup", type=float, default=None,
+                        help="seconds after all receivers started (default min(2, S/3))")
+    parser.add_argument("--baseline", type=float, default=None,
+                        help="seconds to measure server CPU idle and with the publisher only (default min(3, S/3))")
     parser.add_argument("--join-timeout", type=float, default=20.0)
     parser.add_argument("--summarize", nargs="+", metavar="FILE", help="print a table of earlier JSON results")
     args = parser.parse_args()
     if args.summarize:
         print(table([json.loads(Path(f).read_text()) for f in args.summarize]))
         return 0
+    if args.warmup is None:
+        args.warmup = min(2.0, args.seconds / 3)
+    if args.baseline is None:
+        args.baseline = min(3.0, args.seconds / 3)
     started = datetime.now(timezone.utc)
+    load_start = list(os.getloadavg())
     server = Server(args.mode)
     server.start()
     try:
@@ -308,6 +350,8 @@ def main() -> int:
     result["date"] = started.isoformat(timespec="seconds")
     result["command"] = " ".join(["python", "bench/fanout.py", *sys.argv[1:]])
     result["machine"] = machine()
+    result["code"] = code_version()
+    result["machine"]["loadavg_start"] = load_start  # other processes' load (1, 5, 15 min)
     result["machine"]["loadavg_end"] = list(os.getloadavg())
     warnings = [ln for ln in server_log.splitlines() if "ERROR" in ln or "Traceback" in ln]
     if warnings:
