@@ -17,6 +17,10 @@ async def test_two_participants_exchange_audio_and_video(ice):
         await wait_for(lambda: all(r.frames > 10 for r in a.received + b.received), timeout=10)
         assert a.video_received()[0].sizes == {(640, 360)}
         assert b.video_received()[0].sizes == {(320, 180)}
+        # one msid stream per publisher (lip sync groups)
+        msids = {line.split()[0] for line in a.subscribe_pc.remoteDescription.sdp.split("\r\n")
+                 if line.startswith("a=msid:")}
+        assert msids == {f"a=msid:{pb.id}"}
         states = []
         pa.on("statechange", states.append)
         await wait_for(lambda: pa.state == "connected")

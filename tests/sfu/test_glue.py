@@ -30,6 +30,7 @@ async def test_instance_level_hooks_exist(ice):
             assert all(getattr(proto, "_vidzzle_hooked", False) for proto in conn._protocols)
         for t in pc.getTransceivers():
             assert isinstance(t.sender._ssrc, int) and isinstance(t.sender._rtx_ssrc, int)
+            assert isinstance(t.sender._stream_id, str)
             assert t.sender._RTCRtpSender__rtp_started is not None
             assert t.receiver._RTCRtpReceiver__jitter_buffer is not None
     finally:

@@ -47,6 +47,7 @@ HOOKED_ATTRIBUTES: list[tuple[Any, str]] = [
     (RTCRtpSender, "_send_keyframe"),
     (RTCRtpSender, "_ssrc"),
     (RTCRtpSender, "_rtx_ssrc"),
+    (RTCRtpSender, "_stream_id"),
     (RTCRtpReceiver, "_send_rtcp_pli"),
     (RTCRtpReceiver, "_send_rtcp_nack"),
     (Vp8Encoder, "_packetize"),
@@ -392,6 +393,15 @@ def rebind_sender(sender: RTCRtpSender, hooks: SenderHooks) -> None:
     sender._vidzzle_hooks = hooks
 
 
+def set_stream_id(sender: RTCRtpSender, stream_id: str) -> None:
+    """The msid stream of an m-line (aiortc uses one per PC).
+
+    Browsers lip-sync the audio and video of one stream: a stream per
+    publisher keeps participant A's audio from being synced to B's video.
+    """
+    sender._stream_id = stream_id
+
+
 def sender_encoder(sender: RTCRtpSender) -> Any:
     """The sender's encoder (None: nothing was ever encoded by it)."""
     return sender._RTCRtpSender__encoder
@@ -420,7 +430,7 @@ def check_hooks() -> list[str]:
     """Names of hooked attributes that no longer exist (class level)."""
     missing = []
     for owner, name in HOOKED_ATTRIBUTES:
-        if name in ("_protocols", "_nominated", "_rx_srtp", "_tx_srtp", "_ssrc", "_rtx_ssrc"):
+        if name in ("_protocols", "_nominated", "_rx_srtp", "_tx_srtp", "_ssrc", "_rtx_ssrc", "_stream_id"):
             continue  # instance attributes: checked on live objects by the test
         if not hasattr(owner, name):
             missing.append(f"{getattr(owner, '__name__', owner)}.{name}")

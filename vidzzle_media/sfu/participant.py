@@ -326,6 +326,7 @@ class Participant(AsyncIOEventEmitter):
             transceiver = pc.addTransceiver(producer.kind, direction="sendonly")
             transceiver.setCodecPreferences(_preferences(producer.codec))
             continuation = None
+        aiortc_glue.set_stream_id(transceiver.sender, producer.app_data.get("participant_id") or producer.id)
         consumer = Consumer(producer, transceiver, app_data=dict(producer.app_data), continuation=continuation)
         consumer.app_data.pop("receiver", None)
         self.consumers[consumer.id] = consumer
