@@ -1,5 +1,6 @@
 """Malformed, out-of-order and hostile input gets an error; nothing dies."""
 
+import asyncio
 import json
 import random
 
@@ -89,10 +90,12 @@ async def test_fuzzed_messages_never_crash(room_app):
     peer = WsPeer(await http.ws_connect("/ws/room"))
     try:
         await peer.join(directory.issue_token(room_id, "agent", "A"))
-        for msg in collect(message_like, 300):
+        for i, msg in enumerate(collect(message_like, 300)):
             if msg.get("type") == "leave":
                 continue
             await peer.send(msg)
+            if i % 50 == 49:
+                await asyncio.sleep(1.5)  # stay inside the message rate budget
         await alive(peer)
         assert directory.entry(room_id).sessions
     finally:
@@ -145,3 +148,18 @@ async def test_fuzzed_sdp_never_crashes(room_app):
     finally:
         if peer:
             await peer.close()
+
+
+async def test_message_flood_is_rate_limited(room_app):
+    http, directory = room_app
+    peer = WsPeer(await http.ws_connect("/ws/room"))
+    try:
+        for _ in range(150):
+            await peer.send({"type": "nope"})
+        await peer.expect("error", count=150)
+        codes = [e["code"] for e in peer.of_type("error")]
+        assert codes.count("rate_limited") >= 40 and codes[0] == "unknown_type"
+        await asyncio.sleep(0.3)  # the budget refills
+        await alive(peer)
+    finally:
+        await peer.close()

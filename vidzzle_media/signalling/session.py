@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 #: outgoing messages queued for a slow client before it is disconnected
 OUT_QUEUE = 256
+#: incoming message budget: a burst of RATE_BURST, refilled at RATE_PER_S
+RATE_BURST = 100
+RATE_PER_S = 20.0
 
 
 class RateLimitedLog:
@@ -60,6 +63,8 @@ class Session:
         self._out: asyncio.Queue[str | None] = asyncio.Queue(OUT_QUEUE)
         self._announced: dict[str, dict] = {}
         self._closing = False
+        self._budget = float(RATE_BURST)
+        self._budget_at = time.monotonic()
 
     def event(self) -> ParticipantEvent:
         return ParticipantEvent(self.entry.room.id, self.participant.id, self.grant.role,
@@ -107,8 +112,21 @@ class Session:
             self._closing = True
             asyncio.ensure_future(self.ws.close())
 
+    def _within_rate(self) -> bool:
+        now = time.monotonic()
+        self._budget = min(RATE_BURST, self._budget + (now - self._budget_at) * RATE_PER_S)
+        self._budget_at = now
+        if self._budget < 1:
+            return False
+        self._budget -= 1
+        return True
+
     async def _handle_text(self, text: str) -> None:
         ref = None
+        if not self._within_rate():
+            BAD_INPUT_LOG.warning("rate", "signalling: client over its message rate")
+            self.send(m.Error("rate_limited", "too many messages"))
+            return
         try:
             message = m.parse_client_message(text)
             ref = message.id
