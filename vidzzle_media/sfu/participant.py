@@ -172,6 +172,11 @@ class Participant(AsyncIOEventEmitter):
             if not any(media.kind in ("audio", "video") for media in desc.media):
                 raise NegotiationError("offer has no audio or video")
             self._filter_codecs(desc)
+            for media in desc.media:
+                # aiortc writes a=rtcp-mux only next to an a=rtcp line, which
+                # Firefox does not send: keep the round trip from losing it
+                if media.rtcp_mux and media.rtcp_port is None:
+                    media.rtcp_port, media.rtcp_host = 9, "0.0.0.0"
             if self._publish_pc is None:
                 self._publish_pc = self._new_pc("publish")
             pc = self._publish_pc
