@@ -60,7 +60,13 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", choices=("forward", "relay"), required=True)
     parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--dgram-max-size", type=int, default=0,
+                        help="experiment: asyncio datagram read size (stock 256 KiB), see DESIGN.md")
     args = parser.parse_args()
+    if args.dgram_max_size:
+        import asyncio.selector_events as se
+
+        se._SelectorDatagramTransport.max_size = args.dgram_max_size
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="server %(levelname)s %(name)s: %(message)s")
     settings = load_settings(None, environ={}, overrides={

@@ -102,8 +102,9 @@ def pct(values: list[float], q: float) -> float | None:
 # --- server process ------------------------------------------------------------------------
 
 class Server:
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, dgram_max_size: int = 0) -> None:
         self.mode = mode
+        self.dgram_max_size = dgram_max_size
         self.dir = tempfile.mkdtemp(prefix="vidzzle-bench-")
         self.log = open(Path(self.dir) / "server.log", "w+")
         self.proc: subprocess.Popen | None = None
@@ -111,7 +112,8 @@ class Server:
 
     def start(self, timeout: float = 30.0) -> None:
         self.proc = subprocess.Popen([sys.executable, str(HERE / "_server.py"), "--mode", self.mode,
-                                      "--data-dir", str(Path(self.dir) / "data")],
+                                      "--data-dir", str(Path(self.dir) / "data"),
+                                      "--dgram-max-size", str(self.dgram_max_size)],
                                      stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=self.dir)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -164,7 +166,8 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
     pid = server.proc.pid
     notes: list[str] = []
     result: dict = {"mode": args.mode, "subscribers": args.subscribers, "seconds": args.seconds,
-                    "loss_percent": args.loss, "warmup_s": args.warmup, "baseline_s": args.baseline}
+                    "loss_percent": args.loss, "warmup_s": args.warmup, "baseline_s": args.baseline,
+                    "server_dgram_max_size": args.server_dgram_max_size or None}
     async with ClientSession() as http:
         async def post(path: str, body: dict) -> dict:
             async with http.post(base + path, json=body) as r:
@@ -326,6 +329,8 @@ def main() -> int:
     parser.add_argument("--baseline", type=float, default=None,
                         help="seconds to measure server CPU idle and with the publisher only (default min(3, S/3))")
     parser.add_argument("--join-timeout", type=float, default=20.0)
+    parser.add_argument("--server-dgram-max-size", type=int, default=0, metavar="BYTES",
+                        help="experiment: the server's asyncio datagram read size (stock 256 KiB; not the product)")
     parser.add_argument("--summarize", nargs="+", metavar="FILE", help="print a table of earlier JSON results")
     args = parser.parse_args()
     if args.summarize:
@@ -337,7 +342,7 @@ def main() -> int:
         args.baseline = min(3.0, args.seconds / 3)
     started = datetime.now(timezone.utc)
     load_start = list(os.getloadavg())
-    server = Server(args.mode)
+    server = Server(args.mode, args.server_dgram_max_size)
     server.start()
     try:
         result = asyncio.run(run(args, server))
