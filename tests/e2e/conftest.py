@@ -39,13 +39,19 @@ def only_loopback() -> bool:
 
 
 def skip_reason() -> str | None:
+    """Why the browser tests cannot run here; in CI (scripts/test installs
+    everything) a missing browser is a failure, not a skip."""
+    reason = None
     if not Path(CHROMIUM).exists():
-        return f"Debian chromium not installed ({CHROMIUM})"
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "playwright not installed"
-    return None
+        reason = f"Debian chromium not installed ({CHROMIUM})"
+    else:
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            reason = "playwright not installed"
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
+    return reason
 
 
 def pytest_collection_modifyitems(config, items):
