@@ -294,9 +294,11 @@ class Participant(AsyncIOEventEmitter):
             raise NegotiationError(f"bad candidate: {exc!r}") from exc
         if not self._ice.allowed_source(cand.ip):
             return
-        if pc is self._subscribe_pc and pc.remoteDescription is None and self._answer_given:
-            # the client trickles right after its answer, which the negotiation
-            # task has not applied yet: keep them until it has
+        if pc is self._subscribe_pc and pc.remoteDescription is None and (
+                self._answer_given or self._answer is not None):
+            # the client trickles while our first offer is outstanding (some
+            # browsers fire icecandidate before their answer is even sent) or
+            # right after its answer, not applied yet: keep them until it is
             if len(self._early_candidates) < MAX_EARLY_CANDIDATES:
                 self._early_candidates.append(cand)
             return

@@ -47,11 +47,13 @@ async function join() {
   client.addEventListener("roomclosed", ({ detail }) => status(`room closed: ${detail.reason}`));
   client.addEventListener("servererror", ({ detail }) => status(`error: ${detail.code} ${detail.message}`));
   client.addEventListener("disconnected", () => { status("disconnected, reconnecting..."); setTimeout(() => client.reconnect(), 1000); });
+  // media first: Firefox gathers ICE candidates only after getUserMedia was
+  // granted (before, only the default route: none in a loopback namespace)
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+  addVideo(stream, "me", "local", true);
   const joined = await client.connect();
   if (joined.presentation) $("page").textContent = `${joined.presentation.page} / ${joined.presentation.page_count}`;
   $("pres").hidden = role !== "agent";
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
-  addVideo(stream, "me", "local", true);
   await client.publish(stream);
   for (const id of ["leave", "mute-audio", "mute-video"]) $(id).disabled = false;
   status(`joined as ${joined.display_name} (${role})`);

@@ -4,10 +4,14 @@
 // pages. The PUBLISH PC is only ever offered by us; the SUBSCRIBE PC is only
 // ever offered by the server (docs/signalling.md): no glare.
 //
+// Call getUserMedia BEFORE connect(): Firefox gathers ICE candidates only once
+// media permission was granted (otherwise only the default-route address).
+//
+//   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
 //   const client = new RoomClient({ url: "/ws/room", token, displayName });
 //   client.addEventListener("track", (e) => show(e.detail.track, e.detail.info));
 //   await client.connect();
-//   await client.publish(await navigator.mediaDevices.getUserMedia({ audio: true, video: true }));
+//   await client.publish(stream);
 //
 // Events (CustomEvent, payload in .detail): joined, track {track, stream, info},
 // trackremoved {info}, participantjoined, participantleft, mute, presentation,
@@ -40,12 +44,22 @@ export class RoomClient extends EventTarget {
 
   _emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
 
+  _described(pc) {
+    pc._described = true;
+    for (const msg of pc._early.splice(0)) this._send(msg);
+  }
+
   _newPc(name) {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
+    // Candidates go out only after the description they belong to: Firefox
+    // fires icecandidate before setLocalDescription() resolves.
+    pc._described = false;
+    pc._early = [];
     pc.addEventListener("icecandidate", (e) => {
       if (e.candidate && e.candidate.candidate) {
-        this._send({ type: "candidate", pc: name, candidate: e.candidate.candidate,
-                     sdp_mid: e.candidate.sdpMid, sdp_mline_index: e.candidate.sdpMLineIndex });
+        const msg = { type: "candidate", pc: name, candidate: e.candidate.candidate,
+                      sdp_mid: e.candidate.sdpMid, sdp_mline_index: e.candidate.sdpMLineIndex };
+        if (pc._described) this._send(msg); else pc._early.push(msg);
       }
     });
     pc.addEventListener("connectionstatechange", () => this._emit("connectionstate", { pc: name, state: pc.connectionState }));
@@ -87,7 +101,9 @@ export class RoomClient extends EventTarget {
       while (this._needsPublish) {
         this._needsPublish = false;
         await this.publishPc.setLocalDescription(await this.publishPc.createOffer());
-        const answer = await this._request({ type: "offer", pc: "publish", sdp: this.publishPc.localDescription.sdp }, "answer");
+        const pending = this._request({ type: "offer", pc: "publish", sdp: this.publishPc.localDescription.sdp }, "answer");
+        this._described(this.publishPc);
+        const answer = await pending;
         await this.publishPc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
       }
     })().finally(() => { this._publishing = null; });
@@ -100,6 +116,7 @@ export class RoomClient extends EventTarget {
       await this.subscribePc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
       await this.subscribePc.setLocalDescription(await this.subscribePc.createAnswer());
       this._send({ type: "answer", pc: "subscribe", sdp: this.subscribePc.localDescription.sdp });
+      this._described(this.subscribePc);
       this._announceTracks();
     }).catch((err) => this._emit("servererror", { code: "client_negotiation", message: String(err) }));
   }
