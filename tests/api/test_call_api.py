@@ -181,7 +181,7 @@ async def test_restart_closes_calls_left_open(aiohttp_client, settings, db, cli,
     await again.open()
     try:
         assert (await call_store.get_call(again, ringing["call_id"])).state == "missed"
-        assert (await call_store.get_call(again, ringing["call_id"])).miss_reason == "restart"
+        assert (await call_store.get_call(again, ringing["call_id"])).miss_reason == "interrupted"
         assert (await call_store.get_call(again, accepted["call_id"])).state == "ended"
     finally:
         await again.close()

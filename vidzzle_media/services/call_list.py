@@ -29,7 +29,7 @@ STATE_LABELS = {
 MISS_REASONS = {
     "rang_unanswered": "Nobody answered in time",
     "no_member_online": "No agent online",
-    "restart": "Server restarted while ringing",
+    "interrupted": "Interrupted: the server stopped while ringing",
 }
 PAGE_SIZE = 50
 FILTER_KEYS = ("state", "direction", "flow", "agent", "date", "from", "to", "duration")

@@ -370,7 +370,7 @@ class CallService:
 
     async def on_room_closed(self, room_id: str, reason: str = "") -> None:
         """The SFU closed a room (everyone gone). A shutdown is not the customer
-        leaving: those calls are closed as 'restart' at the next start."""
+        leaving: those calls are closed as 'interrupted' at the next start."""
         if reason == "shutdown":
             return
         call = await store.get_call_by_room(self.db, room_id)
@@ -396,19 +396,23 @@ class CallService:
             log.exception("call %s: closing room failed", call.id)
 
     async def close_unfinished(self) -> None:
-        """At start: calls left open by a previous process are closed (R-OPS-3):
-        ringing -> missed ('restart'), accepted -> ended (with its end webhook)."""
+        """At start: calls left open by a previous process are closed as
+        interrupted (R-OPS-3): ringing -> missed ('interrupted'), accepted ->
+        ended (by 'interrupted'); both with their end webhook."""
         left = await store.open_calls(self.db)
         for call in left:
             if call.state == "accepted":
-                await self.end_call(call.id, by="restart")
+                await self.end_call(call.id, by="interrupted")
                 continue
             _, at = self._now()
             async with self.db.transaction() as conn:
-                if await store.finish_ringing(conn, call.id, "missed", at, "restart"):
+                if await store.finish_ringing(conn, call.id, "missed", at, "interrupted"):
                     await store.add_event(conn, events.CallMissed(call_id=call.id, tenant_id=call.tenant_id, at=at,
-                                                                  reason="restart"))
+                                                                  reason="interrupted"))
+                    await queue_call_webhook(conn, await store.get_call_in(conn, call.id), "end",
+                                             now=self.clock.now())
         if left:
+            self.wake()
             log.warning("closed %d call(s) left open by the previous run", len(left))
 
     async def close(self) -> None:

@@ -52,7 +52,7 @@ CREATE TABLE calls (
     flow_id         INTEGER,
     direction       TEXT NOT NULL DEFAULT 'incoming' CHECK (direction IN ('incoming', 'outgoing')),
     state           TEXT NOT NULL CHECK (state IN ('ringing', 'accepted', 'ended', 'missed', 'abandoned', 'out_of_hours')),
-    miss_reason     TEXT NOT NULL DEFAULT '',  -- rang_unanswered, no_member_online, restart
+    miss_reason     TEXT NOT NULL DEFAULT '',  -- rang_unanswered, no_member_online, interrupted
     customer_name   TEXT NOT NULL DEFAULT '',
     customer_key_hash TEXT NOT NULL DEFAULT '', -- SHA-256 of the customer's secret
     room_id         TEXT NOT NULL DEFAULT '',
