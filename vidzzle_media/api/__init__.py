@@ -69,5 +69,9 @@ def setup(app: web.Application) -> CallService:
         await service.close()
         await presence.close_all()
 
+    async def stop_calls(app: web.Application) -> None:
+        await service.shutdown()
+
     app.cleanup_ctx.append(calls_ctx)
+    app.on_shutdown.append(stop_calls)  # before signalling's: calls end before their rooms
     return service

@@ -120,6 +120,8 @@ class CallService:
         self.dispatcher = Dispatcher(self.clock, self)
         self._live: dict[str, _Live] = {}
         self._tasks: set[asyncio.Task] = set()
+        #: set by shutdown(): rooms now close because the process stops, not because people left
+        self.stopping = False
 
     def track(self, coro) -> asyncio.Task:
         """Run a room-event reaction as a task the service awaits on close
@@ -347,7 +349,7 @@ class CallService:
             self.wake()
         if call.agent_id:
             await self.presence.push([call.agent_id], {"type": "ended", "call_id": call_id, "by": by})
-        if by != "room":
+        if by != "room" and not self.stopping:
             await self._close_room(call, f"ended_by_{by}")
         return True
 
@@ -370,8 +372,8 @@ class CallService:
 
     async def on_room_closed(self, room_id: str, reason: str = "") -> None:
         """The SFU closed a room (everyone gone). A shutdown is not the customer
-        leaving: those calls are closed as 'interrupted' at the next start."""
-        if reason == "shutdown":
+        leaving: shutdown() has closed those calls as 'interrupted'."""
+        if reason == "shutdown" or self.stopping:
             return
         call = await store.get_call_by_room(self.db, room_id)
         if call is None:
@@ -383,6 +385,8 @@ class CallService:
 
     async def on_participant_left(self, room_id: str, role: str) -> None:
         """A participant left the room: the customer leaving while ringing abandons the call."""
+        if self.stopping:
+            return
         call = await store.get_call_by_room(self.db, room_id)
         if call is not None and role == "customer" and call.state == "ringing":
             await self.abandon(call.id)
@@ -394,6 +398,14 @@ class CallService:
             await maybe_await(self.rooms.close_room(call.room_id, reason))
         except Exception:   # the record is what matters; a room error must not undo it
             log.exception("call %s: closing room failed", call.id)
+
+    async def shutdown(self) -> None:
+        """Graceful stop (SIGTERM), before the rooms close: every open call is
+        closed as interrupted now, with its events and end webhook, so the
+        next start finds nothing left over."""
+        self.stopping = True
+        await self.dispatcher.close()
+        await self.close_unfinished()
 
     async def close_unfinished(self) -> None:
         """At start: calls left open by a previous process are closed as

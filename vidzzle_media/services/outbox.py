@@ -79,6 +79,8 @@ POLICIES: dict[str, RetryPolicy] = {
 }
 LEASE = timedelta(minutes=5)
 """a claim older than this is due again even without a restart (longer than any attempt's timeout)"""
+DRAIN_SECONDS = 10.0
+"""how long a stop waits for the deliveries due at that moment"""
 
 
 def build_senders(db: Database, settings: Settings, session: aiohttp.ClientSession) -> dict[str, Sender]:
@@ -122,6 +124,8 @@ class OutboxWorker:
         self._session: aiohttp.ClientSession | None = None
         self._wakeups: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task] = []
+        #: set by stop(): loops deliver what is due now, then end
+        self._draining = False
 
     async def start(self, *, run_loops: bool = True) -> None:
         """Release claims left by a killed process, build senders, start one loop per kind."""
@@ -141,8 +145,15 @@ class OutboxWorker:
                 self._wakeups[kind] = asyncio.Event()
                 self._tasks.append(asyncio.create_task(self._loop(kind), name=f"outbox-{kind}"))
 
-    async def stop(self) -> None:
-        """Cancel the loops; an attempt cut short stays claimed and is retried at the next start."""
+    async def stop(self, drain_s: float = DRAIN_SECONDS) -> None:
+        """Flush, then stop: each loop delivers what is due now (e.g. the end
+        webhooks of calls closed by the shutdown) for at most ``drain_s``;
+        an attempt cut short after that stays claimed and is retried at the
+        next start."""
+        self._draining = True
+        self.wake()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=drain_s)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -222,6 +233,8 @@ class OutboxWorker:
             try:
                 if await self.deliver_due(kind):
                     continue
+                if self._draining:
+                    return
                 wait = await self._seconds_until_due(kind)
             except asyncio.CancelledError:
                 raise
