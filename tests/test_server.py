@@ -13,7 +13,7 @@ async def test_healthz(client):
     resp = await client.get("/healthz")
     assert resp.status == 200
     body = await resp.json()
-    assert body["status"] == "ok" and body["schema_version"] >= 1
+    assert body["status"] == "ok" and body["database"]["schema_version"] >= 1
 
 
 def test_self_signed_certificate_is_generated_once(tmp_path):

@@ -36,6 +36,7 @@ class ServerSettings:
     dev_pages: bool = setting(False, "Serve developer pages such as /dev/room (never on a production install).")
     log_json: bool = setting(False, "Write one JSON object per log line instead of plain text.")
     log_level: str = setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.")
+    metrics_from: list[str] = setting(["127.0.0.1", "::1"], "Client addresses allowed to read /metrics (Prometheus). Empty: /metrics is off. Call counts of all tenants are visible there, so keep it private.")
 
 
 @dataclass

@@ -17,7 +17,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from ..app import ERROR_RENDERER
+from ..middleware import ERROR_RENDERER
 from .csrf import csrf_middleware
 from .render import JINJA_KEY, render_error
 

@@ -13,6 +13,7 @@ from aiohttp_session import get_session, new_session
 
 from .. import keys
 from ..errors import Forbidden, NotFound, Unauthorized
+from ..middleware import wants_json
 from ..services import accounts
 from ..services import tenants as tenant_service
 
@@ -66,7 +67,6 @@ async def require_user(request: web.Request, *roles: str) -> CurrentUser:
     Forbidden when ``roles`` are given and the user has none of them."""
     user = await current_user(request)
     if user is None:
-        from ..app import wants_json   # late: app.py imports this package
         if wants_json(request):
             raise Unauthorized("Please log in.")
         target = request.path_qs if request.method == "GET" else "/admin/"

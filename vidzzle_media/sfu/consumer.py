@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiortc.rtp import RtcpSdesPacket, RtcpSenderInfo, RtcpSourceInfo, RtcpSrPacket
 from pyee.asyncio import AsyncIOEventEmitter
 
-from . import aiortc_glue
+from . import aiortc_glue, stats
 from .codec import MID_URI
 from .rtp import RtpView, build_extension_block, rewrite, seq_newer, wrap_rtx
 
@@ -223,6 +223,7 @@ class Consumer(AsyncIOEventEmitter):
             return
         self.closed = True
         self.ready = False
+        stats.RETIRED.add(self)
         self.producer.detach(self)
         self._history = []
         self.emit("close")

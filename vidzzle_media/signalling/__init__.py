@@ -37,9 +37,6 @@ def setup(app: web.Application, ice: IceSettingsLike, dev_pages: bool = False) -
     """Register the room WebSocket; rooms are closed on shutdown."""
     directory = RoomDirectory(IcePolicy(ice))
     app[ROOM_DIRECTORY] = directory
-    from ..services.rooms import ROOMS  # where call routing looks for it
-
-    app[ROOMS] = directory
     app.router.add_get("/ws/room", room_socket)
 
     async def close_rooms(app: web.Application) -> None:

@@ -16,6 +16,7 @@ from pyee.asyncio import AsyncIOEventEmitter
 
 from ..sfu import IcePolicy, Room
 from ..sfu.presentation import Presentation
+from ..sfu.stats import forwarding_totals
 
 if TYPE_CHECKING:
     from .session import Session
@@ -95,6 +96,18 @@ class RoomEntry:
     """token -> the session currently using it (a rejoin replaces it)."""
 
 
+@dataclass(frozen=True)
+class DirectoryStats:
+    rooms: int
+    """Open rooms."""
+    participants: int
+    """Connected participant sessions."""
+    packets: int
+    """RTP packets forwarded since start (retransmissions included)."""
+    bytes: int
+    """RTP payload bytes forwarded since start (first transmissions)."""
+
+
 class RoomDirectory(AsyncIOEventEmitter):
     """All rooms of the process.
 
@@ -164,6 +177,13 @@ class RoomDirectory(AsyncIOEventEmitter):
         await entry.room.close()
         log.info("room %s closed: %s", room_id[:8], reason)
         self.emit("room_closed", RoomClosed(room_id, reason))
+
+    def stats(self) -> DirectoryStats:
+        """What /metrics shows of the media side."""
+        forwarded = forwarding_totals(entry.room for entry in self.rooms.values())
+        return DirectoryStats(rooms=len(self.rooms),
+                              participants=sum(len(e.sessions) for e in self.rooms.values()),
+                              packets=forwarded.packets + forwarded.retransmits, bytes=forwarded.bytes)
 
     async def close_all(self, reason: str = "shutdown") -> None:
         await asyncio.gather(*(self.close_room(r, reason) for r in list(self.rooms)), return_exceptions=True)

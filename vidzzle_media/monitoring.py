@@ -1,0 +1,107 @@
+"""``GET /healthz`` and ``GET /metrics`` (Prometheus text format).
+
+Values are read at request time from their owners (the room directory, the
+database, the outbox) instead of being mirrored into global counters, so a
+scrape costs a few small queries and nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from . import keys
+from .errors import NotFound
+from .services import outbox
+from .signalling import ROOM_DIRECTORY
+from .store import metrics as store_metrics
+
+log = logging.getLogger(__name__)
+
+
+class _Snapshot:
+    """A collector over values gathered beforehand (prometheus-client collects synchronously)."""
+
+    def __init__(self, families):
+        self.families = families
+
+    def collect(self):
+        return self.families
+
+
+async def gather(app: web.Application) -> list:
+    db = app[keys.DATABASE]
+    rooms = app[ROOM_DIRECTORY].stats()
+    families = []
+
+    def gauge(name, doc, value):
+        family = GaugeMetricFamily(name, doc)
+        family.add_metric([], value)
+        families.append(family)
+
+    def counter(name, doc, value):
+        family = CounterMetricFamily(name, doc)
+        family.add_metric([], value)
+        families.append(family)
+
+    gauge("vidzzle_rooms", "Open call rooms.", rooms.rooms)
+    gauge("vidzzle_participants", "Participants connected to a room.", rooms.participants)
+    counter("vidzzle_forwarded_packets", "RTP packets forwarded to receivers (including retransmissions).",
+            rooms.packets)
+    counter("vidzzle_forwarded_bytes", "RTP payload bytes forwarded to receivers.", rooms.bytes)
+
+    calls = GaugeMetricFamily("vidzzle_calls", "Call records by state.", labels=["state"])
+    by_state = await store_metrics.calls_by_state(db)
+    for state, count in by_state.items():
+        calls.add_metric([state], count)
+    families.append(calls)
+    gauge("vidzzle_ringing_calls", "Calls ringing right now.", by_state["ringing"])
+
+    depth = GaugeMetricFamily("vidzzle_outbox_depth", "Queued outbox items by kind.", labels=["kind"])
+    for kind, count in (await outbox.depth(db)).items():
+        depth.add_metric([kind], count)
+    families.append(depth)
+
+    failed_attempts, given_up = await store_metrics.webhook_failures(db)
+    counter("vidzzle_webhook_failed_attempts", "Webhook delivery attempts that failed.", failed_attempts)
+    gauge("vidzzle_webhooks_given_up", "Webhooks that failed for good after their retry window.", given_up)
+    return families
+
+
+async def metrics(request: web.Request) -> web.Response:
+    if request.remote not in request.app[keys.SETTINGS].server.metrics_from:
+        raise NotFound()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshot(await gather(request.app)))
+    response = web.Response(body=generate_latest(registry))
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    response.charset = "utf-8"
+    return response
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 while the database answers; the outbox backlog is reported, not judged
+    (a queue of mails waiting for an SMTP server is a state, not a failure)."""
+    db = request.app[keys.DATABASE]
+    try:
+        version = await db.fetchval("SELECT MAX(version) FROM schema_migrations")
+        depth = await outbox.depth(db)
+        oldest = await store_metrics.oldest_queued(db)
+    except Exception as exc:  # the one place where "anything failed" is the answer
+        log.error("health check failed: %r", exc)
+        return web.json_response({"status": "error", "database": "unavailable"}, status=503)
+    return web.json_response({
+        "status": "ok",
+        "database": {"status": "ok", "schema_version": version},
+        "outbox": {"queued": depth, "oldest_queued_at": oldest},
+        "rooms": request.app[ROOM_DIRECTORY].stats().rooms,
+    })
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)

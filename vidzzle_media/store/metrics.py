@@ -1,0 +1,28 @@
+"""Install-wide counts for /metrics (operations view: across all tenants)."""
+
+from __future__ import annotations
+
+from .database import Database
+
+CALL_STATES = ("ringing", "accepted", "ended", "missed", "abandoned", "out_of_hours")
+
+
+async def calls_by_state(db: Database) -> dict[str, int]:
+    rows = await db.fetchall("SELECT state, COUNT(*) FROM calls GROUP BY state")
+    counts = {state: 0 for state in CALL_STATES}
+    counts.update({row[0]: row[1] for row in rows})
+    return counts
+
+
+async def webhook_failures(db: Database) -> tuple[int, int]:
+    """(failed delivery attempts, webhooks given up) since the install began."""
+    attempts = await db.fetchval(
+        "SELECT COUNT(*) FROM outbox_attempts a JOIN outbox o ON o.id = a.outbox_id"
+        " WHERE o.kind = 'webhook' AND a.ok = 0")
+    given_up = await db.fetchval("SELECT COUNT(*) FROM outbox WHERE kind = 'webhook' AND state = 'failed'")
+    return attempts or 0, given_up or 0
+
+
+async def oldest_queued(db: Database) -> str | None:
+    """Creation time of the oldest undelivered outbox item (None: queue empty)."""
+    return await db.fetchval("SELECT MIN(created_at) FROM outbox WHERE state = 'queued'")
