@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "Restore: stop the server and copy FILE to the database path.")
     backup.add_argument("file", metavar="FILE")
     _common(backup)
+    # internal: the bounded PDF check runs in a child process (services/presentations.py)
+    probe = sub.add_parser("probe-pdf")
+    probe.add_argument("args", nargs="*")
     return parser
 
 
@@ -93,6 +96,10 @@ RUNNERS = {"serve": run_serve, "create-support": run_create_support, "backup": r
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "probe-pdf":   # a child process: no settings, no logging set-up
+        from .services import pdf_probe
+
+        return pdf_probe.main(args.args)
     try:
         settings = settings_from(args)
     except ConfigError as exc:

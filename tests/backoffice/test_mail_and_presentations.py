@@ -4,6 +4,8 @@ branding reaching SMS and the public GDPR endpoint."""
 
 from __future__ import annotations
 
+import sys
+
 import aiohttp
 import pytest
 
@@ -119,8 +121,7 @@ async def test_presentation_library(client, world, browser, monkeypatch):
 async def test_hung_renderer_is_killed(tmp_path, monkeypatch):
     """A PDF whose rendering never ends must not stall the server: the child is killed at the timeout."""
     (tmp_path / "hang_probe.py").write_text("import time\ntime.sleep(60)\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(presentations, "PROBE_MODULE", "hang_probe")
+    monkeypatch.setattr(presentations, "probe_command", lambda: [sys.executable, str(tmp_path / "hang_probe.py")])
     slow = tmp_path / "slow.pdf"
     slow.write_bytes(pdf(1))
     import time

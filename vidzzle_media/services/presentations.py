@@ -36,7 +36,6 @@ PROBE_TIMEOUT_S = 20.0
 PROBE_CPU_S = 15
 PROBE_MEMORY_BYTES = 1024 * 1024 * 1024
 DIR = "presentations"
-PROBE_MODULE = "vidzzle_media.services.pdf_probe"
 
 
 @dataclass(frozen=True)
@@ -48,10 +47,18 @@ class PresentationDocument:
     pdf_path: str
 
 
+def probe_command() -> list[str]:
+    """How the probe child is started: the CLI's hidden ``probe-pdf`` command
+    (the one-file binary is its own interpreter and has no ``-m``)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "probe-pdf"]
+    return [sys.executable, "-m", "vidzzle_media", "probe-pdf"]
+
+
 async def probe(pdf_path: Path, thumb_path: Path, *, timeout: float = PROBE_TIMEOUT_S) -> int:
     """Page count after a bounded render of page 1 into ``thumb_path``; ValueError with the reason otherwise."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", PROBE_MODULE, str(pdf_path), str(thumb_path), str(MAX_PAGES),
+        *probe_command(), str(pdf_path), str(thumb_path), str(MAX_PAGES),
         str(PROBE_CPU_S), str(PROBE_MEMORY_BYTES),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
