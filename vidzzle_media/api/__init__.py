@@ -32,7 +32,8 @@ def _waker(app: web.Application):
 
 def connect_room_events(service: CallService, rooms) -> bool:
     """Follow the room directory's pyee events (``room_closed`` with
-    ``.room_id``/``.reason``, ``participant_left`` with ``.room_id``/``.role``)
+    ``.room_id``/``.reason``, ``participant_left``/``participant_joined`` with
+    ``.room_id``/``.role``)
     by duck typing, so nothing here imports signalling/. False when the
     directory emits no events."""
     on = getattr(rooms, "on", None)
@@ -45,8 +46,12 @@ def connect_room_events(service: CallService, rooms) -> bool:
     def participant_left(event) -> None:
         service.track(service.on_participant_left(event.room_id, event.role))
 
+    def participant_joined(event) -> None:
+        service.track(service.on_participant_joined(event.room_id, event.role))
+
     on("room_closed", room_closed)
     on("participant_left", participant_left)
+    on("participant_joined", participant_joined)
     return True
 
 

@@ -23,7 +23,7 @@ from typing import Any, Callable, Protocol
 from .. import events
 from ..config import Settings
 from ..errors import Conflict, Forbidden, Gone, NotFound
-from ..routing.clock import Clock, LoopClock
+from ..routing.clock import Clock, LoopClock, TimerHandle
 from ..routing.dispatcher import Dispatcher
 from ..routing.hours import WeekHours, is_open
 from ..routing.plan import PlanRow, RingPlan
@@ -41,6 +41,14 @@ log = logging.getLogger(__name__)
 
 AGENT_CALL_PATH = "/admin/call/"
 MAX_CUSTOMER_NAME = 80
+CUSTOMER_REJOIN_GRACE_S = 15.0
+"""Seconds a ringing call survives its customer's room connection dropping.
+
+A dropped socket is not a decision to leave (a network blip, the page's
+automatic re-join, a replaced connection): a join with the same room token
+within this time keeps the call ringing. Only an explicit leave
+(POST /api/calls/{id}/leave: cancel, hang up, the unload beacon) or the grace
+running out abandons it. At least the client's 10 s of re-join attempts."""
 
 
 class Agent(Protocol):
@@ -120,6 +128,8 @@ class CallService:
         self.dispatcher = Dispatcher(self.clock, self)
         self._live: dict[str, _Live] = {}
         self._tasks: set[asyncio.Task] = set()
+        #: room id -> grace timer of a customer whose connection dropped
+        self._away: dict[str, TimerHandle] = {}
         #: set by shutdown(): rooms now close because the process stops, not because people left
         self.stopping = False
 
@@ -384,11 +394,42 @@ class CallService:
             await self.end_call(call.id, by="room")
 
     async def on_participant_left(self, room_id: str, role: str) -> None:
-        """A participant left the room: the customer leaving while ringing abandons the call."""
+        """A participant's connection left the room. For the customer this
+        starts the re-join grace (CUSTOMER_REJOIN_GRACE_S) instead of
+        abandoning at once. No await before the bookkeeping: room events run
+        as tasks in the order they were emitted, so a re-join's ``joined``
+        (emitted right after the replaced connection's ``left``) finds the
+        timer."""
+        if self.stopping or role != "customer":
+            return
+        old = self._away.pop(room_id, None)
+        if old is not None:
+            old.cancel()
+        handle: TimerHandle | None = None
+
+        def expired() -> None:
+            if self._away.get(room_id) is handle:
+                del self._away[room_id]
+                self.track(self._grace_over(room_id))
+
+        handle = self.clock.call_at(self.clock.time() + CUSTOMER_REJOIN_GRACE_S, expired)
+        self._away[room_id] = handle
+
+    async def on_participant_joined(self, room_id: str, role: str) -> None:
+        """The customer (re-)joined the room: the call goes on ringing."""
+        if role == "customer":
+            handle = self._away.pop(room_id, None)
+            if handle is not None:
+                handle.cancel()
+                log.info("room %s: the customer re-joined within the grace period", room_id[:8])
+
+    async def _grace_over(self, room_id: str) -> None:
+        """The customer did not come back in time: a still ringing call is abandoned."""
         if self.stopping:
             return
         call = await store.get_call_by_room(self.db, room_id)
-        if call is not None and role == "customer" and call.state == "ringing":
+        if call is not None and call.state == "ringing":
+            log.info("call %s: the customer did not re-join within %.0f s", call.id, CUSTOMER_REJOIN_GRACE_S)
             await self.abandon(call.id)
 
     async def _close_room(self, call: CallRow, reason: str) -> None:
@@ -428,6 +469,9 @@ class CallService:
             log.warning("closed %d call(s) left open by the previous run", len(left))
 
     async def close(self) -> None:
+        for handle in self._away.values():
+            handle.cancel()
+        self._away.clear()
         await self.dispatcher.close()
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
