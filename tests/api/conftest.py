@@ -1,16 +1,11 @@
 """Fixtures of the routing/API tests: the real app with an injected manual
-clock for routing, the real signalling RoomDirectory, a free-port SMTP server."""
+clock for routing and the real signalling RoomDirectory."""
 
 from __future__ import annotations
 
-import socket
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from vidzzle_media import keys
 from vidzzle_media.api import CALLS
@@ -55,35 +50,3 @@ def db(cli):
 @pytest.fixture
 def calls(cli):
     return cli.server.app[CALLS]
-
-
-@dataclass
-class MailCapture:
-    """Messages received by the test SMTP server, parsed (tests poll ``messages``)."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server(settings):
-    """A real aiosmtpd on a free port (1.4 cannot start on port 0)."""
-    capture = MailCapture()
-    controller = Controller(capture, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    settings.smtp.host = "127.0.0.1"
-    settings.smtp.port = controller.port
-    settings.smtp.security = "none"
-    try:
-        yield capture
-    finally:
-        controller.stop()

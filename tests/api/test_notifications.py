@@ -77,15 +77,6 @@ async def hook_target():
     await peer.stop()
 
 
-async def _mails(capture, count=1, timeout=10.0):
-    """Poll the capture (its event-based wait can miss a wake-up from the SMTP thread)."""
-    for _ in range(int(timeout / 0.02)):
-        if len(capture.messages) >= count:
-            return capture.messages
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"expected {count} mails, got {len(capture.messages)}")
-
-
 async def _ringing_call(cli, db, calls, tenant, **agent_kw):
     ids = await make_agents(db, tenant, 1, **agent_kw)
     group = await make_group(db, tenant, "Sales", ids)
@@ -98,7 +89,7 @@ async def _ringing_call(cli, db, calls, tenant, **agent_kw):
 async def test_notification_mail_link_asks_for_login_then_accepts(smtp_server, cli, db, calls):
     tenant = await make_tenant(db, "Alpha Cars")
     agent_id, body = await _ringing_call(cli, db, calls, tenant, notify_email=True)
-    mails = await _mails(smtp_server)
+    mails = await smtp_server.wait()
     mail = mails[0]
     assert mail["To"].addresses[0].addr_spec == f"agent0.t{tenant}@example.com"
     text = mail.get_body(("plain",)).get_content()
@@ -122,7 +113,7 @@ async def test_notification_mail_link_asks_for_login_then_accepts(smtp_server, c
 async def test_link_of_another_user_is_refused(smtp_server, cli, db, calls):
     tenant = await make_tenant(db, "Alpha Cars")
     _, body = await _ringing_call(cli, db, calls, tenant, notify_email=True)
-    token = LINK.search((await _mails(smtp_server))[0].get_body(("plain",)).get_content()).group(1)
+    token = LINK.search((await smtp_server.wait())[0].get_body(("plain",)).get_content()).group(1)
     await make_agents(db, tenant, 1, prefix="other")
     browser = Browser(str(cli.make_url("/")))
     try:
