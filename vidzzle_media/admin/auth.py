@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 
 from .. import keys
-from ..errors import Forbidden, NotFound, Unauthorized
+from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
 from ..middleware import wants_json
 from ..services import accounts
 from ..services import tenants as tenant_service
@@ -134,6 +134,20 @@ async def require_tenant_scope(request: web.Request, user: CurrentUser) -> int:
     """Like tenant_scope, but support must have picked a tenant."""
     tenant_id = await tenant_scope(request, user)
     if tenant_id is None:
-        from ..errors import BadRequest
         raise BadRequest("Pick a tenant in the header first (support works on one tenant at a time here).")
     return tenant_id
+
+
+MANAGERS = ("support", "admin")
+"""The roles that manage a tenant's setup (users, groups, flows, branding, webhooks)."""
+
+
+async def require_manager_scope(request: web.Request) -> tuple[CurrentUser, int]:
+    """An admin on their tenant, or support on the tenant picked in the header."""
+    user = await require_user(request, *MANAGERS)
+    return user, await require_tenant_scope(request, user)
+
+
+def database(request: web.Request):
+    """The app's Database (views hand it to services; they never query it)."""
+    return request.config_dict[keys.DATABASE]

@@ -15,19 +15,14 @@ from ..services import branding as service
 from ..services import sms_text
 from ..services.account_links import base_url
 from ..services.images import SIZES
-from .auth import require_user, tenant_scope
+from .auth import MANAGERS, database, require_user, tenant_scope
 from .forms import form_data
 from .menu import MENU, MenuItem
 from .render import flash, render, request_base
 
 routes = web.RouteTableDef()
-MANAGERS = ("support", "admin")
 TOKEN_LENGTH = 43   # services.tokens.issue: token_urlsafe(32)
 SMS_LINKS = {"sms_invitation": "/join/", "sms_notification": "/admin/call-link/"}
-
-
-def _db(request):
-    return request.config_dict[keys.DATABASE]
 
 
 async def scope(request):
@@ -42,7 +37,7 @@ def sample_links(request) -> dict[str, str]:
 
 
 async def _page(request, tenant_id, *, errors=None, form=None, status=200):
-    db = _db(request)
+    db = database(request)
     current = await service.load(db, tenant_id)
     inherited = await service.load(db, None) if tenant_id is not None else service.Branding(dict(service.BUILTIN), {})
     links = sample_links(request)
@@ -69,7 +64,7 @@ async def branding_save(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await scope(request)
     data = await form_data(request)
     try:
-        await service.save_section(_db(request), tenant_id, request.match_info["section"], data)
+        await service.save_section(database(request), tenant_id, request.match_info["section"], data)
     except ValidationError as exc:
         return await _page(request, tenant_id, errors=exc.fields, form=data, status=400)
     flash(request, "Branding saved.", "success")
@@ -87,7 +82,7 @@ async def image_upload(request: web.Request) -> web.StreamResponse:
     field = form.get("image")
     data = await asyncio.to_thread(field.file.read, 1024 * 1024 + 1) if hasattr(field, "file") else b""
     try:
-        await service.save_image(_db(request), tenant_id, kind, data)
+        await service.save_image(database(request), tenant_id, kind, data)
     except ValidationError as exc:
         return await _page(request, tenant_id, errors=exc.fields, status=400)
     flash(request, f"{kind.capitalize()} image saved.", "success")
@@ -97,7 +92,7 @@ async def image_upload(request: web.Request) -> web.StreamResponse:
 @routes.post(r"/branding/images/{kind:(header|hero)}/delete")
 async def image_delete(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await scope(request)
-    await service.delete_image(_db(request), tenant_id, request.match_info["kind"])
+    await service.delete_image(database(request), tenant_id, request.match_info["kind"])
     flash(request, "Image removed; the default is used again.", "success")
     raise web.HTTPFound("/admin/branding")
 
@@ -105,7 +100,7 @@ async def image_delete(request: web.Request) -> web.StreamResponse:
 @routes.get(r"/branding/images/{kind:(header|hero)}")
 async def image_show(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await scope(request)
-    found = await service.image(_db(request), tenant_id, request.match_info["kind"])
+    found = await service.image(database(request), tenant_id, request.match_info["kind"])
     if found is None:
         raise NotFound("No image uploaded; mails use the built-in default.")
     return web.Response(body=found.data, content_type=found.mime,
@@ -117,7 +112,7 @@ async def appname_save(request: web.Request) -> web.StreamResponse:
     await require_user(request, "support")
     data = await form_data(request)
     try:
-        await service.set_appname(_db(request), data.get("appname", ""))
+        await service.set_appname(database(request), data.get("appname", ""))
     except ValidationError as exc:
         return await _page(request, None, errors=exc.fields, status=400)
     flash(request, "Application name saved.", "success")

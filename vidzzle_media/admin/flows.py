@@ -15,23 +15,13 @@ from ..routing.hours import WEEKDAYS
 from ..services import flows as service
 from ..services import groups as group_service
 from ..services.account_links import base_url
-from .auth import require_tenant_scope, require_user
+from .auth import MANAGERS, database, require_manager_scope
 from .forms import form_data, int_param
 from .menu import MENU, MenuItem
 from .render import flash, render, request_base
 
 routes = web.RouteTableDef()
-MANAGERS = ("support", "admin")
 STEP_TITLES = {1: "Name and business hours", 2: "Call routing", 3: "Redirect URLs"}
-
-
-def _db(request):
-    return request.config_dict[keys.DATABASE]
-
-
-async def _scope(request):
-    user = await require_user(request, *MANAGERS)
-    return user, await require_tenant_scope(request, user)
 
 
 def _rows(form: dict) -> list[tuple[str, str]]:
@@ -50,7 +40,7 @@ def _with_rows(form: dict, rows: list[tuple[str, str]]) -> dict:
 
 
 async def _wizard(request, tenant_id, form, *, step=1, flow=None, errors=None, status=200):
-    groups = await group_service.list_groups(_db(request), tenant_id)
+    groups = await group_service.list_groups(database(request), tenant_id)
     rows = _rows(form) or [("", "")]
     total = sum(int(r) for _, r in rows if str(r).isdigit())
     return await render(request, "routing/flow_wizard.html", {
@@ -77,7 +67,7 @@ async def _step_post(request, tenant_id, flow=None):
         return await _wizard(request, tenant_id, _with_rows(form, [r for i, r in enumerate(rows) if i != index]),
                              step=2, flow=flow)
     form = _with_rows(form, [r for r in rows if r[0] or r[1]])
-    db, draft = _db(request), service.FlowDraft()
+    db, draft = database(request), service.FlowDraft()
     try:
         if step == 1:
             service.step1(form, draft)
@@ -103,44 +93,44 @@ async def _step_post(request, tenant_id, flow=None):
 
 @routes.get("/flows", name="flows")
 async def flow_list(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
-    flows = await service.list_flows(_db(request), tenant_id)
+    _, tenant_id = await require_manager_scope(request)
+    flows = await service.list_flows(database(request), tenant_id)
     base = base_url(request.config_dict[keys.SETTINGS], request_base(request))
-    groups = {g.id: g.name for g in await group_service.list_groups(_db(request), tenant_id)}
+    groups = {g.id: g.name for g in await group_service.list_groups(database(request), tenant_id)}
     return await render(request, "routing/flow_list.html", {
         "flows": flows, "groups": groups, "snippets": {f.id: service.embed_snippet(base, f.embed_id) for f in flows}})
 
 
 @routes.get("/flows/new")
 async def flow_new(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     return await _wizard(request, tenant_id, service.draft_as_form(service.FlowDraft()))
 
 
 @routes.post("/flows/new")
 async def flow_create(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     return await _step_post(request, tenant_id)
 
 
 @routes.get("/flows/{flow_id}/edit")
 async def flow_edit(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
-    flow = await service.get_flow(_db(request), tenant_id, int_param(request, "flow_id"))
+    _, tenant_id = await require_manager_scope(request)
+    flow = await service.get_flow(database(request), tenant_id, int_param(request, "flow_id"))
     return await _wizard(request, tenant_id, service.draft_as_form(service.FlowDraft.from_flow(flow)), flow=flow)
 
 
 @routes.post("/flows/{flow_id}/edit")
 async def flow_update(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
-    flow = await service.get_flow(_db(request), tenant_id, int_param(request, "flow_id"))
+    _, tenant_id = await require_manager_scope(request)
+    flow = await service.get_flow(database(request), tenant_id, int_param(request, "flow_id"))
     return await _step_post(request, tenant_id, flow)
 
 
 @routes.get("/flows/{flow_id}/delete")
 async def flow_delete_confirm(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
-    flow = await service.get_flow(_db(request), tenant_id, int_param(request, "flow_id"))
+    _, tenant_id = await require_manager_scope(request)
+    flow = await service.get_flow(database(request), tenant_id, int_param(request, "flow_id"))
     return await render(request, "confirm.html", {
         "title": f"Delete call flow {flow.name}?",
         "message": f"The call flow {flow.name} will be deleted with all its settings. Its embed id stops working at "
@@ -151,8 +141,8 @@ async def flow_delete_confirm(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/flows/{flow_id}/delete")
 async def flow_delete(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
-    flow = await service.delete_flow(_db(request), tenant_id, int_param(request, "flow_id"))
+    _, tenant_id = await require_manager_scope(request)
+    flow = await service.delete_flow(database(request), tenant_id, int_param(request, "flow_id"))
     flash(request, f"Call flow {flow.name} deleted; its embed id no longer works.", "success")
     raise web.HTTPFound("/admin/flows")
 

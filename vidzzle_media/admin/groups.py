@@ -4,29 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .. import keys
 from ..errors import Conflict, ValidationError
 from ..services import groups as service
-from .auth import require_tenant_scope, require_user
+from .auth import MANAGERS, database, require_manager_scope
 from .forms import int_param
 from .menu import MENU, MenuItem
 from .render import flash, render
 
 routes = web.RouteTableDef()
-MANAGERS = ("support", "admin")
-
-
-def _db(request):
-    return request.config_dict[keys.DATABASE]
-
-
-async def _scope(request):
-    user = await require_user(request, *MANAGERS)
-    return user, await require_tenant_scope(request, user)
 
 
 async def _form(request, tenant_id, *, group=None, form=None, members=None, errors=None, status=200):
-    choices = await service.member_choices(_db(request), tenant_id)
+    choices = await service.member_choices(database(request), tenant_id)
     if group is not None and form is None:
         form, members = {"name": group.name, "description": group.description}, group.member_ids
     return await render(request, "routing/group_form.html", {
@@ -47,24 +36,24 @@ def _member_ints(values) -> list[int]:
 
 @routes.get("/groups", name="groups")
 async def group_list(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
-    groups = await service.list_groups(_db(request), tenant_id)
-    names = {uid: name for uid, name, _ in await service.member_choices(_db(request), tenant_id)}
+    _, tenant_id = await require_manager_scope(request)
+    groups = await service.list_groups(database(request), tenant_id)
+    names = {uid: name for uid, name, _ in await service.member_choices(database(request), tenant_id)}
     return await render(request, "routing/group_list.html", {"groups": groups, "names": names})
 
 
 @routes.get("/groups/new")
 async def group_new(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     return await _form(request, tenant_id)
 
 
 @routes.post("/groups/new")
 async def group_create(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     form, data = await _post(request)
     try:
-        await service.create_group(_db(request), tenant_id, data)
+        await service.create_group(database(request), tenant_id, data)
     except ValidationError as exc:
         return await _form(request, tenant_id, form=data, members=_member_ints(data["members"]), errors=exc.fields,
                            status=400)
@@ -74,18 +63,18 @@ async def group_create(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/groups/{group_id}/edit")
 async def group_edit(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
-    group = await service.get_group(_db(request), tenant_id, int_param(request, "group_id"))
+    _, tenant_id = await require_manager_scope(request)
+    group = await service.get_group(database(request), tenant_id, int_param(request, "group_id"))
     return await _form(request, tenant_id, group=group)
 
 
 @routes.post("/groups/{group_id}/edit")
 async def group_update(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
-    group = await service.get_group(_db(request), tenant_id, int_param(request, "group_id"))
+    _, tenant_id = await require_manager_scope(request)
+    group = await service.get_group(database(request), tenant_id, int_param(request, "group_id"))
     form, data = await _post(request)
     try:
-        await service.update_group(_db(request), tenant_id, group.id, data)
+        await service.update_group(database(request), tenant_id, group.id, data)
     except ValidationError as exc:
         return await _form(request, tenant_id, group=group, form=data, members=_member_ints(data["members"]),
                            errors=exc.fields, status=400)
@@ -95,8 +84,8 @@ async def group_update(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/groups/{group_id}/delete")
 async def group_delete_confirm(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
-    group = await service.get_group(_db(request), tenant_id, int_param(request, "group_id"))
+    _, tenant_id = await require_manager_scope(request)
+    group = await service.get_group(database(request), tenant_id, int_param(request, "group_id"))
     return await render(request, "confirm.html", {
         "title": f"Delete call group {group.name}?",
         "message": f"The call group {group.name} will be deleted. This cannot be undone, not even by support.",
@@ -106,9 +95,9 @@ async def group_delete_confirm(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/groups/{group_id}/delete")
 async def group_delete(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     try:
-        group = await service.delete_group(_db(request), tenant_id, int_param(request, "group_id"))
+        group = await service.delete_group(database(request), tenant_id, int_param(request, "group_id"))
     except Conflict as exc:
         flash(request, exc.message, "error")
         raise web.HTTPFound("/admin/groups") from None

@@ -92,7 +92,7 @@ async def set_password_submit(request: web.Request) -> web.StreamResponse:
     token = request.match_info["token"]
     data = await form_data(request)
     try:
-        user = await account_links.set_password(db, settings, token, data)
+        await account_links.set_password(db, settings, token, data)
     except (NotFound, Gone) as exc:
         return await _link_problem(request, exc)
     except ValidationError as exc:
@@ -101,7 +101,7 @@ async def set_password_submit(request: web.Request) -> web.StreamResponse:
                                                            "errors": exc.fields}, status=400)
     wake_outbox(request)
     flash(request, "Your password is set. Please log in.", "success")
-    raise web.HTTPFound(f"/admin/login")
+    raise web.HTTPFound("/admin/login")
 
 
 def register(admin: web.Application) -> None:

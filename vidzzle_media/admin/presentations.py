@@ -12,18 +12,12 @@ from aiohttp import web
 from .. import keys
 from ..errors import ValidationError
 from ..services import presentations as service
-from .auth import require_tenant_scope, require_user
+from .auth import MANAGERS, require_manager_scope
 from .forms import int_param
 from .menu import MENU, MenuItem
 from .render import flash, render
 
 routes = web.RouteTableDef()
-MANAGERS = ("support", "admin")
-
-
-async def _scope(request):
-    user = await require_user(request, *MANAGERS)
-    return user, await require_tenant_scope(request, user)
 
 
 async def _page(request, tenant_id, *, errors=None, status=200):
@@ -35,13 +29,13 @@ async def _page(request, tenant_id, *, errors=None, status=200):
 
 @routes.get("/presentations", name="presentations")
 async def presentations_page(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     return await _page(request, tenant_id)
 
 
 @routes.post("/presentations")
 async def presentation_upload(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     try:
         form = await request.post()
     except ValueError:
@@ -64,7 +58,7 @@ async def presentation_upload(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/presentations/{pid}/default")
 async def presentation_default(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     await service.set_default(request.config_dict[keys.DATABASE], tenant_id, int_param(request, "pid"))
     flash(request, "Default presentation chosen.", "success")
     raise web.HTTPFound("/admin/presentations")
@@ -72,7 +66,7 @@ async def presentation_default(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/presentations/{pid}/delete")
 async def presentation_delete(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     await service.delete(request.config_dict[keys.DATABASE], tenant_id, int_param(request, "pid"))
     flash(request, "Presentation deleted.", "success")
     raise web.HTTPFound("/admin/presentations")
@@ -80,7 +74,7 @@ async def presentation_delete(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/presentations/{pid}/thumbnail.png")
 async def presentation_thumbnail(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     data = await service.thumbnail(request.config_dict[keys.DATABASE], tenant_id, int_param(request, "pid"))
     return web.Response(body=data, content_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 

@@ -5,19 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_session import get_session
 
-from .. import keys
 from ..errors import NotFound, ValidationError
 from ..services import tenants as service
 from ..services.validation import time_zones
-from .auth import TENANT_FIELD, require_user
+from .auth import TENANT_FIELD, database, require_user
 from .forms import form_data, int_param, safe_next
 from .render import flash, render
 
 routes = web.RouteTableDef()
-
-
-def _db(request):
-    return request.config_dict[keys.DATABASE]
 
 
 async def _form(request, *, existing=None, form=None, errors=None, status=200):
@@ -30,7 +25,7 @@ async def _form(request, *, existing=None, form=None, errors=None, status=200):
 @routes.get("/tenants", name="tenants")
 async def tenants_list(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, "support")
-    return await render(request, "tenants/list.html", {"rows": await service.list_tenants(_db(request), user)})
+    return await render(request, "tenants/list.html", {"rows": await service.list_tenants(database(request), user)})
 
 
 @routes.get("/tenants/new", name="tenant_new")
@@ -44,7 +39,7 @@ async def tenant_create(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, "support")
     data = await form_data(request)
     try:
-        await service.create_tenant(_db(request), user, data)
+        await service.create_tenant(database(request), user, data)
     except ValidationError as exc:
         return await _form(request, form=data, errors=exc.fields, status=400)
     flash(request, f"Tenant {data.get('name', '').strip()} created.", "success")
@@ -54,16 +49,16 @@ async def tenant_create(request: web.Request) -> web.StreamResponse:
 @routes.get("/tenants/{tenant_id}/edit", name="tenant_edit")
 async def tenant_edit(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, "support")
-    return await _form(request, existing=await service.get_tenant(_db(request), user, int_param(request, "tenant_id")))
+    return await _form(request, existing=await service.get_tenant(database(request), user, int_param(request, "tenant_id")))
 
 
 @routes.post("/tenants/{tenant_id}/edit")
 async def tenant_update(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, "support")
-    existing = await service.get_tenant(_db(request), user, int_param(request, "tenant_id"))
+    existing = await service.get_tenant(database(request), user, int_param(request, "tenant_id"))
     data = await form_data(request)
     try:
-        await service.update_tenant(_db(request), user, existing.id, data)
+        await service.update_tenant(database(request), user, existing.id, data)
     except ValidationError as exc:
         return await _form(request, existing=existing, form=data, errors=exc.fields, status=400)
     flash(request, "Tenant saved.", "success")
@@ -73,7 +68,7 @@ async def tenant_update(request: web.Request) -> web.StreamResponse:
 @routes.get("/tenants/{tenant_id}/delete", name="tenant_delete")
 async def tenant_delete_confirm(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, "support")
-    tenant = await service.get_tenant(_db(request), user, int_param(request, "tenant_id"))
+    tenant = await service.get_tenant(database(request), user, int_param(request, "tenant_id"))
     return await render(request, "confirm.html", {
         "title": f"Delete tenant {tenant.name}?",
         "message": f"The tenant {tenant.name} will be deleted together with ALL its users, call groups, call flows, "
@@ -85,8 +80,8 @@ async def tenant_delete_confirm(request: web.Request) -> web.StreamResponse:
 @routes.post("/tenants/{tenant_id}/delete")
 async def tenant_delete(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, "support")
-    tenant = await service.get_tenant(_db(request), user, int_param(request, "tenant_id"))
-    await service.delete_tenant(_db(request), user, tenant.id)
+    tenant = await service.get_tenant(database(request), user, int_param(request, "tenant_id"))
+    await service.delete_tenant(database(request), user, tenant.id)
     flash(request, f"Tenant {tenant.name} deleted.", "success")
     raise web.HTTPFound("/admin/tenants")
 
@@ -101,7 +96,7 @@ async def pick_tenant(request: web.Request) -> web.StreamResponse:
     if raw:
         if not raw.isdigit():
             raise NotFound("No such tenant.")
-        tenant = await service.get_tenant(_db(request), user, int(raw))
+        tenant = await service.get_tenant(database(request), user, int(raw))
         session[TENANT_FIELD] = tenant.id
     else:
         session.pop(TENANT_FIELD, None)

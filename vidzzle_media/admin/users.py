@@ -8,20 +8,15 @@ from .. import keys
 from ..errors import Conflict, ValidationError
 from ..services import account_links, accounts
 from ..services import tenants as tenant_service
-from .auth import require_user, switch_into, tenant_scope
+from .auth import MANAGERS, database, require_user, switch_into, tenant_scope
 from .forms import form_data, int_param
 from .render import flash, render, request_base, wake_outbox
 
 routes = web.RouteTableDef()
-MANAGERS = ("support", "admin")
-
-
-def _db(request):
-    return request.config_dict[keys.DATABASE]
 
 
 async def _form_page(request, user, *, existing=None, form=None, errors=None, status=200):
-    db = _db(request)
+    db = database(request)
     tenants = await tenant_service.list_tenants(db, user)
     names = {t.id: t.name for t in tenants}
     if existing is not None:
@@ -43,7 +38,7 @@ async def _form_page(request, user, *, existing=None, form=None, errors=None, st
 @routes.get("/users", name="users")
 async def users_list(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
-    db = _db(request)
+    db = database(request)
     tenant_id = await tenant_scope(request, user)
     rows = await accounts.list_users(db, user, tenant_id=tenant_id)
     tenants = {t.id: t.name for t in await tenant_service.list_tenants(db, user)}
@@ -63,7 +58,7 @@ async def user_create(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
     data = await form_data(request)
     try:
-        created = await accounts.create_user(_db(request), request.config_dict[keys.SETTINGS], user, data,
+        created = await accounts.create_user(database(request), request.config_dict[keys.SETTINGS], user, data,
                                              request_base=request_base(request))
     except (ValidationError, Conflict) as exc:
         return await _form_page(request, user, form=data, errors=exc.fields or {"email": exc.message}, status=400)
@@ -76,17 +71,17 @@ async def user_create(request: web.Request) -> web.StreamResponse:
 @routes.get("/users/{user_id}/edit", name="user_edit")
 async def user_edit(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
-    existing = await accounts.get_user(_db(request), user, int_param(request, "user_id"))
+    existing = await accounts.get_user(database(request), user, int_param(request, "user_id"))
     return await _form_page(request, user, existing=existing)
 
 
 @routes.post("/users/{user_id}/edit")
 async def user_update(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
-    existing = await accounts.get_user(_db(request), user, int_param(request, "user_id"))
+    existing = await accounts.get_user(database(request), user, int_param(request, "user_id"))
     data = await form_data(request)
     try:
-        updated = await accounts.update_user(_db(request), user, existing.id, data)
+        updated = await accounts.update_user(database(request), user, existing.id, data)
     except (ValidationError, Conflict) as exc:
         return await _form_page(request, user, existing=existing, form=data,
                                 errors=exc.fields or {"email": exc.message}, status=400)
@@ -98,7 +93,7 @@ async def user_update(request: web.Request) -> web.StreamResponse:
 @routes.get("/users/{user_id}/delete", name="user_delete")
 async def user_delete_confirm(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
-    target = await accounts.get_user(_db(request), user, int_param(request, "user_id"))
+    target = await accounts.get_user(database(request), user, int_param(request, "user_id"))
     return await render(request, "confirm.html", {
         "title": f"Delete user {target.name}?",
         "message": f"The user {target.name} ({target.email}) will be deleted with all their statistics and "
@@ -110,7 +105,7 @@ async def user_delete_confirm(request: web.Request) -> web.StreamResponse:
 @routes.post("/users/{user_id}/delete")
 async def user_delete(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
-    target = await accounts.delete_user(_db(request), user, int_param(request, "user_id"))
+    target = await accounts.delete_user(database(request), user, int_param(request, "user_id"))
     flash(request, f"User {target.name} deleted.", "success")
     raise web.HTTPFound("/admin/users")
 
@@ -118,7 +113,7 @@ async def user_delete(request: web.Request) -> web.StreamResponse:
 @routes.get("/users/{user_id}/reset-password", name="user_reset")
 async def user_reset_confirm(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
-    target = await accounts.get_user(_db(request), user, int_param(request, "user_id"))
+    target = await accounts.get_user(database(request), user, int_param(request, "user_id"))
     return await render(request, "confirm.html", {
         "title": f"Reset the password of {target.name}?",
         "message": f"{target.name} gets an email at {target.email} with a link to set a new password. "
@@ -130,7 +125,7 @@ async def user_reset_confirm(request: web.Request) -> web.StreamResponse:
 @routes.post("/users/{user_id}/reset-password")
 async def user_reset(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
-    target = await account_links.send_reset_by_admin(_db(request), request.config_dict[keys.SETTINGS], user,
+    target = await account_links.send_reset_by_admin(database(request), request.config_dict[keys.SETTINGS], user,
                                                      int_param(request, "user_id"),
                                                      request_base=request_base(request))
     wake_outbox(request)
@@ -141,7 +136,7 @@ async def user_reset(request: web.Request) -> web.StreamResponse:
 @routes.post("/users/{user_id}/switch", name="user_switch")
 async def user_switch(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
-    target = await accounts.switch_target(_db(request), user, int_param(request, "user_id"))
+    target = await accounts.switch_target(database(request), user, int_param(request, "user_id"))
     await switch_into(request, user, target.id)
     flash(request, f"You are now working as {target.name}. Log out to return to your own account.", "info")
     raise web.HTTPFound("/admin/")

@@ -5,29 +5,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .. import keys
 from ..errors import ValidationError
 from ..services import webhook_settings as service
-from .auth import require_tenant_scope, require_user
+from .auth import MANAGERS, database, require_manager_scope
 from .forms import form_data
 from .menu import MENU, MenuItem
 from .render import flash, render
 
 routes = web.RouteTableDef()
-MANAGERS = ("support", "admin")
-
-
-def _db(request):
-    return request.config_dict[keys.DATABASE]
-
-
-async def _scope(request):
-    user = await require_user(request, *MANAGERS)
-    return user, await require_tenant_scope(request, user)
 
 
 async def _page(request, tenant_id, *, form=None, errors=None, new_secret=None, status=200):
-    current = await service.get_settings(_db(request), tenant_id)
+    current = await service.get_settings(database(request), tenant_id)
     if form is None:
         form = {"start_url": current.start_url, "start_headers": current.start_headers,
                 "end_url": current.end_url, "end_headers": current.end_headers}
@@ -37,16 +26,16 @@ async def _page(request, tenant_id, *, form=None, errors=None, new_secret=None, 
 
 @routes.get("/webhooks", name="webhooks")
 async def webhooks_page(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     return await _page(request, tenant_id)
 
 
 @routes.post("/webhooks")
 async def webhooks_save(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     data = await form_data(request)
     try:
-        secret = await service.save_settings(_db(request), tenant_id, data)
+        secret = await service.save_settings(database(request), tenant_id, data)
     except ValidationError as exc:
         return await _page(request, tenant_id, form=data, errors=exc.fields, status=400)
     if secret:   # shown on this one response only, never again
@@ -57,16 +46,16 @@ async def webhooks_save(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/webhooks/secret")
 async def webhooks_secret(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
-    secret = await service.regenerate_secret(_db(request), tenant_id)
+    _, tenant_id = await require_manager_scope(request)
+    secret = await service.regenerate_secret(database(request), tenant_id)
     return await _page(request, tenant_id, new_secret=secret)
 
 
 @routes.get("/webhooks/log", name="webhook_log")
 async def webhooks_log(request: web.Request) -> web.StreamResponse:
-    _, tenant_id = await _scope(request)
+    _, tenant_id = await require_manager_scope(request)
     from ..services.webhook_delivery import list_attempts   # the outbox engineer's module
-    attempts = await list_attempts(_db(request), tenant_id)
+    attempts = await list_attempts(database(request), tenant_id)
     return await render(request, "routing/webhook_log.html", {"attempts": attempts})
 
 
