@@ -65,3 +65,18 @@ def test_help_on_every_command():
         out = subprocess.run([sys.executable, "-m", "vidzzle_media", *args, "--help"],
                              capture_output=True, text=True, check=True).stdout
         assert "usage: vidzzle-media" in out
+
+
+def test_json_logs_are_one_object_per_line():
+    """server.log_json: every log event is exactly one parseable JSON line, exceptions included."""
+    import json as jsonlib
+
+    code = ("import logging\nfrom vidzzle_media.logs import configure_logging\n"
+            "configure_logging('INFO', True)\nlog = logging.getLogger('x')\nlog.info('two\\nlines')\n"
+            "try:\n    1/0\nexcept ZeroDivisionError:\n    log.exception('boom')\n")
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
+    lines = err.strip().splitlines()
+    assert len(lines) == 2
+    first, second = (jsonlib.loads(line) for line in lines)
+    assert first["message"] == "two\nlines" and first["level"] == "INFO"
+    assert second["message"] == "boom" and "ZeroDivisionError" in second["exception"]
