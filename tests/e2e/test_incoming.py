@@ -17,6 +17,7 @@ from .helpers import agent_console, call_frame, click_call, media, team, toast, 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
+QUALITY_SHOWN = "['good','fair','poor'].includes(document.getElementById('quality').dataset.level)"
 
 
 async def customer_page(browser, world, embed: str, **query):
@@ -71,9 +72,10 @@ async def test_a_embed_call_accept_media_presentation_hangup(chromium, world):
         await asyncio.sleep(0.1)
     else:
         raise AssertionError("the customer did not decode the next presentation page")
-    # quality indicator shows a level from getStats
-    await frame.wait_for_function("['good','fair','poor'].includes(document.getElementById('quality').dataset.level)",
-                                  timeout=8000)
+    # the quality indicator shows a level from getStats on both sides
+    for side in (frame, agent):
+        await side.wait_for_function(QUALITY_SHOWN, timeout=8000)
+        assert (await side.text_content("#quality")).strip().endswith("connection")
     # hang up -> summary for the agent, exit URL for the customer
     await agent.click("#hangup")
     await agent.wait_for_selector("#summary:not([hidden])")

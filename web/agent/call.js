@@ -9,6 +9,23 @@ const callId = root.dataset.callId;
 const state = { client: null, stream: null, times: {}, phase: "start", pages: null };
 window.vidzzle = state;
 
+// Camera + microphone, else the microphone only, else nothing (receive only:
+// the agent still sees and hears the customer). Resolves to a stream or null.
+async function getMedia() {
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } });
+  } catch (err) {
+    state.mediaError = err.name;
+  }
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (err) {
+    state.mediaError = err.name;
+    return null;
+  }
+}
+const mediaPromise = root.dataset.state === "accepted" && root.dataset.roomToken ? getMedia() : Promise.resolve(null);
+
 function fmtDuration(seconds) {
   const s = Math.round(Number(seconds) || 0);
   return `${Math.floor(s / 60)} min ${s % 60} s`;
@@ -84,10 +101,19 @@ async function start() {
   $("in-call").hidden = false;
   state.acceptAt = Number(sessionStorage.getItem("vidzzle-accept-at")) || null;
   sessionStorage.removeItem("vidzzle-accept-at");
+  // Media BEFORE connecting: Firefox gathers no usable ICE candidates until
+  // getUserMedia was granted (docs/signalling.md). Asked for as soon as the
+  // module loads (mediaPromise), so Chromium loses next to nothing.
+  const stream = await mediaPromise;
+  state.stream = stream;
+  if (!stream || !stream.getVideoTracks().length) $("camera").disabled = true;
+  if (!stream) $("mute").disabled = true;
   const client = new RoomClient({ token: root.dataset.roomToken, displayName: root.dataset.user });
   state.client = client;
   state.names = {};
   client.addEventListener("track", ({ detail }) => addRemote(detail));
+  // a (re-)join starts from a fresh subscribe PC: drop the old tiles
+  client.addEventListener("joined", () => $("remotes").querySelectorAll("figure.remote").forEach((f) => f.remove()));
   client.addEventListener("trackremoved", ({ detail }) => {
     document.querySelector(`figure.remote[data-mid="${detail.info.mid}"]`)?.remove();
   });
@@ -113,16 +139,10 @@ async function start() {
   $("pres-prev").onclick = () => client.presentation("previous").then(showPresentation);
   $("pres-next").onclick = () => client.presentation("next").then(showPresentation);
   select.onchange = () => client.presentation("switch", { document_id: select.value }).then(showPresentation);
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } });
-  } catch (err) {
-    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-    $("camera").disabled = true;
+  if (stream) {
+    $("self-video").srcObject = stream;
+    await client.publish(stream);
   }
-  state.stream = stream;
-  $("self-video").srcObject = stream;
-  await client.publish(stream);
   state.phase = "incall";
   watchQuality(client, $("quality"));
   firstFrame(client, "camera").then((at) => { state.times.firstFrame = at; });

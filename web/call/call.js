@@ -112,6 +112,15 @@ function enterCall(name) {
   firstFrame(state.client, "camera").then((at) => { state.times.firstFrame = at; });
 }
 
+// Leaving the page (tab closed, reload, overlay removed) is an explicit
+// leave: the server would otherwise keep a ringing call alive for its
+// re-join grace (docs/api.md).
+function leaveBeacon() {
+  if (!state.call || !state.call.customer_key || (state.phase !== "ringing" && state.phase !== "incall")) return;
+  navigator.sendBeacon(`/api/calls/${state.call.call_id}/leave`, JSON.stringify({ customer_key: state.call.customer_key }));
+}
+window.addEventListener("pagehide", leaveBeacon);
+
 async function joinRoom(token, displayName) {
   const client = new RoomClient({ token, displayName });
   state.client = client;
@@ -201,8 +210,13 @@ async function incoming() {
   startTimer();
   wireControls();
   pollStatus();
-  const [agent, stream] = await Promise.all([joinRoom(call.room_token, name), waitForMedia()]);
+  // Media (or the customer's choice of audio only) BEFORE joining: Firefox
+  // gathers no usable ICE candidates until getUserMedia was granted. The
+  // call already rings meanwhile, so this costs no time after the accept.
+  const stream = await waitForMedia();
   state.stream = stream;
+  if (state.phase === "ended") return;
+  const agent = await joinRoom(call.room_token, name);
   $("self-preview").srcObject = stream;
   $("self-preview").hidden = state.audioOnly;
   $("camera").disabled = state.audioOnly;

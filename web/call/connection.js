@@ -70,14 +70,14 @@ export function watchQuality(client, element) {
 export function autoRejoin(client, onState, giveUpMs = 20000) {
   let busy = false;
   const rejoin = async () => {
-    if (busy || client.closed || client.gaveUp) return;
+    if (busy || client.closed || client.gaveUp || client.left) return;
     busy = true;
     onState("rejoining");
     const until = Date.now() + giveUpMs;
     const old = client.ws;
     client.closed = true;            // the old socket's close must not start a second loop
     try { if (old) old.close(); } catch (e) { /* already closed */ }
-    while (Date.now() < until) {
+    while (Date.now() < until && !client.left) {
       try {
         client.closed = false;
         await client.reconnect();
@@ -90,8 +90,9 @@ export function autoRejoin(client, onState, giveUpMs = 20000) {
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
-    client.gaveUp = true;
     busy = false;
+    if (client.left) return;   // the page ended the call meanwhile
+    client.gaveUp = true;
     onState("failed");
   };
   client.addEventListener("disconnected", () => { if (!busy) rejoin(); });

@@ -69,6 +69,7 @@ export class RoomClient extends EventTarget {
   // Open the socket and join; resolves with the server's "joined" message.
   async connect() {
     this.subscribePc = this._newPc("subscribe");
+    this.tracks = new Map();  // a (re-)join starts with a fresh subscribe PC
     this._shown = new Set(); // consumer ids already announced with a "track" event
     this.ws = new WebSocket(this.url);
     this.ws.addEventListener("message", (e) => this._onMessage(JSON.parse(e.data)));
@@ -202,6 +203,7 @@ export class RoomClient extends EventTarget {
 
   leave() {
     this.closed = true;
+    this.left = true;        // stops an automatic re-join loop (connection.js)
     this._send({ type: "leave" });
     this._closePcs();
     if (this.ws) this.ws.close();
