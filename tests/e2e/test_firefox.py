@@ -1,4 +1,7 @@
-"""Scenario (a) with Firefox ESR as the customer (WebDriver BiDi), Chromium as the agent."""
+"""Scenario (a) with Firefox ESR as the customer (WebDriver BiDi), Chromium as
+the agent; and the other way round: Firefox ESR as the agent in the back
+office, Chromium as the customer (both pages get media before connecting:
+Firefox gathers no usable ICE candidates before getUserMedia)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ import time
 import pytest
 
 from .firefox import Firefox, available
-from .helpers import agent_console, team, toast, wait_media
+from admin.helpers import PASSWORD
+
+from .helpers import agent_console, call_frame, click_call, team, toast, wait_media
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -67,3 +72,56 @@ async def test_a_firefox_customer(chromium, world):
     finally:
         await ff.close()
         await actx.close()
+
+
+async def until(ff: Firefox, script: str, what: str, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await ff.call(script)
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"Firefox agent: {what} ({value})"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_firefox_agent(chromium, world):
+    if not available():
+        if os.environ.get("CI"):
+            pytest.fail("firefox-esr missing in CI (scripts/test installs it)")
+        pytest.skip("firefox-esr not installed")
+    _, _, emails, embed = await team(world, "Firefox Agents")
+    ff = Firefox()
+    await ff.start()
+    cctx = await chromium.new_context()
+    try:
+        await ff.navigate(world.base + "/admin/login")
+        await ff.call(f"""async () => {{ const f = document.querySelector("input[name=email]").form;
+          f.email.value = {emails[0]!r}; f.password.value = {PASSWORD!r};
+          setTimeout(() => f.requestSubmit(), 0); return true; }}""")
+        await until(ff, "async () => !location.pathname.startsWith('/admin/login')", "login")
+        await ff.navigate(world.base + "/admin/console")
+        await until(ff, "async () => document.querySelector('#presence[data-state=online]') !== null", "online")
+        host = await cctx.new_page()
+        await host.goto(f"{world.host}/?embed={embed}&name=Chris")
+        await click_call(host)
+        frame = await call_frame(host)
+        await until(ff, "async () => { const b = document.querySelector('.toast:not(.gone) .accept');"
+                        " if (b) b.click(); return !!b; }", "toast")
+        await until(ff, "async () => location.pathname.startsWith('/admin/call/')", "call page")
+        deadline = time.monotonic() + 25
+        while True:      # the agent (Firefox) decodes the customer's camera and audio
+            s = await ff.call(STATS)
+            if frames(s, "camera") > 0 and max((s or {}).get("audio") or [0]) > 0:
+                break
+            assert time.monotonic() < deadline, f"Firefox agent media did not flow: {s}"
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(1.0)
+        later = await ff.call(STATS)
+        assert frames(later, "camera") > frames(s, "camera") and max(later["audio"]) > max(s["audio"])
+        await frame.wait_for_selector("#v-call:not([hidden])", timeout=10000)
+        await wait_media(frame, video=("camera",))          # the customer (Chromium) gets the agent
+        await ff.call("async () => { document.getElementById('hangup').click(); return true; }")
+        await host.wait_for_url(world.land("exit"), timeout=10000)
+    finally:
+        await ff.close()
+        await cctx.close()

@@ -24,6 +24,7 @@ async function getMedia() {
     return null;
   }
 }
+state.times.module = Date.now();
 const mediaPromise = root.dataset.state === "accepted" && root.dataset.roomToken ? getMedia() : Promise.resolve(null);
 
 function fmtDuration(seconds) {
@@ -105,6 +106,7 @@ async function start() {
   // getUserMedia was granted (docs/signalling.md). Asked for as soon as the
   // module loads (mediaPromise), so Chromium loses next to nothing.
   const stream = await mediaPromise;
+  state.times.media = Date.now();
   state.stream = stream;
   if (!stream || !stream.getVideoTracks().length) $("camera").disabled = true;
   if (!stream) $("mute").disabled = true;
@@ -131,6 +133,7 @@ async function start() {
     else summary("The connection was lost and could not be restored.");
   });
   const joined = await client.connect();
+  state.times.joined = Date.now();
   for (const p of joined.participants) state.names[p.participant_id] = p.display_name;
   const select = $("pres-doc");
   for (const d of joined.documents || []) select.append(new Option(d.title, d.id));
