@@ -251,10 +251,14 @@ class Session:
         self.participant = participant  # for event()
         event = self.event()
         self.participant = None
-        await entry.room.remove_participant(participant.id)
+        # Tell the others and the call logic before the first await: when the
+        # handler is being cancelled (a server that cancels handlers on
+        # disconnect), nothing after an await is guaranteed to run.
         for session in list(entry.sessions.values()):
             session.send(m.ParticipantLeft(participant.id))
         self.directory.emit("participant_left", event)
+        # ...and let the media teardown finish even then.
+        await asyncio.shield(entry.room.remove_participant(participant.id))
 
     async def close_for_room(self, reason: str) -> None:
         """The room closed (or this token rejoined elsewhere): say why, close."""
