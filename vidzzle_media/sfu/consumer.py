@@ -13,7 +13,7 @@ from pyee.asyncio import AsyncIOEventEmitter
 
 from . import aiortc_glue, stats
 from .codec import MID_URI
-from .rtp import RtpView, build_extension_block, rewrite, seq_newer, wrap_rtx
+from .rtp import RtpView, build_extension_block, rewrite, wrap_rtx
 
 if TYPE_CHECKING:
     from aiortc import RTCRtpTransceiver
@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: packets kept per leg for NACKs (a power of two: indexed by seq & mask)
 HISTORY_SIZE = 1024
+HISTORY_MASK = HISTORY_SIZE - 1
 #: a waiting consumer re-asks for a key frame after this long
 KEYFRAME_RETRY_S = 1.0
 
@@ -71,7 +73,9 @@ class Consumer(AsyncIOEventEmitter):
         self._max_seq: int | None = None
         self._last_ts = 0
         self._rtx_seq = random.randint(0, 0x7FFF)
-        self._history: list[bytes | None] = [None] * HISTORY_SIZE
+        #: (sequence, timestamp, extension block, incoming view) by our sequence;
+        #: the views are shared by every leg of the producer
+        self._history: list[tuple | None] = [None] * HISTORY_SIZE
         self.on("error", lambda exc: log.error("%r: %s", self, exc))
         hooks = aiortc_glue.SenderHooks(
             on_started=self._on_started, on_nack=self._on_nack,
@@ -100,6 +104,8 @@ class Consumer(AsyncIOEventEmitter):
 
     def _on_started(self, parameters) -> None:
         """aiortc started the sender: the answer is applied and DTLS is up."""
+        if self.closed:
+            return
         want = self.producer.codec
         for codec in parameters.codecs:
             if codec.mimeType.lower() == want.mime_type.lower():
@@ -141,7 +147,9 @@ class Consumer(AsyncIOEventEmitter):
     # --- media out ----------------------------------------------------------------
 
     def forward(self, view: RtpView) -> None:
-        if not self.ready or self.closed:
+        """Rewrite one packet for this leg and send it (the per-packet path:
+        no allocations besides the history entry, no calls into aiortc)."""
+        if not self.ready:
             return
         if view.ssrc != self._src_ssrc or self._waiting_keyframe:
             if self.kind == "video" and not view.keyframe_start:
@@ -159,15 +167,18 @@ class Consumer(AsyncIOEventEmitter):
                 m = self._ext_map
                 ext = build_extension_block([(m[i], v) for i, v in view.extensions if i in m])
                 view.ext_cache[self._ext_key] = ext
-        packet = rewrite(view, self._pt, seq, ts, self._ssrc, ext)
-        self._history[seq % HISTORY_SIZE] = packet
-        if self._max_seq is None or seq_newer(seq, self._max_seq):
+        # the plain packet is rebuilt from the view only when a NACK asks for it
+        self._history[seq & HISTORY_MASK] = (seq, ts, ext, view)
+        max_seq = self._max_seq
+        if max_seq is None or 0 < ((seq - max_seq) & 0xFFFF) < 0x8000:
             self._max_seq = seq
             self._last_ts = ts
-        if self._path.send_rtp(packet):
+        path = self._path
+        if path.send_rewritten(0x90 if ext else 0x80, (view.marker << 7) | self._pt, seq, ts,
+                               self._ssrc, ext, view.payload):
             self.packets_sent += 1
-            self.octets_sent += view.payload_end - view.payload_start
-        elif self.kind == "video" and self._path.congested:
+            self.octets_sent += len(view.payload)
+        elif path.congested and self.kind == "video":
             # the socket's buffer is full: drop to the next key frame
             self._waiting_keyframe = True
             self.request_keyframe()
@@ -190,8 +201,10 @@ class Consumer(AsyncIOEventEmitter):
     def _on_nack(self, seq: int) -> None:
         if self.closed:
             return
-        packet = self._history[seq % HISTORY_SIZE]
-        if packet is not None and int.from_bytes(packet[2:4], "big") == seq and self._path is not None:
+        entry = self._history[seq & HISTORY_MASK]
+        if entry is not None and entry[0] == seq and self._path is not None:
+            _, ts, ext, view = entry
+            packet = rewrite(view, self._pt, seq, ts, self._ssrc, ext)
             if self._rtx_pt is not None:
                 packet = wrap_rtx(packet, self._rtx_pt, self._rtx_seq, self._rtx_ssrc)
                 self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF

@@ -55,6 +55,9 @@ class Producer(AsyncIOEventEmitter):
         self.codec = codec
         self.app_data = app_data or {}
         self.consumers: dict[str, Consumer] = {}
+        #: the same Consumers as a tuple, rebuilt on attach/detach (per packet
+        #: iteration without copying the dict)
+        self._fanout: tuple[Consumer, ...] = ()
         self.closed = False
         self.paused = False
         #: learnt from packets (SDP ssrc lines are optional)
@@ -116,7 +119,7 @@ class Producer(AsyncIOEventEmitter):
         self.packets += 1
         if self.paused:
             return
-        for consumer in list(self.consumers.values()):
+        for consumer in self._fanout:
             consumer.forward(view)
 
     def on_sender_report(self, ssrc: int, ntp: int, rtp_ts: int) -> None:
@@ -186,9 +189,11 @@ class Producer(AsyncIOEventEmitter):
 
     def attach(self, consumer: Consumer) -> None:
         self.consumers[consumer.id] = consumer
+        self._fanout = tuple(self.consumers.values())
 
     def detach(self, consumer: Consumer) -> None:
         self.consumers.pop(consumer.id, None)
+        self._fanout = tuple(self.consumers.values())
 
     def close(self) -> None:
         """Close this producer and, cascading, every Consumer it feeds."""
@@ -201,5 +206,6 @@ class Producer(AsyncIOEventEmitter):
         for consumer in list(self.consumers.values()):
             consumer.close()
         self.consumers.clear()
+        self._fanout = ()
         self.emit("close")
         self.remove_all_listeners()

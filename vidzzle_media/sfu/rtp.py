@@ -18,7 +18,8 @@ class RtpView:
     """One parsed incoming RTP packet (header fields + payload offsets)."""
 
     __slots__ = ("data", "marker", "payload_type", "seq", "timestamp", "ssrc",
-                 "extensions", "payload_start", "payload_end", "keyframe_start", "ext_cache")
+                 "extensions", "payload_start", "payload_end", "keyframe_start", "ext_cache",
+                 "payload")
 
     def __init__(self, data: bytes) -> None:
         if len(data) < 12:
@@ -52,13 +53,11 @@ class RtpView:
             raise ValueError("truncated packet")
         self.payload_start = pos
         self.payload_end = end
+        #: the payload, sliced once per packet (every leg sends the same bytes)
+        self.payload = data[pos:end] if pos or end != len(data) else data
         self.keyframe_start = False
         #: rewritten extension blocks by leg mapping (legs often share one)
         self.ext_cache: dict = {}
-
-    @property
-    def payload(self) -> bytes:
-        return self.data[self.payload_start:self.payload_end]
 
 
 def parse_one_byte_extensions(block: bytes) -> list[tuple[int, bytes]]:
@@ -92,7 +91,7 @@ def rewrite(view: RtpView, payload_type: int, seq: int, timestamp: int, ssrc: in
     b0 = 0x80 | (0x10 if ext_block else 0)
     header = _HEADER.pack(b0, (view.marker << 7) | payload_type, seq & 0xFFFF,
                           timestamp & 0xFFFFFFFF, ssrc)
-    return header + ext_block + view.data[view.payload_start:view.payload_end]
+    return header + ext_block + view.payload
 
 
 def wrap_rtx(packet: bytes, rtx_payload_type: int, rtx_seq: int, rtx_ssrc: int) -> bytes:
@@ -107,7 +106,7 @@ def wrap_rtx(packet: bytes, rtx_payload_type: int, rtx_seq: int, rtx_ssrc: int) 
 
 def unwrap_rtx(view: RtpView, payload_type: int) -> bytes | None:
     """An RTX packet back into the original packet (plain bytes) or None."""
-    payload = view.data[view.payload_start:view.payload_end]
+    payload = view.payload
     if len(payload) < 2:
         return None  # padding-only probe
     (osn,) = struct.unpack_from("!H", payload)
