@@ -3,6 +3,7 @@
 import asyncio
 
 from vidzzle_media.sfu import Room, aiortc_glue
+from vidzzle_media.sfu.codec import ABS_SEND_TIME_URI, MID_URI
 
 from .peers import Client, join, wait_for
 
@@ -32,6 +33,11 @@ async def test_two_participants_exchange_audio_and_video(ice):
             for consumer in p.consumers.values():
                 assert aiortc_glue.sender_encoder(consumer.transceiver.sender) is None
                 assert consumer.packets_sent > 0
+                # mid and abs-send-time never reach a receiving leg (the
+                # publisher's abs-send-time would make receivers send REMB)
+                stripped = {i for i, uri in consumer.producer.codec.header_extensions.items()
+                            if uri in (MID_URI, ABS_SEND_TIME_URI)}
+                assert stripped and not stripped & set(consumer._ext_map)
         await room.close()
         assert pa.state == "closed"
     finally:

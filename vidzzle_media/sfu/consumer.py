@@ -12,7 +12,7 @@ from aiortc.rtp import RtcpSdesPacket, RtcpSenderInfo, RtcpSourceInfo, RtcpSrPac
 from pyee.asyncio import AsyncIOEventEmitter
 
 from . import aiortc_glue, stats
-from .codec import MID_URI
+from .codec import ABS_SEND_TIME_URI, MID_URI
 from .rtp import RtpView, build_extension_block, rewrite, wrap_rtx
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 #: packets kept per leg for NACKs (a power of two: indexed by seq & mask)
 HISTORY_SIZE = 1024
 HISTORY_MASK = HISTORY_SIZE - 1
+#: header extensions never forwarded (see ``_on_started``)
+_STRIPPED_EXTENSIONS = frozenset({MID_URI, ABS_SEND_TIME_URI})
 #: a waiting consumer re-asks for a key frame after this long
 KEYFRAME_RETRY_S = 1.0
 
@@ -115,8 +117,13 @@ class Consumer(AsyncIOEventEmitter):
             if codec.mimeType.lower().endswith("/rtx") and str(codec.parameters.get("apt")) == str(self._pt):
                 self._rtx_pt = codec.payloadType
         leg = {e.uri: e.id for e in parameters.headerExtensions}
+        # mid: the leg signals ssrcs. abs-send-time: it is the PUBLISHER's
+        # send time (wrong for this leg), and it makes every receiver run a
+        # delay-based estimator and send REMB, which the SFU does not use:
+        # measured, 20 receivers under load sent ~800 REMB/s, each ~30-90 us
+        # in aiortc's generic RTCP path (docs/benchmarks.md, SFU fan-out)
         self._ext_map = {pid: leg[uri] for pid, uri in want.header_extensions.items()
-                         if uri in leg and uri != MID_URI}
+                         if uri in leg and uri not in _STRIPPED_EXTENSIONS}
         self._ext_key = tuple(sorted(self._ext_map.items()))
         self._cname = parameters.rtcp.cname or ""
         self._path = aiortc_glue.send_path(self.transceiver.sender)
