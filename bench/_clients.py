@@ -213,6 +213,10 @@ def _connections(pc: RTCPeerConnection) -> list:
     return list(seen.values())
 
 
+#: bench/_losstrace.py sets this to see each dropped datagram: hook(stats, data)
+DROP_HOOK = None
+
+
 def install_rx_shim(pc: RTCPeerConnection, stats: RxStats, loss: float, rnd: random.Random) -> None:
     """Count (and drop ``loss`` of) RTP datagrams arriving on ``pc``'s sockets."""
     for conn in _connections(pc):
@@ -227,6 +231,8 @@ def install_rx_shim(pc: RTCPeerConnection, stats: RxStats, loss: float, rnd: ran
                     stats.packets += 1
                     if loss and rnd.random() < loss:
                         stats.dropped += 1
+                        if DROP_HOOK is not None:
+                            DROP_HOOK(stats, data)
                         return
                 _orig(data, addr)
 

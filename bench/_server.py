@@ -104,6 +104,15 @@ def main() -> int:
     app.router.add_post("/bench/room", new_room)
     app.router.add_post("/bench/token", new_token)
     app.router.add_get("/bench/stats", stats)
+    if os.environ.get("VIDZZLE_BENCH_LOSSTRACE"):  # fanout.py --trace-loss
+        import _losstrace
+
+        _losstrace.install_server()
+
+        async def trace(request: web.Request) -> web.Response:
+            return web.json_response(_losstrace.server_report())
+
+        app.router.add_get("/bench/trace", trace)
 
     async def serve() -> None:
         runner = web.AppRunner(app, access_log=None)

@@ -102,8 +102,9 @@ def pct(values: list[float], q: float) -> float | None:
 # --- server process ------------------------------------------------------------------------
 
 class Server:
-    def __init__(self, mode: str, dgram_max_size: int = 0) -> None:
+    def __init__(self, mode: str, dgram_max_size: int = 0, trace: bool = False) -> None:
         self.mode = mode
+        self.trace = trace
         self.dgram_max_size = dgram_max_size
         self.dir = tempfile.mkdtemp(prefix="vidzzle-bench-")
         self.log = open(Path(self.dir) / "server.log", "w+")
@@ -114,7 +115,8 @@ class Server:
         self.proc = subprocess.Popen([sys.executable, str(HERE / "_server.py"), "--mode", self.mode,
                                       "--data-dir", str(Path(self.dir) / "data"),
                                       "--dgram-max-size", str(self.dgram_max_size)],
-                                     stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=self.dir)
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=self.dir,
+                                     env={**os.environ, "VIDZZLE_BENCH_LOSSTRACE": "1"} if self.trace else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
@@ -159,6 +161,11 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
     from vidzzle_media.sfu import aiortc_glue
 
     import _clients as cl
+
+    if args.trace_loss:
+        import _losstrace
+
+        _losstrace.install()
 
     aiortc_glue.set_host_addresses(["127.0.0.1"])  # aioice skips 127.0.0.1 otherwise
     loss = args.loss / 100.0
@@ -289,6 +296,9 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
             if loss:
                 result["loss"] = {"dropped_publisher_to_server": publisher.dropped[0],
                                   "dropped_at_receivers": sum(r.stats.dropped for r in receivers)}
+            if args.trace_loss:
+                async with http.get(base + "/bench/trace") as r:
+                    server_trace = await r.json()
             errors = [f"{p.name}: {e}" for p in peers for e in p.errors]
             if errors:
                 notes.append("signalling errors: " + "; ".join(errors[:5]))
@@ -296,6 +306,8 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
             for k in range(0, len(peers), 10):
                 await asyncio.gather(*(p.close() for p in peers[k:k + 10]), return_exceptions=True)
     result["notes"] = notes
+    if args.trace_loss:
+        Path(args.trace_loss).write_text(json.dumps({**_losstrace.report(), "server": server_trace}) + "\n")
     return result
 
 
@@ -331,6 +343,9 @@ def main() -> int:
     parser.add_argument("--join-timeout", type=float, default=20.0)
     parser.add_argument("--server-dgram-max-size", type=int, default=0, metavar="BYTES",
                         help="experiment: the server's asyncio datagram read size (stock 256 KiB; not the product)")
+    parser.add_argument("--trace-loss", metavar="FILE",
+                        help="write what happened to every video packet a receiver's jitter buffer gave up on "
+                             "(bench/_losstrace.py)")
     parser.add_argument("--summarize", nargs="+", metavar="FILE", help="print a table of earlier JSON results")
     args = parser.parse_args()
     if args.summarize:
@@ -342,7 +357,7 @@ def main() -> int:
         args.baseline = min(3.0, args.seconds / 3)
     started = datetime.now(timezone.utc)
     load_start = list(os.getloadavg())
-    server = Server(args.mode, args.server_dgram_max_size)
+    server = Server(args.mode, args.server_dgram_max_size, trace=bool(args.trace_loss))
     server.start()
     try:
         result = asyncio.run(run(args, server))

@@ -35,3 +35,20 @@ def test_fanout_smoke(tmp_path):
     for key in ("cpu_model", "cores", "python", "aiortc"):
         assert key in result["machine"], key
     assert "| forward | 2 |" in proc.stdout  # the printed table
+
+
+@pytest.mark.bench
+def test_fanout_loss_trace_smoke(tmp_path):
+    """--trace-loss writes the client report and the server's NACK log (bench/_losstrace.py)."""
+    out, trace = tmp_path / "fanout.json", tmp_path / "trace.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "fanout.py"), "--subscribers", "2",
+                           "--seconds", "3", "--mode", "forward", "--loss", "5", "--json", str(out),
+                           "--trace-loss", str(trace)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    report = json.loads(trace.read_text())
+    assert isinstance(report["jitter_buffer_give_ups"], list)
+    assert report["nacks_sent"] > 0  # 5 % loss at the receivers: aiortc NACKed
+    legs = [k for k in report["server"] if k != "producer"]
+    assert legs and any(e[1] == "nack" for k in legs for e in report["server"][k])
+    assert json.loads(out.read_text())["loss"]["dropped_at_receivers"] > 0
