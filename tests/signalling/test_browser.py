@@ -111,6 +111,8 @@ async def test_inside_two_chromium_tabs_decode_each_other():
             tab2 = await context.new_page()
             tab2.on("console", lambda m: logs.append(("tab2", m.text)))
             await tab2.goto(f"{base}/dev/room?autojoin=1&room={room_id}")
+            # its client exists only after the page fetched its token (the race made this test flaky)
+            await tab2.wait_for_function("window.vidzzle && window.vidzzle.client.joined", timeout=45000)
 
             async def decoded(tab):
                 s = await tab.evaluate(STATS)
