@@ -20,7 +20,8 @@ def main() -> int:
     flag = "-n" if os.geteuid() == 0 else "-rn"
     inner = (f"ip link set lo up && exec {sys.executable} -m pytest -q -p no:cacheprovider -m browser "
              f"tests/e2e/test_incoming.py::test_latency_median_of_5")
-    rc = subprocess.run(["unshare", flag, "sh", "-c", inner], cwd=ROOT).returncode
+    env = {**os.environ, "VIDZZLE_E2E_LATENCY_JSON": str(ROOT / "bench/results/e2e_latency.json")}
+    rc = subprocess.run(["unshare", flag, "sh", "-c", inner], cwd=ROOT, env=env).returncode
     if rc == 0:
         print(json.dumps(json.loads((ROOT / "bench/results/e2e_latency.json").read_text()), indent=2))
     return rc

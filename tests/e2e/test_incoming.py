@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -16,7 +17,6 @@ from .helpers import agent_console, call_frame, click_call, media, team, toast, 
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
-RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
 QUALITY_SHOWN = "['good','fair','poor'].includes(document.getElementById('quality').dataset.level)"
 
 
@@ -206,8 +206,9 @@ async def test_latency_median_of_5(chromium, world):
         await actx.close()
         await cctx.close()
     summary = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "e2e_latency.json").write_text(json.dumps({"runs": runs, "median": summary}, indent=2))
+    out = os.environ.get("VIDZZLE_E2E_LATENCY_JSON")   # set by bench/e2e_latency.py; a test run writes nothing
+    if out:
+        Path(out).write_text(json.dumps({"runs": runs, "median": summary}, indent=2))
     print("latency median:", summary)
     assert summary["click_to_ringing_ms"] <= 1000      # target 300 ms; loose here, recorded in docs/benchmarks.md
     assert summary["accept_to_agent_frame_ms"] <= 5000
