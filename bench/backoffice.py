@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from vidzzle_media.services import call_list  # noqa: E402
-from vidzzle_media.services.dashboard import dashboard  # noqa: E402
+from vidzzle_media.services.calls import call_list  # noqa: E402
+from vidzzle_media.services.calls.dashboard import dashboard  # noqa: E402
 from vidzzle_media.store import Database  # noqa: E402
 from vidzzle_media.store import tenants as tenant_store  # noqa: E402
 from vidzzle_media.store.database import utcnow  # noqa: E402

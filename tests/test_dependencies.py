@@ -54,8 +54,8 @@ def imported_packages(path: pathlib.Path) -> set[str]:
 
 
 def test_resolver():
-    assert "store" in imported_packages(PACKAGE / "services" / "calls.py")
-    assert "routing" in imported_packages(PACKAGE / "services" / "calls.py")
+    assert "store" in imported_packages(PACKAGE / "services" / "calls" / "service.py")
+    assert "routing" in imported_packages(PACKAGE / "services" / "calls" / "service.py")
 
 
 def test_layers():

@@ -20,8 +20,8 @@ from . import admin, api, clients, keys, monitoring, signalling
 from .config import Settings
 from .middleware import error_middleware
 from .paths import web_root
-from .services import outbox
-from .services.rooms import ROOMS
+from .services.outbox import worker as outbox
+from .services.calls.room_port import ROOMS
 from .store import Database
 
 log = logging.getLogger(__name__)

@@ -67,7 +67,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_create_support(args: argparse.Namespace, settings: Settings) -> int:
-    from .services.accounts import create_support_account
+    from .services.accounts.links import create_support_account
     from .store import Database
 
     async def go() -> str:
@@ -97,7 +97,7 @@ RUNNERS = {"serve": run_serve, "create-support": run_create_support, "backup": r
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "probe-pdf":   # a child process: no settings, no logging set-up
-        from .services import pdf_probe
+        from .services.branding import pdf_probe
 
         return pdf_probe.main(args.args)
     try:

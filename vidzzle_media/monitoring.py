@@ -16,7 +16,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from . import keys
 from .errors import NotFound
-from .services import outbox
+from .services.outbox import worker as outbox
 from .signalling import ROOM_DIRECTORY
 from .store import metrics as store_metrics
 

@@ -9,7 +9,7 @@ from html import unescape
 import aiohttp
 
 from vidzzle_media import keys
-from vidzzle_media.services.passwords import hash_password
+from vidzzle_media.services.accounts.passwords import hash_password
 from vidzzle_media.store import accounts as account_store
 from vidzzle_media.store import tenants as tenant_store
 from vidzzle_media.store.database import utcnow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from vidzzle_media.services import tokens
+from vidzzle_media.services.accounts import tokens
 
 from .helpers import database
 

@@ -118,7 +118,7 @@ async def test_customer_leaving_the_room_abandons(cli, db, calls, rooms):
 
 
 async def test_unknown_and_deleted_embed_ids_are_a_clear_404(cli, db):
-    from vidzzle_media.services import flows as flow_service
+    from vidzzle_media.services.tenancy import flows as flow_service
     resp = await cli.post("/api/calls", json={"embed_id": "nope", "name": "X"})
     assert resp.status == 404
     assert "embed id" in (await resp.json())["error"]

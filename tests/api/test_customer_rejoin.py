@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 
 from admin.helpers import make_tenant
 
-from vidzzle_media.services.calls import CUSTOMER_REJOIN_GRACE_S
+from vidzzle_media.services.calls.service import CUSTOMER_REJOIN_GRACE_S
 from vidzzle_media.store import calls as call_store
 
 from .world import make_agents, make_flow, make_group, online_agent

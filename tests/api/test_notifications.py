@@ -15,8 +15,8 @@ from admin.helpers import PASSWORD, Browser, make_tenant
 from aiohttp import web
 
 from vidzzle_media.admin.auth import CurrentUser
-from vidzzle_media.services import webhook_settings
-from vidzzle_media.services.outbox import OUTBOX
+from vidzzle_media.services.tenancy import webhook_settings
+from vidzzle_media.services.outbox.worker import OUTBOX
 from vidzzle_media.store import calls as call_store
 
 from .world import make_agents, make_flow, make_group
@@ -175,7 +175,7 @@ async def test_webhooks_on_accept_and_end_with_a_failing_then_recovering_target(
     types = [t for t, _, _ in await call_store.list_events(db, tenant, body["call_id"])]
     assert types == ["CallCreated", "CallRinging", "CallAccepted", "CallEnded"]
 
-    from vidzzle_media.services.webhook_delivery import list_attempts
+    from vidzzle_media.services.outbox.webhooks import list_attempts
     for _ in range(100):   # the worker records the attempt just after the answer
         attempts = await list_attempts(db, tenant)
         if len(attempts) == 3:

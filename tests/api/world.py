@@ -7,9 +7,9 @@ import asyncio
 from dataclasses import dataclass, field
 
 from admin.helpers import PASSWORD, Browser, make_tenant
-from vidzzle_media.services import flows as flow_service
-from vidzzle_media.services import groups as group_service
-from vidzzle_media.services.passwords import hash_password
+from vidzzle_media.services.tenancy import flows as flow_service
+from vidzzle_media.services.tenancy import groups as group_service
+from vidzzle_media.services.accounts.passwords import hash_password
 from vidzzle_media.store import accounts as account_store
 from vidzzle_media.store.database import utcnow
 

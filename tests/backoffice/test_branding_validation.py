@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from vidzzle_media.errors import ValidationError
-from vidzzle_media.services import branding, images
+from vidzzle_media.services.branding import brand as branding, images
 
 from tests.admin.helpers import database
 

@@ -9,11 +9,11 @@ import sys
 import aiohttp
 import pytest
 
-from vidzzle_media.services import branding, presentations
-from vidzzle_media.services.call_notify import incoming_call_sms_text, presentation_documents
-from vidzzle_media.services.mail import queue_mail
-from vidzzle_media.services.mail_templates import TEMPLATES
-from vidzzle_media.services.outbox import OUTBOX
+from vidzzle_media.services.branding import brand as branding, presentations
+from vidzzle_media.services.calls.notify import incoming_call_sms_text, presentation_documents
+from vidzzle_media.services.outbox.mail import queue_mail
+from vidzzle_media.services.branding.mail_templates import TEMPLATES
+from vidzzle_media.services.outbox.worker import OUTBOX
 
 from tests.admin.helpers import database
 
@@ -151,7 +151,7 @@ async def test_branding_reaches_sms_and_gdpr_endpoint(client, world, browser):
     assert await branding.invitation_sms_text(db, world.tenant_a) == "Alpha lädt ein:"
     notice = await branding.gdpr_notice(db, world.tenant_a)
     assert notice.text == "Alpha privacy text" and notice.outgoing
-    from vidzzle_media.services import followup
+    from vidzzle_media.services.calls import followup
     assert (await followup.gdpr_notice(db, world.tenant_a)).outgoing
     # the public endpoint embed.js calls
     from vidzzle_media.store import flows as flow_store

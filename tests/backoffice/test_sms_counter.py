@@ -2,7 +2,7 @@
 
 import pytest
 
-from vidzzle_media.services.sms_text import count, left_after_link, with_link
+from vidzzle_media.services.branding.sms_text import count, left_after_link, with_link
 
 LINK = "https://video.example.com/join/" + "x" * 43   # 74 characters
 

@@ -9,7 +9,7 @@ import pymupdf
 
 from admin.helpers import PASSWORD, make_tenant
 from api.world import make_agents, make_group
-from vidzzle_media.services import flows as flow_service
+from vidzzle_media.services.tenancy import flows as flow_service
 
 OPEN = {f"{d}_{k}": v for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
         for k, v in (("start", "00:00"), ("end", "23:59"))}
@@ -39,7 +39,7 @@ def demo_pdf(pages: int = 3) -> bytes:
 async def give_presentation(world, tenant_id: int) -> bool:
     """Upload a PDF to the tenant's library (branding); False when that service is missing."""
     try:
-        from vidzzle_media.services import presentations
+        from vidzzle_media.services.branding import presentations
     except ImportError:
         return False
     await presentations.upload(world.db, tenant_id, demo_pdf(), filename="demo.pdf", title="Demo")

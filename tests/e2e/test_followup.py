@@ -20,7 +20,7 @@ async def test_e_followup_invitation_mail_link_media_both_ways(chromium, world):
     tenant, _, emails, _ = await team(world, "Echo Cars", presentation=True)
     gdpr = False
     try:
-        from vidzzle_media.services import branding
+        from vidzzle_media.services.branding import brand as branding
         await branding.save_section(world.db, tenant, "gdpr", {"gdpr_text": "Echo Cars processes your picture "
                                                               "and voice for this call only.", "gdpr_outgoing": "1"})
         gdpr = True

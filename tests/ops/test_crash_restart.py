@@ -22,7 +22,7 @@ from smtpcapture import free_port, start_smtp
 
 from admin.helpers import Browser, make_tenant
 from api.world import make_agents, make_flow, make_group
-from vidzzle_media.services import webhook_settings
+from vidzzle_media.services.tenancy import webhook_settings
 from vidzzle_media.store import Database
 
 

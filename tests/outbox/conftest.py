@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from aiohttp import web
 
-from vidzzle_media.services.outbox import OutboxWorker
+from vidzzle_media.services.outbox.worker import OutboxWorker
 from vidzzle_media.store import Database
 
 

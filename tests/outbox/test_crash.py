@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 import textwrap
-from vidzzle_media.services.outbox import LEASE, utc_now
-from vidzzle_media.services.webhook_delivery import queue_webhook
+from vidzzle_media.services.outbox.worker import LEASE, utc_now
+from vidzzle_media.services.outbox.webhooks import queue_webhook
 from vidzzle_media.store import Database
 from vidzzle_media.store import outbox as outbox_store
 
@@ -70,8 +70,8 @@ KILLER = textwrap.dedent("""
     import asyncio, os, signal, sys
     import aiohttp
     from vidzzle_media.config import load_settings
-    from vidzzle_media.services.outbox import OutboxWorker
-    from vidzzle_media.services.webhook_delivery import WebhookSender, queue_webhook
+    from vidzzle_media.services.outbox.worker import OutboxWorker
+    from vidzzle_media.services.outbox.webhooks import WebhookSender, queue_webhook
     from vidzzle_media.store import Database
 
     async def main(path, tenant, base):

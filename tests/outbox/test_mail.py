@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from vidzzle_media.services import outbox
-from vidzzle_media.services.mail import queue_mail
-from vidzzle_media.services.mail_templates import DEFAULT_TEMPLATES, TEMPLATES, validate_template
+from vidzzle_media.services.outbox import worker as outbox
+from vidzzle_media.services.outbox.mail import queue_mail
+from vidzzle_media.services.branding.mail_templates import DEFAULT_TEMPLATES, TEMPLATES, validate_template
 from vidzzle_media.store import outbox as outbox_store
 
 from smtpcapture import free_port, start_smtp
@@ -219,7 +219,7 @@ def test_default_templates_pass_their_own_validation():
 def test_branding_images_and_a_broken_upload():
     from datetime import datetime, timezone
 
-    from vidzzle_media.services.mail import MailBranding, render_mail
+    from vidzzle_media.services.outbox.mail import MailBranding, render_mail
 
     gif = b"GIF89a" + b"\x00" * 20
     values = {"__LINK__": "https://x/y", "__RECIPIENT_NAME__": "R"}

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from vidzzle_media.services import outbox, sms
-from vidzzle_media.services.sms import queue_sms
+from vidzzle_media.services.outbox import worker as outbox, sms
+from vidzzle_media.services.outbox.sms import queue_sms
 from vidzzle_media.store import outbox as outbox_store
 
 TEXT = 'Incoming call: "Müller" {text} \\ \n https://v.example/t/a?b=1&c=2'

@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from vidzzle_media.services.mail import queue_mail
+from vidzzle_media.services.outbox.mail import queue_mail
 from vidzzle_media.store import outbox as outbox_store
 from vidzzle_media.tls import ensure_self_signed
 

@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from vidzzle_media.services import outbox, webhook_delivery
-from vidzzle_media.services.outbox import POLICIES
-from vidzzle_media.services.webhook_delivery import generate_secret, queue_webhook
+from vidzzle_media.services.outbox import worker as outbox, webhooks as webhook_delivery
+from vidzzle_media.services.outbox.worker import POLICIES
+from vidzzle_media.services.outbox.webhooks import generate_secret, queue_webhook
 from vidzzle_media.store import outbox as outbox_store
 
 BODY = {"callid": "0b7e7f0e-1c1d-4a47-9a83-4bbd5bcb1d1e", "start": "2025-03-01T12:00:00+00:00", "end": "",
@@ -142,7 +142,7 @@ def test_secret_format():
 async def test_a_hanging_target_times_out_and_is_retried(http_peer, db, tenant, clock, make_worker):
     import aiohttp
 
-    from vidzzle_media.services.webhook_delivery import TIMEOUT, WebhookSender
+    from vidzzle_media.services.outbox.webhooks import TIMEOUT, WebhookSender
 
     assert TIMEOUT.total == 10
     http_peer.holds["/slow"] = asyncio.Event()          # never set: the target hangs

@@ -10,7 +10,7 @@ import pytest
 
 from vidzzle_media.config import load_settings
 from vidzzle_media.errors import Conflict, TooManyRequests, Unauthorized
-from vidzzle_media.services import accounts, passwords, throttle
+from vidzzle_media.services.accounts import links, users as accounts, passwords, throttle
 from vidzzle_media.store import Database
 
 
@@ -34,20 +34,20 @@ async def test_argon2id_phc_hash(db):
 async def test_create_support_account_url(db, settings):
     settings.server.public_url = ""
     settings.tls.enabled = True
-    url = await accounts.create_support_account(db, settings, "ops@example.com")
+    url = await links.create_support_account(db, settings, "ops@example.com")
     assert url.startswith(f"https://localhost:{settings.server.port}/admin/set-password/")
     row = await db.fetchone("SELECT role, tenant_id, locked, password_hash FROM users WHERE email = 'ops@example.com'")
     assert tuple(row) == ("support", None, 1, None)
     settings.server.public_url = "https://video.example.com/"
-    again = await accounts.create_support_account(db, settings, "ops@example.com")   # not confirmed yet: new link
+    again = await links.create_support_account(db, settings, "ops@example.com")   # not confirmed yet: new link
     assert again.startswith("https://video.example.com/admin/set-password/") and again != url
 
 
 async def test_create_support_refuses_existing_confirmed_account(db, settings):
-    await accounts.create_support_account(db, settings, "ops@example.com")
+    await links.create_support_account(db, settings, "ops@example.com")
     await db.execute("UPDATE users SET password_hash = 'x' WHERE email = 'ops@example.com'")
     with pytest.raises(Conflict):
-        await accounts.create_support_account(db, settings, "OPS@example.com")
+        await links.create_support_account(db, settings, "OPS@example.com")
 
 
 async def test_throttle_applies_before_hashing(db, settings):

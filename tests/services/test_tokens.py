@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from vidzzle_media.errors import Gone, NotFound
-from vidzzle_media.services import tokens
+from vidzzle_media.services.accounts import tokens
 from vidzzle_media.store import Database
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)

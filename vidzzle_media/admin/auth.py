@@ -14,8 +14,8 @@ from aiohttp_session import get_session, new_session
 from .. import keys
 from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
 from ..middleware import wants_json
-from ..services import accounts
-from ..services import tenants as tenant_service
+from ..services.accounts import users as accounts
+from ..services.tenancy import tenants as tenant_service
 
 USER_FIELD = "uid"
 IMPERSONATOR_FIELD = "imp"

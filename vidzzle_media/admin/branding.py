@@ -11,10 +11,10 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import NotFound, ValidationError
-from ..services import branding as service
-from ..services import sms_text
-from ..services.account_links import base_url
-from ..services.images import SIZES
+from ..services.branding import brand as service
+from ..services.branding import sms_text
+from ..services.accounts.links import base_url
+from ..services.branding.images import SIZES
 from .auth import MANAGERS, database, require_user, tenant_scope
 from .forms import form_data
 from .menu import MENU, MenuItem

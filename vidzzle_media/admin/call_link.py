@@ -12,8 +12,8 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import Conflict, Forbidden, Gone
-from ..services import tokens
-from ..services.call_notify import TOKEN_PURPOSE
+from ..services.accounts import tokens
+from ..services.calls.notify import TOKEN_PURPOSE
 from .auth import require_user
 from .render import render
 

@@ -9,8 +9,8 @@ from datetime import datetime
 from aiohttp import web
 
 from .. import keys
-from ..services import call_list
-from ..services.dashboard import tz_of
+from ..services.calls import call_list
+from ..services.calls.dashboard import tz_of
 from .auth import require_tenant_scope, require_user
 from .menu import MENU, MenuItem
 from .render import render

@@ -17,7 +17,7 @@ import logging
 from aiohttp import web
 
 from ..errors import Forbidden
-from ..services.rooms import maybe_await
+from ..services.calls.room_port import maybe_await
 from .auth import require_user
 from .menu import MENU, MenuItem
 from .render import render

@@ -1,6 +1,6 @@
 """The dashboard (R-DASH): three tiles and the entry to start a call.
 
-Call numbers come from ``vidzzle_media.services.dashboard.dashboard(db,
+Call numbers come from ``vidzzle_media.services.calls.dashboard.dashboard(db,
 tenant_id)`` (routing area) and are passed to the template as ``stats``
 (``dashboard_chart.html``, if present, can draw ``stats.bars``); 0 until
 calls exist or when support has no tenant picked.
@@ -14,7 +14,7 @@ import logging
 from aiohttp import web
 
 from .. import keys
-from ..services.presence import PRESENCE
+from ..services.calls.presence import PRESENCE
 from . import chart
 from .auth import require_user, tenant_scope
 from .render import render
@@ -33,8 +33,8 @@ async def _call_numbers(db, tenant_id: int | None):
     zero = {"calls_today": 0, "avg_duration_s": 0}
     if tenant_id is None:
         return zero
-    for module_name, function in (("vidzzle_media.services.dashboard", "dashboard"),
-                                  ("vidzzle_media.services.calls", "dashboard_numbers")):
+    for module_name, function in (("vidzzle_media.services.calls.dashboard", "dashboard"),
+                                  ("vidzzle_media.services.calls.service", "dashboard_numbers")):
         try:
             provider = getattr(importlib.import_module(module_name), function, None)
         except ImportError:

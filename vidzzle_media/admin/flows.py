@@ -12,9 +12,9 @@ from aiohttp import web
 from .. import keys
 from ..errors import ValidationError
 from ..routing.hours import WEEKDAYS
-from ..services import flows as service
-from ..services import groups as group_service
-from ..services.account_links import base_url
+from ..services.tenancy import flows as service
+from ..services.tenancy import groups as group_service
+from ..services.accounts.links import base_url
 from .auth import MANAGERS, database, require_manager_scope
 from .forms import form_data, int_param
 from .menu import MENU, MenuItem

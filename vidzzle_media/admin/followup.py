@@ -13,9 +13,9 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import BadRequest, ValidationError
-from ..services import followup as service
-from ..services.account_links import base_url
-from ..services.rooms import ROOMS
+from ..services.calls import followup as service
+from ..services.accounts.links import base_url
+from ..services.calls.room_port import ROOMS
 from .auth import require_user
 from .forms import form_data
 from .menu import MENU, MenuItem

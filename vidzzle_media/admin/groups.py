@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..errors import Conflict, ValidationError
-from ..services import groups as service
+from ..services.tenancy import groups as service
 from .auth import MANAGERS, database, require_manager_scope
 from .forms import int_param
 from .menu import MENU, MenuItem

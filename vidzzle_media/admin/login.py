@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import Forbidden, Gone, NotFound, Unauthorized, ValidationError
-from ..services import account_links, accounts
+from ..services.accounts import links as account_links, users as accounts
 from .auth import current_user, log_in, log_out
 from .forms import form_data, safe_next
 from .render import flash, render, request_base, wake_outbox

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import NotFound
-from ..services import outbox as outbox_service
+from ..services.outbox import worker as outbox_service
 from .auth import require_user
 from .forms import int_param
 from .render import flash, render, wake_outbox

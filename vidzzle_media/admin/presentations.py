@@ -11,7 +11,7 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import ValidationError
-from ..services import presentations as service
+from ..services.branding import presentations as service
 from .auth import MANAGERS, require_manager_scope
 from .forms import int_param
 from .menu import MENU, MenuItem

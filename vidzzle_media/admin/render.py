@@ -2,7 +2,7 @@
 everything the layout needs (user, menu, branding slots, flash messages,
 CSRF token); ``flash()`` queues a one-time message for the next page.
 
-Branding slots: if ``vidzzle_media.services.branding`` provides
+Branding slots: if ``vidzzle_media.services.branding.brand`` provides
 ``async def backoffice_slots(db, tenant_id) -> Slots-like`` (attributes or
 keys ``header_links_html`` — already sanitized to links — and
 ``footer_text``, optionally ``appname``), its values fill the header-links
@@ -73,7 +73,7 @@ async def branding_slots(request: web.Request, user: CurrentUser | None) -> Slot
     appname = settings.server.appname
     default = Slots(Markup(""), f"{appname}", appname)
     try:
-        branding = importlib.import_module("vidzzle_media.services.branding")
+        branding = importlib.import_module("vidzzle_media.services.branding.brand")
     except ImportError:
         return default
     provider = getattr(branding, "backoffice_slots", None)
@@ -94,7 +94,7 @@ async def branding_slots(request: web.Request, user: CurrentUser | None) -> Slot
 async def _tenant_choices(request: web.Request, user: CurrentUser | None):
     if user is None or user.role != "support":
         return [], None
-    from ..services import tenants
+    from ..services.tenancy import tenants
     db = request.config_dict[keys.DATABASE]
     try:
         current = await tenant_scope(request, user)
@@ -154,7 +154,7 @@ def request_base(request: web.Request) -> str:
 def wake_outbox(request: web.Request) -> None:
     """Ask the outbox worker to deliver now (call after the commit)."""
     try:
-        from ..services.outbox import OUTBOX
+        from ..services.outbox.worker import OUTBOX
     except ImportError:
         return
     outbox = request.config_dict.get(OUTBOX)

@@ -9,11 +9,11 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import NotFound, ValidationError
-from ..services import branding as service
-from ..services.account_links import base_url
-from ..services.mail import queue_mail
-from ..services.mail_preview import preview
-from ..services.mail_templates import BODY_VARIABLES, TEMPLATES, TemplateText
+from ..services.branding import brand as service
+from ..services.accounts.links import base_url
+from ..services.outbox.mail import queue_mail
+from ..services.outbox.mail_preview import preview
+from ..services.branding.mail_templates import BODY_VARIABLES, TEMPLATES, TemplateText
 from .branding import scope
 from .forms import form_data
 from .render import flash, render, request_base, wake_outbox

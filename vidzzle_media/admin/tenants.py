@@ -6,7 +6,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from ..errors import NotFound, ValidationError
-from ..services import tenants as service
+from ..services.tenancy import tenants as service
 from ..services.validation import time_zones
 from .auth import TENANT_FIELD, database, require_user
 from .forms import form_data, int_param, safe_next

@@ -6,8 +6,8 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import Conflict, ValidationError
-from ..services import account_links, accounts
-from ..services import tenants as tenant_service
+from ..services.accounts import links as account_links, users as accounts
+from ..services.tenancy import tenants as tenant_service
 from .auth import MANAGERS, database, require_user, switch_into, tenant_scope
 from .forms import form_data, int_param
 from .render import flash, render, request_base, wake_outbox
@@ -58,7 +58,7 @@ async def user_create(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
     data = await form_data(request)
     try:
-        created = await accounts.create_user(database(request), request.config_dict[keys.SETTINGS], user, data,
+        created = await account_links.create_user(database(request), request.config_dict[keys.SETTINGS], user, data,
                                              request_base=request_base(request))
     except (ValidationError, Conflict) as exc:
         return await _form_page(request, user, form=data, errors=exc.fields or {"email": exc.message}, status=400)

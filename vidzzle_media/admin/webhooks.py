@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..errors import ValidationError
-from ..services import webhook_settings as service
+from ..services.tenancy import webhook_settings as service
 from .auth import MANAGERS, database, require_manager_scope
 from .forms import form_data
 from .menu import MENU, MenuItem
@@ -54,7 +54,7 @@ async def webhooks_secret(request: web.Request) -> web.StreamResponse:
 @routes.get("/webhooks/log", name="webhook_log")
 async def webhooks_log(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await require_manager_scope(request)
-    from ..services.webhook_delivery import list_attempts   # the outbox engineer's module
+    from ..services.outbox.webhooks import list_attempts   # the outbox engineer's module
     attempts = await list_attempts(database(request), tenant_id)
     return await render(request, "routing/webhook_log.html", {"attempts": attempts})
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import keys
-from ..services.calls import CallService
-from ..services.presence import PRESENCE, Presence
-from ..services.rooms import ROOMS
+from ..services.calls.service import CallService
+from ..services.calls.presence import PRESENCE, Presence
+from ..services.calls.room_port import ROOMS
 
 CALLS = web.AppKey("calls", CallService)
 
@@ -21,7 +21,7 @@ CALLS = web.AppKey("calls", CallService)
 def _waker(app: web.Application):
     def wake() -> None:
         try:
-            from ..services.outbox import OUTBOX
+            from ..services.outbox.worker import OUTBOX
         except ImportError:
             return
         outbox = app.get(OUTBOX)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from ..errors import AppError, Forbidden
-from ..services.presence import PRESENCE
+from ..services.calls.presence import PRESENCE
 
 log = logging.getLogger(__name__)
 

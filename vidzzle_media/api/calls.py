@@ -15,7 +15,7 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import AppError, BadRequest, TooManyRequests
-from ..services.account_links import base_url
+from ..services.accounts.links import base_url
 from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from aiohttp import web
 from .. import keys
 from ..errors import AppError, NotFound
 from ..paths import web_root
-from ..services import followup
-from ..services.rooms import ROOMS
+from ..services.calls import followup
+from ..services.calls.room_port import ROOMS
 from ..store import flows as flow_store
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,269 @@
+"""Branding per tenant with system defaults (R-BRAND-1..3, 5, 6).
+
+Three layers, first non-empty wins: the tenant's value, the system default
+(support edits it: tenant_id NULL), the built-in default below. Header
+links are stored already sanitized by nh3 (only ``<a href>`` with http,
+https or mailto survives); the footer and SMS texts are plain text (escaped
+where shown). Readers used by other areas, all taking a Database or a
+transaction's connection:
+
+- ``backoffice_slots(db, tenant_id)``: header links + footer + appname for the layout (admin/render.py)
+- ``gdpr_notice(db, tenant_id)``: text + ``outgoing`` flag (services/followup.py, clients/routes.py)
+- ``invitation_sms_text`` / ``notification_sms_text``: the texts the link is appended to
+- ``mail_branding(conn, tenant_id)``: services/mail.py's ``load_branding`` delegates here
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+import nh3
+
+from ...errors import ValidationError
+from ...store import branding as store
+from ...store._rows import Executor
+from ...store.database import utcnow
+from . import images
+from .. import validation
+from .mail_templates import DEFAULT_SIGNATURE, DEFAULT_TEMPLATES, TEMPLATES, TemplateText
+from .mail_templates import VARIABLE, validate_signature, validate_template
+from .mail_look import MailBranding
+from .sms_text import count as sms_count
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GDPR_TEXT = (
+    "This video call is provided through __APPNAME__. To run the call, some of your data has to be shared "
+    "with the service: your IP address and data about your browser. While you are in the call, everything you "
+    "enter — by keyboard, camera or microphone — is transmitted through our servers. Cookies are used to "
+    "prepare and run the call. By clicking OK you agree to this processing. If you do not agree, please close "
+    "this window."
+)
+BUILTIN: dict[str, str] = {
+    "header_links": "",
+    "footer_text": "",
+    "gdpr_text": DEFAULT_GDPR_TEXT,
+    "gdpr_outgoing": "0",
+    "sms_invitation": "You are invited to a video call. Join here:",
+    "sms_notification": "Incoming video call. Open it here:",
+    "sender_address": "",
+    "signature": DEFAULT_SIGNATURE,
+}
+LIMITS = {"header_links": 2000, "footer_text": 300, "gdpr_text": 5000, "sms_invitation": 300,
+          "sms_notification": 300, "signature": 2000, "subject": 200, "body": 20000}
+SECTIONS = {
+    "backoffice": ("header_links", "footer_text"),
+    "gdpr": ("gdpr_text", "gdpr_outgoing"),
+    "sms": ("sms_invitation", "sms_notification"),
+    "email": ("sender_address", "signature"),
+}
+MAIL_BODY_TAGS = {"p", "br", "a", "strong", "b", "em", "i", "u", "ul", "ol", "li", "h1", "h2", "h3", "blockquote", "span", "div"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def sanitize_links(html: str) -> str:
+    """Only links survive: ``<a href>`` with http/https/mailto; text is kept, everything else removed."""
+    return nh3.clean(html or "", tags={"a"}, attributes={"a": {"href", "title"}},
+                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer",
+                     strip_comments=True).strip()
+
+
+def sanitize_mail_body(html: str) -> str:
+    """Simple formatting and links only (the body is shown in the back-office preview too)."""
+    return nh3.clean(html or "", tags=MAIL_BODY_TAGS, attributes={"a": {"href", "title"}},
+                     url_schemes={"http", "https", "mailto"}, link_rel=None, strip_comments=True).strip()
+
+
+def plain(value: str) -> str:
+    return _CONTROL.sub("", (value or "").replace("\r\n", "\n")).strip()
+
+
+@dataclass(frozen=True)
+class Branding:
+    """The effective values of one tenant (or of the system for None)."""
+
+    values: dict[str, str]
+    """Effective value of every BUILTIN key and template key."""
+    own: dict[str, str]
+    """Values stored at exactly this level (a key absent here is inherited)."""
+
+    def get(self, key: str) -> str:
+        return self.values.get(key, "")
+
+    def template(self, name: str) -> TemplateText:
+        default = DEFAULT_TEMPLATES[name]
+        return TemplateText(self.values.get(f"tpl.{name}.subject") or default.subject,
+                            self.values.get(f"tpl.{name}.body") or default.body)
+
+
+async def load(ex: Executor, tenant_id: int | None) -> Branding:
+    """Effective branding of a tenant (None: the system defaults themselves)."""
+    system, tenant = await store.layered_values(ex, tenant_id)
+    merged = {**BUILTIN, **{k: v for k, v in system.items() if v}, **{k: v for k, v in tenant.items() if v}}
+    return Branding(values=merged, own=tenant if tenant_id is not None else system)
+
+
+async def appname(ex: Executor, default: str) -> str:
+    return await store.get_setting(ex, "appname") or default
+
+
+async def backoffice_slots(db, tenant_id: int | None) -> dict:
+    """For admin/render.py: the links are sanitized when saved and again here (defence in depth)."""
+    branding = await load(db, tenant_id)
+    return {"header_links_html": sanitize_links(branding.get("header_links")),
+            "footer_text": branding.get("footer_text"),
+            "appname": await store.get_setting(db, "appname") or ""}
+
+
+@dataclass(frozen=True)
+class GdprNotice:
+    """R-BRAND-2 as the call pages need it."""
+
+    text: str
+    outgoing: bool
+    """Show before every outgoing (follow-up) call."""
+
+
+async def gdpr_notice(ex: Executor, tenant_id: int | None) -> GdprNotice:
+    branding = await load(ex, tenant_id)
+    name = await store.get_setting(ex, "appname") or "this service"
+    return GdprNotice(branding.get("gdpr_text").replace("__APPNAME__", name), branding.get("gdpr_outgoing") == "1")
+
+
+async def invitation_sms_text(ex: Executor, tenant_id: int | None) -> str:
+    """The call-invitation SMS text; the join link is appended (sms_text.with_link)."""
+    return (await load(ex, tenant_id)).get("sms_invitation")
+
+
+async def notification_sms_text(ex: Executor, tenant_id: int | None) -> str:
+    """The incoming-call notification SMS text; the call link is appended."""
+    return (await load(ex, tenant_id)).get("sms_notification")
+
+
+async def mail_branding(ex: Executor, tenant_id: int | None) -> MailBranding:
+    """The MailBranding of a tenant: sender, images, signature, templates."""
+    branding = await load(ex, tenant_id)
+    result = MailBranding(sender_address=branding.get("sender_address"), signature=branding.get("signature"),
+                          templates={name: branding.template(name) for name in TEMPLATES})
+    for kind in ("header", "hero"):
+        stored = await store.image(ex, tenant_id, kind)
+        if stored is not None:
+            setattr(result, f"{kind}_image", stored.data)
+    return result
+
+
+# -- editing ------------------------------------------------------------------
+
+def _check_sms(key: str, value: str, errors: dict) -> None:
+    if VARIABLE.search(value):
+        errors[key] = "SMS texts cannot contain variables; the link is appended automatically."
+    elif sms_count(value).segments > 3:
+        errors[key] = "The text is too long for an SMS."
+
+
+def parse_section(section: str, data: Mapping) -> dict[str, str]:
+    """Validated values of one form section (an empty text means: use the default)."""
+    if section not in SECTIONS:
+        raise ValidationError("Unknown section.")
+    out, errors = {}, {}
+    for key in SECTIONS[section]:
+        if key == "gdpr_outgoing":
+            out[key] = "1" if validation.checkbox(data, key) else "0"
+            continue
+        raw = str(data.get(key, "") or "")
+        value = sanitize_links(raw) if key == "header_links" else plain(raw)
+        if len(value) > LIMITS.get(key, 2000):
+            errors[key] = f"Too long (at most {LIMITS[key]} characters)."
+        elif key == "footer_text" and "\n" in value:
+            value = " ".join(value.split())
+        elif key.startswith("sms_") and value:
+            _check_sms(key, value, errors)
+        elif key == "sender_address" and value:
+            validation.email({key: value}, key, errors)
+        elif key == "signature":
+            problems = validate_signature(value)
+            if problems:
+                errors[key] = problems[0]
+        out[key] = value
+    if errors:
+        raise ValidationError(fields=errors)
+    return out
+
+
+async def save_section(db, tenant_id: int | None, section: str, data: Mapping) -> dict[str, str]:
+    values = parse_section(section, data)
+    async with db.transaction() as conn:
+        await store.save_values(conn, tenant_id, values, utcnow())
+    log.info("branding %s saved for %s", section, tenant_id or "system")
+    return values
+
+
+async def save_image(db, tenant_id: int | None, kind: str, data: bytes) -> images.ImageInfo:
+    try:
+        info = images.check_upload(kind, data)
+    except images.ImageProblem as exc:
+        raise ValidationError(fields={f"{kind}_image": str(exc)}) from None
+    async with db.transaction() as conn:
+        await store.save_image(conn, tenant_id, kind, info.mime, data, utcnow())
+    return info
+
+
+async def delete_image(db, tenant_id: int | None, kind: str) -> None:
+    async with db.transaction() as conn:
+        await store.delete_image(conn, tenant_id, kind)
+
+
+async def image(db, tenant_id: int | None, kind: str):
+    """The image a tenant's mails use (own, else system); None: the bundled default."""
+    return await store.image(db, tenant_id, kind)
+
+
+async def own_images(db, tenant_id: int | None) -> set[str]:
+    return await store.image_kinds(db, tenant_id)
+
+
+def parse_template(name: str, data: Mapping) -> TemplateText:
+    if name not in TEMPLATES:
+        raise ValidationError("Unknown template.")
+    subject = str(data.get("subject", "") or "").replace("\r", "")
+    body = sanitize_mail_body(str(data.get("body", "") or ""))
+    errors = {}
+    problems = validate_template(name, subject, body)
+    for problem in problems:
+        field = "subject" if "subject" in problem.lower() else "body"
+        errors.setdefault(field, problem)
+    if len(subject) > LIMITS["subject"]:
+        errors.setdefault("subject", f"The subject is too long (at most {LIMITS['subject']} characters).")
+    if len(body) > LIMITS["body"]:
+        errors.setdefault("body", "The body is too long.")
+    if errors:
+        raise ValidationError(" ".join(problems) or "Please correct the template.", fields=errors)
+    return TemplateText(subject.strip(), body)
+
+
+async def save_template(db, tenant_id: int | None, name: str, data: Mapping) -> TemplateText:
+    text = parse_template(name, data)
+    async with db.transaction() as conn:
+        await store.save_values(conn, tenant_id, {f"tpl.{name}.subject": text.subject,
+                                                  f"tpl.{name}.body": text.body}, utcnow())
+    return text
+
+
+async def reset_template(db, tenant_id: int | None, name: str) -> None:
+    if name not in TEMPLATES:
+        raise ValidationError("Unknown template.")
+    async with db.transaction() as conn:
+        await store.save_values(conn, tenant_id, {f"tpl.{name}.subject": "", f"tpl.{name}.body": ""}, utcnow())
+
+
+async def set_appname(db, value: str) -> str:
+    """Support only (the view checks the role): the global __APPNAME__; empty = the configured default."""
+    value = " ".join(plain(value).split())
+    if len(value) > 80 or VARIABLE.search(value) or re.search(r"[<>]", value):
+        raise ValidationError(fields={"appname": "Up to 80 characters of plain text."})
+    async with db.transaction() as conn:
+        await store.set_setting(conn, "appname", value)
+    return value

@@ -1,0 +1,61 @@
+"""Open a PDF and render its first page, in a throw-away child process.
+
+Run as ``python -m vidzzle_media.services.branding.pdf_probe PDF THUMB.png MAX_PAGES
+CPU_S MEMORY_BYTES`` by services/presentations.py with a wall-clock timeout;
+the child first limits its own CPU time and address space (setrlimit; no
+preexec_fn, which is unsafe in the threaded parent), so a hostile PDF can at worst kill this child. Prints
+one JSON line: ``{"pages": N}`` or ``{"error": "..."}``; exit status 0/2.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+
+THUMB_WIDTH = 320
+
+
+def probe(pdf_path: str, thumb_path: str, max_pages: int) -> dict:
+    import pymupdf
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    try:
+        doc = pymupdf.open(pdf_path, filetype="pdf")
+    except Exception as exc:   # any parser failure = not a usable PDF
+        return {"error": f"The file cannot be opened as a PDF ({type(exc).__name__})."}
+    with doc:
+        if doc.needs_pass or doc.is_encrypted:
+            return {"error": "The PDF is password protected."}
+        pages = doc.page_count
+        if pages < 1:
+            return {"error": "The PDF has no pages."}
+        if pages > max_pages:
+            return {"error": f"The PDF has {pages} pages; at most {max_pages} are allowed."}
+        try:
+            page = doc.load_page(0)
+            zoom = THUMB_WIDTH / max(page.rect.width, 1)
+            pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+            pixmap.save(thumb_path, output="png")
+        except Exception as exc:
+            return {"error": f"The first page cannot be rendered ({type(exc).__name__})."}
+    return {"pages": pages}
+
+
+def limit(cpu_s: int, memory_bytes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def main(argv: list[str]) -> int:
+    limit(int(argv[3]), int(argv[4]))
+    try:
+        result = probe(argv[0], argv[1], int(argv[2]))
+    except MemoryError:
+        result = {"error": "The PDF needs too much memory to render."}
+    print(json.dumps(result), flush=True)
+    return 2 if "error" in result else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

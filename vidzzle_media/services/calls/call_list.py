@@ -1,0 +1,124 @@
+"""The calls list of the back office (R-DASH, R-CALL-7): filters read from a
+query string, validated, turned into a store query with a keyset cursor.
+
+Filters: ``state`` (a call state, ``accepted_any`` or ``not_accepted``),
+``direction``, ``flow``, ``agent`` (ids of the tenant), ``date`` (local day
+in the tenant's time zone) or ``from``/``to`` (UTC ISO instants, what the
+dashboard chart links to), ``duration=1`` (only calls with a duration),
+``before`` (cursor of the next page).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from typing import Mapping
+from urllib.parse import urlencode
+
+from ...store import Database
+from ...store import stats
+from ...store.stats import CallFilter, CallListRow
+from .dashboard import day_bounds, iso, tz_of
+
+STATES = ("ringing", "accepted", "ended", "missed", "abandoned", "out_of_hours", "accepted_any", "not_accepted")
+STATE_LABELS = {
+    "ringing": "Ringing", "accepted": "In progress", "ended": "Ended", "missed": "Missed",
+    "abandoned": "Abandoned (customer left)", "out_of_hours": "Out of hours",
+    "accepted_any": "Accepted (any)", "not_accepted": "Not accepted (any)",
+}
+MISS_REASONS = {
+    "rang_unanswered": "Nobody answered in time",
+    "no_member_online": "No agent online",
+    "interrupted": "Interrupted: the server stopped while ringing",
+}
+PAGE_SIZE = 50
+FILTER_KEYS = ("state", "direction", "flow", "agent", "date", "from", "to", "duration")
+
+
+@dataclass(frozen=True)
+class CallPage:
+    """One page of the list."""
+
+    rows: list[CallListRow]
+    next_query: str
+    """Query string of the next page; empty on the last page."""
+    filters: dict[str, str]
+    """The accepted filter values (for the form)."""
+    problems: dict[str, str]
+    """Filter fields that were ignored, with the reason."""
+
+
+def _instant(value: str) -> str | None:
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return iso(at)
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 18 else None
+
+
+async def call_page(db: Database, tenant_id: int, query: Mapping[str, str]) -> CallPage:
+    """Apply the filters of ``query``; a bad value is ignored and reported, never an error page."""
+    filters, problems = {}, {}
+    f = CallFilter(tenant_id=tenant_id, limit=PAGE_SIZE + 1)
+    get = lambda k: str(query.get(k, "") or "").strip()[:100]   # noqa: E731
+    if state := get("state"):
+        if state in STATES:
+            f, filters["state"] = replace(f, state=state), state
+        else:
+            problems["state"] = "Unknown state."
+    if direction := get("direction"):
+        if direction in ("incoming", "outgoing"):
+            f, filters["direction"] = replace(f, direction=direction), direction
+        else:
+            problems["direction"] = "Unknown direction."
+    for key, attr in (("flow", "flow_id"), ("agent", "agent_id")):
+        if raw := get(key):
+            value = _int(raw)
+            if value is None:
+                problems[key] = "Not an id."
+            else:
+                f, filters[key] = replace(f, **{attr: value}), raw
+    if raw := get("date"):
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            problems["date"] = "Use the form YYYY-MM-DD."
+        else:
+            start, end = day_bounds(day, tz_of(await stats.tenant_timezone(db, tenant_id)))
+            f, filters["date"] = replace(f, start=iso(start), end=iso(end)), raw
+    for key, attr in (("from", "start"), ("to", "end")):
+        if raw := get(key):
+            value = _instant(raw)
+            if value is None:
+                problems[key] = "Not an ISO-8601 time."
+            elif not getattr(f, attr) or (value > getattr(f, attr) if attr == "start" else value < getattr(f, attr)):
+                f, filters[key] = replace(f, **{attr: value}), raw   # narrows a date filter
+    if get("duration") == "1":
+        f, filters["duration"] = replace(f, with_duration=True), "1"
+    if raw := get("before"):
+        created, _, call_id = raw.partition("|")
+        if _instant(created) and call_id:
+            f = replace(f, before=(created, call_id))
+    rows = await stats.list_calls(db, f)
+    next_query = ""
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        last = rows[-1]
+        next_query = urlencode({**filters, "before": f"{last.created_at}|{last.id}"})
+    return CallPage(rows=rows, next_query=next_query, filters=filters, problems=problems)
+
+
+async def timezone_name(db: Database, tenant_id: int) -> str:
+    """The tenant's IANA zone (times in the list are shown in it)."""
+    return await stats.tenant_timezone(db, tenant_id) or "UTC"
+
+
+async def choices(db: Database, tenant_id: int):
+    """(flows, agents) for the filter menus."""
+    return await stats.filter_choices(db, tenant_id)

@@ -1,0 +1,222 @@
+"""Follow-up (outgoing) video calls, R-FUP-1..3.
+
+The agent fills rows (email | SMS, contact name, address); ``start`` creates
+the room and an *outgoing* call record that is already accepted by the agent
+(the agent goes straight in), and queues one call-invitation email or SMS
+per row with a one-time join link, all in one transaction. The invitee
+opens /join/<token>: ``invite_info`` tells the page the contact name and the
+GDPR notice to show first (when the tenant enabled it for outgoing calls),
+``join`` uses the token once and returns a room token for the ``invitee``
+role with the contact name as display name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
+
+from ... import events
+from ...errors import Gone, NotFound, ValidationError
+from ...store import Database
+from ...store import calls as call_store
+from ...store.calls import CallRow
+from ..accounts import tokens
+from .. import validation
+from .notify import presentation_documents
+from .service import AGENT_CALL_PATH
+from .room_port import maybe_await
+
+log = logging.getLogger(__name__)
+
+TOKEN_PURPOSE = "call_invitation"
+INVITE_TTL = timedelta(hours=24)
+JOIN_PATH = "/join/"
+MAX_ROWS = 10
+DEFAULT_GDPR_TEXT = (
+    "For this video call we process your name, your camera picture and your voice only to run the call. "
+    "Nothing is recorded. By continuing you agree to this processing."
+)
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """One row of the "Initiate Video-Call" form."""
+
+    via: str
+    """``email`` or ``sms``."""
+    name: str
+    """Contact name, also the display name in the call."""
+    address: str
+    """Email address or mobile number."""
+
+
+@dataclass(frozen=True)
+class GdprNotice:
+    """The tenant's GDPR notice (R-BRAND-2) as the clients need it."""
+
+    text: str
+    outgoing: bool
+    """Show it to invitees before every outgoing call."""
+
+
+@dataclass(frozen=True)
+class FollowUpCall:
+    """What the agent gets after "Start Call"."""
+
+    call_id: str
+    room_id: str
+    agent_path: str
+    invitations: int
+
+
+async def gdpr_notice(db: Database, tenant_id: int) -> GdprNotice:
+    """From the branding service when it exists (``gdpr_notice(db, tenant_id)``
+    returning an object or dict with ``text`` and ``outgoing``/``show_outgoing``);
+    else a generic text, not shown for outgoing calls."""
+    try:
+        branding = importlib.import_module("vidzzle_media.services.branding.brand")
+        provider = getattr(branding, "gdpr_notice", None)
+    except ImportError:
+        provider = None
+    if provider is not None:
+        try:
+            value = await provider(db, tenant_id)
+            get = (lambda k, d=None: value.get(k, d)) if isinstance(value, Mapping) else \
+                (lambda k, d=None: getattr(value, k, d))
+            text = str(get("text", "") or "")
+            outgoing = bool(get("outgoing", get("show_outgoing", False)))
+            return GdprNotice(text or DEFAULT_GDPR_TEXT, outgoing and bool(text))
+        except Exception:   # a branding bug must not stop calls
+            log.exception("branding gdpr_notice failed; using the default")
+    return GdprNotice(DEFAULT_GDPR_TEXT, False)
+
+
+async def _invitation_sms_text(db: Database, tenant_id: int) -> str:
+    """The tenant's call-invitation SMS text (R-BRAND-3) from branding, "" without it."""
+    try:
+        branding = importlib.import_module("vidzzle_media.services.branding.brand")
+        return await branding.invitation_sms_text(db, tenant_id)
+    except (ImportError, AttributeError):
+        return ""
+
+
+def parse_rows(data: Mapping[str, Any]) -> list[Invitee]:
+    """Rows ``via_N``/``name_N``/``address_N`` (N = 0, 1, ... with gaps from
+    removed rows); errors per field as ``ValidationError(fields=...)``."""
+    indexes = sorted({int(k.split("_", 1)[1]) for k in data
+                      if k.startswith(("via_", "name_", "address_")) and k.split("_", 1)[1].isdigit()})
+    errors: dict[str, str] = {}
+    rows: list[Invitee] = []
+    for i in indexes[:MAX_ROWS]:
+        via = str(data.get(f"via_{i}", "email") or "email").strip().lower()
+        name = validation.text(data, f"name_{i}", "Contact name", errors, max_len=80)
+        if via not in ("email", "sms"):
+            errors[f"via_{i}"] = "Choose email or SMS."
+            continue
+        if via == "email":
+            address = validation.email(data, f"address_{i}", errors)
+        else:
+            address = validation.mobile(data, f"address_{i}", errors)
+        rows.append(Invitee(via, " ".join(name.split()), address))
+    if not indexes:
+        errors["rows"] = "Add at least one person to invite."
+    elif len(indexes) > MAX_ROWS:
+        errors["rows"] = f"At most {MAX_ROWS} invitations per call."
+    if errors:
+        raise ValidationError("Please correct the marked fields.", fields=errors)
+    return rows
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def join_link(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}{JOIN_PATH}{token}"
+
+
+async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee], base_url: str, *,
+                sms_text: str = "You are invited to a video call:", now: datetime | None = None,
+                wake: Callable[[], None] | None = None) -> FollowUpCall:
+    """Room + outgoing call (accepted by ``agent``) + one invitation per row."""
+    from ..outbox.mail import queue_mail
+    from ..outbox.sms import queue_sms
+    if rooms is None:
+        raise RuntimeError("no room directory")
+    now = now or datetime.now(timezone.utc)
+    at = _iso(now)
+    if any(r.via == "sms" for r in rows):
+        sms_text = await _invitation_sms_text(db, tenant_id) or sms_text
+    room_id = await maybe_await(rooms.create_room(await presentation_documents(db, tenant_id)))
+    call = CallRow(id=str(uuid.uuid4()), tenant_id=tenant_id, flow_id=None, direction="outgoing", state="accepted",
+                   miss_reason="", customer_name=", ".join(r.name for r in rows)[:200], customer_key_hash="",
+                   room_id=room_id, agent_id=agent.id, agent_name=agent.name, agent_email=agent.email,
+                   base_url=base_url, exit_url="", escalation_url="", created_at=at, accepted_at=at,
+                   ended_at=None, duration_s=None)
+    try:
+        async with db.transaction() as conn:
+            await call_store.insert_call(conn, call)
+            await call_store.add_event(conn, events.CallCreated(call_id=call.id, tenant_id=tenant_id, at=at,
+                                                                flow_id=None, direction="outgoing",
+                                                                customer_name=call.customer_name))
+            await call_store.add_event(conn, events.CallAccepted(call_id=call.id, tenant_id=tenant_id, at=at,
+                                                                 user_id=agent.id, user_name=agent.name))
+            for row in rows:
+                token = await tokens.issue(conn, purpose=TOKEN_PURPOSE, user_id=None, tenant_id=tenant_id,
+                                           subject=json.dumps({"call": call.id, "name": row.name}),
+                                           ttl=INVITE_TTL, now=now)
+                link = join_link(base_url, token)
+                if row.via == "email":
+                    await queue_mail(conn, template="call_invitation", tenant_id=tenant_id, to_email=row.address,
+                                     to_name=row.name, link=link, sender_name=agent.name, now=now)
+                else:
+                    await queue_sms(conn, tenant_id=tenant_id, to=row.address, text=f"{sms_text} {link}", now=now)
+    except BaseException:
+        await maybe_await(rooms.close_room(room_id, "start_failed"))
+        raise
+    log.info("call %s: follow-up started by user %d with %d invitation(s)", call.id, agent.id, len(rows))
+    if wake:
+        wake()
+    return FollowUpCall(call.id, room_id, f"{AGENT_CALL_PATH}{call.id}", len(rows))
+
+
+async def _grant_call(db: Database, grant) -> tuple[CallRow, str]:
+    try:
+        subject = json.loads(grant.subject)
+        call_id, name = str(subject["call"]), str(subject["name"])
+    except (ValueError, KeyError, TypeError):
+        raise NotFound("This link is unknown.") from None
+    call = await call_store.get_tenant_call(db, grant.tenant_id, call_id)
+    if call is None:
+        raise NotFound("This link is unknown.")
+    if call.state != "accepted":
+        raise Gone("This video call is already over.")
+    return call, name
+
+
+async def invite_info(db: Database, token: str, now: datetime | None = None) -> dict[str, Any]:
+    """For the invitee page before joining: name and the GDPR text to accept first ("" = none)."""
+    grant = await tokens.peek(db, token, TOKEN_PURPOSE, now=now)
+    call, name = await _grant_call(db, grant)
+    notice = await gdpr_notice(db, call.tenant_id)
+    return {"display_name": name, "agent_name": call.agent_name, "gdpr_text": notice.text if notice.outgoing else ""}
+
+
+async def join(db: Database, rooms, token: str, now: datetime | None = None) -> dict[str, Any]:
+    """Use the link once; a room token for the invitee (reusable for re-joins while the room lives)."""
+    grant = await tokens.peek(db, token, TOKEN_PURPOSE, now=now)
+    call, name = await _grant_call(db, grant)
+    if rooms is None:
+        raise Gone("This video call is already over.")
+    try:
+        room_token = await maybe_await(rooms.issue_token(call.room_id, "invitee", name))
+    except KeyError:
+        raise Gone("This video call is already over.") from None
+    async with db.transaction() as conn:
+        await tokens.consume(conn, token=token, purpose=TOKEN_PURPOSE, now=now)
+    return {"call_id": call.id, "room_token": room_token, "display_name": name, "agent_name": call.agent_name}

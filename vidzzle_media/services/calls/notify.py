@@ -1,0 +1,67 @@
+"""Notifications of a ringing call to one agent: email and SMS with a one-time link.
+
+The browser push (always) is done by services/calls.py through Presence;
+this module queues the outbox deliveries inside the ringing transaction.
+The tenant's SMS text and default presentation come from branding later;
+until then the two functions below are the single place that answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from ...config import Settings
+from ...store.calls import CallRow
+from ...store.groups import MemberRow
+from ..accounts import tokens
+
+log = logging.getLogger(__name__)
+
+CALL_LINK_PATH = "/admin/call-link/"
+TOKEN_PURPOSE = "call"
+DEFAULT_SMS_TEXT = "Incoming video call. Open it here:"
+
+
+async def presentation_documents(db, tenant_id: int) -> list:
+    """The documents a new call room shows: the tenant's default presentation
+    first, then the rest of its library (services/presentations.py)."""
+    from ..branding.presentations import documents
+    return await documents(db, tenant_id)
+
+
+async def incoming_call_sms_text(conn, tenant_id: int) -> str:
+    """The tenant's incoming-call SMS text (R-BRAND-3, services/branding.py); the link is appended."""
+    from ..branding.brand import notification_sms_text
+    return await notification_sms_text(conn, tenant_id) or DEFAULT_SMS_TEXT
+
+
+def call_link(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}{CALL_LINK_PATH}{token}"
+
+
+async def notify_member(conn, settings: Settings, call: CallRow, member: MemberRow, *, now: datetime) -> bool:
+    """Queue email and/or SMS for one rung agent per their settings; True if anything was queued."""
+    if not (member.notify_email or (member.notify_sms and member.mobile)):
+        return False
+    token = await tokens.issue(conn, purpose=TOKEN_PURPOSE, user_id=member.id, tenant_id=call.tenant_id,
+                               subject=call.id, ttl=timedelta(minutes=settings.security.call_link_minutes), now=now)
+    link = call_link(call.base_url, token)
+    queued = False
+    if member.notify_email and member.email:
+        from ..outbox.mail import queue_mail
+        try:
+            await queue_mail(conn, template="call_notification", tenant_id=call.tenant_id, to_email=member.email,
+                             to_name=member.name, link=link, now=now)
+            queued = True
+        except ValueError as exc:
+            log.warning("call %s: no notification mail for user %d: %s", call.id, member.id, exc)
+    if member.notify_sms and member.mobile:
+        from ..outbox.sms import queue_sms
+        text = f"{await incoming_call_sms_text(conn, call.tenant_id)} {link}"
+        try:
+            await queue_sms(conn, tenant_id=call.tenant_id, to=member.mobile, text=text, now=now)
+            queued = True
+        except ValueError as exc:
+            log.warning("call %s: no notification SMS for user %d: %s", call.id, member.id, exc)
+    return queued

@@ -1,0 +1,477 @@
+"""The life of an incoming call (R-CALL-1..5, 7).
+
+start -> (out_of_hours | ringing) -> accepted -> ended, or ringing -> missed
+(escalated) / abandoned. Every change is a compare-and-set in store/calls.py
+plus a domain event (events.py) written in the SAME transaction as the
+outbox deliveries it causes (notification mails/SMS, webhooks); pushes to
+agents' browsers and room operations happen after the commit. Timers belong
+to routing.Dispatcher, which calls back ``ring_rows`` and ``escalate``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Protocol
+
+from ... import events
+from ...config import Settings
+from ...errors import Conflict, Forbidden, Gone, NotFound
+from ...routing.clock import Clock, LoopClock, TimerHandle
+from ...routing.dispatcher import Dispatcher
+from ...routing.hours import WeekHours, is_open
+from ...routing.plan import PlanRow, RingPlan
+from ...store import Database
+from ...store import calls as store
+from ...store import flows as flow_store
+from ...store import groups as group_store
+from ...store.calls import CallRow
+from .notify import notify_member, presentation_documents
+from .presence import Presence
+from .room_port import RoomDirectory, maybe_await
+from ..tenancy.webhook_settings import queue_call_webhook
+
+log = logging.getLogger(__name__)
+
+AGENT_CALL_PATH = "/admin/call/"
+MAX_CUSTOMER_NAME = 80
+CUSTOMER_REJOIN_GRACE_S = 15.0
+"""Seconds a ringing call survives its customer's room connection dropping.
+
+A dropped socket is not a decision to leave (a network blip, the page's
+automatic re-join, a replaced connection): a join with the same room token
+within this time keeps the call ringing. Only an explicit leave
+(POST /api/calls/{id}/leave: cancel, hang up, the unload beacon) or the grace
+running out abandons it. At least the client's 10 s of re-join attempts."""
+
+
+class Agent(Protocol):
+    """Who accepts: admin.auth.CurrentUser fits."""
+
+    id: int
+    tenant_id: int | None
+    name: str
+    email: str
+
+
+@dataclass
+class StartResult:
+    """What the customer gets back from starting a call."""
+
+    state: str
+    """'ringing' or 'out_of_hours'."""
+    call_id: str
+    out_of_hours_url: str = ""
+    customer_key: str = ""
+    """Secret proving the customer in status/leave requests."""
+    room_id: str = ""
+    room_token: str = ""
+
+
+@dataclass
+class AcceptResult:
+    """What the winning agent gets."""
+
+    call_id: str
+    room_id: str
+    room_token: str
+    agent_path: str
+    """Back-office page of the call: /admin/call/<id>."""
+
+
+@dataclass
+class _Live:
+    plan: RingPlan
+    tenant_id: int
+    flow_name: str
+    customer_name: str
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def customer_state(call: CallRow) -> dict[str, Any]:
+    """The public status of R-CALL for the customer's page."""
+    state = {"missed": "escalated"}.get(call.state, call.state)
+    result: dict[str, Any] = {"call_id": call.id, "state": state}
+    if call.state == "missed":
+        result["redirect_url"] = call.escalation_url
+    elif call.state == "ended":
+        result["redirect_url"] = call.exit_url
+    elif call.state == "accepted":
+        result["agent_name"] = call.agent_name
+    return result
+
+
+class CallService:
+    """Owns the dispatcher and every state change of calls."""
+
+    def __init__(self, db: Database, settings: Settings, presence: Presence, *, clock: Clock | None = None,
+                 rooms: RoomDirectory | None = None, wake: Callable[[], None] | None = None):
+        self.db = db
+        self.settings = settings
+        self.presence = presence
+        self.clock = clock or LoopClock()
+        self.rooms = rooms
+        self.wake = wake or (lambda: None)
+        self.dispatcher = Dispatcher(self.clock, self)
+        self._live: dict[str, _Live] = {}
+        self._tasks: set[asyncio.Task] = set()
+        #: room id -> grace timer of a customer whose connection dropped
+        self._away: dict[str, TimerHandle] = {}
+        #: set by shutdown(): rooms now close because the process stops, not because people left
+        self.stopping = False
+
+    def track(self, coro) -> asyncio.Task:
+        """Run a room-event reaction as a task the service awaits on close
+        (so it never outlives the database)."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def set_clock(self, clock: Clock) -> None:
+        """Swap the clock (tests inject a ManualClock) while no call is ringing."""
+        assert not self._live, "cannot change the clock of ringing calls"
+        self.clock = clock
+        self.dispatcher = Dispatcher(clock, self)
+
+    def _now(self) -> tuple[datetime, str]:
+        now = self.clock.now()
+        return now, _iso(now)
+
+    # -- customer side ------------------------------------------------------
+
+    async def start_incoming(self, embed_id: str, customer_name: str, base_url: str) -> StartResult:
+        """R-CALL-1/2: out of hours -> record only; else room + ringing."""
+        flow = await flow_store.get_by_embed_id(self.db, embed_id) if embed_id else None
+        if flow is None:
+            raise NotFound("Unknown call button: this embed id does not exist (any more).")
+        name = " ".join(str(customer_name or "").split())[:MAX_CUSTOMER_NAME] or "Customer"
+        now, at = self._now()
+        key = secrets.token_urlsafe(24)
+        call = CallRow(id=str(uuid.uuid4()), tenant_id=flow.tenant_id, flow_id=flow.id, direction="incoming",
+                       state="ringing", miss_reason="", customer_name=name, customer_key_hash=_hash(key),
+                       room_id="", agent_id=None, agent_name="", agent_email="", base_url=base_url,
+                       exit_url=flow.exit_url, escalation_url=flow.escalation_url, created_at=at,
+                       accepted_at=None, ended_at=None, duration_s=None)
+        common = dict(call_id=call.id, tenant_id=call.tenant_id, at=at)
+        created = events.CallCreated(**common, flow_id=flow.id, customer_name=name)
+        if not is_open(WeekHours.from_pairs(flow.hours), flow.timezone, now):
+            call.state = "out_of_hours"
+            async with self.db.transaction() as conn:
+                await store.insert_call(conn, call)
+                await store.add_event(conn, created)
+                await store.add_event(conn, events.CallOutOfHours(**common, flow_id=flow.id))
+            log.info("call %s: flow %d closed, out of hours", call.id, flow.id)
+            return StartResult("out_of_hours", call.id, out_of_hours_url=flow.out_of_hours_url)
+        plan = RingPlan(tuple(PlanRow(gid, secs) for gid, secs in flow.rows))
+        token = ""
+        if self.rooms is not None:
+            call.room_id = await maybe_await(self.rooms.create_room(await presentation_documents(self.db, flow.tenant_id)))
+            token = await maybe_await(self.rooms.issue_token(call.room_id, "customer", name))
+        async with self.db.transaction() as conn:
+            await store.insert_call(conn, call)
+            await store.add_event(conn, created)
+        self._live[call.id] = _Live(plan, flow.tenant_id, flow.name, name)
+        self.dispatcher.start(call.id, plan)
+        log.info("call %s: ringing flow %d", call.id, flow.id)
+        return StartResult("ringing", call.id, customer_key=key, room_id=call.room_id, room_token=token)
+
+    async def customer_call(self, call_id: str, key: str) -> CallRow:
+        """The call if ``key`` is its customer key; NotFound otherwise (no oracle)."""
+        call = await store.get_call(self.db, call_id)
+        if call is None or not key or not hmac.compare_digest(call.customer_key_hash, _hash(key)):
+            raise NotFound("No such call.")
+        return call
+
+    async def status(self, call_id: str, key: str) -> dict[str, Any]:
+        return customer_state(await self.customer_call(call_id, key))
+
+    async def leave(self, call_id: str, key: str) -> dict[str, Any]:
+        """The customer leaves: abandoned while ringing, ended once accepted."""
+        call = await self.customer_call(call_id, key)
+        if call.state == "ringing":
+            await self.abandon(call_id)
+        elif call.state == "accepted":
+            await self.end_call(call_id, by="customer")
+        return customer_state(await store.get_call(self.db, call_id))
+
+    # -- ringing (Dispatcher callbacks) -------------------------------------
+
+    async def ring_rows(self, call_id: str, rows: list[int]) -> None:
+        live = self._live.get(call_id)
+        if live is None:
+            return
+        members = {i: await group_store.members_of(self.db, live.tenant_id, [live.plan.rows[i].group_id]) for i in rows}
+        now, at = self._now()
+        rung_online: list[int] = []
+        queued = False
+        async with self.db.transaction() as conn:
+            call = await store.get_call_in(conn, call_id)
+            if call is None or call.state != "ringing":
+                return
+            for i in rows:
+                newly = []
+                for m in members[i]:
+                    online = self.presence.is_online(m.id)
+                    if await store.add_ring(conn, call_id, call.tenant_id, m.id, live.plan.rows[i].group_id, i,
+                                            online, at):
+                        newly.append(m)
+                online_ids = [m.id for m in newly if self.presence.is_online(m.id)]
+                rung_online += online_ids
+                await store.add_event(conn, events.CallRinging(
+                    call_id=call_id, tenant_id=call.tenant_id, at=at, row_index=i,
+                    group_id=live.plan.rows[i].group_id, user_ids=[m.id for m in newly], online_user_ids=online_ids))
+                for m in newly:
+                    queued = await notify_member(conn, self.settings, call, m, now=now) or queued
+        if rung_online:
+            await self.presence.push(rung_online, self._ringing_message(call_id, live))
+        if queued:
+            self.wake()
+
+    def _ringing_message(self, call_id: str, live: _Live) -> dict:
+        return {"type": "ringing", "call_id": call_id, "customer_name": live.customer_name,
+                "flow_name": live.flow_name}
+
+    async def escalate(self, call_id: str) -> None:
+        """R-CALL-3: the last row passed unanswered -> missed (escalated)."""
+        self._live.pop(call_id, None)
+        rung = await store.rung_users(self.db, call_id)
+        reason = "rang_unanswered" if any(rung.values()) else "no_member_online"
+        _, at = self._now()
+        async with self.db.transaction() as conn:
+            call = await store.get_call_in(conn, call_id)
+            if call is None or not await store.finish_ringing(conn, call_id, "missed", at, reason):
+                return
+            await store.add_event(conn, events.CallMissed(call_id=call_id, tenant_id=call.tenant_id, at=at,
+                                                          reason=reason))
+            hook = await queue_call_webhook(conn, await store.get_call_in(conn, call_id), "end", now=self.clock.now())
+        log.info("call %s: escalated (%s)", call_id, reason)
+        if hook:
+            self.wake()
+        await self.presence.push(rung, {"type": "withdrawn", "call_id": call_id, "reason": "escalated"})
+        await self._close_room(call, "escalated")
+
+    async def abandon(self, call_id: str) -> bool:
+        """R-CALL-5: the customer left while ringing."""
+        self.dispatcher.stop(call_id)
+        self._live.pop(call_id, None)
+        _, at = self._now()
+        async with self.db.transaction() as conn:
+            call = await store.get_call_in(conn, call_id)
+            if call is None or not await store.finish_ringing(conn, call_id, "abandoned", at):
+                return False
+            await store.add_event(conn, events.CallAbandoned(call_id=call_id, tenant_id=call.tenant_id, at=at))
+            hook = await queue_call_webhook(conn, await store.get_call_in(conn, call_id), "end", now=self.clock.now())
+        log.info("call %s: abandoned by the customer", call_id)
+        if hook:
+            self.wake()
+        rung = await store.rung_users(self.db, call_id)
+        await self.presence.push(rung, {"type": "customer_left", "call_id": call_id})
+        await self._close_room(call, "customer_left")
+        return True
+
+    # -- agent side ---------------------------------------------------------
+
+    async def accept(self, call_id: str, agent: Agent) -> AcceptResult:
+        """R-CALL-4: the first accept wins (compare-and-set in the store);
+        everyone else is told who took it."""
+        call = await store.get_call(self.db, call_id)
+        if call is None or call.tenant_id != agent.tenant_id:
+            raise NotFound("No such call.")
+        rung = await store.rung_users(self.db, call_id)
+        if agent.id not in rung:
+            raise Forbidden("This call was not offered to you.")
+        _, at = self._now()
+        async with self.db.transaction() as conn:
+            won = await store.accept(conn, call_id, agent.id, agent.name, agent.email, at)
+            if won:
+                call = await store.get_call_in(conn, call_id)
+                await store.add_event(conn, events.CallAccepted(call_id=call_id, tenant_id=call.tenant_id, at=at,
+                                                                user_id=agent.id, user_name=agent.name))
+                hook = await queue_call_webhook(conn, call, "start", now=self.clock.now())
+        if not won:
+            call = await store.get_call(self.db, call_id)
+            if call.state == "accepted" and call.agent_id == agent.id:
+                return await self._accept_result(call, agent)
+            if call.state in ("accepted", "ended"):
+                raise Conflict(f"taken by {call.agent_name}")
+            raise Gone("The customer is no longer waiting.")
+        self.dispatcher.stop(call_id)
+        self._live.pop(call_id, None)
+        log.info("call %s: accepted by user %d", call_id, agent.id)
+        if hook:
+            self.wake()
+        others = [uid for uid in rung if uid != agent.id]
+        await self.presence.push(others, {"type": "taken", "call_id": call_id, "by": agent.name})
+        result = await self._accept_result(call, agent)
+        await self.presence.push([agent.id], {"type": "accepted", "call_id": call_id, "agent_path": result.agent_path})
+        return result
+
+    async def _accept_result(self, call: CallRow, agent: Agent) -> AcceptResult:
+        token = ""
+        if self.rooms is not None and call.room_id:
+            token = await maybe_await(self.rooms.issue_token(call.room_id, "agent", agent.name))
+        return AcceptResult(call.id, call.room_id, token, f"{AGENT_CALL_PATH}{call.id}")
+
+    async def agent_call(self, call_id: str, agent: Agent) -> CallRow:
+        """A call of the agent's tenant (NotFound for foreign or unknown ids)."""
+        call = await store.get_call(self.db, call_id)
+        if call is None or call.tenant_id != agent.tenant_id:
+            raise NotFound("No such call.")
+        return call
+
+    async def hang_up(self, call_id: str, agent: Agent) -> bool:
+        call = await self.agent_call(call_id, agent)
+        if call.agent_id != agent.id:
+            raise Forbidden("Only the agent in the call can hang up.")
+        return await self.end_call(call_id, by="agent")
+
+    async def end_call(self, call_id: str, *, by: str) -> bool:
+        """accepted -> ended with its duration; the end webhook is queued with it."""
+        now, at = self._now()
+        async with self.db.transaction() as conn:
+            call = await store.get_call_in(conn, call_id)
+            if call is None or call.state != "accepted":
+                return False
+            accepted = datetime.fromisoformat(call.accepted_at)
+            duration = max(0.0, round((now - accepted).total_seconds(), 3))
+            if not await store.end(conn, call_id, at, duration):
+                return False
+            call = await store.get_call_in(conn, call_id)
+            await store.add_event(conn, events.CallEnded(call_id=call_id, tenant_id=call.tenant_id, at=at, by=by,
+                                                         duration_s=duration))
+            hook = await queue_call_webhook(conn, call, "end", now=now)
+        log.info("call %s: ended by %s after %.1f s", call_id, by, duration)
+        if hook:
+            self.wake()
+        if call.agent_id:
+            await self.presence.push([call.agent_id], {"type": "ended", "call_id": call_id, "by": by})
+        if by != "room" and not self.stopping:
+            await self._close_room(call, f"ended_by_{by}")
+        return True
+
+    # -- presence and rooms ---------------------------------------------------
+
+    async def agent_online(self, user_id: int, tenant_id: int | None) -> None:
+        """A user came online: calls ringing for them now ring in the browser too."""
+        if tenant_id is None:
+            return
+        ringing = await store.ringing_for_user(self.db, tenant_id, user_id)
+        if not ringing:
+            return
+        async with self.db.transaction() as conn:
+            for call in ringing:
+                await store.mark_ring_online(conn, call.id, user_id)
+        for call in ringing:
+            live = self._live.get(call.id)
+            if live is not None:
+                await self.presence.push([user_id], self._ringing_message(call.id, live))
+
+    async def on_room_closed(self, room_id: str, reason: str = "") -> None:
+        """The SFU closed a room (everyone gone). A shutdown is not the customer
+        leaving: shutdown() has closed those calls as 'interrupted'."""
+        if reason == "shutdown" or self.stopping:
+            return
+        call = await store.get_call_by_room(self.db, room_id)
+        if call is None:
+            return
+        if call.state == "ringing":
+            await self.abandon(call.id)
+        elif call.state == "accepted":
+            await self.end_call(call.id, by="room")
+
+    async def on_participant_left(self, room_id: str, role: str) -> None:
+        """A participant's connection left the room. For the customer this
+        starts the re-join grace (CUSTOMER_REJOIN_GRACE_S) instead of
+        abandoning at once. No await before the bookkeeping: room events run
+        as tasks in the order they were emitted, so a re-join's ``joined``
+        (emitted right after the replaced connection's ``left``) finds the
+        timer."""
+        if self.stopping or role != "customer":
+            return
+        old = self._away.pop(room_id, None)
+        if old is not None:
+            old.cancel()
+        handle: TimerHandle | None = None
+
+        def expired() -> None:
+            if self._away.get(room_id) is handle:
+                del self._away[room_id]
+                self.track(self._grace_over(room_id))
+
+        handle = self.clock.call_at(self.clock.time() + CUSTOMER_REJOIN_GRACE_S, expired)
+        self._away[room_id] = handle
+
+    async def on_participant_joined(self, room_id: str, role: str) -> None:
+        """The customer (re-)joined the room: the call goes on ringing."""
+        if role == "customer":
+            handle = self._away.pop(room_id, None)
+            if handle is not None:
+                handle.cancel()
+                log.info("room %s: the customer re-joined within the grace period", room_id[:8])
+
+    async def _grace_over(self, room_id: str) -> None:
+        """The customer did not come back in time: a still ringing call is abandoned."""
+        if self.stopping:
+            return
+        call = await store.get_call_by_room(self.db, room_id)
+        if call is not None and call.state == "ringing":
+            log.info("call %s: the customer did not re-join within %.0f s", call.id, CUSTOMER_REJOIN_GRACE_S)
+            await self.abandon(call.id)
+
+    async def _close_room(self, call: CallRow, reason: str) -> None:
+        if self.rooms is None or not call.room_id:
+            return
+        try:
+            await maybe_await(self.rooms.close_room(call.room_id, reason))
+        except Exception:   # the record is what matters; a room error must not undo it
+            log.exception("call %s: closing room failed", call.id)
+
+    async def shutdown(self) -> None:
+        """Graceful stop (SIGTERM), before the rooms close: every open call is
+        closed as interrupted now, with its events and end webhook, so the
+        next start finds nothing left over."""
+        self.stopping = True
+        await self.dispatcher.close()
+        await self.close_unfinished()
+
+    async def close_unfinished(self) -> None:
+        """At start: calls left open by a previous process are closed as
+        interrupted (R-OPS-3): ringing -> missed ('interrupted'), accepted ->
+        ended (by 'interrupted'); both with their end webhook."""
+        left = await store.open_calls(self.db)
+        for call in left:
+            if call.state == "accepted":
+                await self.end_call(call.id, by="interrupted")
+                continue
+            _, at = self._now()
+            async with self.db.transaction() as conn:
+                if await store.finish_ringing(conn, call.id, "missed", at, "interrupted"):
+                    await store.add_event(conn, events.CallMissed(call_id=call.id, tenant_id=call.tenant_id, at=at,
+                                                                  reason="interrupted"))
+                    await queue_call_webhook(conn, await store.get_call_in(conn, call.id), "end",
+                                             now=self.clock.now())
+        if left:
+            self.wake()
+            log.warning("closed %d call(s) left open by the previous run", len(left))
+
+    async def close(self) -> None:
+        for handle in self._away.values():
+            handle.cancel()
+        self._away.clear()
+        await self.dispatcher.close()
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

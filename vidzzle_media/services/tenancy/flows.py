@@ -1,0 +1,227 @@
+"""Call flows (R-FLOW): the three wizard steps' validation, embed ids, snippet.
+
+Each wizard step is validated on its own (``step1``/``step2``/``step3``),
+and ``save`` validates all three again, so a tampered hidden field cannot
+sneak past the rules.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from html import escape
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from ...errors import NotFound, ValidationError
+from ...routing.hours import WEEKDAYS, DayHours, parse_hhmm
+from ...routing.plan import MAX_TOTAL_RING_SECONDS
+from ...store import Database
+from ...store import flows as store
+from ...store import groups as group_store
+from ...store.flows import FlowRow
+
+MAX_ROWS = 20
+
+
+@dataclass
+class FlowDraft:
+    """Everything the wizard collects; the shape saved for a flow."""
+
+    name: str = ""
+    description: str = ""
+    hours: list[list[str]] = field(default_factory=lambda: [["08:00", "17:00"]] * 5 + [["00:00", "00:00"]] * 2)
+    """Seven [start, end] pairs, Monday first; start == end is a closed day."""
+    rows: list[tuple[int, int]] = field(default_factory=list)
+    """(group id, ring seconds) in ringing order."""
+    exit_url: str = ""
+    out_of_hours_url: str = ""
+    escalation_url: str = ""
+
+    @classmethod
+    def from_flow(cls, flow: FlowRow) -> "FlowDraft":
+        return cls(flow.name, flow.description, flow.hours, list(flow.rows), flow.exit_url, flow.out_of_hours_url,
+                   flow.escalation_url)
+
+
+def step1(data: Mapping, draft: FlowDraft) -> FlowDraft:
+    """Name, description, per-weekday start/end."""
+    errors: dict[str, str] = {}
+    draft.name = str(data.get("name", "")).strip()
+    draft.description = str(data.get("description", "")).strip()
+    if not draft.name:
+        errors["name"] = "The call flow needs a name."
+    elif len(draft.name) > 100:
+        errors["name"] = "At most 100 characters."
+    if len(draft.description) > 1000:
+        errors["description"] = "At most 1000 characters."
+    hours = []
+    for day in WEEKDAYS:
+        start, end = str(data.get(f"{day}_start", "")).strip(), str(data.get(f"{day}_end", "")).strip()
+        hours.append([start, end])
+        try:
+            DayHours(parse_hhmm(start), parse_hhmm(end))
+        except ValueError:
+            errors[day] = ("Enter start and end as HH:MM, the end not before the start"
+                           " (start = end: closed that day).")
+    draft.hours = hours
+    if errors:
+        raise ValidationError(fields=errors)
+    return draft
+
+
+def _row_inputs(data: Mapping) -> list[tuple[str, str]]:
+    rows = []
+    for i in range(MAX_ROWS + 1):
+        group, secs = data.get(f"group_{i}"), data.get(f"ring_{i}")
+        if group is None and secs is None:
+            continue
+        group, secs = str(group or "").strip(), str(secs or "").strip()
+        if group or secs:
+            rows.append((group, secs))
+    return rows
+
+
+async def step2(db: Database, tenant_id: int, data: Mapping, draft: FlowDraft) -> FlowDraft:
+    """Ordered rows of (call group, ring seconds); at least one; sum <= 240 s."""
+    errors: dict[str, str] = {}
+    inputs = _row_inputs(data)
+    valid_groups = {g.id for g in await group_store.list_groups(db, tenant_id)}
+    rows: list[tuple[int, int]] = []
+    for i, (group, secs) in enumerate(inputs):
+        try:
+            gid = int(group)
+            if gid not in valid_groups:
+                raise ValueError
+        except ValueError:
+            errors[f"group_{i}"] = "Pick a call group."
+            gid = 0
+        try:
+            seconds = int(secs)
+            if not 1 <= seconds <= MAX_TOTAL_RING_SECONDS:
+                raise ValueError
+        except ValueError:
+            errors[f"ring_{i}"] = f"Ring time: whole seconds from 1 to {MAX_TOTAL_RING_SECONDS}."
+            seconds = 0
+        rows.append((gid, seconds))
+    draft.rows = rows
+    if not valid_groups:
+        errors["rows"] = "Create a call group first: a call flow needs at least one."
+    elif not rows:
+        errors["rows"] = "Add at least one row (call group and ring time)."
+    elif len(rows) > MAX_ROWS:
+        errors["rows"] = f"At most {MAX_ROWS} rows."
+    total = sum(s for _, s in rows)
+    if total > MAX_TOTAL_RING_SECONDS:
+        errors["rows"] = f"The ring times add up to {total} s; at most {MAX_TOTAL_RING_SECONDS} s are allowed."
+    if errors:
+        raise ValidationError(fields=errors)
+    return draft
+
+
+def check_url(value: str) -> str | None:
+    """Problem with an http(s) URL, or None."""
+    if not value:
+        return "Required."
+    if len(value) > 2000:
+        return "At most 2000 characters."
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "Not a valid URL."
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        return "Enter a full http:// or https:// URL."
+    return None
+
+
+def step3(data: Mapping, draft: FlowDraft) -> FlowDraft:
+    """Exit, out-of-hours and escalation URLs (http/https)."""
+    errors = {}
+    for name in ("exit_url", "out_of_hours_url", "escalation_url"):
+        value = str(data.get(name, "")).strip()
+        setattr(draft, name, value)
+        problem = check_url(value)
+        if problem:
+            errors[name] = problem
+    if errors:
+        raise ValidationError(fields=errors)
+    return draft
+
+
+def draft_as_form(draft: FlowDraft) -> dict[str, str]:
+    """The draft as the form fields of all three steps (hidden fields of the wizard)."""
+    form = {"name": draft.name, "description": draft.description, "exit_url": draft.exit_url,
+            "out_of_hours_url": draft.out_of_hours_url, "escalation_url": draft.escalation_url}
+    for day, (start, end) in zip(WEEKDAYS, draft.hours):
+        form[f"{day}_start"], form[f"{day}_end"] = start, end
+    for i, (gid, secs) in enumerate(draft.rows):
+        form[f"group_{i}"], form[f"ring_{i}"] = str(gid or ""), str(secs or "")
+    return form
+
+
+async def validate(db: Database, tenant_id: int, data: Mapping) -> FlowDraft:
+    """All three steps at once (collecting every field error)."""
+    draft, errors = FlowDraft(), {}
+    for check in (lambda: step1(data, draft), lambda: step3(data, draft)):
+        try:
+            check()
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    try:
+        await step2(db, tenant_id, data, draft)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationError(fields=errors)
+    return draft
+
+
+def new_embed_id() -> str:
+    """192 random bits, URL-safe: unguessable (R-FLOW-2, >= 128 bits)."""
+    return secrets.token_urlsafe(24)
+
+
+async def list_flows(db: Database, tenant_id: int) -> list[FlowRow]:
+    return await store.list_flows(db, tenant_id)
+
+
+async def get_flow(db: Database, tenant_id: int, flow_id: int) -> FlowRow:
+    flow = await store.get_flow(db, tenant_id, flow_id)
+    if flow is None:
+        raise NotFound("No such call flow.")
+    return flow
+
+
+def _fields(draft: FlowDraft) -> dict:
+    return dict(name=draft.name, description=draft.description, hours=draft.hours, rows=draft.rows,
+                exit_url=draft.exit_url, out_of_hours_url=draft.out_of_hours_url, escalation_url=draft.escalation_url)
+
+
+async def create_flow(db: Database, tenant_id: int, data: Mapping) -> int:
+    draft = await validate(db, tenant_id, data)
+    async with db.transaction() as conn:
+        return await store.create_flow(conn, tenant_id, embed_id=new_embed_id(), **_fields(draft))
+
+
+async def update_flow(db: Database, tenant_id: int, flow_id: int, data: Mapping) -> None:
+    await get_flow(db, tenant_id, flow_id)
+    draft = await validate(db, tenant_id, data)
+    async with db.transaction() as conn:
+        if not await store.update_flow(conn, tenant_id, flow_id, **_fields(draft)):
+            raise NotFound("No such call flow.")
+
+
+async def delete_flow(db: Database, tenant_id: int, flow_id: int) -> FlowRow:
+    flow = await get_flow(db, tenant_id, flow_id)
+    async with db.transaction() as conn:
+        if not await store.delete_flow(conn, tenant_id, flow_id):
+            raise NotFound("No such call flow.")
+    return flow
+
+
+def embed_snippet(public_base: str, embed_id: str) -> str:
+    """The ready-to-paste markup of R-EMBED-1 (ids and data names are fixed)."""
+    base = public_base.rstrip("/")
+    return (f'<script src="{escape(base)}/embed.js"></script>\n'
+            f'<button id="btn-cwbbb-osr" data-cwbbb-igh="{escape(embed_id)}" data-cwbbb-name="Customer">'
+            "Video call</button>")

@@ -1,0 +1,90 @@
+"""Tenants: only support creates, changes or deletes them (R-ROLE-2)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Mapping
+
+from ...errors import Forbidden, NotFound, ValidationError
+from ...store import tenants as store
+from ...store.database import utcnow
+from ...store.tenants import TenantRecord
+from .. import validation as v
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TenantInput:
+    """Validated tenant form."""
+
+    name: str
+    street: str
+    zip: str
+    city: str
+    email: str
+    timezone: str
+
+
+def parse_tenant_form(data: Mapping) -> TenantInput:
+    errors: dict[str, str] = {}
+    value = TenantInput(
+        name=v.text(data, "name", "Company name", errors),
+        street=v.text(data, "street", "Street", errors),
+        zip=v.text(data, "zip", "Zip code", errors, max_len=20),
+        city=v.text(data, "city", "City", errors),
+        email=v.email(data, "email", errors),
+        timezone=v.timezone(data, "timezone", errors),
+    )
+    if errors:
+        raise ValidationError("Please correct the marked fields.", fields=errors)
+    return value
+
+
+def _require_support(actor) -> None:
+    if actor.role != "support":
+        raise Forbidden("Only support manages tenants.")
+
+
+async def list_tenants(db, actor) -> list[TenantRecord]:
+    if actor.role == "support":
+        return await store.list_tenants(db)
+    tenant = await store.get_tenant(db, actor.tenant_id)
+    return [tenant] if tenant else []
+
+
+async def get_tenant(db, actor, tenant_id: int) -> TenantRecord:
+    """A tenant the actor may see: support any, others only their own (else 404)."""
+    if actor.role != "support" and tenant_id != actor.tenant_id:
+        raise NotFound("No such tenant.")
+    tenant = await store.get_tenant(db, tenant_id)
+    if tenant is None:
+        raise NotFound("No such tenant.")
+    return tenant
+
+
+async def create_tenant(db, actor, data: Mapping) -> int:
+    _require_support(actor)
+    value = parse_tenant_form(data)
+    async with db.transaction() as conn:
+        tenant_id = await store.insert_tenant(conn, now=utcnow(), **value.__dict__)
+    log.info("tenant %s created by user %s", tenant_id, actor.id)
+    return tenant_id
+
+
+async def update_tenant(db, actor, tenant_id: int, data: Mapping) -> None:
+    _require_support(actor)
+    await get_tenant(db, actor, tenant_id)
+    value = parse_tenant_form(data)
+    async with db.transaction() as conn:
+        if not await store.update_tenant(conn, tenant_id, **value.__dict__):
+            raise NotFound("No such tenant.")
+
+
+async def delete_tenant(db, actor, tenant_id: int) -> None:
+    _require_support(actor)
+    async with db.transaction() as conn:
+        if not await store.delete_tenant(conn, tenant_id):
+            raise NotFound("No such tenant.")
+    log.info("tenant %s deleted by user %s", tenant_id, actor.id)

@@ -1,0 +1,130 @@
+"""Webhook settings of a tenant (R-HOOK-1) and the call webhooks themselves (R-HOOK-2).
+
+The body is exactly ``{"callid", "start", "end", "callflow", "userid",
+"username"}``; signing (Standard Webhooks) and delivery with retries are the
+outbox's job (services/webhook_delivery.py), so a slow target never delays a
+call: the webhook is only a row queued in the call's own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import Mapping
+
+from ...errors import ValidationError
+from ...store import Database
+from ...store import webhook_settings as store
+from ...store.calls import CallRow
+from ...store.webhook_settings import WebhookSettingsRow
+from .flows import check_url
+
+log = logging.getLogger(__name__)
+
+_HEADER_LINE = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+): (\S(?:[^\r\n]*\S)?)$")
+RESERVED_HEADERS = {"host", "content-length", "content-type", "transfer-encoding", "connection",
+                    "webhook-id", "webhook-timestamp", "webhook-signature"}
+MAX_HEADERS = 20
+
+
+def parse_headers(text: str) -> dict[str, str]:
+    """One ``Name: value`` per line (blank lines ignored); ValueError names the bad line."""
+    headers: dict[str, str] = {}
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _HEADER_LINE.match(line.rstrip())
+        if not match:
+            raise ValueError(f"Line {number}: write one header per line as 'Name: value'.")
+        name, value = match.groups()
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f"Line {number}: the header {name} is set by the server.")
+        headers[name] = value
+    if len(headers) > MAX_HEADERS:
+        raise ValueError(f"At most {MAX_HEADERS} headers.")
+    return headers
+
+
+def _url_problem(value: str) -> str | None:
+    return None if not value else check_url(value)
+
+
+async def get_settings(db: Database, tenant_id: int) -> WebhookSettingsRow:
+    return await store.get(db, tenant_id)
+
+
+async def save_settings(db: Database, tenant_id: int, data: Mapping) -> str | None:
+    """Validate and store the URLs and header texts. Returns a freshly created
+    signing secret when the tenant had none (to be shown once), else None."""
+    values, errors = {}, {}
+    for kind in ("start", "end"):
+        url = str(data.get(f"{kind}_url", "")).strip()
+        headers = str(data.get(f"{kind}_headers", "")).replace("\r\n", "\n").strip()
+        problem = _url_problem(url)
+        if problem:
+            errors[f"{kind}_url"] = problem
+        try:
+            parse_headers(headers)
+        except ValueError as exc:
+            errors[f"{kind}_headers"] = str(exc)
+        values[f"{kind}_url"], values[f"{kind}_headers"] = url, headers
+    if errors:
+        raise ValidationError(fields=errors)
+    async with db.transaction() as conn:
+        await store.save_urls(conn, tenant_id, **values)
+        current = await store.get_in(conn, tenant_id)
+        if current.secret or not (values["start_url"] or values["end_url"]):
+            return None
+        secret = new_secret()
+        await store.save_secret(conn, tenant_id, secret)
+        return secret
+
+
+def new_secret() -> str:
+    """Standard Webhooks style: ``whsec_`` + base64 of 32 random bytes."""
+    import base64
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+async def regenerate_secret(db: Database, tenant_id: int) -> str:
+    """A new signing secret (the old one stops working at once); shown once."""
+    secret = new_secret()
+    async with db.transaction() as conn:
+        await store.save_secret(conn, tenant_id, secret)
+    return secret
+
+
+def payload(call: CallRow) -> dict:
+    """Exactly the JSON of R-HOOK-2. A call nobody accepted (missed, abandoned)
+    has no start, user id 0 and an empty user name."""
+    return {
+        "callid": call.id,
+        "start": call.accepted_at or "",
+        "end": call.ended_at or "",
+        "callflow": call.flow_id,
+        "userid": call.agent_id or 0,
+        "username": call.agent_email or "",
+    }
+
+
+async def queue_call_webhook(conn, call: CallRow, kind: str, *, now=None) -> int | None:
+    """Queue the start or end webhook of an incoming call in the caller's transaction."""
+    assert kind in ("start", "end")
+    if call.direction != "incoming":
+        return None
+    settings = await store.get_in(conn, call.tenant_id)
+    url = getattr(settings, f"{kind}_url")
+    if not url:
+        return None
+    try:
+        headers = parse_headers(getattr(settings, f"{kind}_headers"))
+    except ValueError:   # validated on save; never let an old bad row break a call
+        headers = {}
+    from ..outbox.webhooks import queue_webhook   # the outbox engineer's module
+    try:
+        return await queue_webhook(conn, tenant_id=call.tenant_id, url=url, headers=headers, body=payload(call),
+                                   secret=settings.secret, event=f"call.{kind}", now=now)
+    except ValueError as exc:   # a bad setting must never undo the call's own change
+        log.warning("tenant %d: %s webhook not queued: %s", call.tenant_id, kind, exc)
+        return None
