@@ -131,3 +131,46 @@ async def click_call(page) -> float:
 async def toast(agent_page, timeout: float = 10.0) -> str:
     el = await agent_page.wait_for_selector(".toast:not(.gone)", timeout=timeout * 1000)
     return await el.get_attribute("data-call-id")
+
+
+# ---- what the user sees ------------------------------------------------------
+
+SIZES = {"wide": (1280, 800), "phone": (390, 844)}
+CALL_PANELS = ("v-gdpr", "v-wait", "v-call", "v-end")
+
+
+async def only_panel(target, panel: str) -> None:
+    """Exactly ``panel`` of the call page's four panels is visible."""
+    visible = [p for p in CALL_PANELS if await target.locator(f"#{p}").is_visible()]
+    assert visible == [panel], f"visible panels {visible}, expected only {panel}"
+
+
+async def fully_in_view(page, target, selector: str) -> None:
+    """``selector`` is visible and lies inside the viewport of ``page``."""
+    loc = target.locator(selector)
+    assert await loc.is_visible(), f"{selector} is not visible"
+    box = await loc.bounding_box()
+    size = page.viewport_size
+    assert box and box["x"] >= 0 and box["y"] >= 0, f"{selector} starts outside the page: {box}"
+    assert box["x"] + box["width"] <= size["width"] + 0.5, f"{selector} is cut off at the right: {box} in {size}"
+    assert box["y"] + box["height"] <= size["height"] + 0.5, f"{selector} is cut off at the bottom: {box} in {size}"
+
+
+async def at_sizes(page, name: str, check) -> None:
+    """Run ``check()`` at 1280x800 and 390x844 and keep a screenshot of each
+    (in $VIDZZLE_SCREENSHOTS when set, for a person to look at)."""
+    import os
+    original = page.viewport_size
+    for label, (width, height) in SIZES.items():
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.wait_for_timeout(50)
+        await check()
+        shot = await page.screenshot()
+        assert len(shot) > 1000
+        folder = os.environ.get("VIDZZLE_SCREENSHOTS")
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, f"{name}-{label}.png"), "wb") as f:
+                f.write(shot)
+    if original:
+        await page.set_viewport_size(original)

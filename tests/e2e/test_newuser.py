@@ -1,0 +1,78 @@
+"""Issue 22 in real Chromium: what a new user sees on the customer and
+invitee page, the overlay, the agent's pages and the back office, checked at
+1280x800 and 390x844 (helpers.at_sizes)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .helpers import agent_console, at_sizes, fully_in_view, only_panel, team
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+LINK = re.compile(r"(http://127\.0\.0\.1:\d+/join/[A-Za-z0-9_-]+)")
+
+
+async def test_item2_call_page_shows_only_the_current_panel(chromium, world):
+    from vidzzle_media.services.branding import brand
+    tenant, _, emails, _ = await team(world, "Panel Cars")
+    await brand.save_section(world.db, tenant, "gdpr", {"gdpr_text": "Panel Cars processes your picture.",
+                                                        "gdpr_outgoing": "1"})
+    actx, agent = await agent_console(chromium, world, emails[0])
+    await agent.goto(world.base + "/admin/followup")
+    await agent.fill("input[name=name_0]", "Ina Invitee")
+    await agent.fill("input[name=address_0]", "ina.panel@example.com")
+    await agent.click("#start-call")
+    await agent.wait_for_selector("#in-call:not([hidden])")
+    mails = await world.mails.wait(1, timeout=15)
+    mail = next(m for m in reversed(mails) if m["To"].addresses[0].addr_spec == "ina.panel@example.com")
+    link = LINK.search(mail.get_body(("plain",)).get_content()).group(1)
+
+    ictx = await chromium.new_context()
+    invitee = await ictx.new_page()
+    await invitee.goto(link)
+    await invitee.wait_for_selector("#gdpr-accept")
+
+    async def gdpr():
+        await only_panel(invitee, "v-gdpr")
+        await fully_in_view(invitee, invitee, "#gdpr-accept")
+        assert not await invitee.locator("#hangup").is_visible()
+    await at_sizes(invitee, "item2-gdpr", gdpr)
+    # hold the media back so the waiting panel stays long enough to be seen
+    await invitee.evaluate("""() => { const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+        window.releaseMedia = null;
+        navigator.mediaDevices.getUserMedia = (c) => new Promise((ok) => { window.releaseMedia = () => ok(gum(c)); }); }""")
+    await invitee.click("#gdpr-accept")
+    await invitee.wait_for_function("window.releaseMedia !== null && window.releaseMedia !== undefined")
+
+    async def waiting():
+        await only_panel(invitee, "v-wait")
+        assert not await invitee.locator("#remote-video").is_visible()
+    await at_sizes(invitee, "item2-waiting", waiting)
+    await invitee.evaluate("window.releaseMedia()")
+    await invitee.wait_for_selector("#v-call:not([hidden])", timeout=15000)
+
+    async def in_call():
+        await only_panel(invitee, "v-call")
+        await fully_in_view(invitee, invitee, "#hangup")
+    await at_sizes(invitee, "item2-call", in_call)
+    await agent.click("#hangup")
+    await invitee.wait_for_selector("#v-end:not([hidden])", timeout=10000)
+
+    async def ended():
+        await only_panel(invitee, "v-end")
+        assert "ended" in (await invitee.text_content("#end-title"))
+    await at_sizes(invitee, "item2-ended", ended)
+    # the used link: the error state
+    other = await ictx.new_page()
+    await other.goto(link)
+    await other.wait_for_selector("#v-end:not([hidden])")
+
+    async def error():
+        await only_panel(other, "v-end")
+        assert "no longer valid" in await other.text_content("#end-title")
+    await at_sizes(other, "item2-error", error)
+    await ictx.close()
+    await actx.close()
