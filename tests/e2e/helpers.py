@@ -59,15 +59,21 @@ async def team(world, name: str, agents: int = 1, ring: tuple[int, ...] = (60,),
     return tenant, ids, emails, embed
 
 
-async def agent_console(browser, world, email: str):
-    """A logged-in agent context on /admin/console, online."""
-    context = await browser.new_context()
+async def logged_in(browser, world, email: str, **context_options):
+    """A new browser context logged in to the back office (on the dashboard)."""
+    context = await browser.new_context(**context_options)
     page = await context.new_page()
     await page.goto(world.base + "/admin/login")
     await page.fill("input[name=email]", email)
     await page.fill("input[name=password]", PASSWORD)
     await page.press("input[name=password]", "Enter")
     await page.wait_for_url("**/admin/**")
+    return context, page
+
+
+async def agent_console(browser, world, email: str):
+    """A logged-in agent context on /admin/console, online."""
+    context, page = await logged_in(browser, world, email)
     await page.goto(world.base + "/admin/console")
     await page.wait_for_selector("#presence[data-state=online]", timeout=10000)
     return context, page

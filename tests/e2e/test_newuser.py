@@ -8,7 +8,9 @@ import re
 
 import pytest
 
-from .helpers import agent_console, at_sizes, fully_in_view, only_panel, team
+from admin.helpers import make_user
+
+from .helpers import agent_console, at_sizes, fully_in_view, logged_in, only_panel, team
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -76,3 +78,19 @@ async def test_item2_call_page_shows_only_the_current_panel(chromium, world):
     await at_sizes(other, "item2-error", error)
     await ictx.close()
     await actx.close()
+
+
+async def test_item3_sms_counter_updates_while_typing(chromium, world):
+    tenant, _, _, _ = await team(world, "Counter Cars")
+    await make_user(world.db, tenant_id=tenant, role="admin", email="admin.counter@example.com")
+    ctx, page = await logged_in(chromium, world, "admin.counter@example.com")
+    await page.goto(world.base + "/admin/branding")
+    count = page.locator("#count-sms_invitation")
+    link = await page.get_attribute("#f-sms_invitation", "data-link")
+    assert "/join/" in link
+    await page.fill("#f-sms_invitation", "Hallo")
+    assert (await count.text_content()).startswith(f"{160 - 6 - len(link)} of 160 characters left")
+    await page.fill("#f-sms_invitation", "Hallo 😀")
+    assert len("Hallo 😀 " + link) > 70    # UCS-2: one SMS holds 70
+    assert await count.text_content() == "Too long for one SMS: 2 SMS (Unicode (UCS-2))."
+    await ctx.close()

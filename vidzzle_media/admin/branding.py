@@ -23,6 +23,7 @@ from .render import flash, render, request_base
 routes = web.RouteTableDef()
 TOKEN_LENGTH = 43   # services.tokens.issue: token_urlsafe(32)
 SMS_LINKS = {"sms_invitation": "/join/", "sms_notification": "/admin/call-link/"}
+SMS_LABELS = {"sms_invitation": "Call invitation", "sms_notification": "Incoming-call notification"}
 
 
 async def scope(request):
@@ -68,7 +69,20 @@ async def branding_save(request: web.Request) -> web.StreamResponse:
     except ValidationError as exc:
         return await _page(request, tenant_id, errors=exc.fields, form=data, status=400)
     flash(request, "Branding saved.", "success")
+    if request.match_info["section"] == "sms":
+        await _warn_multipart_sms(request, tenant_id)
     raise web.HTTPFound("/admin/branding")
+
+
+async def _warn_multipart_sms(request, tenant_id) -> None:
+    """A text that fits the form's limit can still need several SMS once the
+    link is appended: say so, since every part is charged."""
+    current = await service.load(database(request), tenant_id)
+    for key, link in sample_links(request).items():
+        counted = sms_text.left_after_link(current.get(key), link)
+        if counted.segments > 1:
+            flash(request, f"{SMS_LABELS[key]}: with the link it needs {counted.segments} SMS "
+                           f"({-counted.left_in_one} characters too many for one).", "warning")
 
 
 @routes.post(r"/branding/images/{kind:(header|hero)}")

@@ -48,7 +48,7 @@ class Slots:
 
 
 def flash(request: web.Request, text: str, kind: str = "info") -> None:
-    """Queue a message shown once on the next rendered page (kind: info, success, error)."""
+    """Queue a message shown once on the next rendered page (kind: info, success, warning, error)."""
     session = request.get(SESSION_KEY)
     if session is None:   # outside the admin middleware: nothing to attach to
         log.debug("flash without session dropped")
