@@ -20,6 +20,7 @@ from . import admin, api, clients, keys, monitoring, signalling
 from .config import Settings
 from .middleware import error_middleware
 from .paths import web_root
+from .services.accounts.activity import BackOfficeActivity
 from .services.outbox import worker as outbox
 from .services.calls.room_port import ROOMS
 from .store import Database
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     database = Database(settings.database_path, settings.database.busy_timeout_ms)
     app[keys.DATABASE] = database
+    app[keys.ACTIVITY] = BackOfficeActivity(database)
 
     async def database_ctx(app: web.Application):
         await database.open()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from .config import Settings
+from .services.accounts.activity import BackOfficeActivity
 from .store import Database
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
+ACTIVITY = web.AppKey("activity", BackOfficeActivity)

@@ -199,15 +199,15 @@ async def test_support_deletes_tenant_with_cascade(browser, world, client):
 
 
 async def test_dashboard_tiles_and_call_entry(browser, world):
-    """"Users logged in now" counts users holding a back-office page (its presence socket) open."""
+    """"Users logged in now" counts the viewer; "online for calls" the presence sockets."""
     await browser.login("admin.a@example.com")
     page = await browser.get("/admin/")
-    assert 'id="tile-logged-in">0<' in page.text
+    assert 'id="tile-logged-in">1<' in page.text and 'id="tile-online">0 online' in page.text
     assert '<script type="module" src="/static/agent/console.js">' in page.text
     ws = await browser.session.ws_connect(browser.base + "/ws/agent")
     assert (await ws.receive_json())["type"] == "hello"
     page = await browser.get("/admin/")
-    assert 'id="tile-logged-in">1<' in page.text
+    assert 'id="tile-logged-in">1<' in page.text and 'id="tile-online">1 online' in page.text
     await ws.close()
     assert 'id="tile-calls-today">0<' in page.text
     assert "Initiate Video-Call" in page.text

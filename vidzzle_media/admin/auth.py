@@ -59,6 +59,7 @@ async def current_user(request: web.Request) -> CurrentUser | None:
     user = CurrentUser(record.id, record.tenant_id, record.role, record.name, record.email,
                        impersonator.name if impersonator else None, impersonator.id if impersonator else None)
     request[_CACHE] = user
+    await request.config_dict[keys.ACTIVITY].seen(user.impersonator_id or user.id)
     return user
 
 
@@ -95,6 +96,8 @@ async def log_out(request: web.Request) -> bool:
     session = await get_session(request)
     imp_id = session.get(IMPERSONATOR_FIELD)
     request.pop(_CACHE, None)
+    if session.get(USER_FIELD) is not None and imp_id is None:
+        await request.config_dict[keys.ACTIVITY].logged_out(int(session[USER_FIELD]))
     if imp_id is not None:
         session[USER_FIELD] = imp_id
         del session[IMPERSONATOR_FIELD]

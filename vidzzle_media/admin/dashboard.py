@@ -11,6 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import keys
+from ..services.accounts.activity import WINDOW_S
 from ..services.calls.dashboard import dashboard as call_numbers
 from ..services.calls.presence import PRESENCE
 from . import chart
@@ -33,9 +34,12 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
     tenant_id = await tenant_scope(request, user)
     stats = None if tenant_id is None else await call_numbers(request.config_dict[keys.DATABASE], tenant_id)
-    presence = request.config_dict[PRESENCE]
+    online = request.config_dict[PRESENCE].online_user_ids(tenant_id)
+    active = await request.config_dict[keys.ACTIVITY].logged_in_ids(tenant_id)
     return await render(request, "dashboard.html", {
-        "logged_in": len(presence.online_user_ids(tenant_id)),
+        "logged_in": len(active | online),
+        "online": len(online),
+        "window_min": WINDOW_S // 60,
         "stats": stats,
         "avg_duration": format_duration(stats.avg_duration_s if stats else 0),
         "follow_up_path": FOLLOW_UP_PATH,

@@ -126,3 +126,15 @@ async def delete_user(conn: aiosqlite.Connection, user_id: int, *, tenant_id=_AN
 
 
 ANY_TENANT = _ANY
+
+
+async def set_last_seen(conn: aiosqlite.Connection, user_id: int, at: str | None) -> None:
+    """Record a back-office request of the user (``None``: logged out)."""
+    await conn.execute("UPDATE users SET last_seen_at = ? WHERE id = ?", (at, user_id))
+
+
+async def seen_since(ex: Executor, since: str, *, tenant_id=_ANY) -> set[int]:
+    """Users in scope whose last back-office request is at or after ``since``."""
+    cond, params = _scope(tenant_id)
+    rows = await fetchall(ex, f"SELECT id FROM users WHERE last_seen_at >= ? AND {cond}", (since, *params))
+    return {r[0] for r in rows}
