@@ -50,8 +50,9 @@ async def test_today_and_48h_window_in_kolkata(client, world):
     d = await dashboard(db, a, now=NOW)
     assert d.day.isoformat() == "2026-03-10" and d.timezone == "Asia/Kolkata"
     assert d.calls_today == 5            # incoming today: midnight, -5 min, missed, abandoned, ringing
-    assert d.video_calls_today == 3      # with a duration: 60, 120, outgoing 30
-    assert d.avg_duration_s == 70
+    assert d.incoming.video_calls == 2   # with a duration: 60, 120
+    assert d.avg_duration_s == 90        # one definition: incoming calls only
+    assert (d.outgoing.calls, d.outgoing.video_calls, d.outgoing.avg_duration_s) == (1, 1, 30)
     assert len(d.bars) == 48
     assert d.bars[0].start == datetime(2026, 3, 8, 19, 0, tzinfo=d.bars[0].start.tzinfo)   # local hour start
     assert (d.bars[0].incoming, d.bars[0].accepted, d.bars[0].not_accepted) == (1, 0, 1)
@@ -64,7 +65,11 @@ async def test_today_and_48h_window_in_kolkata(client, world):
     page = await call_list.call_page(db, a, _query(d.links["calls_today"]))
     assert len(page.rows) == d.calls_today
     page = await call_list.call_page(db, a, _query(d.links["avg_duration"]))
-    assert sorted(r.duration_s for r in page.rows) == [30, 60, 120]
+    assert sorted(r.duration_s for r in page.rows) == [60, 120]
+    page = await call_list.call_page(db, a, _query(d.links["avg_outgoing"]))
+    assert [r.duration_s for r in page.rows] == [30]
+    page = await call_list.call_page(db, a, _query(d.links["outgoing"]))
+    assert [r.direction for r in page.rows] == ["outgoing"]
     page = await call_list.call_page(db, a, _query(last.links["not_accepted"]))
     assert sorted(r.state for r in page.rows) == ["abandoned", "missed"]
     assert {r.miss_reason for r in page.rows} == {"rang_unanswered", ""}

@@ -42,6 +42,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         "window_min": WINDOW_S // 60,
         "stats": stats,
         "avg_duration": format_duration(stats.avg_duration_s if stats else 0),
+        "avg_outgoing": format_duration(stats.outgoing.avg_duration_s if stats else 0),
         "follow_up_path": FOLLOW_UP_PATH,
         "scope_tenant": tenant_id,
         "chart_of": chart.build,   # dashboard_chart.html: SVG geometry of stats.bars

@@ -18,12 +18,12 @@ NOT_ACCEPTED = ("missed", "abandoned", "out_of_hours")
 
 @dataclass(frozen=True)
 class DayNumbers:
-    """Figures of one local day."""
+    """Figures of one direction's calls in one local day."""
 
-    received: int
-    """Incoming calls created in the day (every outcome)."""
+    calls: int
+    """Calls created in the day (every outcome)."""
     video_calls: int
-    """Calls of the day (both directions) that have a duration."""
+    """Those of them that have a duration (an agent and a customer talked)."""
     avg_duration_s: float
     """Average of those durations; 0 without any."""
 
@@ -79,13 +79,14 @@ class CallListRow:
     duration_s: float | None
 
 
-async def day_numbers(db: Database, tenant_id: int, start: str, end: str) -> DayNumbers:
-    row = await db.fetchone(
-        "SELECT COALESCE(SUM(direction = 'incoming'), 0) AS received, COUNT(duration_s) AS video,"
-        " COALESCE(AVG(duration_s), 0) AS avg_d"
-        " FROM calls WHERE tenant_id = ? AND created_at >= ? AND created_at < ?",
+async def day_numbers(db: Database, tenant_id: int, start: str, end: str) -> dict[str, DayNumbers]:
+    """``incoming`` and ``outgoing`` figures of the calls created in [start, end)."""
+    rows = await db.fetchall(
+        "SELECT direction, COUNT(*) AS calls, COUNT(duration_s) AS video, COALESCE(AVG(duration_s), 0) AS avg_d"
+        " FROM calls WHERE tenant_id = ? AND created_at >= ? AND created_at < ? GROUP BY direction",
         (tenant_id, start, end))
-    return DayNumbers(int(row["received"]), int(row["video"]), float(row["avg_d"]))
+    found = {r["direction"]: DayNumbers(int(r["calls"]), int(r["video"]), float(r["avg_d"])) for r in rows}
+    return {d: found.get(d, DayNumbers(0, 0, 0.0)) for d in ("incoming", "outgoing")}
 
 
 async def hourly(db: Database, tenant_id: int, start: str, end: str, start_epoch: int) -> list[HourBucket]:

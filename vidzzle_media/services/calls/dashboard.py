@@ -65,13 +65,22 @@ class Dashboard:
     day: date
     """The tenant's local today."""
     timezone: str
-    calls_today: int
-    avg_duration_s: float
-    video_calls_today: int
+    incoming: stats.DayNumbers
+    """Today's incoming calls (the manual's "calls received today") and their average duration."""
+    outgoing: stats.DayNumbers
+    """Today's follow-up calls, counted and averaged the same way, shown beside them."""
     bars: list[Bar]
     """CHART_HOURS hours, oldest first."""
     links: dict[str, str]
-    """calls_today / avg_duration -> calls-list URL"""
+    """calls_today / avg_duration / outgoing / avg_outgoing -> calls-list URL"""
+
+    @property
+    def calls_today(self) -> int:
+        return self.incoming.calls
+
+    @property
+    def avg_duration_s(self) -> float:
+        return self.incoming.avg_duration_s
 
 
 async def dashboard(db: Database, tenant_id: int, now: datetime | None = None) -> Dashboard:
@@ -100,8 +109,11 @@ async def dashboard(db: Database, tenant_id: int, now: datetime | None = None) -
             "accepted": calls_link(**span, state="accepted_any"),
             "not_accepted": calls_link(**span, state="not_accepted"),
         }))
-    return Dashboard(day=day, timezone=tz_name, calls_today=numbers.received, avg_duration_s=numbers.avg_duration_s,
-                     video_calls_today=numbers.video_calls, bars=bars, links={
-                         "calls_today": calls_link(date=day.isoformat(), direction="incoming"),
-                         "avg_duration": calls_link(date=day.isoformat(), duration="1"),
+    today = day.isoformat()
+    return Dashboard(day=day, timezone=tz_name, incoming=numbers["incoming"], outgoing=numbers["outgoing"],
+                     bars=bars, links={
+                         "calls_today": calls_link(date=today, direction="incoming"),
+                         "avg_duration": calls_link(date=today, direction="incoming", duration="1"),
+                         "outgoing": calls_link(date=today, direction="outgoing"),
+                         "avg_outgoing": calls_link(date=today, direction="outgoing", duration="1"),
                      })
