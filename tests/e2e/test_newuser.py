@@ -94,3 +94,38 @@ async def test_item3_sms_counter_updates_while_typing(chromium, world):
     assert len("Hallo 😀 " + link) > 70    # UCS-2: one SMS holds 70
     assert await count.text_content() == "Too long for one SMS: 2 SMS (Unicode (UCS-2))."
     await ctx.close()
+
+
+async def _customer(chromium, world, embed):
+    from .helpers import call_frame, click_call
+    ctx = await chromium.new_context()
+    host = await ctx.new_page()
+    await host.goto(f"{world.host}/?embed={embed}&name=Erika")
+    await click_call(host)
+    return ctx, host, await call_frame(host)
+
+
+async def test_item6_agent_on_call_ended_page_is_rung(chromium, world):
+    from .helpers import toast
+    _, _, emails, embed = await team(world, "Ended Cars")
+    actx, agent = await agent_console(chromium, world, emails[0])
+    cctx, _, frame = await _customer(chromium, world, embed)
+    call_id = await toast(agent)
+    await agent.click(f".toast[data-call-id='{call_id}'] .accept")
+    await agent.wait_for_url(f"**/admin/call/{call_id}")
+    await frame.wait_for_selector("#v-call:not([hidden])", timeout=15000)
+    await agent.click("#hangup")
+    await agent.wait_for_selector("#summary:not([hidden])")
+    await agent.wait_for_selector("#presence[data-state=online]", timeout=10000)
+    await cctx.close()
+    cctx2, _, _ = await _customer(chromium, world, embed)
+    second = await toast(agent)
+    assert second != call_id
+
+    async def rung():
+        assert await agent.locator("#summary").is_visible()
+        await fully_in_view(agent, agent, f".toast[data-call-id='{second}'] .accept")
+        assert "online" in (await agent.text_content("#presence")).lower()
+    await at_sizes(agent, "item6-ended-page-rings", rung)
+    await cctx2.close()
+    await actx.close()

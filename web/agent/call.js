@@ -32,9 +32,20 @@ function fmtDuration(seconds) {
   return `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
+// Busy while in the call; from the summary on the agent can be rung again:
+// the presence badge appears and console.js opens the presence socket.
+function holdPresence() {
+  const badge = $("presence");
+  if (!badge || state.presence) return;
+  state.presence = true;
+  badge.hidden = false;
+  import("/static/agent/console.js");
+}
+
 async function summary(reason) {
   if (state.phase === "ended") return;
   state.phase = "ended";
+  holdPresence();
   if (state.client) state.client.leave();
   if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
   $("in-call").hidden = true;
@@ -95,6 +106,7 @@ async function hangUp() {
 async function start() {
   if (root.dataset.state !== "accepted" || !root.dataset.roomToken) {
     state.phase = "ended";
+    holdPresence();
     $("summary").hidden = false;
     if (root.dataset.duration) $("summary-duration").textContent = fmtDuration(root.dataset.duration);
     return;
