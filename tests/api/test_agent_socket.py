@@ -163,3 +163,26 @@ async def test_accept_of_a_foreign_or_unrung_call(cli, db, calls):
     assert (await call_store.get_call(db, body["call_id"])).state == "ringing"
     await foreign.close()
     await unrung.close()
+
+
+async def test_browser_leaving_mid_conversation_is_not_an_error(cli, db, caplog):
+    """A page that navigates away while pings are answered (issue 22, item 7):
+    the server's writes fail on a closing socket; that ends the socket quietly."""
+    import logging
+    tenant = await make_tenant(db, "Quiet Cars")
+    _, agents = await _agents(cli, db, tenant, 1)
+    presence = cli.server.app[PRESENCE]
+    caplog.set_level(logging.DEBUG)
+    for _ in range(5):
+        for _ in range(200):
+            await agents[0].ws.send_json({"type": "ping"})
+        agents[0].ws._response.connection.transport.abort()
+        for _ in range(100):
+            if not presence.online_user_ids(tenant):
+                break
+            await asyncio.sleep(0.01)
+        assert not presence.online_user_ids(tenant)
+        await agents[0].connect()
+    bad = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not bad, [(r.name, r.getMessage()) for r in bad]
+    await _close(agents)

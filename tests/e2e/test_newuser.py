@@ -4,6 +4,7 @@ invitee page, the overlay, the agent's pages and the back office, checked at
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -129,3 +130,62 @@ async def test_item6_agent_on_call_ended_page_is_rung(chromium, world):
     await at_sizes(agent, "item6-ended-page-rings", rung)
     await cctx2.close()
     await actx.close()
+
+
+class _Records:
+    """Server log records of ERROR level or with a traceback, while active."""
+
+    def __init__(self):
+        import logging
+        self.found: list = []
+        self.handler = logging.Handler()
+        self.handler.emit = lambda r: self.found.append(r) if r.levelno >= logging.ERROR or r.exc_info else None
+
+    def __enter__(self):
+        import logging
+        logging.getLogger().addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc):
+        import logging
+        logging.getLogger().removeHandler(self.handler)
+
+    def texts(self) -> list[str]:
+        return [f"{r.name}: {r.getMessage()}" for r in self.found]
+
+
+async def test_item7_navigation_and_hangup_are_no_errors(chromium, world):
+    from .helpers import toast
+    _, _, emails, embed = await team(world, "Quiet Cars")
+    with _Records() as server:
+        actx, agent = await agent_console(chromium, world, emails[0])
+        errors = []
+        agent.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+        agent.on("console", lambda m: errors.append(f"console: {m.text} {m.location}") if m.type == "error" else None)
+        for path in ("/admin/", "/admin/console", "/admin/followup", "/admin/calls", "/admin/"):
+            await agent.goto(world.base + path)
+            await agent.wait_for_selector("#presence[data-state=online]", timeout=10000)
+        cctx, _, frame = await _customer(chromium, world, embed)
+        call_id = await toast(agent)
+        await agent.click(f".toast[data-call-id='{call_id}'] .accept")
+        await agent.wait_for_url(f"**/admin/call/{call_id}")
+        await frame.wait_for_selector("#v-call:not([hidden])", timeout=15000)
+        await agent.click("#hangup")
+        await agent.wait_for_selector("#summary:not([hidden])")
+        await agent.wait_for_timeout(500)
+        await agent.goto(world.base + "/admin/")
+        await agent.wait_for_selector("#presence[data-state=online]", timeout=10000)
+        await cctx.close()
+        # hanging up at once, while joining and publishing are still under way
+        cctx, _, frame = await _customer(chromium, world, embed)
+        call_id = await toast(agent)
+        await agent.click(f".toast[data-call-id='{call_id}'] .accept")
+        await agent.wait_for_url(f"**/admin/call/{call_id}")
+        await agent.click("#hangup")
+        await agent.wait_for_selector("#summary:not([hidden])")
+        await agent.wait_for_timeout(1000)
+        await cctx.close()
+        await actx.close()
+        await asyncio.sleep(0.5)   # the server sees the sockets close
+    assert not errors, errors
+    assert not server.texts(), server.texts()

@@ -45,6 +45,9 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
             if msg.type != WSMsgType.TEXT:
                 continue
             await _handle(ws, calls, user, msg.data)
+    except ConnectionError as exc:
+        # the browser left the page (navigation, closed tab): an ordinary end
+        log.debug("agent socket of user %d closed while sending: %s", user.id, exc)
     finally:
         presence.remove(user.id, ws)
     return ws
@@ -73,6 +76,8 @@ async def _handle(ws: web.WebSocketResponse, calls, user, raw: str) -> None:
     except AppError as exc:
         await ws.send_json({"type": "result", "of": kind, "ok": False, "call_id": call_id, "error": exc.message,
                             "status": exc.status})
+    except ConnectionError:
+        raise   # the socket is gone: the caller ends quietly
     except Exception:   # never let one bad message kill the socket
         log.exception("agent socket: %s failed", kind)
         await ws.send_json({"type": "result", "of": kind, "ok": False, "call_id": call_id, "error": "internal error"})

@@ -83,7 +83,14 @@ async def invite_join(request: web.Request) -> web.Response:
     return _json(await followup.join(request.app[keys.DATABASE], request.app.get(ROOMS), request.match_info["token"]))
 
 
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """Browsers ask for /favicon.ico on their own (pages link the SVG)."""
+    return web.FileResponse(web_root() / "favicon.svg", headers={"Content-Type": "image/svg+xml",
+                                                                 "Cache-Control": "max-age=86400"})
+
+
 def setup(app: web.Application) -> None:
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/embed.js", embed_js)
     app.router.add_route("OPTIONS", "/embed.js", preflight)
     app.router.add_get("/call", call_page)

@@ -42,6 +42,8 @@ function holdPresence() {
   import("/static/agent/console.js");
 }
 
+const ended = () => state.phase === "ended";
+
 async function summary(reason) {
   if (state.phase === "ended") return;
   state.phase = "ended";
@@ -112,6 +114,7 @@ async function start() {
     return;
   }
   $("in-call").hidden = false;
+  $("hangup").onclick = hangUp;   // works from the first moment, also while joining
   state.acceptAt = Number(sessionStorage.getItem("vidzzle-accept-at")) || null;
   sessionStorage.removeItem("vidzzle-accept-at");
   // Media BEFORE connecting: Firefox gathers no usable ICE candidates until
@@ -119,6 +122,7 @@ async function start() {
   // module loads (mediaPromise), so Chromium loses next to nothing.
   const stream = await mediaPromise;
   state.times.media = Date.now();
+  if (ended()) { stream?.getTracks().forEach((t) => t.stop()); return; }
   state.stream = stream;
   if (!stream || !stream.getVideoTracks().length) $("camera").disabled = true;
   if (!stream) $("mute").disabled = true;
@@ -145,6 +149,7 @@ async function start() {
     else summary("The connection was lost and could not be restored.");
   });
   const joined = await client.connect();
+  if (ended()) return;
   state.times.joined = Date.now();
   for (const p of joined.participants) state.names[p.participant_id] = p.display_name;
   const select = $("pres-doc");
@@ -158,6 +163,7 @@ async function start() {
     $("self-video").srcObject = stream;
     await client.publish(stream);
   }
+  if (ended()) return;
   state.phase = "incall";
   watchQuality(client, $("quality"));
   firstFrame(client, "camera").then((at) => { state.times.firstFrame = at; });
@@ -175,10 +181,10 @@ async function start() {
     $("camera").setAttribute("aria-pressed", String(cameraOff));
     $("camera").textContent = cameraOff ? "Camera on" : "Camera off";
   };
-  $("hangup").onclick = hangUp;
 }
 
 start().catch((err) => {
+  if (ended()) return;
   $("call-note").hidden = false;
   $("call-note").textContent = `The call could not be started: ${err.message || err}`;
 });

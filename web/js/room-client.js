@@ -190,7 +190,10 @@ export class RoomClient extends EventTarget {
   }
 
   _onClose() {
-    for (const w of this._pending.values()) w.reject(new Error("socket closed"));
+    // After leave() or room_closed nobody waits for an answer any more: the
+    // pending requests are dropped instead of rejected (a rejection nobody
+    // handles is a page error); a dropped connection rejects them (re-join).
+    if (!this.closed) for (const w of this._pending.values()) w.reject(new Error("socket closed"));
     this._pending.clear();
     if (!this.closed) this._emit("disconnected", {});
   }
