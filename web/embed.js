@@ -16,16 +16,49 @@
   function el(tag, css, text) {
     var e = d.createElement(tag); if (css) e.style.cssText = css; if (text) e.textContent = text; return e;
   }
-  function overlay() {
+  // The overlay is a modal dialog: a close button, Esc, and Tab kept inside it;
+  // focus goes back to the call button when it closes.
+  function overlay(label) {
     var o = el("div", "position:fixed;inset:0;z-index:2147483646;background:rgba(0,0,0,.6);display:flex;" +
       "align-items:center;justify-content:center;font:16px system-ui,sans-serif");
     o.className = P + "overlay"; o.setAttribute("role", "dialog"); o.setAttribute("aria-modal", "true");
+    o.setAttribute("aria-label", label);
+    var x = el("button", "position:absolute;top:.5rem;right:.5rem;width:2.75rem;height:2.75rem;border:0;border-radius:50%;" +
+      "background:#fff;color:#222;font:1.6rem/1 system-ui,sans-serif;cursor:pointer", "\u00d7");
+    x.type = "button"; x.className = P + "close"; x.setAttribute("aria-label", "Close");
+    x.onclick = close;
+    o.appendChild(x);
+    o.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { e.preventDefault(); close(); }
+    });
+    ns.opener = d.activeElement;
     d.body.appendChild(o); return o;
   }
-  function close() { if (ns.open) { ns.open.remove(); ns.open = null; } }
+  // Tab past the last control (also out of the iframe) lands on an edge
+  // element that sends the focus round to the other end.
+  function edges(o) {
+    var start = el("span"), end = el("span");
+    start.tabIndex = 0; end.tabIndex = 0;
+    start.className = P + "edge"; end.className = P + "edge";
+    o.insertBefore(start, o.firstChild); o.appendChild(end);
+  }
+  function close() {
+    if (!ns.open) return;
+    ns.open.remove(); ns.open = null;
+    if (ns.opener && ns.opener.focus) ns.opener.focus();
+  }
+  // Focus that leaves the open overlay (e.g. Tab from the iframe's last
+  // control) comes back to it.
+  d.addEventListener("focusin", function (e) {
+    var o = ns.open;
+    if (!o) return;
+    var items = o.querySelectorAll("button,iframe");
+    if (e.target === o.lastChild || !o.contains(e.target)) items[0].focus();
+    else if (e.target === o.firstChild) items[items.length - 1].focus();
+  });
 
   function consent(id, done) {
-    var o = ns.open = overlay();
+    var o = ns.open = overlay("Privacy notice");
     var box = el("div", "background:#fff;color:#222;max-width:32rem;margin:1rem;padding:1.5rem;border-radius:8px;max-height:80vh;overflow:auto");
     box.className = P + "gdpr";
     var text = el("div", "white-space:pre-wrap;margin-bottom:1rem", "…");
@@ -33,23 +66,25 @@
     var no = el("button", "padding:.5rem 1rem", "Cancel");
     ok.className = P + "accept"; no.className = P + "cancel";
     box.appendChild(el("h2", "margin:0 0 .75rem;font-size:1.2rem", "Privacy notice"));
-    box.appendChild(text); box.appendChild(ok); box.appendChild(no); o.appendChild(box);
+    box.appendChild(text); box.appendChild(ok); box.appendChild(no); o.appendChild(box); edges(o);
     fetch(base + "/api/embed/" + encodeURIComponent(id) + "/gdpr").then(function (r) { return r.json(); })
       .then(function (j) { text.textContent = j.text || ""; }, function () { text.textContent = "(notice unavailable)"; });
     no.onclick = close;
     ok.onclick = function () { remember(id); close(); done(); };
+    ok.focus();
   }
 
   function start(btn) {
     var id = btn.getAttribute("data-cwbbb-igh") || "";
     var name = btn.getAttribute("data-cwbbb-name") || "Customer";
     var go = function () {
-      var o = ns.open = overlay();
+      var o = ns.open = overlay("Video call");
       var f = el("iframe", "width:min(960px,96vw);height:min(720px,92vh);border:0;border-radius:8px;background:#111");
       f.className = P + "frame"; f.title = "Video call";
       f.allow = "camera; microphone; autoplay; fullscreen";
       f.src = base + "/call?embed=" + encodeURIComponent(id) + "&name=" + encodeURIComponent(name) + "&t0=" + Date.now();
-      o.appendChild(f);
+      o.appendChild(f); edges(o);
+      f.focus();
     };
     if (ns.open) return;
     if (btn.getAttribute("data-cwbbb-gdpr") === "1" && !consented(id)) consent(id, go); else go();
@@ -63,6 +98,6 @@
   w.addEventListener("message", function (e) {
     if (e.origin !== base || !e.data || e.data.cwbbb == null) return;
     if (e.data.cwbbb === "redirect" && /^https?:/i.test(e.data.url || "")) location.href = e.data.url;
-    else if (e.data.cwbbb === "close") close();
+    else if (e.data.cwbbb === "close" || e.data.cwbbb === "escape") close();
   });
 })(window, document);

@@ -189,3 +189,47 @@ async def test_item7_navigation_and_hangup_are_no_errors(chromium, world):
         await asyncio.sleep(0.5)   # the server sees the sockets close
     assert not errors, errors
     assert not server.texts(), server.texts()
+
+
+async def test_item8_unknown_button_message_close_escape_focus(chromium, world):
+    from .helpers import call_frame, click_call
+    ctx = await chromium.new_context()
+    host = await ctx.new_page()
+    await host.goto(f"{world.host}/?embed=no-such-button")
+    await host.focus("#btn-cwbbb-osr")
+    await click_call(host)
+    frame = await call_frame(host)
+    await frame.wait_for_selector("#v-end:not([hidden])")
+
+    async def unknown():
+        await only_panel(frame, "v-end")
+        assert await frame.text_content("#end-title") == "This call button is not available"
+        assert "no longer valid" not in await frame.text_content("#v-end")
+        await fully_in_view(host, host, ".cwbbb-close")
+        await fully_in_view(host, host, ".cwbbb-frame")
+    await at_sizes(host, "item8-unknown-button", unknown)
+    # Tab stays inside the dialog: close button <-> frame
+    await host.focus(".cwbbb-close")
+    for _ in range(4):
+        await host.keyboard.press("Tab")
+        await host.wait_for_function("document.querySelector('.cwbbb-overlay').contains(document.activeElement)",
+                                     timeout=2000)
+    # Esc closes it and gives the focus back to the call button
+    await host.focus(".cwbbb-close")
+    await host.keyboard.press("Escape")
+    assert await host.locator(".cwbbb-overlay").count() == 0
+    assert await host.evaluate("document.activeElement.id") == "btn-cwbbb-osr"
+    while any("/call?" in f.url for f in host.frames):
+        await asyncio.sleep(0.05)
+    # the close button closes it too; Esc inside the frame (no call running) as well
+    await click_call(host)
+    await host.click(".cwbbb-close")
+    assert await host.locator(".cwbbb-overlay").count() == 0
+    while any("/call?" in f.url for f in host.frames):   # the removed frame is detached
+        await asyncio.sleep(0.05)
+    await click_call(host)
+    frame = await call_frame(host)
+    await frame.wait_for_selector("#v-end:not([hidden])")
+    await frame.locator("body").press("Escape")
+    await host.wait_for_selector(".cwbbb-overlay", state="detached", timeout=3000)
+    await ctx.close()

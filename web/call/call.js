@@ -251,10 +251,24 @@ async function invited() {
   enterCall(agent ? agent.display_name : "Agent");
 }
 
+// Esc inside the overlay's frame closes the overlay, except in a running
+// call (there Hang up ends it, so a stray key does not).
+if (embedded) {
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && state.phase !== "incall") window.parent.postMessage({ cwbbb: "escape" }, "*");
+  });
+}
+
 const main = inviteToken ? invited : incoming;
 main().catch((err) => {
   if (state.phase === "ended") return;
   const gone = err.status === 404 || err.status === 410;
-  finish(gone ? "This link is no longer valid" : "The call could not be started",
-    gone ? "The call is over or the link was already used." : String(err.message || err));
+  if (gone && !inviteToken && state.phase === "start") {
+    finish("This call button is not available",
+      "The video call button on this page is not set up (any more). Please contact us another way.");
+  } else if (gone) {
+    finish("This link is no longer valid", "The call is over or the link was already used.");
+  } else {
+    finish("The call could not be started", String(err.message || err));
+  }
 });
