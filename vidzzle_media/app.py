@@ -21,6 +21,7 @@ from .config import Settings
 from .middleware import error_middleware
 from .paths import web_root
 from .services.accounts.activity import BackOfficeActivity
+from .services.branding import brand
 from .services.outbox import worker as outbox
 from .services.calls.room_port import ROOMS
 from .store import Database
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> web.Application:
     database = Database(settings.database_path, settings.database.busy_timeout_ms)
     app[keys.DATABASE] = database
     app[keys.ACTIVITY] = BackOfficeActivity(database)
+    brand.set_default_appname(settings.server.appname)
 
     async def database_ctx(app: web.Application):
         await database.open()

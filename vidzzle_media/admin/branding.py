@@ -49,7 +49,7 @@ async def _page(request, tenant_id, *, errors=None, form=None, status=200):
     return await render(request, "branding/index.html", {
         "scope_tenant": tenant_id, "form": form, "errors": errors or {}, "inherited": inherited, "current": current,
         "links": links, "counters": counters, "sizes": SIZES, "own_images": await service.own_images(db, tenant_id),
-        "appname": await service.appname(db, ""), "default_appname": settings.server.appname,
+        "appname": await service.stored_appname(db), "default_appname": settings.server.appname,
         "default_sender": settings.smtp.sender,
     }, status=status)
 

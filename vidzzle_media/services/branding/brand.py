@@ -106,8 +106,28 @@ async def load(ex: Executor, tenant_id: int | None) -> Branding:
     return Branding(values=merged, own=tenant if tenant_id is not None else system)
 
 
-async def appname(ex: Executor, default: str) -> str:
-    return await store.get_setting(ex, "appname") or default
+_default_appname = "Vidzzle Media"
+
+
+def set_default_appname(name: str) -> None:
+    """The configured ``server.appname`` (set once at start): the one default
+    of ``__APPNAME__`` for the back office, mails and the GDPR notice."""
+    global _default_appname
+    _default_appname = name
+
+
+def default_appname() -> str:
+    return _default_appname
+
+
+async def stored_appname(ex: Executor) -> str:
+    """What support set in the back office ("" = the default)."""
+    return await store.get_setting(ex, "appname") or ""
+
+
+async def appname(ex: Executor) -> str:
+    """``__APPNAME__``: support's choice, else the configured default."""
+    return await stored_appname(ex) or _default_appname
 
 
 async def backoffice_slots(db, tenant_id: int | None) -> dict:
@@ -129,7 +149,7 @@ class GdprNotice:
 
 async def gdpr_notice(ex: Executor, tenant_id: int | None) -> GdprNotice:
     branding = await load(ex, tenant_id)
-    name = await store.get_setting(ex, "appname") or "this service"
+    name = await appname(ex)
     return GdprNotice(branding.get("gdpr_text").replace("__APPNAME__", name), branding.get("gdpr_outgoing") == "1")
 
 

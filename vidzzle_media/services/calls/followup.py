@@ -12,7 +12,6 @@ role with the contact name as display name.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import uuid
@@ -27,6 +26,7 @@ from ...store import calls as call_store
 from ...store.calls import CallRow
 from ..accounts import tokens
 from .. import validation
+from ..branding import brand
 from .notify import presentation_documents
 from .service import AGENT_CALL_PATH
 from .room_port import maybe_await
@@ -37,12 +37,6 @@ TOKEN_PURPOSE = "call_invitation"
 INVITE_TTL = timedelta(hours=24)
 JOIN_PATH = "/join/"
 MAX_ROWS = 10
-DEFAULT_GDPR_TEXT = (
-    "For this video call we process your name, your camera picture and your voice only to run the call. "
-    "Nothing is recorded. By continuing you agree to this processing."
-)
-
-
 @dataclass(frozen=True)
 class Invitee:
     """One row of the "Initiate Video-Call" form."""
@@ -56,15 +50,6 @@ class Invitee:
 
 
 @dataclass(frozen=True)
-class GdprNotice:
-    """The tenant's GDPR notice (R-BRAND-2) as the clients need it."""
-
-    text: str
-    outgoing: bool
-    """Show it to invitees before every outgoing call."""
-
-
-@dataclass(frozen=True)
 class FollowUpCall:
     """What the agent gets after "Start Call"."""
 
@@ -74,35 +59,7 @@ class FollowUpCall:
     invitations: int
 
 
-async def gdpr_notice(db: Database, tenant_id: int) -> GdprNotice:
-    """From the branding service when it exists (``gdpr_notice(db, tenant_id)``
-    returning an object or dict with ``text`` and ``outgoing``/``show_outgoing``);
-    else a generic text, not shown for outgoing calls."""
-    try:
-        branding = importlib.import_module("vidzzle_media.services.branding.brand")
-        provider = getattr(branding, "gdpr_notice", None)
-    except ImportError:
-        provider = None
-    if provider is not None:
-        try:
-            value = await provider(db, tenant_id)
-            get = (lambda k, d=None: value.get(k, d)) if isinstance(value, Mapping) else \
-                (lambda k, d=None: getattr(value, k, d))
-            text = str(get("text", "") or "")
-            outgoing = bool(get("outgoing", get("show_outgoing", False)))
-            return GdprNotice(text or DEFAULT_GDPR_TEXT, outgoing and bool(text))
-        except Exception:   # a branding bug must not stop calls
-            log.exception("branding gdpr_notice failed; using the default")
-    return GdprNotice(DEFAULT_GDPR_TEXT, False)
-
-
-async def _invitation_sms_text(db: Database, tenant_id: int) -> str:
-    """The tenant's call-invitation SMS text (R-BRAND-3) from branding, "" without it."""
-    try:
-        branding = importlib.import_module("vidzzle_media.services.branding.brand")
-        return await branding.invitation_sms_text(db, tenant_id)
-    except (ImportError, AttributeError):
-        return ""
+gdpr_notice = brand.gdpr_notice
 
 
 def parse_rows(data: Mapping[str, Any]) -> list[Invitee]:
@@ -151,7 +108,7 @@ async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee],
     now = now or datetime.now(timezone.utc)
     at = _iso(now)
     if any(r.via == "sms" for r in rows):
-        sms_text = await _invitation_sms_text(db, tenant_id) or sms_text
+        sms_text = await brand.invitation_sms_text(db, tenant_id) or sms_text
     room_id = await maybe_await(rooms.create_room(await presentation_documents(db, tenant_id)))
     call = CallRow(id=str(uuid.uuid4()), tenant_id=tenant_id, flow_id=None, direction="outgoing", state="accepted",
                    miss_reason="", customer_name=", ".join(r.name for r in rows)[:200], customer_key_hash="",

@@ -34,7 +34,7 @@ async def preview(db, *, tenant_id: int | None, name: str, draft: TemplateText |
     mail_branding = await load_branding(db, tenant_id)
     if draft is not None:
         mail_branding = replace(mail_branding, templates={**mail_branding.templates, name: draft})
-    appname = await branding_service.appname(db, default_appname)
+    appname = await branding_service.stored_appname(db) or default_appname
     dealer = await mail_context.dealer(db, tenant_id) or mail_context.Dealer()
     company = dealer.name or appname
     values = {

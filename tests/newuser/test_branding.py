@@ -1,4 +1,4 @@
-"""Item 3: the branding page's SMS counter attributes are real attributes,
+"""Items 3 and 9: the branding page's SMS counter attributes are real attributes,
 and saving a text that needs several SMS with its link warns."""
 
 from __future__ import annotations
@@ -31,3 +31,18 @@ async def test_save_warns_when_text_and_link_need_two_sms(world, browser):
     counted = left_after_link(long_text, link)
     assert counted.segments == 2
     assert warnings == [f"Call invitation: with the link it needs 2 SMS ({-counted.left_in_one} characters too many for one)."]
+
+
+async def test_item9_gdpr_appname_default_matches_the_mails(client, world, browser, settings):
+    """__APPNAME__ in the GDPR notice is the configured name, as in mails, until support sets one."""
+    from vidzzle_media.services.branding import brand
+    from vidzzle_media.services.calls import followup
+    from tests.admin.helpers import database
+    db = database(client)
+    await brand.save_section(db, world.tenant_a, "gdpr", {"gdpr_text": "__APPNAME__ processes your picture.",
+                                                          "gdpr_outgoing": "1"})
+    notice = await followup.gdpr_notice(db, world.tenant_a)
+    assert notice.text == f"{settings.server.appname} processes your picture." and notice.outgoing
+    assert settings.server.appname == "Vidzzle Media"
+    await brand.set_appname(db, "Autohaus Video")
+    assert (await followup.gdpr_notice(db, world.tenant_a)).text == "Autohaus Video processes your picture."
