@@ -83,7 +83,8 @@ async def template_save(request: web.Request) -> web.StreamResponse:
         draft = service.parse_template(name, data)
     except ValidationError as exc:
         raw = TemplateText(str(data.get("subject", "")), str(data.get("body", "")))
-        return await _editor(request, user, tenant_id, name, draft=raw, errors=exc.fields, message=exc.message,
+        return await _editor(request, user, tenant_id, name, draft=raw, errors=exc.fields,
+                             message=None if exc.fields else exc.message,
                              status=400)
     if action == "preview":
         return await _editor(request, user, tenant_id, name, draft=draft)
