@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ..middleware import ERROR_RENDERER
 from .csrf import csrf_middleware
-from .render import JINJA_KEY, render_error
+from .render import JINJA_KEY, localtime, render_error
 
 ADMIN_APP = web.AppKey("admin_app", web.Application)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -51,7 +51,8 @@ def setup(app: web.Application) -> web.Application:
     """Mount the back office at /admin (and redirect / to it)."""
     admin = web.Application(middlewares=[csrf_middleware])
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), app_key=JINJA_KEY,
-                         autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.ChainableUndefined)
+                         autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.ChainableUndefined,
+                         filters={"localtime": localtime})
     for page in PAGES:
         module = importlib.import_module(page) if isinstance(page, str) else page
         module.register(admin)

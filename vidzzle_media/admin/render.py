@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import zoneinfo
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import aiohttp_jinja2
@@ -26,6 +28,7 @@ from .. import keys
 from .auth import CurrentUser, current_user, tenant_scope
 from .csrf import csrf_token
 from .menu import visible_menu
+from ..services.tenancy.tenants import timezone_of
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,21 @@ async def _tenant_choices(request: web.Request, user: CurrentUser | None):
     return await tenants.list_tenants(db, user), current
 
 
+@jinja2.pass_context
+def localtime(ctx, value: str | None) -> str:
+    """A stored UTC ISO timestamp as the page's local time (the tenant's zone)."""
+    if not value:
+        return ""
+    try:
+        at = datetime.fromisoformat(str(value))
+        zone = zoneinfo.ZoneInfo(ctx.get("timezone") or "UTC")
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return str(value)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
 async def page_context(request: web.Request, context: Mapping | None = None) -> dict:
     session = await get_session(request)
     user = await current_user(request)
@@ -117,6 +135,7 @@ async def page_context(request: web.Request, context: Mapping | None = None) -> 
         "slots": await branding_slots(request, user),
         "tenant_choices": choices,
         "current_tenant": current_tenant,
+        "timezone": await timezone_of(request.config_dict[keys.DATABASE], user.tenant_id if user else None),
         "errors": {},
         "form": {},
     }

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import Conflict, ValidationError
+from ..services.outbox import status as mail_status
 from ..services.accounts import links as account_links, users as accounts
 from ..services.tenancy import tenants as tenant_service
 from .auth import MANAGERS, database, require_user, switch_into, tenant_scope
@@ -42,8 +43,9 @@ async def users_list(request: web.Request) -> web.StreamResponse:
     tenant_id = await tenant_scope(request, user)
     rows = await accounts.list_users(db, user, tenant_id=tenant_id)
     tenants = {t.id: t.name for t in await tenant_service.list_tenants(db, user)}
+    mails = await mail_status.last_mail_status(db, [u.email for u in rows if u.password_hash is None])
     return await render(request, "users/list.html", {
-        "rows": rows, "tenant_names": tenants, "role_labels": accounts.ROLE_LABELS,
+        "rows": rows, "tenant_names": tenants, "role_labels": accounts.ROLE_LABELS, "mails": mails,
         "may_switch": {u.id: accounts.may_switch(user, u) for u in rows}})
 
 
@@ -63,8 +65,9 @@ async def user_create(request: web.Request) -> web.StreamResponse:
     except (ValidationError, Conflict) as exc:
         return await _form_page(request, user, form=data, errors=exc.fields or {"email": exc.message}, status=400)
     wake_outbox(request)
-    flash(request, f"User {created.name} created. A confirmation email with a link to set the password was sent "
-                   f"to {created.email}; the account stays locked until then.", "success")
+    flash(request, f"User {created.name} created. A confirmation email with a link to set the password is queued "
+                   f"for {created.email}; the list below shows its delivery. The account stays locked until "
+                   f"the password is set.", "success")
     raise web.HTTPFound("/admin/users")
 
 
@@ -129,7 +132,7 @@ async def user_reset(request: web.Request) -> web.StreamResponse:
                                                      int_param(request, "user_id"),
                                                      request_base=request_base(request))
     wake_outbox(request)
-    flash(request, f"An email with a link to set a new password was sent to {target.email}.", "success")
+    flash(request, f"An email with a link to set a new password is queued for {target.email}.", "success")
     raise web.HTTPFound("/admin/users")
 
 

@@ -256,3 +256,15 @@ async def list_attempts(db: Database, *, kind: str, tenant_id: int | None, limit
 
 async def count_attempts(db: Database, item_id: int) -> int:
     return await db.fetchval("SELECT COUNT(*) FROM outbox_attempts WHERE outbox_id = ?", (item_id,))
+
+
+async def latest_to(db: Database, kind: str, recipients: Iterable[str]) -> dict[str, OutboxItem]:
+    """The newest item of ``kind`` for each of ``recipients`` that has one."""
+    wanted = sorted(set(recipients))
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    rows = await db.fetchall(
+        f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE id IN (SELECT MAX(id) FROM outbox"
+        f" WHERE kind = ? AND recipient IN ({marks}) GROUP BY recipient)", (kind, *wanted))
+    return {row["recipient"]: _item(row) for row in rows}

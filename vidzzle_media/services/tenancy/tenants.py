@@ -88,3 +88,11 @@ async def delete_tenant(db, actor, tenant_id: int) -> None:
         if not await store.delete_tenant(conn, tenant_id):
             raise NotFound("No such tenant.")
     log.info("tenant %s deleted by user %s", tenant_id, actor.id)
+
+
+async def timezone_of(db, tenant_id: int | None) -> str:
+    """The tenant's IANA time zone for showing times ("UTC" without a tenant)."""
+    if tenant_id is None:
+        return "UTC"
+    record = await store.get_tenant(db, tenant_id)
+    return record.timezone if record and record.timezone else "UTC"
