@@ -125,6 +125,8 @@ async def tenant_scope(request: web.Request, user: CurrentUser) -> int | None:
             session.pop(TENANT_FIELD, None)
             return None
         return int(raw)
+    if raw == "":
+        return None   # "All tenants" picked explicitly
     try:
         tenant_id = int(raw)
     except ValueError:

@@ -11,7 +11,7 @@ from aiohttp import web
 from .. import keys
 from ..services.calls import call_list
 from ..services.calls.dashboard import tz_of
-from .auth import require_tenant_scope, require_user
+from .auth import require_user, tenant_scope
 from .menu import MENU, MenuItem
 from .render import render
 
@@ -37,7 +37,7 @@ def _duration(seconds: float | None) -> str:
 @routes.get("/calls", name="calls")
 async def calls_page(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
-    tenant_id = await require_tenant_scope(request, user)
+    tenant_id = await tenant_scope(request, user)   # support without a tenant picked: every tenant
     db = request.config_dict[keys.DATABASE]
     page = await call_list.call_page(db, tenant_id, request.query)
     flows, agents = await call_list.choices(db, tenant_id)
@@ -52,6 +52,7 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
     return await render(request, "calls/list.html", {
         "rows": rows, "page": page, "filters": page.filters, "flows": flows, "agents": agents,
         "states": [(k, call_list.STATE_LABELS[k]) for k in call_list.STATES], "timezone": tz_name,
+        "all_tenants": tenant_id is None, "scope_tenant": tenant_id,
     })
 
 

@@ -43,7 +43,8 @@ class HourBucket:
 class CallFilter:
     """What the calls list shows; empty fields do not filter."""
 
-    tenant_id: int
+    tenant_id: int | None
+    """None: every tenant's calls (support)."""
     state: str = ""
     """A call state, or ``accepted_any`` (was accepted) / ``not_accepted`` (missed, abandoned, out of hours)."""
     direction: str = ""
@@ -65,6 +66,8 @@ class CallListRow:
     """One line of the calls list."""
 
     id: str
+    tenant_id: int
+    tenant_name: str
     created_at: str
     direction: str
     state: str
@@ -115,7 +118,7 @@ async def hourly(db: Database, tenant_id: int, start: str, end: str, start_epoch
 
 
 async def list_calls(db: Database, f: CallFilter) -> list[CallListRow]:
-    where, params = ["c.tenant_id = ?"], [f.tenant_id]
+    where, params = (["c.tenant_id = ?"], [f.tenant_id]) if f.tenant_id is not None else (["1 = 1"], [])
     if f.state == "accepted_any":
         where.append("c.accepted_at IS NOT NULL")
     elif f.state == "not_accepted":
@@ -145,22 +148,31 @@ async def list_calls(db: Database, f: CallFilter) -> list[CallListRow]:
         where.append("(c.created_at < ? OR (c.created_at = ? AND c.id < ?))")
         params += [f.before[0], f.before[0], f.before[1]]
     rows = await db.fetchall(
-        "SELECT c.id, c.created_at, c.direction, c.state, c.miss_reason, c.flow_id, COALESCE(fl.name, '') AS flow_name,"
+        "SELECT c.id, c.tenant_id, COALESCE(t.name, '') AS tenant_name, c.created_at, c.direction, c.state, c.miss_reason, c.flow_id, COALESCE(fl.name, '') AS flow_name,"
         " c.agent_id, c.agent_name, c.customer_name, c.accepted_at, c.ended_at, c.duration_s"
         " FROM calls c LEFT JOIN call_flows fl ON fl.id = c.flow_id AND fl.tenant_id = c.tenant_id"
+        " LEFT JOIN tenants t ON t.id = c.tenant_id"
         f" WHERE {' AND '.join(where)} ORDER BY c.created_at DESC, c.id DESC LIMIT ?",
         (*params, f.limit))
     return [CallListRow(**{k: r[k] for k in CallListRow.__dataclass_fields__}) for r in rows]
 
 
-async def filter_choices(db: Database, tenant_id: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """(flows, agents) of the tenant as (id, name), for the list's filter menus."""
-    flows = await db.fetchall("SELECT id, name FROM call_flows WHERE tenant_id = ? ORDER BY name COLLATE NOCASE",
-                              (tenant_id,))
-    agents = await db.fetchall("SELECT id, name FROM users WHERE tenant_id = ? ORDER BY name COLLATE NOCASE",
-                               (tenant_id,))
-    return [(r["id"], r["name"]) for r in flows], [(r["id"], r["name"]) for r in agents]
+async def filter_choices(db: Database, tenant_id: int | None) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(flows, agents) of the tenant as (id, name), for the list's filter menus;
+    of every tenant (the name followed by the tenant's) when ``tenant_id`` is None."""
+    if tenant_id is not None:
+        cond, params, label = "x.tenant_id = ?", (tenant_id,), "x.name"
+    else:
+        cond, params, label = "x.tenant_id IS NOT NULL", (), "x.name || ' (' || t.name || ')'"
+    out = []
+    for table in ("call_flows", "users"):
+        rows = await db.fetchall(f"SELECT x.id, {label} AS name FROM {table} x JOIN tenants t ON t.id = x.tenant_id"
+                                 f" WHERE {cond} ORDER BY name COLLATE NOCASE", params)
+        out.append([(r["id"], r["name"]) for r in rows])
+    return out[0], out[1]
 
 
-async def tenant_timezone(db: Database, tenant_id: int) -> str | None:
+async def tenant_timezone(db: Database, tenant_id: int | None) -> str | None:
+    if tenant_id is None:
+        return None
     return await db.fetchval("SELECT timezone FROM tenants WHERE id = ?", (tenant_id,))

@@ -62,7 +62,7 @@ def _int(value: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 18 else None
 
 
-async def call_page(db: Database, tenant_id: int, query: Mapping[str, str]) -> CallPage:
+async def call_page(db: Database, tenant_id: int | None, query: Mapping[str, str]) -> CallPage:
     """Apply the filters of ``query``; a bad value is ignored and reported, never an error page."""
     filters, problems = {}, {}
     f = CallFilter(tenant_id=tenant_id, limit=PAGE_SIZE + 1)
@@ -114,11 +114,11 @@ async def call_page(db: Database, tenant_id: int, query: Mapping[str, str]) -> C
     return CallPage(rows=rows, next_query=next_query, filters=filters, problems=problems)
 
 
-async def timezone_name(db: Database, tenant_id: int) -> str:
-    """The tenant's IANA zone (times in the list are shown in it)."""
+async def timezone_name(db: Database, tenant_id: int | None) -> str:
+    """The tenant's IANA zone (times in the list are shown in it); UTC for all tenants."""
     return await stats.tenant_timezone(db, tenant_id) or "UTC"
 
 
-async def choices(db: Database, tenant_id: int):
+async def choices(db: Database, tenant_id: int | None):
     """(flows, agents) for the filter menus."""
     return await stats.filter_choices(db, tenant_id)
