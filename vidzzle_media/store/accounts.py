@@ -118,11 +118,36 @@ async def set_password_hash(conn: aiosqlite.Connection, user_id: int, password_h
         await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
 
-async def delete_user(conn: aiosqlite.Connection, user_id: int, *, tenant_id=_ANY) -> bool:
-    """Delete a user; rows of other aggregates go with it via ON DELETE CASCADE."""
+async def delete_user(conn: aiosqlite.Connection, user_id: int, *, tenant_id=_ANY, phone: str = "") -> bool:
+    """Delete a user with their personal data (the manual: "inklusive aller
+    seiner Statistiken"). Rows of other aggregates that only belong to the user
+    go via ON DELETE CASCADE; rows the tenant keeps counting (calls, events,
+    SMS sent, deliveries) stay but no longer name the person: name, email and
+    mobile number are blanked, mail and SMS still queued for them are dropped.
+    ``phone`` is the mobile number as the outbox stores it (normalized)."""
     cond, params = _scope(tenant_id)
-    cursor = await conn.execute(f"DELETE FROM users WHERE id = ? AND {cond}", (user_id, *params))
-    return cursor.rowcount == 1
+    row = await fetchone(conn, f"SELECT email FROM users WHERE id = ? AND {cond}", (user_id, *params))
+    if row is None:
+        return False
+    email, mobile = row["email"], phone
+    await conn.execute("UPDATE calls SET agent_name = '', agent_email = '' WHERE agent_id = ?", (user_id,))
+    await conn.execute(
+        "UPDATE call_events SET payload = json_set(payload, '$.user_name', '')"
+        " WHERE json_extract(payload, '$.user_id') = ?", (user_id,))
+    addressed = "((kind = 'email' AND recipient = ? COLLATE NOCASE) OR (kind = 'sms' AND recipient = ? AND ? != ''))"
+    who = (email, mobile, mobile)
+    await conn.execute(f"DELETE FROM outbox WHERE state = 'queued' AND {addressed}", who)
+    await conn.execute(f"UPDATE outbox SET recipient = '', payload = '{{}}', last_error = '' WHERE {addressed}", who)
+    await conn.execute(
+        "UPDATE outbox SET payload = json_set(payload, '$.body',"
+        " json_set(json_extract(payload, '$.body'), '$.username', '') || '')"   # || '': stays a string
+        " WHERE kind = 'webhook' AND json_valid(json_extract(payload, '$.body'))"
+        " AND json_extract(json_extract(payload, '$.body'), '$.userid') = ?", (user_id,))
+    if mobile:
+        await conn.execute("UPDATE sms_log SET recipient = '' WHERE recipient = ?", (mobile,))
+    await conn.execute("DELETE FROM login_failures WHERE key = ?", (f"account:{email.strip().lower()}",))
+    await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+    return True
 
 
 ANY_TENANT = _ANY

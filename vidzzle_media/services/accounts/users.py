@@ -21,6 +21,7 @@ from ...store import tenants as tenant_store
 from ...store.accounts import ANY_TENANT, UserRecord
 from . import throttle
 from .. import validation as v
+from ..outbox.sms import normalize_phone
 from .passwords import verify_password
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,14 @@ async def update_user(db, actor, user_id: int, data: Mapping) -> UserRecord:
     return await store.get_user(db, user_id)
 
 
+def _phone(mobile: str) -> str:
+    """The mobile number as SMS rows hold it ("" when there is none)."""
+    try:
+        return normalize_phone(mobile) if mobile.strip() else ""
+    except ValueError:
+        return ""
+
+
 async def delete_user(db, actor, user_id: int) -> UserRecord:
     user = await get_user(db, actor, user_id)
     if user.id == actor.id or user.id == getattr(actor, "impersonator_id", None):
@@ -173,7 +182,7 @@ async def delete_user(db, actor, user_id: int) -> UserRecord:
     if user.role == "support" and await store.count_users(db, "support") <= 1:
         raise Forbidden("The last support account cannot be deleted.")
     async with db.transaction() as conn:
-        if not await store.delete_user(conn, user_id, tenant_id=_scope(actor)):
+        if not await store.delete_user(conn, user_id, tenant_id=_scope(actor), phone=_phone(user.mobile)):
             raise NotFound("No such user.")
     log.info("user %s deleted by user %s", user_id, actor.id)
     return user
