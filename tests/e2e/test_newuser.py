@@ -233,3 +233,17 @@ async def test_item8_unknown_button_message_close_escape_focus(chromium, world):
     await frame.locator("body").press("Escape")
     await host.wait_for_selector(".cwbbb-overlay", state="detached", timeout=3000)
     await ctx.close()
+
+
+async def test_item14_copy_button_copies_the_snippet(chromium, world):
+    tenant, _, _, _ = await team(world, "Copy Cars")
+    await make_user(world.db, tenant_id=tenant, role="admin", email="admin.copy@example.com")
+    ctx, page = await logged_in(chromium, world, "admin.copy@example.com")
+    await ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=world.base)
+    await page.goto(world.base + "/admin/flows")
+    await page.click("button.copy")
+    await page.wait_for_selector(".copy-note:text('Copied')")
+    copied = await page.evaluate("navigator.clipboard.readText()")
+    assert copied == await page.input_value("textarea.snippet")
+    assert 'data-cwbbb-gdpr="1"' in copied and "/embed.js" in copied
+    await ctx.close()

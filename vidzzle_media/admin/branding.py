@@ -43,7 +43,8 @@ async def _page(request, tenant_id, *, errors=None, form=None, status=200):
     inherited = await service.load(db, None) if tenant_id is not None else service.Branding(dict(service.BUILTIN), {})
     links = sample_links(request)
     form = dict(current.own, **(form or {}))
-    form.setdefault("gdpr_outgoing", current.get("gdpr_outgoing"))
+    for key in ("gdpr_outgoing", "gdpr_incoming"):
+        form.setdefault(key, current.get(key))
     counters = {key: sms_text.left_after_link(form.get(key) or inherited.get(key), link) for key, link in links.items()}
     settings = request.config_dict[keys.SETTINGS]
     return await render(request, "branding/index.html", {

@@ -12,6 +12,7 @@ from aiohttp import web
 from .. import keys
 from ..errors import ValidationError
 from ..routing.hours import WEEKDAYS
+from ..services.branding import brand
 from ..services.tenancy import flows as service
 from ..services.tenancy import groups as group_service
 from ..services.accounts.links import base_url
@@ -97,8 +98,10 @@ async def flow_list(request: web.Request) -> web.StreamResponse:
     flows = await service.list_flows(database(request), tenant_id)
     base = base_url(request.config_dict[keys.SETTINGS], request_base(request))
     groups = {g.id: g.name for g in await group_service.list_groups(database(request), tenant_id)}
+    gdpr = (await brand.load(database(request), tenant_id)).get("gdpr_incoming") == "1"
     return await render(request, "routing/flow_list.html", {
-        "flows": flows, "groups": groups, "snippets": {f.id: service.embed_snippet(base, f.embed_id) for f in flows}})
+        "flows": flows, "groups": groups, "gdpr": gdpr,
+        "snippets": {f.id: service.embed_snippet(base, f.embed_id, gdpr=gdpr) for f in flows}})
 
 
 @routes.get("/flows/new")

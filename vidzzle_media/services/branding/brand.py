@@ -47,6 +47,7 @@ BUILTIN: dict[str, str] = {
     "footer_text": "",
     "gdpr_text": DEFAULT_GDPR_TEXT,
     "gdpr_outgoing": "0",
+    "gdpr_incoming": "1",   # the embed snippet asks for the notice before incoming calls (data-cwbbb-gdpr="1")
     "sms_invitation": "You are invited to a video call. Join here:",
     "sms_notification": "Incoming video call. Open it here:",
     "sender_address": "",
@@ -56,7 +57,7 @@ LIMITS = {"header_links": 2000, "footer_text": 300, "gdpr_text": 5000, "sms_invi
           "sms_notification": 300, "signature": 2000, "subject": 200, "body": 20000}
 SECTIONS = {
     "backoffice": ("header_links", "footer_text"),
-    "gdpr": ("gdpr_text", "gdpr_outgoing"),
+    "gdpr": ("gdpr_text", "gdpr_outgoing", "gdpr_incoming"),
     "sms": ("sms_invitation", "sms_notification"),
     "email": ("sender_address", "signature"),
 }
@@ -190,7 +191,7 @@ def parse_section(section: str, data: Mapping) -> dict[str, str]:
         raise ValidationError("Unknown section.")
     out, errors = {}, {}
     for key in SECTIONS[section]:
-        if key == "gdpr_outgoing":
+        if key in ("gdpr_outgoing", "gdpr_incoming"):
             out[key] = "1" if validation.checkbox(data, key) else "0"
             continue
         raw = str(data.get(key, "") or "")

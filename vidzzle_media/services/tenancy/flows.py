@@ -219,9 +219,11 @@ async def delete_flow(db: Database, tenant_id: int, flow_id: int) -> FlowRow:
     return flow
 
 
-def embed_snippet(public_base: str, embed_id: str) -> str:
-    """The ready-to-paste markup of R-EMBED-1 (ids and data names are fixed)."""
+def embed_snippet(public_base: str, embed_id: str, *, gdpr: bool) -> str:
+    """The ready-to-paste markup of R-EMBED-1 (ids and data names are fixed);
+    ``gdpr``: the tenant shows its GDPR notice before incoming calls (R-EMBED-2)."""
     base = public_base.rstrip("/")
+    consent = ' data-cwbbb-gdpr="1"' if gdpr else ""
     return (f'<script src="{escape(base)}/embed.js"></script>\n'
-            f'<button id="btn-cwbbb-osr" data-cwbbb-igh="{escape(embed_id)}" data-cwbbb-name="Customer">'
+            f'<button id="btn-cwbbb-osr" data-cwbbb-igh="{escape(embed_id)}" data-cwbbb-name="Customer"{consent}>'
             "Video call</button>")
