@@ -123,7 +123,7 @@ async def test_wizard_validates_each_step_and_saves(world, db, cli):
     assert len(flow.embed_id) >= 32                                     # 192 bits, urlsafe
     text = unescape(page.text)
     assert '<script src="http://127.0.0.1/embed.js"></script>' in text
-    assert f'<button id="btn-cwbbb-osr" data-cwbbb-igh="{flow.embed_id}" data-cwbbb-name="Customer">' in text
+    assert f'<button id="btn-cwbbb-osr" data-cwbbb-igh="{flow.embed_id}" data-cwbbb-name="Customer" data-cwbbb-gdpr="1">' in text
 
     # edit through the same wizard; the embed id stays
     page = await admin.get(f"/admin/flows/{flow.id}/edit")
