@@ -1,4 +1,3 @@
-from datetime import time
 
 import pytest
 
@@ -65,10 +64,41 @@ def test_weekday_is_local_not_utc():
 
 def test_invalid_times():
     with pytest.raises(ValueError):
-        parse_hhmm("24:00")
+        parse_hhmm("24:00")              # only as an end
+    assert parse_hhmm("24:00", end=True) == 24 * 60
+    with pytest.raises(ValueError):
+        parse_hhmm("24:01", end=True)
     with pytest.raises(ValueError):
         parse_hhmm("8:00x")
     with pytest.raises(ValueError):
-        DayHours(time(10), time(9))
+        DayHours(24 * 60, 0)
     with pytest.raises(ValueError):
         is_open(week(), BERLIN, utc(2026, 1, 1).replace(tzinfo=None))
+
+
+def test_open_all_day_with_24_00():
+    hours = week(("00:00", "00:00"), wednesday=("00:00", "24:00"))
+    assert DayHours.from_pair(["00:00", "24:00"]).as_pair() == ["00:00", "24:00"]
+    assert is_open(hours, BERLIN, utc(2026, 3, 3, 23, 0))        # Wednesday 00:00 CET
+    assert is_open(hours, BERLIN, utc(2026, 3, 4, 22, 59))       # Wednesday 23:59 CET
+    assert not is_open(hours, BERLIN, utc(2026, 3, 4, 23, 0))    # Thursday 00:00
+
+
+def test_overnight_belongs_to_the_day_it_starts():
+    hours = week(("00:00", "00:00"), friday=("18:00", "02:00"))
+    assert not is_open(hours, BERLIN, utc(2026, 3, 6, 16, 59))   # Friday 17:59
+    assert is_open(hours, BERLIN, utc(2026, 3, 6, 17, 0))        # Friday 18:00
+    assert is_open(hours, BERLIN, utc(2026, 3, 7, 0, 59))        # Saturday 01:59
+    assert not is_open(hours, BERLIN, utc(2026, 3, 7, 1, 0))     # Saturday 02:00
+    assert not is_open(hours, BERLIN, utc(2026, 3, 6, 0, 30))    # Friday 01:30: Thursday had no night
+
+
+def test_sunday_night_runs_into_monday():
+    hours = week(("00:00", "00:00"), sunday=("22:00", "06:00"))
+    assert is_open(hours, BERLIN, utc(2026, 3, 2, 4, 0))         # Monday 05:00 CET
+    assert not is_open(hours, BERLIN, utc(2026, 3, 2, 5, 0))     # Monday 06:00
+
+
+def test_same_start_and_end_stays_closed():
+    hours = week(("00:00", "00:00"), monday=("09:00", "09:00"))
+    assert not any(is_open(hours, BERLIN, utc(2026, 3, 2, h)) for h in range(24))

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import ValidationError
-from ..routing.hours import WEEKDAYS
+from ..routing.hours import RULE as HOURS_RULE, WEEKDAYS
 from ..services.branding import brand
 from ..services.tenancy import flows as service
 from ..services.tenancy import groups as group_service
@@ -46,7 +46,7 @@ async def _wizard(request, tenant_id, form, *, step=1, flow=None, errors=None, s
     total = sum(int(r) for _, r in rows if str(r).isdigit())
     return await render(request, "routing/flow_wizard.html", {
         "form": form, "rows": rows, "step": step, "step_titles": STEP_TITLES, "flow": flow,
-        "errors": errors or {}, "weekdays": WEEKDAYS, "groups": [(g.id, g.name) for g in groups],
+        "errors": errors or {}, "weekdays": WEEKDAYS, "hours_rule": HOURS_RULE, "groups": [(g.id, g.name) for g in groups],
         "total": total, "max_total": service.MAX_TOTAL_RING_SECONDS,
         "action": f"/admin/flows/{flow.id}/edit" if flow else "/admin/flows/new"}, status=status)
 

@@ -10,47 +10,75 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+DAY = 24 * 60
+END_OF_DAY = "24:00"
+"""An end of "24:00" keeps the day open up to midnight: 00:00-24:00 is open all day."""
+RULE = ("Same start and end: closed that day. 00:00 to 24:00: open all day. An end before the start "
+        "runs past midnight and belongs to the day it starts (18:00 to 02:00 on Friday: Friday evening "
+        "until 2 o'clock on Saturday).")
 
 
-def parse_hhmm(text: str) -> time:
-    """"08:30" -> time(8, 30); raises ValueError for anything else."""
-    match = _HHMM.match((text or "").strip())
+def parse_hhmm(text: str, *, end: bool = False) -> int:
+    """"08:30" -> 510 (minutes after midnight); "24:00" only as an ``end``.
+    Raises ValueError for anything else."""
+    text = (text or "").strip()
+    if end and text == END_OF_DAY:
+        return DAY
+    match = _HHMM.match(text)
     if not match:
         raise ValueError(f"not a time of day (HH:MM): {text!r}")
-    return time(int(match.group(1)), int(match.group(2)))
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 @dataclass(frozen=True)
 class DayHours:
-    """Opening hours of one weekday; ``start == end`` means closed all day."""
+    """Opening hours that start on one weekday, in minutes after local midnight.
 
-    start: time
+    ``start == end`` is closed (the manual's convention); ``end`` may be
+    1440 (24:00); ``end < start`` runs past midnight into the next day."""
+
+    start: int
     """First open minute (local wall-clock time)."""
-    end: time
-    """First closed minute after opening (exclusive)."""
+    end: int
+    """First closed minute (exclusive); below ``start`` it is on the next day."""
 
     def __post_init__(self):
-        if self.end < self.start:
-            raise ValueError("end must not be before start (use start == end for a closed day)")
+        if not (0 <= self.start < DAY and 0 <= self.end <= DAY):
+            raise ValueError("times must lie within the day")
 
     @property
     def closed(self) -> bool:
         return self.start == self.end
 
-    def contains(self, at: time) -> bool:
-        return not self.closed and self.start <= at < self.end
+    @property
+    def overnight(self) -> bool:
+        return self.end < self.start
+
+    def open_today(self, minute: int) -> bool:
+        """Open at ``minute`` of this weekday."""
+        if self.closed:
+            return False
+        return self.start <= minute if self.overnight else self.start <= minute < self.end
+
+    def open_next_morning(self, minute: int) -> bool:
+        """Open at ``minute`` of the following weekday (the part after midnight)."""
+        return self.overnight and minute < self.end
 
     def as_pair(self) -> list[str]:
-        return [self.start.strftime("%H:%M"), self.end.strftime("%H:%M")]
+        return [_hhmm(self.start), END_OF_DAY if self.end == DAY else _hhmm(self.end)]
 
     @classmethod
     def from_pair(cls, pair) -> "DayHours":
-        return cls(parse_hhmm(pair[0]), parse_hhmm(pair[1]))
+        return cls(parse_hhmm(pair[0]), parse_hhmm(pair[1], end=True))
 
 
 @dataclass(frozen=True)
@@ -73,7 +101,7 @@ class WeekHours:
 
     @classmethod
     def always_closed(cls) -> "WeekHours":
-        return cls(tuple(DayHours(time(0), time(0)) for _ in range(7)))
+        return cls(tuple(DayHours(0, 0) for _ in range(7)))
 
 
 def zone(name: str) -> ZoneInfo:
@@ -89,7 +117,9 @@ def is_open(hours: WeekHours, tz_name: str, at: datetime) -> bool:
     if at.tzinfo is None:
         raise ValueError("is_open needs an aware datetime")
     local = at.astimezone(zone(tz_name))
-    return hours.days[local.weekday()].contains(local.time().replace(tzinfo=None))
+    minute = local.hour * 60 + local.minute
+    today = local.weekday()
+    return hours.days[today].open_today(minute) or hours.days[today - 1].open_next_morning(minute)
 
 
 def utc(year, month, day, hour=0, minute=0, second=0) -> datetime:

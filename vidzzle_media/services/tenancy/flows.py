@@ -14,7 +14,7 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from ...errors import NotFound, ValidationError
-from ...routing.hours import WEEKDAYS, DayHours, parse_hhmm
+from ...routing.hours import RULE as HOURS_RULE, WEEKDAYS, DayHours, parse_hhmm
 from ...routing.plan import MAX_TOTAL_RING_SECONDS
 from ...store import Database
 from ...store import flows as store
@@ -60,10 +60,9 @@ def step1(data: Mapping, draft: FlowDraft) -> FlowDraft:
         start, end = str(data.get(f"{day}_start", "")).strip(), str(data.get(f"{day}_end", "")).strip()
         hours.append([start, end])
         try:
-            DayHours(parse_hhmm(start), parse_hhmm(end))
+            DayHours(parse_hhmm(start), parse_hhmm(end, end=True))
         except ValueError:
-            errors[day] = ("Enter start and end as HH:MM, the end not before the start"
-                           " (start = end: closed that day).")
+            errors[day] = "Enter start and end as HH:MM (the end may be 24:00). " + HOURS_RULE
     draft.hours = hours
     if errors:
         raise ValidationError(fields=errors)
