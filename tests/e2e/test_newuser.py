@@ -247,3 +247,37 @@ async def test_item14_copy_button_copies_the_snippet(chromium, world):
     assert copied == await page.input_value("textarea.snippet")
     assert 'data-cwbbb-gdpr="1"' in copied and "/embed.js" in copied
     await ctx.close()
+
+
+async def test_item16_chart_labels_inside_axis_values_empty_state(chromium, world):
+    from datetime import datetime, timedelta, timezone
+
+    from backoffice.calls_seed import call_row, insert
+    busy, _, _, _ = await team(world, "Chart Cars")
+    quiet, _, _, _ = await team(world, "Quiet Chart Cars")
+    hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    await insert(world.db, [call_row(busy, hour + timedelta(minutes=10 + i), duration=60) for i in range(7)])
+    await make_user(world.db, tenant_id=busy, role="admin", email="admin.chart@example.com")
+    await make_user(world.db, tenant_id=quiet, role="admin", email="admin.quiet@example.com")
+    ctx, page = await logged_in(chromium, world, "admin.chart@example.com")
+
+    async def readable():
+        svg = await page.locator("#calls-chart").bounding_box()
+        for text in await page.locator("#calls-chart text").all():
+            box = await text.bounding_box()
+            assert box["x"] >= svg["x"] - 0.5 and box["x"] + box["width"] <= svg["x"] + svg["width"] + 0.5, \
+                (await text.text_content(), box, svg)
+        assert len(await page.locator("#calls-chart .x-label").all()) == 8          # every 6 hours
+        assert [await t.text_content() for t in await page.locator("#calls-chart .y-value").all()] == \
+            ["0", "2", "4", "6", "8"]
+        assert [await t.text_content() for t in await page.locator("#calls-chart .bar-value").all()] == ["7"]
+        await fully_in_view(page, page, "#tile-calls-today")
+    await at_sizes(page, "item16-chart", readable)
+    await ctx.close()
+    ctx, page = await logged_in(chromium, world, "admin.quiet@example.com")
+
+    async def empty():
+        assert await page.locator("#chart-empty").is_visible()
+        assert await page.text_content("#chart-empty") == "No calls in the last 48 hours"
+    await at_sizes(page, "item16-chart-empty", empty)
+    await ctx.close()
