@@ -281,3 +281,52 @@ async def test_item16_chart_labels_inside_axis_values_empty_state(chromium, worl
         assert await page.text_content("#chart-empty") == "No calls in the last 48 hours"
     await at_sizes(page, "item16-chart-empty", empty)
     await ctx.close()
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+async def test_item18_menu_inline_when_wide_toast_covers_no_tile(chromium, world):
+    from .helpers import toast
+    tenant, _, emails, embed = await team(world, "Menu Cars")
+    ctx, page = await agent_console(chromium, world, emails[0])
+    await page.goto(world.base + "/admin/")
+    await page.wait_for_selector("#presence[data-state=online]")
+    cctx, _, _ = await _customer(chromium, world, embed)
+    call_id = await toast(page)
+
+    async def layout():
+        width = page.viewport_size["width"]
+        calls_link = page.locator("nav.menu .menu-list a[href='/admin/calls']")
+        if width >= 1000:       # one click: the links are in the header
+            assert not await page.locator(".menu-button").is_visible()
+            assert await calls_link.is_visible()
+            await fully_in_view(page, page, "nav.menu .menu-list a[href='/admin/calls']")
+        else:                   # the hamburger opens the list
+            assert await page.locator(".menu-button").is_visible()
+            assert not await calls_link.is_visible()
+            await page.click(".menu-button")
+            assert await calls_link.is_visible()
+            await page.mouse.click(5, page.viewport_size["height"] - 5)
+            await page.locator("body").evaluate("() => document.activeElement.blur()")
+        box = await page.locator(f".toast[data-call-id='{call_id}']").bounding_box()
+        for tile in await page.locator(".tile").all():
+            assert not _overlap(box, await tile.bounding_box()), "the ringing toast covers a tile"
+        await fully_in_view(page, page, f".toast[data-call-id='{call_id}'] .accept")
+    await at_sizes(page, "item18-menu-and-toast", layout)
+    await cctx.close()
+    await ctx.close()
+
+
+async def test_item17_wizard_highlights_the_current_step(chromium, world):
+    tenant, _, _, _ = await team(world, "Wizard Cars")
+    await make_user(world.db, tenant_id=tenant, role="admin", email="admin.wizard@example.com")
+    ctx, page = await logged_in(chromium, world, "admin.wizard@example.com")
+    await page.goto(world.base + "/admin/flows/new")
+    steps = page.locator(".wizard-steps li")
+    colours = [await s.evaluate("e => getComputedStyle(e).backgroundColor") for s in await steps.all()]
+    current = await page.locator(".wizard-steps li[aria-current=step]").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colours.count(current) == 1 and colours[0] == current, colours
+    await ctx.close()
