@@ -19,6 +19,7 @@ def settings(tmp_path):
             "server.data_dir": str(tmp_path / "data"),
             "server.host": "127.0.0.1",
             "server.public_url": "http://127.0.0.1",
+            "server.language": "en",
             "tls.enabled": False,
             "tls.cert_dir": str(tmp_path / "certs"),
             "ice.host_addresses": ["127.0.0.1"],

@@ -33,6 +33,7 @@ class ServerSettings:
     data_dir: str = setting("data", "Folder for the SQLite database, uploads and the session key; created on start.")
     public_url: str = setting("", "Base URL customers and agents reach the server at (used in emails and the embed snippet), e.g. https://video.example.com. Empty: derived from the request.")
     appname: str = setting("Vidzzle Media", "Default application name (`__APPNAME__`); support can change it in the back office.")
+    language: str = setting("de", "Default language (`de` or `en`): of support accounts, of the login page when the browser asks for none, and of new tenants.")
     dev_pages: bool = setting(False, "Serve developer pages such as /dev/room (never on a production install).")
     log_json: bool = setting(False, "Write one JSON object per log line instead of plain text.")
     log_level: str = setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.")

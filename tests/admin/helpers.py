@@ -92,11 +92,11 @@ class World:
     user_b: int
 
 
-async def make_tenant(db, name: str) -> int:
+async def make_tenant(db, name: str, language: str = "en") -> int:
     async with db.transaction() as conn:
         return await tenant_store.insert_tenant(conn, name=name, street="Main St 1", zip="12345", city="Town",
                                                 email=f"info@{name.lower().replace(' ', '')}.example",
-                                                timezone="Europe/Berlin", now=utcnow())
+                                                timezone="Europe/Berlin", now=utcnow(), language=language)
 
 
 async def make_user(db, *, tenant_id: int | None, role: str, email: str, name: str | None = None,

@@ -17,7 +17,9 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from .. import i18n
 from ..middleware import ERROR_RENDERER
+from .auth import language_middleware
 from .csrf import csrf_middleware
 from .render import JINJA_KEY, localtime, render_error
 
@@ -26,6 +28,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 PAGES: list[str | ModuleType] = [
     "vidzzle_media.admin.login",
+    "vidzzle_media.admin.language",
     "vidzzle_media.admin.dashboard",
     "vidzzle_media.admin.users",
     "vidzzle_media.admin.tenants",
@@ -49,10 +52,11 @@ async def _to_admin(request: web.Request) -> web.StreamResponse:
 
 def setup(app: web.Application) -> web.Application:
     """Mount the back office at /admin (and redirect / to it)."""
-    admin = web.Application(middlewares=[csrf_middleware])
+    admin = web.Application(middlewares=[language_middleware, csrf_middleware])
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), app_key=JINJA_KEY,
                          autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.ChainableUndefined,
-                         filters={"localtime": localtime})
+                         filters={"localtime": localtime}, extensions=["jinja2.ext.i18n"])
+    app[JINJA_KEY].install_gettext_callables(i18n.raw_gettext, i18n.raw_ngettext, newstyle=True)
     for page in PAGES:
         module = importlib.import_module(page) if isinstance(page, str) else page
         module.register(admin)

@@ -13,6 +13,7 @@ from aiohttp_session import get_session, new_session
 
 from .. import keys
 from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
+from ..i18n import from_accept_language, pick, set_language
 from ..middleware import wants_json
 from ..services.accounts import users as accounts
 from ..services.tenancy import tenants as tenant_service
@@ -38,6 +39,8 @@ class CurrentUser:
     """Name of the admin/support who switched into this account, else None."""
     impersonator_id: int | None = None
     """Id of that admin/support account, else None."""
+    language: str = ""
+    """The back office's language for this user: their choice, else their tenant's, else the install's."""
 
 
 async def current_user(request: web.Request) -> CurrentUser | None:
@@ -56,8 +59,11 @@ async def current_user(request: web.Request) -> CurrentUser | None:
     if record is None or (imp_id is not None and impersonator is None):
         session.invalidate()
         return None
+    language = record.language or await tenant_service.language_of(db, record.tenant_id) \
+        or request.config_dict[keys.SETTINGS].server.language
     user = CurrentUser(record.id, record.tenant_id, record.role, record.name, record.email,
-                       impersonator.name if impersonator else None, impersonator.id if impersonator else None)
+                       impersonator.name if impersonator else None, impersonator.id if impersonator else None,
+                       language)
     request[_CACHE] = user
     await request.config_dict[keys.ACTIVITY].seen(user.impersonator_id or user.id)
     return user
@@ -156,3 +162,16 @@ async def require_manager_scope(request: web.Request) -> tuple[CurrentUser, int]
 def database(request: web.Request):
     """The app's Database (views hand it to services; they never query it)."""
     return request.config_dict[keys.DATABASE]
+
+
+@web.middleware
+async def language_middleware(request: web.Request, handler):
+    """Every back-office request works in one language (i18n's context
+    variable): the user's; before login the browser's, else the install's."""
+    user = await current_user(request)
+    if user is not None:
+        set_language(pick(user.language))
+    else:
+        wanted = from_accept_language(request.headers.get("Accept-Language", ""))
+        set_language(pick(*wanted, request.config_dict[keys.SETTINGS].server.language))
+    return await handler(request)

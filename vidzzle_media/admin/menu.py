@@ -16,7 +16,7 @@ class MenuItem:
     """One entry of the hover menu."""
 
     title: str
-    """Text shown in the menu."""
+    """Text shown in the menu (an English msgid, translated where shown)."""
     path: str
     """Absolute URL path, e.g. ``/admin/users``."""
     roles: tuple[str, ...] = ALL_ROLES

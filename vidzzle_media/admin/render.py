@@ -28,6 +28,7 @@ from .. import keys
 from .auth import CurrentUser, current_user, tenant_scope
 from .csrf import csrf_token
 from .menu import visible_menu
+from ..i18n import current_language, language_choices
 from ..services.tenancy.tenants import timezone_of
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,8 @@ async def page_context(request: web.Request, context: Mapping | None = None) -> 
         "slots": await branding_slots(request, user),
         "tenant_choices": choices,
         "current_tenant": current_tenant,
+        "language": current_language(),
+        "language_choices": language_choices(),
         "timezone": await timezone_of(request.config_dict[keys.DATABASE], user.tenant_id if user else None),
         "errors": {},
         "form": {},

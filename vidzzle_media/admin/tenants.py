@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_session import get_session
 
+from .. import keys
 from ..errors import NotFound, ValidationError
+from ..i18n import language_choices
 from ..services.tenancy import tenants as service
 from ..services.validation import time_zones
 from .auth import TENANT_FIELD, database, require_user
@@ -17,9 +19,11 @@ routes = web.RouteTableDef()
 
 async def _form(request, *, existing=None, form=None, errors=None, status=200):
     if form is None:
-        form = dict(existing.__dict__) if existing else {"timezone": "Europe/Berlin"}
+        form = dict(existing.__dict__) if existing else {
+            "timezone": "Europe/Berlin", "language": request.config_dict[keys.SETTINGS].server.language}
     return await render(request, "tenants/form.html", {"existing": existing, "form": form, "errors": errors or {},
-                                                       "time_zones": time_zones()}, status=status)
+                                                       "time_zones": time_zones(),
+                                                       "languages": language_choices()}, status=status)
 
 
 @routes.get("/tenants", name="tenants")
@@ -39,7 +43,8 @@ async def tenant_create(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, "support")
     data = await form_data(request)
     try:
-        await service.create_tenant(database(request), user, data)
+        await service.create_tenant(database(request), user, data,
+                                    default_language=request.config_dict[keys.SETTINGS].server.language)
     except ValidationError as exc:
         return await _form(request, form=data, errors=exc.fields, status=400)
     flash(request, f"Tenant {data.get('name', '').strip()} created.", "success")

@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..i18n import N_
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 DAY = 24 * 60
 END_OF_DAY = "24:00"
 """An end of "24:00" keeps the day open up to midnight: 00:00-24:00 is open all day."""
-RULE = ("Same start and end: closed that day. 00:00 to 24:00: open all day. An end before the start "
+RULE = N_("Same start and end: closed that day. 00:00 to 24:00: open all day. An end before the start "
         "runs past midnight and belongs to the day it starts (18:00 to 02:00 on Friday: Friday evening "
         "until 2 o'clock on Saturday).")
+"""Shown beside the business-hours fields (translated there)."""
 
 
 def parse_hhmm(text: str, *, end: bool = False) -> int:

@@ -17,7 +17,8 @@ from ._rows import Executor, fetchall, fetchone
 
 _ANY = object()
 
-_COLUMNS = ("id, tenant_id, role, name, email, mobile, password_hash, locked, notify_email, notify_sms, created_at")
+_COLUMNS = ("id, tenant_id, role, name, email, mobile, password_hash, locked, notify_email, notify_sms, created_at,"
+            " language")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class UserRecord:
     notify_email: bool
     notify_sms: bool
     created_at: str
+    language: str = ""
+    """The back-office language the user chose ("" = the tenant's)."""
 
 
 def _user(row: aiosqlite.Row | None) -> UserRecord | None:
@@ -46,7 +49,7 @@ def _user(row: aiosqlite.Row | None) -> UserRecord | None:
         return None
     return UserRecord(row["id"], row["tenant_id"], row["role"], row["name"], row["email"], row["mobile"],
                       row["password_hash"], bool(row["locked"]), bool(row["notify_email"]),
-                      bool(row["notify_sms"]), row["created_at"])
+                      bool(row["notify_sms"]), row["created_at"], row["language"])
 
 
 def _scope(tenant_id) -> tuple[str, tuple]:
@@ -163,3 +166,7 @@ async def seen_since(ex: Executor, since: str, *, tenant_id=_ANY) -> set[int]:
     cond, params = _scope(tenant_id)
     rows = await fetchall(ex, f"SELECT id FROM users WHERE last_seen_at >= ? AND {cond}", (since, *params))
     return {r[0] for r in rows}
+
+
+async def set_language(conn: aiosqlite.Connection, user_id: int, language: str) -> None:
+    await conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))

@@ -8,7 +8,7 @@ import aiosqlite
 
 from ._rows import Executor, fetchall, fetchone
 
-_COLUMNS = "id, name, street, zip, city, email, timezone, created_at"
+_COLUMNS = "id, name, street, zip, city, email, timezone, created_at, language"
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,14 @@ class TenantRecord:
     timezone: str
     """IANA zone name, used for business hours and "today" in statistics."""
     created_at: str
+    language: str = "de"
+    """Default language of the tenant's staff, customers, mails and SMS."""
 
 
 def _tenant(row) -> TenantRecord | None:
     return None if row is None else TenantRecord(*(row[k] for k in
-                                                   ("id", "name", "street", "zip", "city", "email", "timezone", "created_at")))
+                                                   ("id", "name", "street", "zip", "city", "email", "timezone", "created_at",
+                                                    "language")))
 
 
 async def get_tenant(ex: Executor, tenant_id: int) -> TenantRecord | None:
@@ -42,18 +45,20 @@ async def list_tenants(ex: Executor) -> list[TenantRecord]:
 
 
 async def insert_tenant(conn: aiosqlite.Connection, *, name: str, street: str, zip: str, city: str, email: str,
-                        timezone: str, now: str) -> int:
+                        timezone: str, now: str, language: str = "de") -> int:
     cursor = await conn.execute(
-        "INSERT INTO tenants(name, street, zip, city, email, timezone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (name, street, zip, city, email, timezone, now))
+        "INSERT INTO tenants(name, street, zip, city, email, timezone, created_at, language)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (name, street, zip, city, email, timezone, now, language))
     return cursor.lastrowid
 
 
 async def update_tenant(conn: aiosqlite.Connection, tenant_id: int, *, name: str, street: str, zip: str, city: str,
-                        email: str, timezone: str) -> bool:
+                        email: str, timezone: str, language: str | None = None) -> bool:
     cursor = await conn.execute(
-        "UPDATE tenants SET name = ?, street = ?, zip = ?, city = ?, email = ?, timezone = ? WHERE id = ?",
-        (name, street, zip, city, email, timezone, tenant_id))
+        "UPDATE tenants SET name = ?, street = ?, zip = ?, city = ?, email = ?, timezone = ?,"
+        " language = COALESCE(?, language) WHERE id = ?",
+        (name, street, zip, city, email, timezone, language, tenant_id))
     return cursor.rowcount == 1
 
 

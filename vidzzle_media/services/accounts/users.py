@@ -23,6 +23,7 @@ from . import throttle
 from .. import validation as v
 from ..outbox.sms import normalize_phone
 from .passwords import verify_password
+from ...i18n import languages
 
 log = logging.getLogger(__name__)
 
@@ -211,3 +212,11 @@ async def switch_target(db, actor, user_id: int) -> UserRecord:
     log.info("user %s switched into user %s", actor.id, target.id)
     return target
 
+
+
+async def set_language(db, actor, language: str) -> None:
+    """The actor's own back-office language (one of the catalogs)."""
+    if language not in languages():
+        raise ValidationError(fields={"language": "Pick one of the offered languages."})
+    async with db.transaction() as conn:
+        await store.set_language(conn, actor.id, language)

@@ -11,6 +11,7 @@ from ...store import tenants as store
 from ...store.database import utcnow
 from ...store.tenants import TenantRecord
 from .. import validation as v
+from ...i18n import languages
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ class TenantInput:
     city: str
     email: str
     timezone: str
+    language: str | None
+    """None: not in the form (keep the current one; new tenants get the install's default)."""
 
 
 def parse_tenant_form(data: Mapping) -> TenantInput:
@@ -36,10 +39,20 @@ def parse_tenant_form(data: Mapping) -> TenantInput:
         city=v.text(data, "city", "City", errors),
         email=v.email(data, "email", errors),
         timezone=v.timezone(data, "timezone", errors),
+        language=_language(data, errors),
     )
     if errors:
         raise ValidationError("Please correct the marked fields.", fields=errors)
     return value
+
+
+def _language(data: Mapping, errors: dict) -> str | None:
+    raw = str(data.get("language", "") or "").strip()
+    if not raw:
+        return None
+    if raw not in languages():
+        errors["language"] = "Pick one of the offered languages."
+    return raw
 
 
 def _require_support(actor) -> None:
@@ -64,11 +77,12 @@ async def get_tenant(db, actor, tenant_id: int) -> TenantRecord:
     return tenant
 
 
-async def create_tenant(db, actor, data: Mapping) -> int:
+async def create_tenant(db, actor, data: Mapping, *, default_language: str = "de") -> int:
     _require_support(actor)
     value = parse_tenant_form(data)
+    fields = {**value.__dict__, "language": value.language or default_language}
     async with db.transaction() as conn:
-        tenant_id = await store.insert_tenant(conn, now=utcnow(), **value.__dict__)
+        tenant_id = await store.insert_tenant(conn, now=utcnow(), **fields)
     log.info("tenant %s created by user %s", tenant_id, actor.id)
     return tenant_id
 
@@ -96,3 +110,11 @@ async def timezone_of(db, tenant_id: int | None) -> str:
         return "UTC"
     record = await store.get_tenant(db, tenant_id)
     return record.timezone if record and record.timezone else "UTC"
+
+
+async def language_of(db, tenant_id: int | None) -> str | None:
+    """The tenant's default language (None without a tenant)."""
+    if tenant_id is None:
+        return None
+    record = await store.get_tenant(db, tenant_id)
+    return record.language if record else None

@@ -1,0 +1,82 @@
+"""The catalogs are complete and the templates carry no untranslated text.
+
+Messages are extracted from the sources the way ``scripts/update-catalogs``
+does (Babel); every one needs a German translation with the same
+placeholders. Templates are scanned for visible text outside ``_()``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+import vidzzle_media
+from vidzzle_media import i18n
+
+ROOT = Path(vidzzle_media.__file__).resolve().parents[1]
+PACKAGE = ROOT / "vidzzle_media"
+TEMPLATES = PACKAGE / "admin" / "templates"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "MenuItem": (1,)}
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+ALLOWED_TEXT = {
+    "__APPNAME__", "GSM-7", "Unicode (UCS-2)", "data-cwbbb-name", 'data-cwbbb-gdpr="1"', "ms", "s)", "URL",
+    'Authorization: Bearer abc123',
+    '{"callid": "…", "start": "ISO-8601", "end": "ISO-8601", "callflow": id, "userid": id, "username": "email"}',
+}
+"""Brand names and technical tokens that read the same in every language."""
+
+
+def source_messages() -> set[str]:
+    found = set()
+    for method_map, options, folder in (
+            ([("**.py", "python")], {}, PACKAGE),
+            ([("**.html", "jinja2")], {"**.html": {"extensions": "jinja2.ext.i18n"}}, TEMPLATES)):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+                str(folder), method_map=method_map, options_map=options, keywords=KEYWORDS):
+            found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def catalog(language: str):
+    with (PACKAGE / "locale" / language / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        return read_po(f, locale=language)
+
+
+def test_every_message_has_a_german_translation():
+    german = {m.id: m.string for m in catalog("de") if m.id}
+    missing = sorted(m for m in source_messages() if not german.get(m))
+    assert not missing, f"no German translation (run scripts/update-catalogs, then translate): {missing}"
+
+
+def test_translations_keep_the_placeholders():
+    for language in i18n.languages():
+        if language == i18n.SOURCE_LANGUAGE:
+            continue
+        for m in catalog(language):
+            if m.id and m.string:
+                assert set(PLACEHOLDER.findall(m.id)) == set(PLACEHOLDER.findall(m.string)), (language, m.id)
+
+
+def _visible_literals(source: str) -> list[str]:
+    """Text between tags and in title/placeholder/aria-label/alt attributes,
+    outside Jinja blocks, that contains letters."""
+    stripped = re.sub(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", "\x00", source, flags=re.S)
+    stripped = re.sub(r"<(script|style)\b.*?</\1>", "", stripped, flags=re.S)
+    found = [m.group(2) for m in re.finditer(r'\b(title|placeholder|aria-label|alt)="([^"\x00]*)"', stripped)]
+    text = re.sub(r"<[^>]*>", "\x00", stripped)
+    found += [piece.strip() for piece in text.split("\x00")]
+    return [t for t in found if re.search(r"[A-Za-z]", t) and t not in ALLOWED_TEXT
+            and not re.fullmatch(r"&\w+;", t)]
+
+
+@pytest.mark.parametrize("template", sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html")))
+def test_template_has_no_untranslated_text(template):
+    assert _visible_literals((TEMPLATES / template).read_text(encoding="utf-8")) == []
+
+
+def test_the_scan_finds_untranslated_text():
+    assert _visible_literals('<p title="Hello">{{ _("Hi") }} there</p>') == ["Hello", "there"]

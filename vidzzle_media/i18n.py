@@ -1,0 +1,135 @@
+"""Translations: gettext catalogs managed with Babel, one per language.
+
+The catalogs live in ``vidzzle_media/locale/<lang>/LC_MESSAGES/messages.po``
+(edited by hand or with ``pybabel``); the ``.mo`` files are compiled when the
+package is built or installed (``hatch_build.py``). A source checkout without
+them still works: the ``.po`` file is compiled in memory at start.
+
+The language of the work being done is a context variable, set per request
+(back office: the user's language; customer pages: the page's), so
+templates and Python code call ``gettext`` without passing it around.
+Adding a language means adding a catalog directory; nothing else.
+"""
+
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "messages"
+SOURCE_LANGUAGE = "en"
+"""The msgids are English; the English catalog is complete by construction."""
+
+
+@cache
+def languages() -> tuple[str, ...]:
+    """Every language with a catalog, e.g. ("de", "en"); the source language always."""
+    found = {p.name for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES" / f"{DOMAIN}.po").exists()}
+    return tuple(sorted(found | {SOURCE_LANGUAGE}))
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """(code, the language's own name) of every catalog, e.g. ("de", "Deutsch")."""
+    return [(code, Locale.parse(code).get_display_name(code).capitalize()) for code in languages()]
+
+
+@cache
+def translations(language: str) -> Translations:
+    """The compiled catalog of ``language`` (.mo, else the .po compiled in memory)."""
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    mo = folder / f"{DOMAIN}.mo"
+    po = folder / f"{DOMAIN}.po"
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as f:
+            return Translations(f, domain=DOMAIN)
+    if not po.exists():
+        return Translations(domain=DOMAIN)   # empty: msgids (English) show as they are
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=language, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+_language: ContextVar[str] = ContextVar("vidzzle_language", default=SOURCE_LANGUAGE)
+
+
+def pick(*candidates: str | None) -> str:
+    """The first candidate (a language tag such as "de-DE" or "de") with a catalog; the source language else."""
+    known = languages()
+    for tag in candidates:
+        if not tag:
+            continue
+        base = tag.replace("_", "-").split("-")[0].strip().lower()
+        if base in known:
+            return base
+    return SOURCE_LANGUAGE
+
+
+def from_accept_language(header: str) -> list[str]:
+    """Languages of an Accept-Language header, best first."""
+    ranked = []
+    for i, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag:
+            ranked.append((-quality, i, tag))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def set_language(language: str) -> None:
+    _language.set(language)
+
+
+def current_language() -> str:
+    return _language.get()
+
+
+def current_locale() -> Locale:
+    try:
+        return Locale.parse(current_language())
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse(SOURCE_LANGUAGE)
+
+
+def gettext(message: str, **values) -> str:
+    """``message`` in the current language, ``%(name)s`` placeholders filled from ``values``."""
+    text = translations(current_language()).ugettext(message)
+    return text % values if values else text
+
+
+def ngettext(singular: str, plural: str, n: int, **values) -> str:
+    text = translations(current_language()).ungettext(singular, plural, n)
+    return text % {"num": n, **values}
+
+
+_ = gettext
+
+
+def raw_gettext(message: str) -> str:
+    """For Jinja's newstyle gettext, which fills the placeholders itself."""
+    return translations(current_language()).ugettext(message)
+
+
+def raw_ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current_language()).ungettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction where it is defined (a constant); it is
+    translated where it is shown, with ``gettext``."""
+    return message
