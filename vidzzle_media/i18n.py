@@ -63,8 +63,8 @@ def translations(language: str) -> Translations:
 _language: ContextVar[str] = ContextVar("vidzzle_language", default=SOURCE_LANGUAGE)
 
 
-def pick(*candidates: str | None) -> str:
-    """The first candidate (a language tag such as "de-DE" or "de") with a catalog; the source language else."""
+def pick(*candidates: str | None, default: str = SOURCE_LANGUAGE) -> str:
+    """The first candidate (a language tag such as "de-DE" or "de") with a catalog, else ``default``."""
     known = languages()
     for tag in candidates:
         if not tag:
@@ -72,7 +72,40 @@ def pick(*candidates: str | None) -> str:
         base = tag.replace("_", "-").split("-")[0].strip().lower()
         if base in known:
             return base
-    return SOURCE_LANGUAGE
+    return default if default in known else SOURCE_LANGUAGE
+
+
+@cache
+def messages(language: str) -> dict[str, str]:
+    """Every translated message of ``language`` (msgid -> text), for the
+    browser scripts (served as JSON; they look up the English msgid)."""
+    po = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if language == SOURCE_LANGUAGE or not po.exists():
+        return {}
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=language, domain=DOMAIN)
+    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string}
+
+
+def extract_html(fileobj, keywords, comment_tags, options):
+    """Babel extractor for the static pages (web/**.html): the text of
+    elements marked ``data-i18n`` and the values named by ``data-i18n-attr``
+    are msgids; the page's script translates them (web/js/i18n.js)."""
+    import re
+    source = fileobj.read().decode("utf-8")
+    for match in re.finditer(r"<(\w+)([^>]*)>", source):
+        attrs = match.group(2)
+        line = source.count("\n", 0, match.start()) + 1
+        if re.search(r"\sdata-i18n(\s|=|$)", attrs):
+            end = source.find(f"</{match.group(1)}>", match.end())
+            text = " ".join(source[match.end():end].split())
+            if text and "<" not in text:
+                yield line, "_", text, []
+        for name in re.findall(r'data-i18n-attr="([^"]+)"', attrs):
+            for attr in name.split():
+                value = re.search(rf'\s{attr}="([^"]*)"', attrs)
+                if value:
+                    yield line, "_", value.group(1), []
 
 
 def from_accept_language(header: str) -> list[str]:

@@ -18,14 +18,27 @@
   }
   // The overlay is a modal dialog: a close button, Esc, and Tab kept inside it;
   // focus goes back to the call button when it closes.
-  function overlay(label) {
+  // Texts in the visitor's language: the button's data-cwbbb-lang, else the
+  // host page's lang, else the browser's (the server falls back to the
+  // tenant's language); `_` looks the English text up in that catalog.
+  function translator(messages) { return function (m) { return messages[m] || m; }; }
+  function catalog(btn, id, done) {
+    var nav = w.navigator, wanted = [btn.getAttribute("data-cwbbb-lang"), d.documentElement.lang]
+      .concat(nav.languages || [nav.language]).filter(Boolean).join(",");
+    fetch(base + "/i18n/messages.json?lang=" + encodeURIComponent(wanted) + "&embed=" + encodeURIComponent(id))
+      .then(function (r) { return r.json(); })
+      .then(function (j) { done(j.language || "", translator(j.messages || {})); },
+            function () { done("", translator({})); });
+  }
+
+  function overlay(label, _) {
     var o = el("div", "position:fixed;inset:0;z-index:2147483646;background:rgba(0,0,0,.6);display:flex;" +
       "align-items:center;justify-content:center;font:16px system-ui,sans-serif");
     o.className = P + "overlay"; o.setAttribute("role", "dialog"); o.setAttribute("aria-modal", "true");
     o.setAttribute("aria-label", label);
     var x = el("button", "position:absolute;top:.5rem;right:.5rem;width:2.75rem;height:2.75rem;border:0;border-radius:50%;" +
       "background:#fff;color:#222;font:1.6rem/1 system-ui,sans-serif;cursor:pointer", "\u00d7");
-    x.type = "button"; x.className = P + "close"; x.setAttribute("aria-label", "Close");
+    x.type = "button"; x.className = P + "close"; x.setAttribute("aria-label", _("Close"));
     x.onclick = close;
     o.appendChild(x);
     o.addEventListener("keydown", function (e) {
@@ -57,37 +70,44 @@
     else if (e.target === o.firstChild) items[items.length - 1].focus();
   });
 
-  function consent(id, done) {
-    var o = ns.open = overlay("Privacy notice");
+  function consent(id, _, done) {
+    var o = ns.open = overlay(_("Privacy notice"), _);
     var box = el("div", "background:#fff;color:#222;max-width:32rem;margin:1rem;padding:1.5rem;border-radius:8px;max-height:80vh;overflow:auto");
     box.className = P + "gdpr";
     var text = el("div", "white-space:pre-wrap;margin-bottom:1rem", "…");
-    var ok = el("button", "padding:.5rem 1rem;margin-right:.5rem", "Accept and start the call");
-    var no = el("button", "padding:.5rem 1rem", "Cancel");
+    var ok = el("button", "padding:.5rem 1rem;margin-right:.5rem", _("Accept and start the call"));
+    var no = el("button", "padding:.5rem 1rem", _("Cancel"));
     ok.className = P + "accept"; no.className = P + "cancel";
-    box.appendChild(el("h2", "margin:0 0 .75rem;font-size:1.2rem", "Privacy notice"));
+    box.appendChild(el("h2", "margin:0 0 .75rem;font-size:1.2rem", _("Privacy notice")));
     box.appendChild(text); box.appendChild(ok); box.appendChild(no); o.appendChild(box); edges(o);
     fetch(base + "/api/embed/" + encodeURIComponent(id) + "/gdpr").then(function (r) { return r.json(); })
-      .then(function (j) { text.textContent = j.text || ""; }, function () { text.textContent = "(notice unavailable)"; });
+      .then(function (j) { text.textContent = j.text || ""; }, function () { text.textContent = _("(notice unavailable)"); });
     no.onclick = close;
     ok.onclick = function () { remember(id); close(); done(); };
     ok.focus();
   }
 
   function start(btn) {
+    if (ns.open || ns.starting) return;
+    ns.starting = true;
     var id = btn.getAttribute("data-cwbbb-igh") || "";
+    catalog(btn, id, function (lang, _) { ns.starting = false; show(btn, id, lang, _); });
+  }
+
+  function show(btn, id, lang, _) {
     var name = btn.getAttribute("data-cwbbb-name") || "Customer";
     var go = function () {
-      var o = ns.open = overlay("Video call");
+      var o = ns.open = overlay(_("Video call"), _);
       var f = el("iframe", "width:min(960px,96vw);height:min(720px,92vh);border:0;border-radius:8px;background:#111");
-      f.className = P + "frame"; f.title = "Video call";
+      f.className = P + "frame"; f.title = _("Video call");
       f.allow = "camera; microphone; autoplay; fullscreen";
-      f.src = base + "/call?embed=" + encodeURIComponent(id) + "&name=" + encodeURIComponent(name) + "&t0=" + Date.now();
+      f.src = base + "/call?embed=" + encodeURIComponent(id) + "&name=" + encodeURIComponent(name) +
+        "&lang=" + encodeURIComponent(lang) + "&t0=" + Date.now();
       o.appendChild(f); edges(o);
       f.focus();
     };
     if (ns.open) return;
-    if (btn.getAttribute("data-cwbbb-gdpr") === "1" && !consented(id)) consent(id, go); else go();
+    if (btn.getAttribute("data-cwbbb-gdpr") === "1" && !consented(id)) consent(id, _, go); else go();
   }
 
   d.addEventListener("click", function (e) {

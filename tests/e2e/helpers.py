@@ -47,9 +47,9 @@ async def give_presentation(world, tenant_id: int) -> bool:
 
 
 async def team(world, name: str, agents: int = 1, ring: tuple[int, ...] = (60,), open_: bool = True,
-               presentation: bool = False):
+               presentation: bool = False, language: str = "en"):
     """A tenant with agents in one group and a flow ringing it; returns (tenant, agent ids, emails, embed id)."""
-    tenant = await make_tenant(world.db, name)
+    tenant = await make_tenant(world.db, name, language=language)
     ids = await make_agents(world.db, tenant, agents)
     gid = await make_group(world.db, tenant, "Team", ids)
     embed = await make_flow(world, tenant, [(gid, secs) for secs in ring], open_=open_)

@@ -34,7 +34,8 @@ def source_messages() -> set[str]:
     found = set()
     for method_map, options, folder in (
             ([("**.py", "python")], {}, PACKAGE),
-            ([("**.html", "jinja2")], {"**.html": {"extensions": "jinja2.ext.i18n"}}, TEMPLATES)):
+            ([("**.html", "jinja2")], {"**.html": {"extensions": "jinja2.ext.i18n"}}, TEMPLATES),
+            ([("**.js", "javascript"), ("**.html", "vidzzle_media.i18n:extract_html")], {}, ROOT / "web")):
         for _file, _line, message, _comments, _context in extract_from_dir(
                 str(folder), method_map=method_map, options_map=options, keywords=KEYWORDS):
             found.add(message if isinstance(message, str) else message[0])
@@ -80,3 +81,21 @@ def test_template_has_no_untranslated_text(template):
 
 def test_the_scan_finds_untranslated_text():
     assert _visible_literals('<p title="Hello">{{ _("Hi") }} there</p>') == ["Hello", "there"]
+
+
+def test_extraction_covers_every_kind_of_source():
+    found = source_messages()
+    assert {"Dashboard",                       # menu (Python, MenuItem)
+            "Users logged in now",             # back-office template
+            "Good connection",                 # browser script
+            "Accept and join",                 # static page (data-i18n)
+            "Accept and start the call"} <= found   # embed.js
+
+
+async def test_browser_catalog_endpoint(client):
+    resp = await client.get("/i18n/messages.json?lang=fr-FR,de-DE")
+    body = await resp.json()
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert body["language"] == "de" and body["messages"]["Good connection"] == "Gute Verbindung"
+    body = await (await client.get("/i18n/messages.json?lang=fr")).json()
+    assert body["language"] == "en" and body["messages"] == {}      # the test install's default

@@ -12,10 +12,11 @@ import logging
 
 from aiohttp import web
 
-from .. import keys
+from .. import i18n, keys
 from ..errors import AppError, NotFound
 from ..paths import web_root
 from ..services.calls import followup
+from ..services.tenancy import tenants as tenant_service
 from ..services.calls.room_port import ROOMS
 from ..store import flows as flow_store
 
@@ -89,7 +90,28 @@ async def favicon(request: web.Request) -> web.StreamResponse:
                                                                  "Cache-Control": "max-age=86400"})
 
 
+async def browser_messages(request: web.Request) -> web.Response:
+    """The catalog for the browser scripts (customer page, embed overlay,
+    agent pages): ``lang`` lists the wanted languages best first (the
+    button's data-cwbbb-lang, the host page's lang, the browser's); without
+    a match the tenant's language (``embed`` names the call button), else
+    the install's."""
+    wanted = [t for t in request.query.get("lang", "").split(",") if t.strip()][:10]
+    default = request.app[keys.SETTINGS].server.language
+    embed_id = request.query.get("embed", "")[:100]
+    if embed_id:
+        flow = await flow_store.get_by_embed_id(request.app[keys.DATABASE], embed_id)
+        tenant_language = flow and await tenant_service.language_of(request.app[keys.DATABASE], flow.tenant_id)
+        default = tenant_language or default
+    language = i18n.pick(*wanted, default=default)
+    response = _json({"language": language, "messages": i18n.messages(language)}, cors=True)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
 def setup(app: web.Application) -> None:
+    app.router.add_get("/i18n/messages.json", browser_messages)
+    app.router.add_route("OPTIONS", "/i18n/messages.json", preflight)
     app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/embed.js", embed_js)
     app.router.add_route("OPTIONS", "/embed.js", preflight)

@@ -1,6 +1,7 @@
 // Agent call view (/admin/call/<id>): customer, self view, presentation with
 // previous/next and document switcher, mute, camera, hang up, summary.
 import { RoomClient } from "/static/js/room-client.js";
+import { _, loadMessages } from "/static/js/i18n.js";
 import { autoRejoin, firstFrame, watchQuality } from "/static/call/connection.js";
 
 const $ = (id) => document.getElementById(id);
@@ -29,7 +30,7 @@ const mediaPromise = root.dataset.state === "accepted" && root.dataset.roomToken
 
 function fmtDuration(seconds) {
   const s = Math.round(Number(seconds) || 0);
-  return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return _("%(min)s min %(sec)s s", { min: Math.floor(s / 60), sec: s % 60 });
 }
 
 // Busy while in the call; from the summary on the agent can be rung again:
@@ -102,7 +103,7 @@ async function hangUp() {
   $("hangup").disabled = true;
   const res = await fetch(`/admin/call/${callId}/hangup`, {
     method: "POST", headers: { "X-CSRF-Token": root.dataset.csrf, Accept: "application/json" } }).catch(() => null);
-  await summary(res && res.ok ? "You hung up." : "");
+  await summary(res && res.ok ? _("You hung up.") : "");
 }
 
 async function start() {
@@ -138,15 +139,15 @@ async function start() {
   client.addEventListener("participantjoined", ({ detail }) => { state.names[detail.participant_id] = detail.display_name; });
   client.addEventListener("presentation", ({ detail }) => showPresentation(detail));
   client.addEventListener("roomclosed", ({ detail }) => summary(detail.reason === "ended_by_customer" || detail.reason === "customer_left"
-    ? "The customer hung up." : ""));
+    ? _("The customer hung up.") : ""));
   client.addEventListener("participantleft", () => {
     if (!client.tracks.size) return;
   });
   autoRejoin(client, (s) => {
     const note = $("call-note");
-    if (s === "rejoining") { note.hidden = false; note.textContent = "Connection lost. Reconnecting…"; }
+    if (s === "rejoining") { note.hidden = false; note.textContent = _("Connection lost. Reconnecting…"); }
     else if (s === "ok") note.hidden = true;
-    else summary("The connection was lost and could not be restored.");
+    else summary(_("The connection was lost and could not be restored."));
   });
   const joined = await client.connect();
   if (ended()) return;
@@ -173,18 +174,18 @@ async function start() {
     muted = !muted;
     client.setMuted("audio", muted);
     $("mute").setAttribute("aria-pressed", String(muted));
-    $("mute").textContent = muted ? "Unmute" : "Mute";
+    $("mute").textContent = muted ? _("Unmute") : _("Mute");
   };
   $("camera").onclick = () => {
     cameraOff = !cameraOff;
     client.setMuted("video", cameraOff);
     $("camera").setAttribute("aria-pressed", String(cameraOff));
-    $("camera").textContent = cameraOff ? "Camera on" : "Camera off";
+    $("camera").textContent = cameraOff ? _("Camera on") : _("Camera off");
   };
 }
 
-start().catch((err) => {
+loadMessages([document.documentElement.lang]).then(start).catch((err) => {
   if (ended()) return;
   $("call-note").hidden = false;
-  $("call-note").textContent = `The call could not be started: ${err.message || err}`;
+  $("call-note").textContent = _("The call could not be started: %(reason)s", { reason: err.message || err });
 });

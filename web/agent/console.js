@@ -1,5 +1,6 @@
 // Agent console: presence (/ws/agent), ringing toasts with sound, accept.
 import { isRinging, startRinging, stopRinging, unlock } from "/static/agent/ring.js";
+import { _, loadMessages } from "/static/js/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const toasts = new Map(); // call_id -> element
@@ -12,7 +13,7 @@ $("sound-test")?.addEventListener("click", () => { startRinging(); setTimeout(()
 function setPresence(online) {
   state.online = online;
   $("presence").dataset.state = online ? "online" : "offline";
-  $("presence").textContent = online ? "Online — you can receive calls" : "Offline — reconnecting…";
+  $("presence").textContent = online ? _("Online — you can receive calls") : _("Offline — reconnecting…");
 }
 
 function removeToast(callId, note) {
@@ -35,16 +36,16 @@ function showToast(msg) {
   el.dataset.callId = msg.call_id;
   el.setAttribute("role", "alertdialog");
   const title = document.createElement("strong");
-  title.textContent = `Incoming call: ${msg.customer_name}`;
+  title.textContent = _("Incoming call: %(name)s", { name: msg.customer_name });
   const flow = document.createElement("div");
   flow.className = "toast-flow";
-  flow.textContent = `via ${msg.flow_name}`;
+  flow.textContent = _("via %(flow)s", { flow: msg.flow_name });
   const actions = document.createElement("div");
   actions.className = "toast-actions";
   const accept = document.createElement("button");
   accept.type = "button";
   accept.className = "button primary accept";
-  accept.textContent = "Accept";
+  accept.textContent = _("Accept");
   accept.addEventListener("click", () => {
     accept.disabled = true;
     state.acceptAt[msg.call_id] = Date.now();
@@ -74,13 +75,13 @@ function onMessage(msg) {
   switch (msg.type) {
     case "hello": return setPresence(true);
     case "ringing": return showToast(msg);
-    case "taken": return removeToast(msg.call_id, `Taken by ${msg.by}`);
-    case "customer_left": return removeToast(msg.call_id, "The customer hung up");
-    case "withdrawn": return removeToast(msg.call_id, "Nobody answered in time");
+    case "taken": return removeToast(msg.call_id, _("Taken by %(name)s", { name: msg.by }));
+    case "customer_left": return removeToast(msg.call_id, _("The customer hung up"));
+    case "withdrawn": return removeToast(msg.call_id, _("Nobody answered in time"));
     case "accepted": removeToast(msg.call_id); go(msg.agent_path); return;
     case "result":
       if (msg.of === "accept" && msg.ok) { removeToast(msg.call_id); go(msg.agent_path); }
-      else if (msg.of === "accept") removeToast(msg.call_id, msg.error || "Could not accept");
+      else if (msg.of === "accept") removeToast(msg.call_id, msg.error || _("Could not accept"));
   }
 }
 
@@ -100,4 +101,5 @@ function connect() {
 }
 
 state.isRinging = isRinging;
+await loadMessages([document.documentElement.lang]);
 connect();

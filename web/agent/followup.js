@@ -1,5 +1,8 @@
+import { _, loadMessages } from "/static/js/i18n.js";
 // "Initiate Video-Call" form: "+" adds a row, trash removes one, each row is
 // checked before sending (the server checks again, services/followup.py).
+loadMessages([document.documentElement.lang]);
+
 const EMAIL = /^[^@\s<>"',;]+@[^@\s<>"',;]+\.[^@\s<>"',;]{2,}$/;
 const PHONE = /^\+?[0-9 ()/.-]+$/;
 const form = document.getElementById("followup-form");
@@ -29,13 +32,13 @@ export function checkRow(row) {
   const via = row.querySelector('[name^="via_"]').value;
   const name = row.querySelector('[name^="name_"]').value.trim();
   const address = row.querySelector('[name^="address_"]').value.trim();
-  let ok = rowError(row, "name", name ? "" : "Contact name is required.");
+  let ok = rowError(row, "name", name ? "" : _("Contact name is required."));
   let msg = "";
-  if (!address) msg = via === "email" ? "Email is required." : "Mobile number is required.";
-  else if (via === "email" && !EMAIL.test(address)) msg = "Enter a valid email address, like name@example.com.";
+  if (!address) msg = via === "email" ? _("Email is required.") : _("Mobile number is required.");
+  else if (via === "email" && !EMAIL.test(address)) msg = _("Enter a valid email address, like name@example.com.");
   else if (via === "sms") {
     const digits = address.replace(/\D/g, "");
-    if (!PHONE.test(address) || digits.length < 6 || digits.length > 15) msg = "Enter a mobile number with country code, like +49 171 1234567.";
+    if (!PHONE.test(address) || digits.length < 6 || digits.length > 15) msg = _("Enter a mobile number with country code, like +49 171 1234567.");
   }
   ok = rowError(row, "address", msg) && ok;
   return ok;

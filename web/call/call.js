@@ -1,6 +1,7 @@
 // Customer page (/call?embed=ID&name=NAME, opened by embed.js in an overlay)
 // and invitee page (/join/<token>, from a follow-up invitation).
 import { RoomClient } from "/static/js/room-client.js";
+import { _, loadMessages, translatePage } from "/static/js/i18n.js";
 import { autoRejoin, firstFrame, fmtElapsed, watchQuality } from "/static/call/connection.js";
 
 const $ = (id) => document.getElementById(id);
@@ -25,7 +26,7 @@ function finish(title, text) {
 
 // Follow the call's outcome: the host page (embed.js) navigates; standalone we do.
 function redirect(url, title) {
-  finish(title, "One moment, you are being forwarded…");
+  finish(title, _("One moment, you are being forwarded…"));
   state.redirectUrl = url;
   if (!url) return;
   if (embedded) window.parent.postMessage({ cwbbb: "redirect", url }, "*");
@@ -41,12 +42,12 @@ async function api(path, options = {}) {
 
 // ---- camera and microphone -------------------------------------------------
 
-const MEDIA_ERRORS = {
-  NotAllowedError: "Access to the camera or microphone was blocked. Allow it in your browser (icon in the address bar) and try again, or continue with audio only.",
-  NotFoundError: "No camera or microphone was found. Connect one and try again, or continue with audio only.",
-  NotReadableError: "The camera or microphone is in use by another program. Close it and try again, or continue with audio only.",
-  OverconstrainedError: "Your camera does not support the requested format. Try again or continue with audio only.",
-};
+const mediaErrors = () => ({
+  NotAllowedError: _("Access to the camera or microphone was blocked. Allow it in your browser (icon in the address bar) and try again, or continue with audio only."),
+  NotFoundError: _("No camera or microphone was found. Connect one and try again, or continue with audio only."),
+  NotReadableError: _("The camera or microphone is in use by another program. Close it and try again, or continue with audio only."),
+  OverconstrainedError: _("Your camera does not support the requested format. Try again or continue with audio only."),
+});
 
 async function getMedia(audioOnly) {
   $("media-error").hidden = true;
@@ -59,7 +60,7 @@ async function getMedia(audioOnly) {
     return stream;
   } catch (err) {
     state.mediaError = err.name;
-    $("media-error-text").textContent = MEDIA_ERRORS[err.name] || `Camera/microphone unavailable (${err.name}).`;
+    $("media-error-text").textContent = mediaErrors()[err.name] || _("Camera/microphone unavailable (%(reason)s).", { reason: err.name });
     $("media-error").hidden = false;
     $("audio-only").hidden = audioOnly;
     return null;
@@ -105,7 +106,7 @@ function enterCall(name) {
   if (state.phase === "incall") return;
   state.phase = "incall";
   state.times.agentJoined = Date.now();
-  $("remote-name").textContent = name || "Agent";
+  $("remote-name").textContent = name || _("Agent");
   $("self-video").srcObject = state.stream;
   show("v-call");
   watchQuality(state.client, $("quality"));
@@ -131,9 +132,9 @@ async function joinRoom(token, displayName) {
   client.addEventListener("roomclosed", ({ detail }) => onRoomClosed(detail.reason));
   autoRejoin(client, (s) => {
     const note = $("call-note");
-    if (s === "rejoining") { note.hidden = false; note.textContent = "Connection lost. Reconnecting…"; }
+    if (s === "rejoining") { note.hidden = false; note.textContent = _("Connection lost. Reconnecting…"); }
     else if (s === "ok") { note.hidden = true; }
-    else finish("Connection lost", "We could not restore the connection. Please check your network and try again.");
+    else finish(_("Connection lost"), _("We could not restore the connection. Please check your network and try again."));
   });
   const joined = await client.connect();
   const agent = joined.participants.find((p) => p.role === "agent");
@@ -145,10 +146,10 @@ async function onRoomClosed(reason) {
   if (state.call && state.call.customer_key) {
     const status = await api(`/api/calls/${state.call.call_id}?key=${encodeURIComponent(state.call.customer_key)}`).catch(() => null);
     if (status && status.redirect_url) return redirect(status.redirect_url, status.state === "escalated"
-      ? "No agent is available right now" : "The call has ended");
-    if (status && status.state === "escalated") return finish("No agent is available right now", "Please try again later.");
+      ? _("No agent is available right now") : _("The call has ended"));
+    if (status && status.state === "escalated") return finish(_("No agent is available right now"), _("Please try again later."));
   }
-  finish("The call has ended", "Thank you. You can close this window.");
+  finish(_("The call has ended"), _("Thank you. You can close this window."));
 }
 
 function wireControls() {
@@ -158,13 +159,13 @@ function wireControls() {
     muted = !muted;
     state.client.setMuted("audio", muted);
     $("mute").setAttribute("aria-pressed", String(muted));
-    $("mute").textContent = muted ? "Unmute" : "Mute";
+    $("mute").textContent = muted ? _("Unmute") : _("Mute");
   };
   $("camera").onclick = () => {
     cameraOff = !cameraOff;
     state.client.setMuted("video", cameraOff);
     $("camera").setAttribute("aria-pressed", String(cameraOff));
-    $("camera").textContent = cameraOff ? "Camera on" : "Camera off";
+    $("camera").textContent = cameraOff ? _("Camera on") : _("Camera off");
   };
   $("camera").disabled = state.audioOnly;
   $("hangup").onclick = hangUp;
@@ -175,14 +176,14 @@ async function hangUp() {
   if (state.call && state.call.customer_key) {
     const result = await api(`/api/calls/${state.call.call_id}/leave`, {
       method: "POST", body: JSON.stringify({ customer_key: state.call.customer_key }) }).catch(() => null);
-    if (result && result.redirect_url) return redirect(result.redirect_url, "The call has ended");
+    if (result && result.redirect_url) return redirect(result.redirect_url, _("The call has ended"));
     if (state.phase !== "incall") {
-      finish("Call cancelled", "You cancelled the call.");
+      finish(_("Call cancelled"), _("You cancelled the call."));
       if (embedded) window.parent.postMessage({ cwbbb: "close" }, "*");
       return;
     }
   }
-  finish("The call has ended", "Thank you. You can close this window.");
+  finish(_("The call has ended"), _("Thank you. You can close this window."));
 }
 
 // Fallback while ringing: the room closes on escalation, but poll too.
@@ -204,7 +205,7 @@ async function incoming() {
   const call = await api("/api/calls", { method: "POST", body: JSON.stringify({ embed_id: embedId, name }) });
   state.call = call;
   state.times.started = Date.now();
-  if (call.state === "out_of_hours") return redirect(call.out_of_hours_url, "We are closed right now");
+  if (call.state === "out_of_hours") return redirect(call.out_of_hours_url, _("We are closed right now"));
   state.phase = "ringing";
   show("v-wait");
   startTimer();
@@ -240,7 +241,7 @@ async function invited() {
     sessionStorage.setItem(key, JSON.stringify(join));
   }
   state.phase = "waiting";
-  $("wait-title").textContent = `Hello ${join.display_name}, joining the call…`;
+  $("wait-title").textContent = _("Hello %(name)s, joining the call…", { name: join.display_name });
   show("v-wait");
   startTimer();
   wireControls();
@@ -248,7 +249,7 @@ async function invited() {
   state.stream = stream;
   const agent = await joinRoom(join.room_token, join.display_name);
   await state.client.publish(stream);
-  enterCall(agent ? agent.display_name : "Agent");
+  enterCall(agent ? agent.display_name : _("Agent"));
 }
 
 // Esc inside the overlay's frame closes the overlay, except in a running
@@ -259,16 +260,19 @@ if (embedded) {
   });
 }
 
+// The language: ?lang= (embed.js passes the button's data-cwbbb-lang or the
+// host page's lang), else the browser's; the tenant's when none has a catalog.
+const wanted = [params.get("lang"), ...(navigator.languages || [navigator.language])];
 const main = inviteToken ? invited : incoming;
-main().catch((err) => {
+loadMessages(wanted, params.get("embed") || "").then(() => { translatePage(); return main(); }).catch((err) => {
   if (state.phase === "ended") return;
   const gone = err.status === 404 || err.status === 410;
   if (gone && !inviteToken && state.phase === "start") {
-    finish("This call button is not available",
-      "The video call button on this page is not set up (any more). Please contact us another way.");
+    finish(_("This call button is not available"),
+      _("The video call button on this page is not set up (any more). Please contact us another way."));
   } else if (gone) {
-    finish("This link is no longer valid", "The call is over or the link was already used.");
+    finish(_("This link is no longer valid"), _("The call is over or the link was already used."));
   } else {
-    finish("The call could not be started", String(err.message || err));
+    finish(_("The call could not be started"), String(err.message || err));
   }
 });

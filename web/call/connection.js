@@ -5,6 +5,8 @@
 // of the selected ICE candidate pair and the inbound packet loss of the last
 // interval (plus "no packets at all" = lost).
 
+import { _ } from "/static/js/i18n.js";
+
 const INTERVAL_MS = 2000;
 
 async function sample(client) {
@@ -38,14 +40,15 @@ export function classify(prev, cur) {
   return "good";
 }
 
-const LABELS = { good: "Good connection", fair: "Fair connection", poor: "Poor connection", lost: "No media", wait: "Connecting…" };
+const labels = () => ({ good: _("Good connection"), fair: _("Fair connection"), poor: _("Poor connection"),
+  lost: _("No media"), wait: _("Connecting…") });
 
 // Updates `element` (data-level + text) every 2 s; returns a stop function.
 export function watchQuality(client, element) {
   let prev = null;
   let stopped = false;
   element.dataset.level = "wait";
-  element.textContent = LABELS.wait;
+  element.textContent = labels().wait;
   const tick = async () => {
     if (stopped) return;
     try {
@@ -53,8 +56,8 @@ export function watchQuality(client, element) {
       if (prev) {
         const level = classify(prev, cur);
         element.dataset.level = level;
-        element.textContent = LABELS[level];
-        element.title = cur.rtt == null ? "" : `round trip ${Math.round(cur.rtt * 1000)} ms`;
+        element.textContent = labels()[level];
+        element.title = cur.rtt == null ? "" : _("round trip %(ms)s ms", { ms: Math.round(cur.rtt * 1000) });
       }
       prev = cur;
     } catch (err) { /* PCs replaced during a re-join: next tick */ }
