@@ -117,7 +117,11 @@
   });
   w.addEventListener("message", function (e) {
     if (e.origin !== base || !e.data || e.data.cwbbb == null) return;
-    if (e.data.cwbbb === "redirect" && /^https?:/i.test(e.data.url || "")) location.href = e.data.url;
+    if (e.data.cwbbb === "redirect" && /^https?:/i.test(e.data.url || "")) {
+      if (ns.leaving) return;   // one navigation: a second one would abort the first
+      ns.leaving = true;
+      location.href = e.data.url;
+    }
     else if (e.data.cwbbb === "close" || e.data.cwbbb === "escape") close();
   });
 })(window, document);

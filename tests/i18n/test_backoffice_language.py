@@ -37,3 +37,16 @@ async def test_install_default_before_login(aiohttp_client, settings):
     settings.server.language = "de"
     cli = await aiohttp_client(create_app(settings))
     assert "Anmelden" in await (await cli.get("/admin/login")).text()
+
+
+async def test_messages_from_the_server_are_german_too(client, world, browser):
+    db = database(client)
+    tenant = await make_tenant(db, "Autohaus Ost", language="de")
+    await make_user(db, tenant_id=tenant, role="admin", email="chef@ost.example")
+    await browser.login("chef@ost.example")
+    page = await browser.post("/admin/branding/sms", {"sms_invitation": "Hallo", "sms_notification": ""})
+    assert ("success", "Branding gespeichert.") in page.flashes
+    page = await browser.post("/admin/groups/new", {"name": "", "description": ""})
+    assert page.field_errors == {"name": "Die Call Group braucht einen Namen."}
+    page = await browser.post("/admin/users/new", {"name": "", "email": "x", "role": "user", "mobile": ""})
+    assert page.field_errors["name"] == "Name fehlt."

@@ -13,7 +13,7 @@ from aiohttp_session import get_session, new_session
 
 from .. import keys
 from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
-from ..i18n import from_accept_language, pick, set_language
+from ..i18n import from_accept_language, gettext, pick, set_language
 from ..middleware import wants_json
 from ..services.accounts import users as accounts
 from ..services.tenancy import tenants as tenant_service
@@ -75,11 +75,11 @@ async def require_user(request: web.Request, *roles: str) -> CurrentUser:
     user = await current_user(request)
     if user is None:
         if wants_json(request):
-            raise Unauthorized("Please log in.")
+            raise Unauthorized(gettext("Please log in."))
         target = request.path_qs if request.method == "GET" else "/admin/"
         raise web.HTTPFound(f"{LOGIN_PATH}?next={quote(target, safe='')}")
     if roles and user.role not in roles:
-        raise Forbidden("You are not allowed to open this page.")
+        raise Forbidden(gettext("You are not allowed to open this page."))
     return user
 
 
@@ -136,7 +136,7 @@ async def tenant_scope(request: web.Request, user: CurrentUser) -> int | None:
     try:
         tenant_id = int(raw)
     except ValueError:
-        raise NotFound("No such tenant.") from None
+        raise NotFound(gettext("No such tenant.")) from None
     await tenant_service.get_tenant(db, user, tenant_id)
     return tenant_id
 
@@ -145,7 +145,7 @@ async def require_tenant_scope(request: web.Request, user: CurrentUser) -> int:
     """Like tenant_scope, but support must have picked a tenant."""
     tenant_id = await tenant_scope(request, user)
     if tenant_id is None:
-        raise BadRequest("Pick a tenant in the header first (support works on one tenant at a time here).")
+        raise BadRequest(gettext("Pick a tenant in the header first (support works on one tenant at a time here)."))
     return tenant_id
 
 

@@ -19,11 +19,12 @@ from .auth import MANAGERS, database, require_user, tenant_scope
 from .forms import form_data
 from .menu import MENU, MenuItem
 from .render import flash, render, request_base
+from ..i18n import N_, gettext
 
 routes = web.RouteTableDef()
 TOKEN_LENGTH = 43   # services.tokens.issue: token_urlsafe(32)
 SMS_LINKS = {"sms_invitation": "/join/", "sms_notification": "/admin/call-link/"}
-SMS_LABELS = {"sms_invitation": "Call invitation", "sms_notification": "Incoming-call notification"}
+SMS_LABELS = {"sms_invitation": N_("Call invitation"), "sms_notification": N_("Incoming-call notification")}
 
 
 async def scope(request):
@@ -69,7 +70,7 @@ async def branding_save(request: web.Request) -> web.StreamResponse:
         await service.save_section(database(request), tenant_id, request.match_info["section"], data)
     except ValidationError as exc:
         return await _page(request, tenant_id, errors=exc.fields, form=data, status=400)
-    flash(request, "Branding saved.", "success")
+    flash(request, gettext("Branding saved."), "success")
     if request.match_info["section"] == "sms":
         await _warn_multipart_sms(request, tenant_id)
     raise web.HTTPFound("/admin/branding")
@@ -82,8 +83,9 @@ async def _warn_multipart_sms(request, tenant_id) -> None:
     for key, link in sample_links(request).items():
         counted = sms_text.left_after_link(current.get(key), link)
         if counted.segments > 1:
-            flash(request, f"{SMS_LABELS[key]}: with the link it needs {counted.segments} SMS "
-                           f"({-counted.left_in_one} characters too many for one).", "warning")
+            flash(request, gettext("%(text)s: with the link it needs %(count)s SMS (%(over)s characters too many for one).",
+                                   text=gettext(SMS_LABELS[key]), count=counted.segments, over=-counted.left_in_one),
+                  "warning")
 
 
 @routes.post(r"/branding/images/{kind:(header|hero)}")
@@ -100,7 +102,7 @@ async def image_upload(request: web.Request) -> web.StreamResponse:
         await service.save_image(database(request), tenant_id, kind, data)
     except ValidationError as exc:
         return await _page(request, tenant_id, errors=exc.fields, status=400)
-    flash(request, f"{kind.capitalize()} image saved.", "success")
+    flash(request, gettext("Header image saved.") if kind == "header" else gettext("Hero image saved."), "success")
     raise web.HTTPFound("/admin/branding")
 
 
@@ -108,7 +110,7 @@ async def image_upload(request: web.Request) -> web.StreamResponse:
 async def image_delete(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await scope(request)
     await service.delete_image(database(request), tenant_id, request.match_info["kind"])
-    flash(request, "Image removed; the default is used again.", "success")
+    flash(request, gettext("Image removed; the default is used again."), "success")
     raise web.HTTPFound("/admin/branding")
 
 
@@ -117,7 +119,7 @@ async def image_show(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await scope(request)
     found = await service.image(database(request), tenant_id, request.match_info["kind"])
     if found is None:
-        raise NotFound("No image uploaded; mails use the built-in default.")
+        raise NotFound(gettext("No image uploaded; mails use the built-in default."))
     return web.Response(body=found.data, content_type=found.mime,
                         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
@@ -130,7 +132,7 @@ async def appname_save(request: web.Request) -> web.StreamResponse:
         await service.set_appname(database(request), data.get("appname", ""))
     except ValidationError as exc:
         return await _page(request, None, errors=exc.fields, status=400)
-    flash(request, "Application name saved.", "success")
+    flash(request, gettext("Application name saved."), "success")
     raise web.HTTPFound("/admin/branding")
 
 

@@ -16,6 +16,7 @@ from ..services.accounts import tokens
 from ..services.calls.notify import TOKEN_PURPOSE
 from .auth import require_user
 from .render import render
+from ..i18n import gettext
 
 
 def _calls(request):
@@ -30,7 +31,7 @@ async def call_link(request: web.Request) -> web.StreamResponse:
     grant = await tokens.peek(db, token, TOKEN_PURPOSE, now=calls.clock.now())  # unknown 404, used/expired 410
     user = await require_user(request)                       # logged out -> login, back here afterwards
     if user.id != grant.user_id:
-        raise Forbidden("This link was sent to another user. Please log in as that user.")
+        raise Forbidden(gettext("This link was sent to another user. Please log in as that user."))
     async with db.transaction() as conn:
         await tokens.consume(conn, token=token, purpose=TOKEN_PURPOSE, now=calls.clock.now())
     try:

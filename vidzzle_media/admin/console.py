@@ -21,6 +21,7 @@ from ..services.calls.room_port import maybe_await
 from .auth import require_user
 from .menu import MENU, MenuItem
 from .render import render
+from ..i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ async def _own_call(request: web.Request):
     calls = _calls(request)
     call = await calls.agent_call(request.match_info["call_id"], user)
     if call.agent_id != user.id:
-        raise Forbidden("This call belongs to another agent.")
+        raise Forbidden(gettext("This call belongs to another agent."))
     return user, calls, call
 
 

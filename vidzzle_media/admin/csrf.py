@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp_session import Session, get_session
 
 from ..errors import Forbidden
+from ..i18n import gettext
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_FIELD = "csrf"
@@ -53,5 +54,5 @@ async def csrf_middleware(request: web.Request, handler):
     if request.method not in SAFE_METHODS:
         sent = await _sent_token(request)
         if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
-            raise Forbidden("This form has expired or did not come from this site. Please go back, reload the page and try again.")
+            raise Forbidden(gettext("This form has expired or did not come from this site. Please go back, reload the page and try again."))
     return await handler(request)

@@ -20,6 +20,7 @@ from .auth import MANAGERS, database, require_manager_scope
 from .forms import form_data, int_param
 from .menu import MENU, MenuItem
 from .render import flash, render, request_base
+from ..i18n import gettext
 
 routes = web.RouteTableDef()
 STEP_TITLES = {1: "Name and business hours", 2: "Call routing", 3: "Redirect URLs"}
@@ -88,7 +89,7 @@ async def _step_post(request, tenant_id, flow=None):
         first = 1 if any(k in exc.fields for k in ("name", "description", *WEEKDAYS)) else (
             2 if any(k.startswith(("group_", "ring_", "rows")) for k in exc.fields) else 3)
         return await _wizard(request, tenant_id, form, step=first, flow=flow, errors=exc.fields, status=400)
-    flash(request, f"Call flow {form.get('name', '').strip()} saved.", "success")
+    flash(request, gettext("Call flow %(name)s saved.", name=form.get("name", "").strip()), "success")
     raise web.HTTPFound("/admin/flows")
 
 
@@ -146,7 +147,7 @@ async def flow_delete_confirm(request: web.Request) -> web.StreamResponse:
 async def flow_delete(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await require_manager_scope(request)
     flow = await service.delete_flow(database(request), tenant_id, int_param(request, "flow_id"))
-    flash(request, f"Call flow {flow.name} deleted; its embed id no longer works.", "success")
+    flash(request, gettext("Call flow %(name)s deleted; its embed id no longer works.", name=flow.name), "success")
     raise web.HTTPFound("/admin/flows")
 
 

@@ -20,6 +20,7 @@ from .auth import require_user
 from .forms import form_data
 from .menu import MENU, MenuItem
 from .render import render, request_base, wake_outbox
+from ..i18n import gettext
 
 MENU.append(MenuItem("Initiate Video-Call", "/admin/followup", order=6))
 
@@ -45,7 +46,7 @@ async def followup_form(request: web.Request) -> web.StreamResponse:
 async def followup_start(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
     if user.tenant_id is None:
-        raise BadRequest("Follow-up calls are made from a tenant's user account (switch into one first).")
+        raise BadRequest(gettext("Follow-up calls are made from a tenant's user account (switch into one first)."))
     form = await form_data(request)
     try:
         rows = service.parse_rows(form)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..errors import NotFound
+from ..i18n import gettext
 
 
 async def form_data(request: web.Request) -> dict[str, str]:
@@ -25,7 +26,7 @@ def int_param(request: web.Request, name: str) -> int:
     """A numeric id from the URL; anything else is simply not found."""
     raw = request.match_info.get(name, "")
     if not raw.isdigit() or len(raw) > 18:
-        raise NotFound("Not found.")
+        raise NotFound(gettext("Not found."))
     return int(raw)
 
 

@@ -10,6 +10,7 @@ from .auth import MANAGERS, database, require_manager_scope
 from .forms import int_param
 from .menu import MENU, MenuItem
 from .render import flash, render
+from ..i18n import gettext
 
 routes = web.RouteTableDef()
 
@@ -57,7 +58,7 @@ async def group_create(request: web.Request) -> web.StreamResponse:
     except ValidationError as exc:
         return await _form(request, tenant_id, form=data, members=_member_ints(data["members"]), errors=exc.fields,
                            status=400)
-    flash(request, f"Call group {data['name'].strip()} created.", "success")
+    flash(request, gettext("Call group %(name)s created.", name=data["name"].strip()), "success")
     raise web.HTTPFound("/admin/groups")
 
 
@@ -78,7 +79,7 @@ async def group_update(request: web.Request) -> web.StreamResponse:
     except ValidationError as exc:
         return await _form(request, tenant_id, group=group, form=data, members=_member_ints(data["members"]),
                            errors=exc.fields, status=400)
-    flash(request, f"Call group {data['name'].strip()} saved.", "success")
+    flash(request, gettext("Call group %(name)s saved.", name=data["name"].strip()), "success")
     raise web.HTTPFound("/admin/groups")
 
 
@@ -101,7 +102,7 @@ async def group_delete(request: web.Request) -> web.StreamResponse:
     except Conflict as exc:
         flash(request, exc.message, "error")
         raise web.HTTPFound("/admin/groups") from None
-    flash(request, f"Call group {group.name} deleted.", "success")
+    flash(request, gettext("Call group %(name)s deleted.", name=group.name), "success")
     raise web.HTTPFound("/admin/groups")
 
 

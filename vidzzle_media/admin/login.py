@@ -12,6 +12,7 @@ from ..services.accounts import links as account_links, users as accounts
 from .auth import current_user, log_in, log_out
 from .forms import form_data, safe_next
 from .render import flash, render, request_base, wake_outbox
+from ..i18n import gettext
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -42,7 +43,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 @routes.post("/logout", name="logout")
 async def logout(request: web.Request) -> web.StreamResponse:
     if await log_out(request):
-        flash(request, "You are back in your own account.", "success")
+        flash(request, gettext("You are back in your own account."), "success")
         raise web.HTTPFound("/admin/")
     raise web.HTTPFound("/admin/login")
 
@@ -100,7 +101,7 @@ async def set_password_submit(request: web.Request) -> web.StreamResponse:
         return await render(request, "set_password.html", {"purpose": purpose, "account": account,
                                                            "errors": exc.fields}, status=400)
     wake_outbox(request)
-    flash(request, "Your password is set. Please log in.", "success")
+    flash(request, gettext("Your password is set. Please log in."), "success")
     raise web.HTTPFound("/admin/login")
 
 

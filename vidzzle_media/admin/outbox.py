@@ -10,6 +10,7 @@ from ..services.outbox import worker as outbox_service
 from .auth import require_user
 from .forms import int_param
 from .render import flash, render, wake_outbox
+from ..i18n import gettext
 
 routes = web.RouteTableDef()
 
@@ -31,9 +32,9 @@ async def outbox_page(request: web.Request) -> web.StreamResponse:
 async def outbox_retry(request: web.Request) -> web.StreamResponse:
     await require_user(request, "support")
     if not await outbox_service.retry(request.config_dict[keys.DATABASE], int_param(request, "item_id")):
-        raise NotFound("No such outbox entry.")
+        raise NotFound(gettext("No such outbox entry."))
     wake_outbox(request)
-    flash(request, "The message will be sent again now.", "success")
+    flash(request, gettext("The message will be sent again now."), "success")
     raise web.HTTPFound("/admin/outbox")
 
 

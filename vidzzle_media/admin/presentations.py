@@ -16,6 +16,7 @@ from .auth import MANAGERS, require_manager_scope
 from .forms import int_param
 from .menu import MENU, MenuItem
 from .render import flash, render
+from ..i18n import gettext
 
 routes = web.RouteTableDef()
 
@@ -52,7 +53,7 @@ async def presentation_upload(request: web.Request) -> web.StreamResponse:
                              make_default=make_default)
     except ValidationError as exc:
         return await _page(request, tenant_id, errors=exc.fields, status=400)
-    flash(request, "Presentation uploaded.", "success")
+    flash(request, gettext("Presentation uploaded."), "success")
     raise web.HTTPFound("/admin/presentations")
 
 
@@ -60,7 +61,7 @@ async def presentation_upload(request: web.Request) -> web.StreamResponse:
 async def presentation_default(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await require_manager_scope(request)
     await service.set_default(request.config_dict[keys.DATABASE], tenant_id, int_param(request, "pid"))
-    flash(request, "Default presentation chosen.", "success")
+    flash(request, gettext("Default presentation chosen."), "success")
     raise web.HTTPFound("/admin/presentations")
 
 
@@ -68,7 +69,7 @@ async def presentation_default(request: web.Request) -> web.StreamResponse:
 async def presentation_delete(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await require_manager_scope(request)
     await service.delete(request.config_dict[keys.DATABASE], tenant_id, int_param(request, "pid"))
-    flash(request, "Presentation deleted.", "success")
+    flash(request, gettext("Presentation deleted."), "success")
     raise web.HTTPFound("/admin/presentations")
 
 

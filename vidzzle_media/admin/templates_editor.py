@@ -17,6 +17,7 @@ from ..services.branding.mail_templates import BODY_VARIABLES, TEMPLATES, Templa
 from .branding import scope
 from .forms import form_data
 from .render import flash, render, request_base, wake_outbox
+from ..i18n import gettext
 
 routes = web.RouteTableDef()
 TITLES = {
@@ -31,7 +32,7 @@ TITLES = {
 def _name(request) -> str:
     name = request.match_info["name"]
     if name not in TEMPLATES:
-        raise NotFound("No such template.")
+        raise NotFound(gettext("No such template."))
     return name
 
 
@@ -77,7 +78,7 @@ async def template_save(request: web.Request) -> web.StreamResponse:
     db = request.config_dict[keys.DATABASE]
     if action == "reset":
         await service.reset_template(db, tenant_id, name)
-        flash(request, "Template reset to the default.", "success")
+        flash(request, gettext("Template reset to the default."), "success")
         raise web.HTTPFound(f"/admin/branding/templates/{name}")
     try:
         draft = service.parse_template(name, data)
@@ -89,7 +90,7 @@ async def template_save(request: web.Request) -> web.StreamResponse:
     if action == "preview":
         return await _editor(request, user, tenant_id, name, draft=draft)
     await service.save_template(db, tenant_id, name, data)
-    flash(request, "Template saved.", "success")
+    flash(request, gettext("Template saved."), "success")
     raise web.HTTPFound(f"/admin/branding/templates/{name}")
 
 
@@ -104,7 +105,7 @@ async def template_test(request: web.Request) -> web.StreamResponse:
         await queue_mail(conn, template=name, tenant_id=tenant_id, to_email=user.email, to_name=user.name,
                          link=f"{base}/example-one-time-link", sender_name=user.name, settings=settings)
     wake_outbox(request)
-    flash(request, f"Test mail queued to {user.email}.", "success")
+    flash(request, gettext("Test mail queued to %(email)s.", email=user.email), "success")
     raise web.HTTPFound(f"/admin/branding/templates/{name}")
 
 

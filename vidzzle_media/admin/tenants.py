@@ -7,7 +7,7 @@ from aiohttp_session import get_session
 
 from .. import keys
 from ..errors import NotFound, ValidationError
-from ..i18n import language_choices
+from ..i18n import gettext, language_choices
 from ..services.tenancy import tenants as service
 from ..services.validation import time_zones
 from .auth import TENANT_FIELD, database, require_user
@@ -47,7 +47,7 @@ async def tenant_create(request: web.Request) -> web.StreamResponse:
                                     default_language=request.config_dict[keys.SETTINGS].server.language)
     except ValidationError as exc:
         return await _form(request, form=data, errors=exc.fields, status=400)
-    flash(request, f"Tenant {data.get('name', '').strip()} created.", "success")
+    flash(request, gettext("Tenant %(name)s created.", name=data.get("name", "").strip()), "success")
     raise web.HTTPFound("/admin/tenants")
 
 
@@ -66,7 +66,7 @@ async def tenant_update(request: web.Request) -> web.StreamResponse:
         await service.update_tenant(database(request), user, existing.id, data)
     except ValidationError as exc:
         return await _form(request, existing=existing, form=data, errors=exc.fields, status=400)
-    flash(request, "Tenant saved.", "success")
+    flash(request, gettext("Tenant saved."), "success")
     raise web.HTTPFound("/admin/tenants")
 
 
@@ -87,7 +87,7 @@ async def tenant_delete(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, "support")
     tenant = await service.get_tenant(database(request), user, int_param(request, "tenant_id"))
     await service.delete_tenant(database(request), user, tenant.id)
-    flash(request, f"Tenant {tenant.name} deleted.", "success")
+    flash(request, gettext("Tenant %(name)s deleted.", name=tenant.name), "success")
     raise web.HTTPFound("/admin/tenants")
 
 
@@ -100,7 +100,7 @@ async def pick_tenant(request: web.Request) -> web.StreamResponse:
     raw = data.get("tenant", "").strip()
     if raw:
         if not raw.isdigit():
-            raise NotFound("No such tenant.")
+            raise NotFound(gettext("No such tenant."))
         tenant = await service.get_tenant(database(request), user, int(raw))
         session[TENANT_FIELD] = tenant.id
     else:

@@ -12,6 +12,7 @@ from ..services.tenancy import tenants as tenant_service
 from .auth import MANAGERS, database, require_user, switch_into, tenant_scope
 from .forms import form_data, int_param
 from .render import flash, render, request_base, wake_outbox
+from ..i18n import gettext
 
 routes = web.RouteTableDef()
 
@@ -65,9 +66,9 @@ async def user_create(request: web.Request) -> web.StreamResponse:
     except (ValidationError, Conflict) as exc:
         return await _form_page(request, user, form=data, errors=exc.fields or {"email": exc.message}, status=400)
     wake_outbox(request)
-    flash(request, f"User {created.name} created. A confirmation email with a link to set the password is queued "
-                   f"for {created.email}; the list below shows its delivery. The account stays locked until "
-                   f"the password is set.", "success")
+    flash(request, gettext("User %(name)s created. A confirmation email with a link to set the password is queued "
+                           "for %(email)s; the list below shows its delivery. The account stays locked until "
+                           "the password is set.", name=created.name, email=created.email), "success")
     raise web.HTTPFound("/admin/users")
 
 
@@ -88,8 +89,8 @@ async def user_update(request: web.Request) -> web.StreamResponse:
     except (ValidationError, Conflict) as exc:
         return await _form_page(request, user, existing=existing, form=data,
                                 errors=exc.fields or {"email": exc.message}, status=400)
-    note = " The lock takes effect at the next login." if updated.locked and not existing.locked else ""
-    flash(request, f"User {updated.name} saved.{note}", "success")
+    note = " " + gettext("The lock takes effect at the next login.") if updated.locked and not existing.locked else ""
+    flash(request, gettext("User %(name)s saved.", name=updated.name) + note, "success")
     raise web.HTTPFound("/admin/users")
 
 
@@ -109,7 +110,7 @@ async def user_delete_confirm(request: web.Request) -> web.StreamResponse:
 async def user_delete(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
     target = await accounts.delete_user(database(request), user, int_param(request, "user_id"))
-    flash(request, f"User {target.name} deleted.", "success")
+    flash(request, gettext("User %(name)s deleted.", name=target.name), "success")
     raise web.HTTPFound("/admin/users")
 
 
@@ -132,7 +133,8 @@ async def user_reset(request: web.Request) -> web.StreamResponse:
                                                      int_param(request, "user_id"),
                                                      request_base=request_base(request))
     wake_outbox(request)
-    flash(request, f"An email with a link to set a new password is queued for {target.email}.", "success")
+    flash(request, gettext("An email with a link to set a new password is queued for %(email)s.", email=target.email),
+          "success")
     raise web.HTTPFound("/admin/users")
 
 
@@ -141,7 +143,8 @@ async def user_switch(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
     target = await accounts.switch_target(database(request), user, int_param(request, "user_id"))
     await switch_into(request, user, target.id)
-    flash(request, f"You are now working as {target.name}. Log out to return to your own account.", "info")
+    flash(request, gettext("You are now working as %(name)s. Log out to return to your own account.", name=target.name),
+          "info")
     raise web.HTTPFound("/admin/")
 
 

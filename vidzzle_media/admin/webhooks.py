@@ -11,6 +11,7 @@ from .auth import MANAGERS, database, require_manager_scope
 from .forms import form_data
 from .menu import MENU, MenuItem
 from .render import flash, render
+from ..i18n import gettext
 
 routes = web.RouteTableDef()
 
@@ -40,7 +41,7 @@ async def webhooks_save(request: web.Request) -> web.StreamResponse:
         return await _page(request, tenant_id, form=data, errors=exc.fields, status=400)
     if secret:   # shown on this one response only, never again
         return await _page(request, tenant_id, new_secret=secret)
-    flash(request, "Webhook settings saved.", "success")
+    flash(request, gettext("Webhook settings saved."), "success")
     raise web.HTTPFound("/admin/webhooks")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from functools import lru_cache
+from ..i18n import N_, gettext
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]{2,}$")
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ()/.-]+$")
@@ -13,25 +14,25 @@ _PHONE_CHARS = re.compile(r"^\+?[0-9 ()/.-]+$")
 def text(data, name: str, label: str, errors: dict, *, required: bool = True, max_len: int = 200) -> str:
     value = str(data.get(name, "") or "").strip()
     if required and not value:
-        errors[name] = f"{label} is required."
+        errors[name] = gettext("%(field)s is required.", field=gettext(label))
     elif len(value) > max_len:
-        errors[name] = f"{label} is too long (at most {max_len} characters)."
+        errors[name] = gettext("%(field)s is too long (at most %(count)s characters).", field=gettext(label), count=max_len)
     return value
 
 
 def email(data, name: str, errors: dict, *, required: bool = True) -> str:
-    value = text(data, name, "Email", errors, required=required, max_len=254)
+    value = text(data, name, N_("Email"), errors, required=required, max_len=254)
     if value and name not in errors and not _EMAIL.match(value):
-        errors[name] = "Enter a valid email address, like name@example.com."
+        errors[name] = gettext("Enter a valid email address, like name@example.com.")
     return value
 
 
 def mobile(data, name: str, errors: dict) -> str:
-    value = text(data, name, "Mobile number", errors, max_len=40)
+    value = text(data, name, N_("Mobile number"), errors, max_len=40)
     if value and name not in errors:
         digits = re.sub(r"\D", "", value)
         if not _PHONE_CHARS.match(value) or not 6 <= len(digits) <= 15:
-            errors[name] = "Enter a mobile number with country code, like +49 171 1234567."
+            errors[name] = gettext("Enter a mobile number with country code, like +49 171 1234567.")
     return value
 
 
@@ -45,13 +46,13 @@ def time_zones() -> tuple[str, ...]:
 
 
 def timezone(data, name: str, errors: dict) -> str:
-    value = text(data, name, "Time zone", errors, max_len=64)
+    value = text(data, name, N_("Time zone"), errors, max_len=64)
     if value and name not in errors:
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            errors[name] = "Unknown time zone; pick one from the list, e.g. Europe/Berlin."
+            errors[name] = gettext("Unknown time zone; pick one from the list, e.g. Europe/Berlin.")
         else:
             if value not in time_zones():
-                errors[name] = "Unknown time zone; pick one from the list, e.g. Europe/Berlin."
+                errors[name] = gettext("Unknown time zone; pick one from the list, e.g. Europe/Berlin.")
     return value

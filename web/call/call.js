@@ -26,6 +26,10 @@ function finish(title, text) {
 
 // Follow the call's outcome: the host page (embed.js) navigates; standalone we do.
 function redirect(url, title) {
+  // once: the hang-up answer and the room's close can both lead here, and a
+  // second navigation of the host page would abort the first
+  if (state.redirected) return;
+  state.redirected = true;
   finish(title, _("One moment, you are being forwarded…"));
   state.redirectUrl = url;
   if (!url) return;

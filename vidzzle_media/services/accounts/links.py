@@ -18,6 +18,7 @@ from .. import validation as v
 from ..outbox.mail import queue_mail
 from .passwords import hash_password, password_problem
 from .users import get_user, parse_user_form
+from ...i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ async def create_user(db, settings: Settings, actor, data: Mapping, *, request_b
     """Create a locked account and queue its confirmation (opt-in) mail in the same transaction."""
     now = now or datetime.now(timezone.utc)
     if actor.role not in ("support", "admin"):
-        raise Forbidden("Only administrators manage users.")
+        raise Forbidden(gettext("Only administrators manage users."))
     value = await parse_user_form(db, actor, data)
     async with db.transaction() as conn:
         user_id = await store.insert_user(conn, tenant_id=value.tenant_id, role=value.role, name=value.name,
@@ -96,7 +97,7 @@ async def forgot_password(db, settings: Settings, email: str, *, request_base: s
     errors: dict[str, str] = {}
     email = v.email({"email": email}, "email", errors)
     if errors:
-        raise ValidationError("Please correct the marked fields.", fields=errors)
+        raise ValidationError(gettext("Please correct the marked fields."), fields=errors)
     user = await store.get_user_by_email(db, email)
     if user is None:
         return False
@@ -116,7 +117,7 @@ async def inspect_link(db, token: str, now: datetime | None = None) -> tuple[str
         if user is None:
             break
         return purpose, user
-    raise NotFound("This link is unknown. Please check that you copied the whole link.")
+    raise NotFound(gettext("This link is unknown. Please check that you copied the whole link."))
 
 
 async def set_password(db, settings: Settings, token: str, data: Mapping, *, now: datetime | None = None) -> UserRecord:
@@ -130,15 +131,15 @@ async def set_password(db, settings: Settings, token: str, data: Mapping, *, now
     if problem:
         errors["password"] = problem
     elif password != str(data.get("password2", "") or ""):
-        errors["password2"] = "The two passwords differ."
+        errors["password2"] = gettext("The two passwords differ.")
     if errors:
-        raise ValidationError("Please correct the marked fields.", fields=errors)
+        raise ValidationError(gettext("Please correct the marked fields."), fields=errors)
     phc = await hash_password(password)
     async with db.transaction() as conn:
         grant = await tokens.consume(conn, token=token, purpose=purpose, now=now)
         user = await store.get_user(conn, grant.user_id)
         if user is None:
-            raise NotFound("This link is unknown.")
+            raise NotFound(gettext("This link is unknown."))
         await store.set_password_hash(conn, user.id, phc, unlock=purpose == tokens.PURPOSE_OPTIN)
         await token_store.use_all_for_user(conn, user.id, (tokens.PURPOSE_OPTIN, tokens.PURPOSE_RESET),
                                            now.isoformat(timespec="milliseconds"))
@@ -164,7 +165,7 @@ async def create_support_account(db, settings: Settings, email: str, now: dateti
         elif user.role == "support" and user.password_hash is None:
             user_id = user.id
         else:
-            raise Conflict(f"An account with the email {email} already exists.")
+            raise Conflict(gettext("An account with the email %(email)s already exists.", email=email))
         token = await tokens.issue(conn, purpose=tokens.PURPOSE_OPTIN, user_id=user_id, tenant_id=None, subject="",
                                    ttl=timedelta(hours=settings.security.optin_token_hours), now=now)
     log.info("support account %s created from the command line", user_id)

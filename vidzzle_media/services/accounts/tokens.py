@@ -11,6 +11,7 @@ import aiosqlite
 
 from ...errors import Gone, NotFound
 from ...store import tokens as store
+from ...i18n import gettext
 
 PURPOSE_OPTIN = "optin"
 PURPOSE_RESET = "reset"
@@ -53,11 +54,11 @@ async def issue(conn: aiosqlite.Connection, *, purpose: str, user_id: int | None
 
 def _check(record: store.TokenRecord | None, now: datetime) -> TokenGrant:
     if record is None:
-        raise NotFound("This link is unknown. Please check that you copied the whole link.")
+        raise NotFound(gettext("This link is unknown. Please check that you copied the whole link."))
     if record.used_at is not None:
-        raise Gone("This link has already been used. Each link works only once.")
+        raise Gone(gettext("This link has already been used. Each link works only once."))
     if record.expires_at <= _iso(now):
-        raise Gone("This link has expired. Please ask for a new one.")
+        raise Gone(gettext("This link has expired. Please ask for a new one."))
     return TokenGrant(record.user_id, record.tenant_id, record.subject)
 
 
@@ -68,7 +69,7 @@ def _plausible(token: str) -> bool:
 async def peek(db, token: str, purpose: str, now: datetime | None = None) -> TokenGrant:
     """Validate a token without using it (to show the form behind a link)."""
     if not _plausible(token):
-        raise NotFound("This link is unknown. Please check that you copied the whole link.")
+        raise NotFound(gettext("This link is unknown. Please check that you copied the whole link."))
     return _check(await store.get_token(db, token_hash(token), purpose), _now(now))
 
 
@@ -76,9 +77,9 @@ async def consume(conn: aiosqlite.Connection, *, token: str, purpose: str, now: 
     """Validate and use a token inside the caller's transaction (single use)."""
     now = _now(now)
     if not _plausible(token):
-        raise NotFound("This link is unknown. Please check that you copied the whole link.")
+        raise NotFound(gettext("This link is unknown. Please check that you copied the whole link."))
     digest = token_hash(token)
     grant = _check(await store.get_token(conn, digest, purpose), now)
     if not await store.mark_used(conn, digest, _iso(now)):
-        raise Gone("This link has already been used. Each link works only once.")
+        raise Gone(gettext("This link has already been used. Each link works only once."))
     return grant

@@ -23,7 +23,7 @@ from . import throttle
 from .. import validation as v
 from ..outbox.sms import normalize_phone
 from .passwords import verify_password
-from ...i18n import languages
+from ...i18n import N_, gettext, languages
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def _scope(actor):
         return ANY_TENANT
     if actor.role == "admin":
         return actor.tenant_id
-    raise Forbidden("Only administrators manage users.")
+    raise Forbidden(gettext("Only administrators manage users."))
 
 
 def assignable_roles(actor, target: UserRecord | None = None) -> tuple[str, ...]:
@@ -62,9 +62,9 @@ async def authenticate(db, settings: Settings, *, email: str, password: str, add
     ok = await verify_password(password or "", user.password_hash if user else None)
     if not ok:
         await throttle.record_failure(db, settings.security, email=email, address=address, now=now)
-        raise Unauthorized("Email address or password is wrong.")
+        raise Unauthorized(gettext("Email address or password is wrong."))
     if user.locked:
-        raise Forbidden("This account is locked. Please contact your administrator.")
+        raise Forbidden(gettext("This account is locked. Please contact your administrator."))
     await throttle.record_success(db, email=email)
     log.info("user %s logged in", user.id)
     return user
@@ -95,15 +95,15 @@ async def parse_user_form(db, actor, data: Mapping, existing: UserRecord | None 
     """Validate a create/edit form; the tenant comes from the actor or the
     existing account, never from an admin's form."""
     errors: dict[str, str] = {}
-    name = v.text(data, "name", "Name", errors)
+    name = v.text(data, "name", N_("Name"), errors)
     email = v.email(data, "email", errors)
     mobile = v.mobile(data, "mobile", errors)
     role = str(data.get("role", "") or "").strip()
     allowed = assignable_roles(actor, existing)
     if not role:
-        errors["role"] = "Role is required."
+        errors["role"] = gettext("Role is required.")
     elif role not in allowed:
-        errors["role"] = "Pick one of the offered roles."
+        errors["role"] = gettext("Pick one of the offered roles.")
     if existing is not None:
         tenant_id = existing.tenant_id
     elif actor.role == "admin":
@@ -113,29 +113,29 @@ async def parse_user_form(db, actor, data: Mapping, existing: UserRecord | None 
         raw = str(data.get("tenant_id", "") or "").strip()
         if role == "support":
             if raw:
-                errors["tenant_id"] = "Support accounts belong to no tenant."
+                errors["tenant_id"] = gettext("Support accounts belong to no tenant.")
         elif not raw:
-            errors["tenant_id"] = "Tenant is required."
+            errors["tenant_id"] = gettext("Tenant is required.")
         else:
             try:
                 tenant_id = int(raw)
             except ValueError:
-                errors["tenant_id"] = "Pick a tenant from the list."
+                errors["tenant_id"] = gettext("Pick a tenant from the list.")
             else:
                 if await tenant_store.get_tenant(db, tenant_id) is None:
-                    errors["tenant_id"] = "Pick a tenant from the list."
+                    errors["tenant_id"] = gettext("Pick a tenant from the list.")
     if email and "email" not in errors:
         other = await store.get_user_by_email(db, email)
         if other is not None and (existing is None or other.id != existing.id):
-            errors["email"] = "This email address is already in use."
+            errors["email"] = gettext("This email address is already in use.")
     locked = v.checkbox(data, "locked") if existing is not None else True
     if existing is not None and existing.id == actor.id:
         if locked:
-            errors["locked"] = "You cannot lock your own account."
+            errors["locked"] = gettext("You cannot lock your own account.")
         if role and role != existing.role:
-            errors["role"] = "You cannot change your own role."
+            errors["role"] = gettext("You cannot change your own role.")
     if errors:
-        raise ValidationError("Please correct the marked fields.", fields=errors)
+        raise ValidationError(gettext("Please correct the marked fields."), fields=errors)
     return UserInput(name, email, role, mobile, tenant_id, locked,
                      v.checkbox(data, "notify_email"), v.checkbox(data, "notify_sms"))
 
@@ -151,7 +151,7 @@ async def list_users(db, actor, *, tenant_id: int | None = None) -> list[UserRec
 async def get_user(db, actor, user_id: int) -> UserRecord:
     user = await store.get_user(db, user_id, tenant_id=_scope(actor))
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(gettext("No such user."))
     return user
 
 
@@ -163,7 +163,7 @@ async def update_user(db, actor, user_id: int, data: Mapping) -> UserRecord:
                                           mobile=value.mobile, role=value.role, locked=value.locked,
                                           notify_email=value.notify_email, notify_sms=value.notify_sms)
         if not changed:
-            raise NotFound("No such user.")
+            raise NotFound(gettext("No such user."))
     log.info("user %s changed by user %s", user_id, actor.id)
     return await store.get_user(db, user_id)
 
@@ -179,12 +179,12 @@ def _phone(mobile: str) -> str:
 async def delete_user(db, actor, user_id: int) -> UserRecord:
     user = await get_user(db, actor, user_id)
     if user.id == actor.id or user.id == getattr(actor, "impersonator_id", None):
-        raise Forbidden("You cannot delete your own account.")
+        raise Forbidden(gettext("You cannot delete your own account."))
     if user.role == "support" and await store.count_users(db, "support") <= 1:
-        raise Forbidden("The last support account cannot be deleted.")
+        raise Forbidden(gettext("The last support account cannot be deleted."))
     async with db.transaction() as conn:
         if not await store.delete_user(conn, user_id, tenant_id=_scope(actor), phone=_phone(user.mobile)):
-            raise NotFound("No such user.")
+            raise NotFound(gettext("No such user."))
     log.info("user %s deleted by user %s", user_id, actor.id)
     return user
 
@@ -205,10 +205,10 @@ def may_switch(actor, target: UserRecord) -> bool:
 async def switch_target(db, actor, user_id: int) -> UserRecord:
     """The account the actor may switch into (NotFound outside its scope, Forbidden otherwise)."""
     if getattr(actor, "impersonator_id", None):
-        raise Forbidden("Log out of the switched account first.")
+        raise Forbidden(gettext("Log out of the switched account first."))
     target = await get_user(db, actor, user_id)
     if not may_switch(actor, target):
-        raise Forbidden("You can only switch into accounts below your own.")
+        raise Forbidden(gettext("You can only switch into accounts below your own."))
     log.info("user %s switched into user %s", actor.id, target.id)
     return target
 
@@ -217,6 +217,6 @@ async def switch_target(db, actor, user_id: int) -> UserRecord:
 async def set_language(db, actor, language: str) -> None:
     """The actor's own back-office language (one of the catalogs)."""
     if language not in languages():
-        raise ValidationError(fields={"language": "Pick one of the offered languages."})
+        raise ValidationError(fields={"language": gettext("Pick one of the offered languages.")})
     async with db.transaction() as conn:
         await store.set_language(conn, actor.id, language)

@@ -32,6 +32,7 @@ from .mail_templates import DEFAULT_SIGNATURE, DEFAULT_TEMPLATES, TEMPLATES, Tem
 from .mail_templates import VARIABLE, validate_signature, validate_template
 from .mail_look import MailBranding
 from .sms_text import count as sms_count
+from ...i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -180,15 +181,15 @@ async def mail_branding(ex: Executor, tenant_id: int | None) -> MailBranding:
 
 def _check_sms(key: str, value: str, errors: dict) -> None:
     if VARIABLE.search(value):
-        errors[key] = "SMS texts cannot contain variables; the link is appended automatically."
+        errors[key] = gettext("SMS texts cannot contain variables; the link is appended automatically.")
     elif sms_count(value).segments > 3:
-        errors[key] = "The text is too long for an SMS."
+        errors[key] = gettext("The text is too long for an SMS.")
 
 
 def parse_section(section: str, data: Mapping) -> dict[str, str]:
     """Validated values of one form section (an empty text means: use the default)."""
     if section not in SECTIONS:
-        raise ValidationError("Unknown section.")
+        raise ValidationError(gettext("Unknown section."))
     out, errors = {}, {}
     for key in SECTIONS[section]:
         if key in ("gdpr_outgoing", "gdpr_incoming"):
@@ -197,7 +198,7 @@ def parse_section(section: str, data: Mapping) -> dict[str, str]:
         raw = str(data.get(key, "") or "")
         value = sanitize_links(raw) if key == "header_links" else plain(raw)
         if len(value) > LIMITS.get(key, 2000):
-            errors[key] = f"Too long (at most {LIMITS[key]} characters)."
+            errors[key] = gettext("Too long (at most %(count)s characters).", count=LIMITS[key])
         elif key == "footer_text" and "\n" in value:
             value = " ".join(value.split())
         elif key.startswith("sms_") and value:
@@ -248,7 +249,7 @@ async def own_images(db, tenant_id: int | None) -> set[str]:
 
 def parse_template(name: str, data: Mapping) -> TemplateText:
     if name not in TEMPLATES:
-        raise ValidationError("Unknown template.")
+        raise ValidationError(gettext("Unknown template."))
     subject = str(data.get("subject", "") or "").replace("\r", "")
     body = sanitize_mail_body(str(data.get("body", "") or ""))
     errors = {}
@@ -275,7 +276,7 @@ async def save_template(db, tenant_id: int | None, name: str, data: Mapping) -> 
 
 async def reset_template(db, tenant_id: int | None, name: str) -> None:
     if name not in TEMPLATES:
-        raise ValidationError("Unknown template.")
+        raise ValidationError(gettext("Unknown template."))
     async with db.transaction() as conn:
         await store.save_values(conn, tenant_id, {f"tpl.{name}.subject": "", f"tpl.{name}.body": ""}, utcnow())
 
@@ -284,7 +285,7 @@ async def set_appname(db, value: str) -> str:
     """Support only (the view checks the role): the global __APPNAME__; empty = the configured default."""
     value = " ".join(plain(value).split())
     if len(value) > 80 or VARIABLE.search(value) or re.search(r"[<>]", value):
-        raise ValidationError(fields={"appname": "Up to 80 characters of plain text."})
+        raise ValidationError(fields={"appname": gettext("Up to 80 characters of plain text.")})
     async with db.transaction() as conn:
         await store.set_setting(conn, "appname", value)
     return value

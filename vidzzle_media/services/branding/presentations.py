@@ -26,6 +26,7 @@ from ...errors import NotFound, ValidationError
 from ...store import presentations as store
 from ...store.database import utcnow
 from ...store.presentations import PresentationRow
+from ...i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +97,11 @@ async def upload(db, tenant_id: int, data: bytes, *, filename: str = "", title: 
                  make_default: bool = False) -> int:
     """Check, render once, store; the first upload of a tenant becomes its default."""
     if not data:
-        raise ValidationError(fields={"file": "Choose a PDF file."})
+        raise ValidationError(fields={"file": gettext("Choose a PDF file.")})
     if len(data) > MAX_PDF_BYTES:
         raise ValidationError(fields={"file": f"The file is too large (at most {MAX_PDF_BYTES // (1024 * 1024)} MB)."})
     if not data[:1024].lstrip().startswith(b"%PDF-"):
-        raise ValidationError(fields={"file": "The file is not a PDF."})
+        raise ValidationError(fields={"file": gettext("The file is not a PDF.")})
     if await store.count(db, tenant_id) >= MAX_PRESENTATIONS:
         raise ValidationError(fields={"file": f"At most {MAX_PRESENTATIONS} presentations; delete one first."})
     data_dir = files_root(db)
@@ -136,14 +137,14 @@ async def library(db, tenant_id: int) -> list[PresentationRow]:
 async def thumbnail(db, tenant_id: int, presentation_id: int) -> bytes:
     found = await store.thumbnail(db, tenant_id, presentation_id)
     if found is None:
-        raise NotFound("No such presentation.")
+        raise NotFound(gettext("No such presentation."))
     return found
 
 
 async def set_default(db, tenant_id: int, presentation_id: int) -> None:
     async with db.transaction() as conn:
         if not await store.set_default(conn, tenant_id, presentation_id):
-            raise NotFound("No such presentation.")
+            raise NotFound(gettext("No such presentation."))
 
 
 async def delete(db, tenant_id: int, presentation_id: int) -> None:
@@ -151,7 +152,7 @@ async def delete(db, tenant_id: int, presentation_id: int) -> None:
     async with db.transaction() as conn:
         row = await store.delete(conn, tenant_id, presentation_id)
         if row is None:
-            raise NotFound("No such presentation.")
+            raise NotFound(gettext("No such presentation."))
         if row.is_default:   # the newest remaining one takes over
             rest = await store.list_for_tenant(conn, tenant_id)
             if rest:

@@ -30,6 +30,7 @@ from ..branding import brand
 from .notify import presentation_documents
 from .service import AGENT_CALL_PATH
 from .room_port import maybe_await
+from ...i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def parse_rows(data: Mapping[str, Any]) -> list[Invitee]:
         via = str(data.get(f"via_{i}", "email") or "email").strip().lower()
         name = validation.text(data, f"name_{i}", "Contact name", errors, max_len=80)
         if via not in ("email", "sms"):
-            errors[f"via_{i}"] = "Choose email or SMS."
+            errors[f"via_{i}"] = gettext("Choose email or SMS.")
             continue
         if via == "email":
             address = validation.email(data, f"address_{i}", errors)
@@ -81,11 +82,11 @@ def parse_rows(data: Mapping[str, Any]) -> list[Invitee]:
             address = validation.mobile(data, f"address_{i}", errors)
         rows.append(Invitee(via, " ".join(name.split()), address))
     if not indexes:
-        errors["rows"] = "Add at least one person to invite."
+        errors["rows"] = gettext("Add at least one person to invite.")
     elif len(indexes) > MAX_ROWS:
-        errors["rows"] = f"At most {MAX_ROWS} invitations per call."
+        errors["rows"] = gettext("At most %(count)s invitations per call.", count=MAX_ROWS)
     if errors:
-        raise ValidationError("Please correct the marked fields.", fields=errors)
+        raise ValidationError(gettext("Please correct the marked fields."), fields=errors)
     return rows
 
 
@@ -147,12 +148,12 @@ async def _grant_call(db: Database, grant) -> tuple[CallRow, str]:
         subject = json.loads(grant.subject)
         call_id, name = str(subject["call"]), str(subject["name"])
     except (ValueError, KeyError, TypeError):
-        raise NotFound("This link is unknown.") from None
+        raise NotFound(gettext("This link is unknown.")) from None
     call = await call_store.get_tenant_call(db, grant.tenant_id, call_id)
     if call is None:
-        raise NotFound("This link is unknown.")
+        raise NotFound(gettext("This link is unknown."))
     if call.state != "accepted":
-        raise Gone("This video call is already over.")
+        raise Gone(gettext("This video call is already over."))
     return call, name
 
 
@@ -169,11 +170,11 @@ async def join(db: Database, rooms, token: str, now: datetime | None = None) -> 
     grant = await tokens.peek(db, token, TOKEN_PURPOSE, now=now)
     call, name = await _grant_call(db, grant)
     if rooms is None:
-        raise Gone("This video call is already over.")
+        raise Gone(gettext("This video call is already over."))
     try:
         room_token = await maybe_await(rooms.issue_token(call.room_id, "invitee", name))
     except KeyError:
-        raise Gone("This video call is already over.") from None
+        raise Gone(gettext("This video call is already over.")) from None
     async with db.transaction() as conn:
         await tokens.consume(conn, token=token, purpose=TOKEN_PURPOSE, now=now)
     return {"call_id": call.id, "room_token": room_token, "display_name": name, "agent_name": call.agent_name}

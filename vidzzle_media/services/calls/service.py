@@ -36,6 +36,7 @@ from .notify import notify_member, presentation_documents
 from .presence import Presence
 from .room_port import RoomDirectory, maybe_await
 from ..tenancy.webhook_settings import queue_call_webhook
+from ...i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ class CallService:
         """R-CALL-1/2: out of hours -> record only; else room + ringing."""
         flow = await flow_store.get_by_embed_id(self.db, embed_id) if embed_id else None
         if flow is None:
-            raise NotFound("Unknown call button: this embed id does not exist (any more).")
+            raise NotFound(gettext("Unknown call button: this embed id does not exist (any more)."))
         name = " ".join(str(customer_name or "").split())[:MAX_CUSTOMER_NAME] or "Customer"
         now, at = self._now()
         key = secrets.token_urlsafe(24)
@@ -193,7 +194,7 @@ class CallService:
         """The call if ``key`` is its customer key; NotFound otherwise (no oracle)."""
         call = await store.get_call(self.db, call_id)
         if call is None or not key or not hmac.compare_digest(call.customer_key_hash, _hash(key)):
-            raise NotFound("No such call.")
+            raise NotFound(gettext("No such call."))
         return call
 
     async def status(self, call_id: str, key: str) -> dict[str, Any]:
@@ -290,10 +291,10 @@ class CallService:
         everyone else is told who took it."""
         call = await store.get_call(self.db, call_id)
         if call is None or call.tenant_id != agent.tenant_id:
-            raise NotFound("No such call.")
+            raise NotFound(gettext("No such call."))
         rung = await store.rung_users(self.db, call_id)
         if agent.id not in rung:
-            raise Forbidden("This call was not offered to you.")
+            raise Forbidden(gettext("This call was not offered to you."))
         _, at = self._now()
         async with self.db.transaction() as conn:
             won = await store.accept(conn, call_id, agent.id, agent.name, agent.email, at)
@@ -308,7 +309,7 @@ class CallService:
                 return await self._accept_result(call, agent)
             if call.state in ("accepted", "ended"):
                 raise Conflict(f"taken by {call.agent_name}")
-            raise Gone("The customer is no longer waiting.")
+            raise Gone(gettext("The customer is no longer waiting."))
         self.dispatcher.stop(call_id)
         self._live.pop(call_id, None)
         log.info("call %s: accepted by user %d", call_id, agent.id)
@@ -330,13 +331,13 @@ class CallService:
         """A call of the agent's tenant (NotFound for foreign or unknown ids)."""
         call = await store.get_call(self.db, call_id)
         if call is None or call.tenant_id != agent.tenant_id:
-            raise NotFound("No such call.")
+            raise NotFound(gettext("No such call."))
         return call
 
     async def hang_up(self, call_id: str, agent: Agent) -> bool:
         call = await self.agent_call(call_id, agent)
         if call.agent_id != agent.id:
-            raise Forbidden("Only the agent in the call can hang up.")
+            raise Forbidden(gettext("Only the agent in the call can hang up."))
         return await self.end_call(call_id, by="agent")
 
     async def end_call(self, call_id: str, *, by: str) -> bool:

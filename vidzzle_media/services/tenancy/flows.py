@@ -20,6 +20,7 @@ from ...store import Database
 from ...store import flows as store
 from ...store import groups as group_store
 from ...store.flows import FlowRow
+from ...i18n import gettext
 
 MAX_ROWS = 20
 
@@ -50,11 +51,11 @@ def step1(data: Mapping, draft: FlowDraft) -> FlowDraft:
     draft.name = str(data.get("name", "")).strip()
     draft.description = str(data.get("description", "")).strip()
     if not draft.name:
-        errors["name"] = "The call flow needs a name."
+        errors["name"] = gettext("The call flow needs a name.")
     elif len(draft.name) > 100:
-        errors["name"] = "At most 100 characters."
+        errors["name"] = gettext("At most 100 characters.")
     if len(draft.description) > 1000:
-        errors["description"] = "At most 1000 characters."
+        errors["description"] = gettext("At most 1000 characters.")
     hours = []
     for day in WEEKDAYS:
         start, end = str(data.get(f"{day}_start", "")).strip(), str(data.get(f"{day}_end", "")).strip()
@@ -62,7 +63,7 @@ def step1(data: Mapping, draft: FlowDraft) -> FlowDraft:
         try:
             DayHours(parse_hhmm(start), parse_hhmm(end, end=True))
         except ValueError:
-            errors[day] = "Enter start and end as HH:MM (the end may be 24:00). " + HOURS_RULE
+            errors[day] = gettext("Enter start and end as HH:MM (the end may be 24:00).") + " " + gettext(HOURS_RULE)
     draft.hours = hours
     if errors:
         raise ValidationError(fields=errors)
@@ -93,26 +94,27 @@ async def step2(db: Database, tenant_id: int, data: Mapping, draft: FlowDraft) -
             if gid not in valid_groups:
                 raise ValueError
         except ValueError:
-            errors[f"group_{i}"] = "Pick a call group."
+            errors[f"group_{i}"] = gettext("Pick a call group.")
             gid = 0
         try:
             seconds = int(secs)
             if not 1 <= seconds <= MAX_TOTAL_RING_SECONDS:
                 raise ValueError
         except ValueError:
-            errors[f"ring_{i}"] = f"Ring time: whole seconds from 1 to {MAX_TOTAL_RING_SECONDS}."
+            errors[f"ring_{i}"] = gettext("Ring time: whole seconds from 1 to %(max)s.", max=MAX_TOTAL_RING_SECONDS)
             seconds = 0
         rows.append((gid, seconds))
     draft.rows = rows
     if not valid_groups:
-        errors["rows"] = "Create a call group first: a call flow needs at least one."
+        errors["rows"] = gettext("Create a call group first: a call flow needs at least one.")
     elif not rows:
-        errors["rows"] = "Add at least one row (call group and ring time)."
+        errors["rows"] = gettext("Add at least one row (call group and ring time).")
     elif len(rows) > MAX_ROWS:
-        errors["rows"] = f"At most {MAX_ROWS} rows."
+        errors["rows"] = gettext("At most %(count)s rows.", count=MAX_ROWS)
     total = sum(s for _, s in rows)
     if total > MAX_TOTAL_RING_SECONDS:
-        errors["rows"] = f"The ring times add up to {total} s; at most {MAX_TOTAL_RING_SECONDS} s are allowed."
+        errors["rows"] = gettext("The ring times add up to %(total)s s; at most %(max)s s are allowed.",
+                                  total=total, max=MAX_TOTAL_RING_SECONDS)
     if errors:
         raise ValidationError(fields=errors)
     return draft
@@ -187,7 +189,7 @@ async def list_flows(db: Database, tenant_id: int) -> list[FlowRow]:
 async def get_flow(db: Database, tenant_id: int, flow_id: int) -> FlowRow:
     flow = await store.get_flow(db, tenant_id, flow_id)
     if flow is None:
-        raise NotFound("No such call flow.")
+        raise NotFound(gettext("No such call flow."))
     return flow
 
 
@@ -207,14 +209,14 @@ async def update_flow(db: Database, tenant_id: int, flow_id: int, data: Mapping)
     draft = await validate(db, tenant_id, data)
     async with db.transaction() as conn:
         if not await store.update_flow(conn, tenant_id, flow_id, **_fields(draft)):
-            raise NotFound("No such call flow.")
+            raise NotFound(gettext("No such call flow."))
 
 
 async def delete_flow(db: Database, tenant_id: int, flow_id: int) -> FlowRow:
     flow = await get_flow(db, tenant_id, flow_id)
     async with db.transaction() as conn:
         if not await store.delete_flow(conn, tenant_id, flow_id):
-            raise NotFound("No such call flow.")
+            raise NotFound(gettext("No such call flow."))
     return flow
 
 

@@ -8,6 +8,7 @@ from ...errors import Conflict, NotFound, ValidationError
 from ...store import Database
 from ...store import groups as store
 from ...store.groups import GroupRow
+from ...i18n import gettext
 
 
 def _member_ids(data: Mapping) -> list[int]:
@@ -19,7 +20,7 @@ def _member_ids(data: Mapping) -> list[int]:
         try:
             ids.append(int(value))
         except (TypeError, ValueError):
-            raise ValidationError(fields={"members": "Pick members from the list."}) from None
+            raise ValidationError(fields={"members": gettext("Pick members from the list.")}) from None
     return ids
 
 
@@ -28,14 +29,14 @@ async def _parse(db: Database, tenant_id: int, data: Mapping) -> tuple[str, str,
     name = str(data.get("name", "")).strip()
     description = str(data.get("description", "")).strip()
     if not name:
-        errors["name"] = "The call group needs a name."
+        errors["name"] = gettext("The call group needs a name.")
     elif len(name) > 100:
-        errors["name"] = "At most 100 characters."
+        errors["name"] = gettext("At most 100 characters.")
     if len(description) > 1000:
-        errors["description"] = "At most 1000 characters."
+        errors["description"] = gettext("At most 1000 characters.")
     members = _member_ids(data)
     if set(members) - await store.tenant_user_ids(db, tenant_id, members):
-        errors["members"] = "Members must be users of this tenant."
+        errors["members"] = gettext("Members must be users of this tenant.")
     if errors:
         raise ValidationError(fields=errors)
     return name, description, members
@@ -48,7 +49,7 @@ async def list_groups(db: Database, tenant_id: int) -> list[GroupRow]:
 async def get_group(db: Database, tenant_id: int, group_id: int) -> GroupRow:
     group = await store.get_group(db, tenant_id, group_id)
     if group is None:
-        raise NotFound("No such call group.")
+        raise NotFound(gettext("No such call group."))
     return group
 
 
@@ -68,7 +69,7 @@ async def update_group(db: Database, tenant_id: int, group_id: int, data: Mappin
     name, description, members = await _parse(db, tenant_id, data)
     async with db.transaction() as conn:
         if not await store.update_group(conn, tenant_id, group_id, name, description, members):
-            raise NotFound("No such call group.")
+            raise NotFound(gettext("No such call group."))
 
 
 async def delete_group(db: Database, tenant_id: int, group_id: int) -> GroupRow:
@@ -76,9 +77,9 @@ async def delete_group(db: Database, tenant_id: int, group_id: int) -> GroupRow:
     group = await get_group(db, tenant_id, group_id)
     used = await store.flows_using(db, tenant_id, group_id)
     if used:
-        raise Conflict("This call group is used by the call flow(s) " + ", ".join(used)
-                       + ". Remove it from them first.")
+        raise Conflict(gettext("This call group is used by the call flow(s) %(flows)s. Remove it from them first.",
+                               flows=", ".join(used)))
     async with db.transaction() as conn:
         if not await store.delete_group(conn, tenant_id, group_id):
-            raise NotFound("No such call group.")
+            raise NotFound(gettext("No such call group."))
     return group

@@ -11,7 +11,7 @@ from ...store import tenants as store
 from ...store.database import utcnow
 from ...store.tenants import TenantRecord
 from .. import validation as v
-from ...i18n import languages
+from ...i18n import N_, gettext, languages
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +33,16 @@ class TenantInput:
 def parse_tenant_form(data: Mapping) -> TenantInput:
     errors: dict[str, str] = {}
     value = TenantInput(
-        name=v.text(data, "name", "Company name", errors),
-        street=v.text(data, "street", "Street", errors),
-        zip=v.text(data, "zip", "Zip code", errors, max_len=20),
-        city=v.text(data, "city", "City", errors),
+        name=v.text(data, "name", N_("Company name"), errors),
+        street=v.text(data, "street", N_("Street"), errors),
+        zip=v.text(data, "zip", N_("Zip code"), errors, max_len=20),
+        city=v.text(data, "city", N_("City"), errors),
         email=v.email(data, "email", errors),
         timezone=v.timezone(data, "timezone", errors),
         language=_language(data, errors),
     )
     if errors:
-        raise ValidationError("Please correct the marked fields.", fields=errors)
+        raise ValidationError(gettext("Please correct the marked fields."), fields=errors)
     return value
 
 
@@ -51,13 +51,13 @@ def _language(data: Mapping, errors: dict) -> str | None:
     if not raw:
         return None
     if raw not in languages():
-        errors["language"] = "Pick one of the offered languages."
+        errors["language"] = gettext("Pick one of the offered languages.")
     return raw
 
 
 def _require_support(actor) -> None:
     if actor.role != "support":
-        raise Forbidden("Only support manages tenants.")
+        raise Forbidden(gettext("Only support manages tenants."))
 
 
 async def list_tenants(db, actor) -> list[TenantRecord]:
@@ -70,10 +70,10 @@ async def list_tenants(db, actor) -> list[TenantRecord]:
 async def get_tenant(db, actor, tenant_id: int) -> TenantRecord:
     """A tenant the actor may see: support any, others only their own (else 404)."""
     if actor.role != "support" and tenant_id != actor.tenant_id:
-        raise NotFound("No such tenant.")
+        raise NotFound(gettext("No such tenant."))
     tenant = await store.get_tenant(db, tenant_id)
     if tenant is None:
-        raise NotFound("No such tenant.")
+        raise NotFound(gettext("No such tenant."))
     return tenant
 
 
@@ -93,14 +93,14 @@ async def update_tenant(db, actor, tenant_id: int, data: Mapping) -> None:
     value = parse_tenant_form(data)
     async with db.transaction() as conn:
         if not await store.update_tenant(conn, tenant_id, **value.__dict__):
-            raise NotFound("No such tenant.")
+            raise NotFound(gettext("No such tenant."))
 
 
 async def delete_tenant(db, actor, tenant_id: int) -> None:
     _require_support(actor)
     async with db.transaction() as conn:
         if not await store.delete_tenant(conn, tenant_id):
-            raise NotFound("No such tenant.")
+            raise NotFound(gettext("No such tenant."))
     log.info("tenant %s deleted by user %s", tenant_id, actor.id)
 
 

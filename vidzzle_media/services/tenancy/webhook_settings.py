@@ -19,6 +19,7 @@ from ...store import webhook_settings as store
 from ...store.calls import CallRow
 from ...store.webhook_settings import WebhookSettingsRow
 from .flows import check_url
+from ...i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +37,13 @@ def parse_headers(text: str) -> dict[str, str]:
             continue
         match = _HEADER_LINE.match(line.rstrip())
         if not match:
-            raise ValueError(f"Line {number}: write one header per line as 'Name: value'.")
+            raise ValueError(gettext("Line %(number)s: write one header per line as 'Name: value'.", number=number))
         name, value = match.groups()
         if name.lower() in RESERVED_HEADERS:
-            raise ValueError(f"Line {number}: the header {name} is set by the server.")
+            raise ValueError(gettext("Line %(number)s: the header %(name)s is set by the server.", number=number, name=name))
         headers[name] = value
     if len(headers) > MAX_HEADERS:
-        raise ValueError(f"At most {MAX_HEADERS} headers.")
+        raise ValueError(gettext("At most %(count)s headers.", count=MAX_HEADERS))
     return headers
 
 
