@@ -81,6 +81,11 @@ async def test_binary_serves_and_forwards_a_call(binary, tmp_path):
         assert (tmp_path / "certs" / "vidzzle-selfsigned.crt").exists()
         async with session.get(base + "/admin/login") as resp:
             assert resp.status == 200 and "password" in (await resp.text()).lower()
+        async with session.get(base + "/admin/login", headers={"Accept-Language": "de-DE,de"}) as resp:
+            german = await resp.text()   # the catalogs ship in the binary
+            assert '<html lang="de">' in german and "Passwort vergessen?" in german
+        async with session.get(base + "/i18n/messages.json?lang=de") as resp:
+            assert (await resp.json())["messages"]["Good connection"] == "Gute Verbindung"
         async with session.get(base + "/static/js/room-client.js") as resp:
             assert resp.status == 200
         async with session.post(base + "/dev/room/token", json={"display_name": "A"}) as resp:
