@@ -18,7 +18,10 @@ from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
+from datetime import datetime, tzinfo
+
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -137,6 +140,19 @@ def current_locale() -> Locale:
         return Locale.parse(current_language())
     except (ValueError, UnknownLocaleError):
         return Locale.parse(SOURCE_LANGUAGE)
+
+
+def format_when(at: datetime, zone: tzinfo) -> str:
+    """A moment for people: date and time in ``zone`` in the current locale's
+    way, with the zone's abbreviation ("6. Dez. 2026, 14:03 CET")."""
+    local = at.astimezone(zone)
+    locale = current_locale()
+    return f"{format_date(local, 'medium', locale=locale)}, {format_time(local, 'short', locale=locale)} {local.strftime('%Z')}"
+
+
+def format_pattern(at: datetime, pattern: str) -> str:
+    """``at`` (already in the wanted zone) with a CLDR ``pattern`` such as "EEE d", in the current locale."""
+    return format_datetime(at, pattern, tzinfo=at.tzinfo, locale=current_locale())
 
 
 def gettext(message: str, **values) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..i18n import format_pattern
+
 WIDTH, HEIGHT = 960, 280
 LEFT, RIGHT, BOTTOM, TOP = 48, 8, 34, 22
 SERIES = (("incoming", "Incoming", "#1f6fb2"), ("accepted", "Accepted", "#2e8540"),
@@ -70,7 +72,7 @@ def build(bars) -> Chart:
     for i, bar in enumerate(bars):
         x0 = LEFT + i * slot + 1
         centre = LEFT + (i + 0.5) * slot
-        when = bar.start.strftime("%a %H:00")
+        when = format_pattern(bar.start, "EEE HH:00")
         for j, (key, label, color) in enumerate(SERIES):
             value = getattr(bar, key)
             h = plot_h * value / top
@@ -81,7 +83,7 @@ def build(bars) -> Chart:
             values.append((round(centre, 2), round(base_y - plot_h * bar.incoming / top - 4, 2), bar.incoming))
         if bar.start.hour % 6 == 0:
             x = min(max(LEFT + i * slot, LEFT + LABEL_HALF_WIDTH), WIDTH - RIGHT - LABEL_HALF_WIDTH)
-            labels.append((round(x, 2), bar.start.strftime("%H:00" if bar.start.hour else "%a %d")))
+            labels.append((round(x, 2), format_pattern(bar.start, "HH:00" if bar.start.hour else "EEE d")))
     grid = [(round(base_y - plot_h * k / 4, 2), top * k // 4) for k in range(5)]
     return Chart(WIDTH, HEIGHT, rects, labels, ticks, values, grid, base_y, LEFT, RIGHT, TOP, SERIES,
                  empty=not any(b.incoming for b in bars))

@@ -28,7 +28,7 @@ from .. import keys
 from .auth import CurrentUser, current_user, tenant_scope
 from .csrf import csrf_token
 from .menu import visible_menu
-from ..i18n import current_language, language_choices
+from ..i18n import current_language, format_when, language_choices
 from ..services.tenancy.tenants import timezone_of
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def localtime(ctx, value: str | None) -> str:
         return str(value)
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return format_when(at, zone)
 
 
 async def page_context(request: web.Request, context: Mapping | None = None) -> dict:

@@ -1,0 +1,29 @@
+"""Dates and times are formatted by Babel in the viewer's locale and the tenant's zone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from vidzzle_media import i18n
+
+AT = datetime(2026, 12, 6, 13, 3, tzinfo=timezone.utc)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_moments_in_both_locales():
+    i18n.set_language("de")
+    assert i18n.format_when(AT, BERLIN) == "06.12.2026, 14:03 CET"
+    assert i18n.format_pattern(AT.astimezone(BERLIN), "EEE d") == "So. 6"
+    i18n.set_language("en")
+    assert i18n.format_when(AT, BERLIN) == "Dec 6, 2026, 2:03\u202fPM CET"
+    assert i18n.format_pattern(AT.astimezone(BERLIN), "EEE d") == "Sun 6"
+    assert i18n.format_when(datetime(2026, 7, 1, 8, 0, tzinfo=timezone.utc), BERLIN).endswith("10:00\u202fAM CEST")
+
+
+def test_language_picking():
+    assert i18n.pick("de-AT") == "de"
+    assert i18n.pick("fr", "es", default="de") == "de"
+    assert i18n.pick(None, "", "en-GB", "de") == "en"
+    assert i18n.from_accept_language("fr;q=0.4, de-DE, en;q=0.8") == ["de-DE", "en", "fr"]
+    assert i18n.language_choices() == [("de", "Deutsch"), ("en", "English")]
