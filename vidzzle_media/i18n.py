@@ -150,6 +150,11 @@ def format_when(at: datetime, zone: tzinfo) -> str:
     return f"{format_date(local, 'medium', locale=locale)}, {format_time(local, 'short', locale=locale)} {local.strftime('%Z')}"
 
 
+def format_moment(at: datetime) -> str:
+    """``at`` (already in the wanted zone) as the current locale writes a date and time with seconds."""
+    return format_datetime(at, "medium", tzinfo=at.tzinfo, locale=current_locale())
+
+
 def format_pattern(at: datetime, pattern: str) -> str:
     """``at`` (already in the wanted zone) with a CLDR ``pattern`` such as "EEE d", in the current locale."""
     return format_datetime(at, pattern, tzinfo=at.tzinfo, locale=current_locale())

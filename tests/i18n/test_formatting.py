@@ -15,6 +15,7 @@ def test_moments_in_both_locales():
     i18n.set_language("de")
     assert i18n.format_when(AT, BERLIN) == "06.12.2026, 14:03 CET"
     assert i18n.format_pattern(AT.astimezone(BERLIN), "EEE d") == "So. 6"
+    assert i18n.format_moment(AT.astimezone(BERLIN)) == "06.12.2026, 14:03:00"
     i18n.set_language("en")
     assert i18n.format_when(AT, BERLIN) == "Dec 6, 2026, 2:03\u202fPM CET"
     assert i18n.format_pattern(AT.astimezone(BERLIN), "EEE d") == "Sun 6"

@@ -9,6 +9,7 @@ from datetime import datetime
 from aiohttp import web
 
 from .. import keys
+from ..i18n import format_moment
 from ..services.calls import call_list
 from ..services.calls.dashboard import tz_of
 from .auth import require_user, tenant_scope
@@ -19,10 +20,11 @@ routes = web.RouteTableDef()
 
 
 def _local(value: str | None, tz) -> str:
+    """A stored UTC time in the list's zone, as the viewer's locale writes it (seconds included)."""
     if not value:
         return ""
     try:
-        return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        return format_moment(datetime.fromisoformat(value).astimezone(tz))
     except ValueError:
         return value
 
