@@ -18,6 +18,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/join/[A-Za-z0-9_-]+)")
 
 
+async def tenant_admin(chromium, world, tenant_name: str):
+    """A new tenant's admin, logged in: (context, page)."""
+    tenant, _, _, _ = await team(world, tenant_name)
+    email = f"admin.{tenant}@example.com"
+    await make_user(world.db, tenant_id=tenant, role="admin", email=email)
+    return await logged_in(chromium, world, email)
+
+
 async def test_item2_call_page_shows_only_the_current_panel(chromium, world):
     from vidzzle_media.services.branding import brand
     tenant, _, emails, _ = await team(world, "Panel Cars")
@@ -82,9 +90,7 @@ async def test_item2_call_page_shows_only_the_current_panel(chromium, world):
 
 
 async def test_item3_sms_counter_updates_while_typing(chromium, world):
-    tenant, _, _, _ = await team(world, "Counter Cars")
-    await make_user(world.db, tenant_id=tenant, role="admin", email="admin.counter@example.com")
-    ctx, page = await logged_in(chromium, world, "admin.counter@example.com")
+    ctx, page = await tenant_admin(chromium, world, "Counter Cars")
     await page.goto(world.base + "/admin/branding")
     count = page.locator("#count-sms_invitation")
     link = await page.get_attribute("#f-sms_invitation", "data-link")
@@ -236,9 +242,7 @@ async def test_item8_unknown_button_message_close_escape_focus(chromium, world):
 
 
 async def test_item14_copy_button_copies_the_snippet(chromium, world):
-    tenant, _, _, _ = await team(world, "Copy Cars")
-    await make_user(world.db, tenant_id=tenant, role="admin", email="admin.copy@example.com")
-    ctx, page = await logged_in(chromium, world, "admin.copy@example.com")
+    ctx, page = await tenant_admin(chromium, world, "Copy Cars")
     await ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=world.base)
     await page.goto(world.base + "/admin/flows")
     await page.click("button.copy")
@@ -321,9 +325,7 @@ async def test_item18_menu_inline_when_wide_toast_covers_no_tile(chromium, world
 
 
 async def test_item17_wizard_highlights_the_current_step(chromium, world):
-    tenant, _, _, _ = await team(world, "Wizard Cars")
-    await make_user(world.db, tenant_id=tenant, role="admin", email="admin.wizard@example.com")
-    ctx, page = await logged_in(chromium, world, "admin.wizard@example.com")
+    ctx, page = await tenant_admin(chromium, world, "Wizard Cars")
     await page.goto(world.base + "/admin/flows/new")
     steps = page.locator(".wizard-steps li")
     colours = [await s.evaluate("e => getComputedStyle(e).backgroundColor") for s in await steps.all()]
