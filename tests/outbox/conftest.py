@@ -45,9 +45,10 @@ async def db(settings):
 
 @pytest.fixture
 async def tenant(db, clock) -> int:
-    """A tenant with complete dealer data (values contain characters HTML must escape)."""
+    """A tenant with complete dealer data (values contain characters HTML must escape), English
+    so that the built-in texts are the English msgids the tests compare with."""
     return await db.execute(
-        "INSERT INTO tenants (name, street, zip, city, email, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO tenants (name, street, zip, city, email, created_at, language) VALUES (?, ?, ?, ?, ?, ?, 'en')",
         ("Müller & Söhne <Autohaus>", "Hauptstraße 1", "10115", "Berlin", "info@mueller.example",
          clock().isoformat()),
     )

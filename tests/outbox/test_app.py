@@ -27,7 +27,7 @@ async def test_commit_then_wake_delivers_every_kind(smtp_server, aiohttp_client,
     client = await aiohttp_client(create_app(settings))
     app = client.server.app
     db = app[keys.DATABASE]
-    tenant = await db.execute("INSERT INTO tenants (name, created_at) VALUES ('Autohaus', '2025-01-01')")
+    tenant = await db.execute("INSERT INTO tenants (name, created_at, language) VALUES ('Autohaus', '2025-01-01', 'en')")
     async with db.transaction() as conn:
         await queue_mail(conn, template="call_invitation", tenant_id=tenant, to_email="kunde@example.com",
                          to_name="Kunde", link="https://v.example/j/1", sender_name="Agent")

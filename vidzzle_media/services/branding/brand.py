@@ -32,7 +32,8 @@ from .mail_templates import DEFAULT_SIGNATURE, DEFAULT_TEMPLATES, TEMPLATES, Tem
 from .mail_templates import VARIABLE, validate_signature, validate_template
 from .mail_look import MailBranding
 from .sms_text import count as sms_count
-from ...i18n import gettext
+from ...i18n import N_, current_language, gettext, translations
+from ...store import tenants as tenant_store
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,8 @@ BUILTIN: dict[str, str] = {
     "gdpr_text": DEFAULT_GDPR_TEXT,
     "gdpr_outgoing": "0",
     "gdpr_incoming": "1",   # the embed snippet asks for the notice before incoming calls (data-cwbbb-gdpr="1")
-    "sms_invitation": "You are invited to a video call. Join here:",
-    "sms_notification": "Incoming video call. Open it here:",
+    "sms_invitation": N_("You are invited to a video call. Join here:"),
+    "sms_notification": N_("Incoming video call. Open it here:"),
     "sender_address": "",
     "signature": DEFAULT_SIGNATURE,
 }
@@ -95,10 +96,17 @@ class Branding:
     def get(self, key: str) -> str:
         return self.values.get(key, "")
 
-    def template(self, name: str) -> TemplateText:
+    def template(self, name: str, language: str | None = None) -> TemplateText:
+        """The tenant's (or system's) text, else the built-in one in ``language`` (default: the current one)."""
         default = DEFAULT_TEMPLATES[name]
-        return TemplateText(self.values.get(f"tpl.{name}.subject") or default.subject,
-                            self.values.get(f"tpl.{name}.body") or default.body)
+        translate = translations(language or current_language()).ugettext
+        return TemplateText(self.values.get(f"tpl.{name}.subject") or translate(default.subject),
+                            self.values.get(f"tpl.{name}.body") or translate(default.body))
+
+    def text(self, key: str, language: str) -> str:
+        """A value; a built-in default comes in ``language``."""
+        value = self.get(key)
+        return translations(language).ugettext(value) if value and value == BUILTIN.get(key) else value
 
 
 async def load(ex: Executor, tenant_id: int | None) -> Branding:
@@ -156,20 +164,27 @@ async def gdpr_notice(ex: Executor, tenant_id: int | None) -> GdprNotice:
 
 
 async def invitation_sms_text(ex: Executor, tenant_id: int | None) -> str:
-    """The call-invitation SMS text; the join link is appended (sms_text.with_link)."""
-    return (await load(ex, tenant_id)).get("sms_invitation")
+    """The call-invitation SMS text in the tenant's language; the join link is appended (sms_text.with_link)."""
+    return (await load(ex, tenant_id)).text("sms_invitation", await recipient_language(ex, tenant_id))
 
 
 async def notification_sms_text(ex: Executor, tenant_id: int | None) -> str:
-    """The incoming-call notification SMS text; the call link is appended."""
-    return (await load(ex, tenant_id)).get("sms_notification")
+    """The incoming-call notification SMS text in the tenant's language; the call link is appended."""
+    return (await load(ex, tenant_id)).text("sms_notification", await recipient_language(ex, tenant_id))
+
+
+async def recipient_language(ex: Executor, tenant_id: int | None) -> str:
+    """The language of the tenant's mails and SMS (the current one without a tenant)."""
+    tenant = await tenant_store.get_tenant(ex, tenant_id) if tenant_id is not None else None
+    return tenant.language if tenant else current_language()
 
 
 async def mail_branding(ex: Executor, tenant_id: int | None) -> MailBranding:
     """The MailBranding of a tenant: sender, images, signature, templates."""
     branding = await load(ex, tenant_id)
+    language = await recipient_language(ex, tenant_id)
     result = MailBranding(sender_address=branding.get("sender_address"), signature=branding.get("signature"),
-                          templates={name: branding.template(name) for name in TEMPLATES})
+                          templates={name: branding.template(name, language) for name in TEMPLATES})
     for kind in ("header", "hero"):
         stored = await store.image(ex, tenant_id, kind)
         if stored is not None:

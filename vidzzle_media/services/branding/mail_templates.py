@@ -17,6 +17,8 @@ import html
 import re
 from dataclasses import dataclass
 
+from ...i18n import N_
+
 TEMPLATES = ("confirmation", "password_change", "after_password_change", "call_invitation", "call_notification")
 
 #: templates whose body may do without __LINK__
@@ -50,10 +52,11 @@ class TemplateText:
 
 DEFAULT_SIGNATURE = "__DEALER_NAME__\n__DEALER_STREET__\n__DEALER_ZIP__ __DEALER_CITY__\n__DEALER_EMAIL__"
 
+#: English msgids: the texts a recipient gets are translated into their language (Branding.template)
 DEFAULT_TEMPLATES: dict[str, TemplateText] = {
     "confirmation": TemplateText(
-        subject="Please confirm your email address",
-        body=(
+        subject=N_("Please confirm your email address"),
+        body=N_(
             "<p>Hello __RECIPIENT_NAME__,</p>"
             "<p>__DEALER_COMPANY_NAME__ has created an account for you in __APPNAME__. "
             "Please confirm your email address and choose your personal password:</p>"
@@ -64,8 +67,8 @@ DEFAULT_TEMPLATES: dict[str, TemplateText] = {
         ),
     ),
     "password_change": TemplateText(
-        subject="Set a new password",
-        body=(
+        subject=N_("Set a new password"),
+        body=N_(
             "<p>Hello __RECIPIENT_NAME__,</p>"
             "<p>a new password was requested for your __APPNAME__ account. "
             "Use the following link to choose your new password:</p>"
@@ -77,8 +80,8 @@ DEFAULT_TEMPLATES: dict[str, TemplateText] = {
         ),
     ),
     "after_password_change": TemplateText(
-        subject="Your password has been changed",
-        body=(
+        subject=N_("Your password has been changed"),
+        body=N_(
             "<p>Hello __RECIPIENT_NAME__,</p>"
             "<p>the password of your __APPNAME__ account __RECIPIENT_EMAIL__ has just been changed.</p>"
             "<p>If you did not change it yourself, please contact __DEALER_COMPANY_NAME__ immediately.</p>"
@@ -86,8 +89,8 @@ DEFAULT_TEMPLATES: dict[str, TemplateText] = {
         ),
     ),
     "call_invitation": TemplateText(
-        subject="Invitation to a video call",
-        body=(
+        subject=N_("Invitation to a video call"),
+        body=N_(
             "<p>Hello __RECIPIENT_NAME__,</p>"
             "<p>__SENDER_NAME__ of __DEALER_COMPANY_NAME__ invites you to a video call. "
             "Join the call with this link:</p>"
@@ -98,8 +101,8 @@ DEFAULT_TEMPLATES: dict[str, TemplateText] = {
         ),
     ),
     "call_notification": TemplateText(
-        subject="Incoming video call",
-        body=(
+        subject=N_("Incoming video call"),
+        body=N_(
             "<p>Hello __RECIPIENT_NAME__,</p>"
             "<p>a customer of __DEALER_COMPANY_NAME__ is waiting for you in a video call on __APPNAME__.</p>"
             '<p><a href="__LINK__">Accept the video call</a></p>'
