@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from vidzzle_media import i18n
 
 AT = datetime(2026, 12, 6, 13, 3, tzinfo=timezone.utc)
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture(autouse=True)
+def source_language_afterwards():
+    """The language is a context variable: never leave a test's choice to the next test."""
+    yield
+    i18n.set_language(i18n.SOURCE_LANGUAGE)
 
 
 def test_moments_in_both_locales():
