@@ -70,7 +70,7 @@
     else if (e.target === o.firstChild) items[items.length - 1].focus();
   });
 
-  function consent(id, _, done) {
+  function consent(id, lang, _, done) {
     var o = ns.open = overlay(_("Privacy notice"), _);
     var box = el("div", "background:#fff;color:#222;max-width:32rem;margin:1rem;padding:1.5rem;border-radius:8px;max-height:80vh;overflow:auto");
     box.className = P + "gdpr";
@@ -80,7 +80,7 @@
     ok.className = P + "accept"; no.className = P + "cancel";
     box.appendChild(el("h2", "margin:0 0 .75rem;font-size:1.2rem", _("Privacy notice")));
     box.appendChild(text); box.appendChild(ok); box.appendChild(no); o.appendChild(box); edges(o);
-    fetch(base + "/api/embed/" + encodeURIComponent(id) + "/gdpr").then(function (r) { return r.json(); })
+    fetch(base + "/api/embed/" + encodeURIComponent(id) + "/gdpr?lang=" + encodeURIComponent(lang)).then(function (r) { return r.json(); })
       .then(function (j) { text.textContent = j.text || ""; }, function () { text.textContent = _("(notice unavailable)"); });
     no.onclick = close;
     ok.onclick = function () { remember(id); close(); done(); };
@@ -95,7 +95,7 @@
   }
 
   function show(btn, id, lang, _) {
-    var name = btn.getAttribute("data-cwbbb-name") || "Customer";
+    var name = btn.getAttribute("data-cwbbb-name") || _("Customer");
     var go = function () {
       var o = ns.open = overlay(_("Video call"), _);
       var f = el("iframe", "width:min(960px,96vw);height:min(720px,92vh);border:0;border-radius:8px;background:#111");
@@ -107,7 +107,7 @@
       f.focus();
     };
     if (ns.open) return;
-    if (btn.getAttribute("data-cwbbb-gdpr") === "1" && !consented(id)) consent(id, _, go); else go();
+    if (btn.getAttribute("data-cwbbb-gdpr") === "1" && !consented(id)) consent(id, lang, _, go); else go();
   }
 
   d.addEventListener("click", function (e) {

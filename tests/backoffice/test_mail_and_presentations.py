@@ -23,13 +23,13 @@ from .media import gif, pdf, png
 async def test_every_template_arrives_branded(smtp_server, client, world):
     db = database(client)
     await branding.save_section(db, world.tenant_a, "email", {
-        "sender_address": "video@alpha.example", "signature": "__DEALER_NAME__\n__DEALER_STREET__, __DEALER_ZIP__ __DEALER_CITY__\n__DEALER_EMAIL__"})
+        "sender_address": "video@alpha.example", "signature": "__DEALER_NAME__\n__DEALER_STREET__, __DEALER_ZIP__ __DEALER_CITY__\n__DEALER_EMAIL__"}, "en")
     header, hero = png(600, 102), gif(600, 300)
     await branding.save_image(db, world.tenant_a, "header", header)
     await branding.save_image(db, None, "hero", hero)     # system default hero, inherited
     await branding.save_template(db, world.tenant_a, "call_invitation", {
         "subject": "Your video call with Alpha", "body": '<p>Hi __RECIPIENT_NAME__ from __SENDER_NAME__ at '
-                                                         '__DEALER_COMPANY_NAME__ (__APPNAME__)</p><p><a href="__LINK__">Join</a></p>'})
+                                                         '__DEALER_COMPANY_NAME__ (__APPNAME__)</p><p><a href="__LINK__">Join</a></p>'}, "en")
     async with db.transaction() as conn:
         for name in TEMPLATES:
             await queue_mail(conn, template=name, tenant_id=world.tenant_a, to_email="kunde@example.com",
@@ -143,8 +143,8 @@ async def test_memory_hungry_render_is_refused(tmp_path, monkeypatch):
 async def test_branding_reaches_sms_and_gdpr_endpoint(client, world, browser):
     db = database(client)
     await branding.save_section(db, world.tenant_a, "sms", {"sms_invitation": "Alpha lädt ein:",
-                                                            "sms_notification": "Alpha: Anruf wartet"})
-    await branding.save_section(db, world.tenant_a, "gdpr", {"gdpr_text": "Alpha privacy text", "gdpr_outgoing": "1"})
+                                                            "sms_notification": "Alpha: Anruf wartet"}, "en")
+    await branding.save_section(db, world.tenant_a, "gdpr", {"gdpr_text": "Alpha privacy text", "gdpr_outgoing": "1"}, "en")
     async with db.transaction() as conn:
         assert await incoming_call_sms_text(conn, world.tenant_a) == "Alpha: Anruf wartet"
         assert await incoming_call_sms_text(conn, world.tenant_b) == "Incoming video call. Open it here:"

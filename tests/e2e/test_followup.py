@@ -22,7 +22,7 @@ async def test_e_followup_invitation_mail_link_media_both_ways(chromium, world):
     try:
         from vidzzle_media.services.branding import brand as branding
         await branding.save_section(world.db, tenant, "gdpr", {"gdpr_text": "Echo Cars processes your picture "
-                                                              "and voice for this call only.", "gdpr_outgoing": "1"})
+                                                              "and voice for this call only.", "gdpr_outgoing": "1"}, "en")
         gdpr = True
     except ImportError:
         pass
@@ -35,12 +35,14 @@ async def test_e_followup_invitation_mail_link_media_both_ways(chromium, world):
     assert not errors, errors
     await agent.fill("input[name=name_0]", "Ina Invitee")
     await agent.fill("input[name=address_0]", "ina@example.com")
+    await agent.select_option("select[name=lang_0]", "de")      # Ina reads German (the tenant is English)
     # "+" adds a row; a bad mobile number is refused in the browser; trash removes the row
     await agent.click("#add-row")
     rows = agent.locator(".invite-row")
     assert await rows.count() == 2
     second = rows.nth(1)
-    await second.locator("select").select_option("sms")
+    assert await second.locator("select[name^=lang_]").input_value() == "en"   # a new row: the tenant's language
+    await second.locator("select[name^=via_]").select_option("sms")
     await second.locator("input[name^=name_]").fill("Sam")
     await second.locator("input[name^=address_]").fill("12ab")
     await agent.click("#start-call")
@@ -54,21 +56,26 @@ async def test_e_followup_invitation_mail_link_media_both_ways(chromium, world):
 
     mails = await world.mails.wait(1, timeout=15)
     mail = next(m for m in mails if m["To"].addresses[0].addr_spec == "ina@example.com")
-    link = LINK.search(mail.get_body(("plain",)).get_content()).group(1)
+    assert mail["Subject"] == "Einladung zu einem Video-Call"
+    body = mail.get_body(("plain",)).get_content()
+    link = LINK.search(body).group(1)
+    assert f"{link}?lang=de" in body
 
-    ictx = await chromium.new_context()
+    ictx = await chromium.new_context(locale="en-US")      # the link's language wins over the browser's
     invitee = await ictx.new_page()
-    await invitee.goto(link)
+    await invitee.goto(f"{link}?lang=de")
     if gdpr:
         await invitee.wait_for_selector("#v-gdpr:not([hidden])")
-        assert "Echo Cars" in await invitee.text_content("#gdpr-text")
+        # Echo Cars wrote its notice in English only: a German invitee gets the built-in German one
+        assert "Dieser Videoanruf" in await invitee.text_content("#gdpr-text")
+        assert await invitee.text_content("#gdpr-accept") == "Zustimmen und teilnehmen"
         await invitee.click("#gdpr-accept")
     await invitee.wait_for_selector("#v-call:not([hidden])", timeout=15000)
     await wait_media(invitee, video=("camera", "presentation"))
     await wait_media(agent, video=("camera",))
     # the link was single use
     other = await (await chromium.new_context()).new_page()
-    await other.goto(link)
+    await other.goto(link)                         # no ?lang: the browser's language (English here)
     await other.wait_for_selector("#v-end:not([hidden])")
     assert "no longer valid" in await other.text_content("#end-title")
     await other.context.close()

@@ -26,6 +26,8 @@ async def test_german_browser_german_tenant(chromium, world):
     assert await host.text_content(".cwbbb-gdpr h2") == "Datenschutzhinweis"
     assert await host.text_content(".cwbbb-accept") == "Zustimmen und Call starten"
     assert await host.get_attribute(".cwbbb-close", "aria-label") == "Schließen"
+    notice = host.locator(".cwbbb-gdpr h2 + div")      # the built-in notice, in German too
+    await notice.filter(has_text="Dieser Videoanruf wird über").wait_for()
     await host.click(".cwbbb-accept")
     frame = await call_frame(host)
     await frame.wait_for_selector("#v-wait:not([hidden])")
@@ -58,6 +60,7 @@ async def test_english_browser_same_german_dealer(chromium, world):
     await click_call(host)
     await host.wait_for_selector(".cwbbb-gdpr")
     assert await host.text_content(".cwbbb-accept") == "Accept and start the call"
+    await host.locator(".cwbbb-gdpr h2 + div").filter(has_text="This video call is provided through").wait_for()
     await host.click(".cwbbb-accept")
     frame = await call_frame(host)
     await frame.wait_for_selector("#v-wait:not([hidden])")

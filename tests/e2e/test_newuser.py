@@ -30,7 +30,7 @@ async def test_item2_call_page_shows_only_the_current_panel(chromium, world):
     from vidzzle_media.services.branding import brand
     tenant, _, emails, _ = await team(world, "Panel Cars")
     await brand.save_section(world.db, tenant, "gdpr", {"gdpr_text": "Panel Cars processes your picture.",
-                                                        "gdpr_outgoing": "1"})
+                                                        "gdpr_outgoing": "1"}, "en")
     actx, agent = await agent_console(chromium, world, emails[0])
     await agent.goto(world.base + "/admin/followup")
     await agent.fill("input[name=name_0]", "Ina Invitee")

@@ -1,8 +1,10 @@
-"""The catalogs are complete and the templates carry no untranslated text.
+"""The catalogs are complete and the templates and scripts carry no untranslated text.
 
 Messages are extracted from the sources the way ``scripts/update-catalogs``
 does (Babel); every one needs a German translation with the same
-placeholders. Templates are scanned for visible text outside ``_()``.
+placeholders. Templates are scanned for visible text outside ``_()``, and
+for sentences in string literals of their expressions; the browser scripts
+for sentences in string literals outside ``_()``.
 """
 
 from __future__ import annotations
@@ -81,6 +83,65 @@ def test_template_has_no_untranslated_text(template):
 
 def test_the_scan_finds_untranslated_text():
     assert _visible_literals('<p title="Hello">{{ _("Hi") }} there</p>') == ["Hello", "there"]
+    assert _untranslated_sentences('x = _("Call ended."); y = "Call ended."; el.className = "button primary"; '
+                                   '/* "Not this one" */ z = `Hello ${name}, welcome`') == \
+        ["Call ended.", "Hello ${name}, welcome"]
+    assert _template_sentences('{{ _("Edit it") if x else "Create it" }}') == ["Create it"]
+
+
+SENTENCE = re.compile(r"[A-ZÄÖÜ][\w'’-]*(?: +[\w'’.,…!?():-]+)+")
+"""What reads as a user-visible sentence in a string literal: a capital, then
+more words (class names, ids and keys are lower case or one word)."""
+BROWSER_SCRIPTS = ROOT / "web"
+DEVELOPER_PAGES = {"dev"}
+"""web/dev: the developer test room, served only with server.dev_pages (never on an install)."""
+
+
+def _string_literals(source: str):
+    """(offset, text) of each string literal in JavaScript or a Jinja expression; comments skipped."""
+    i, n = 0, len(source)
+    while i < n:
+        if source.startswith("//", i):
+            end = source.find("\n", i)
+            i = n if end < 0 else end
+        elif source.startswith("/*", i):
+            end = source.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif source[i] in "'\"`":
+            quote, j = source[i], i + 1
+            while j < n and source[j] != quote:
+                j += 2 if source[j] == "\\" else 1
+            yield i, source[i + 1:j]
+            i = j + 1
+        else:
+            i += 1
+
+
+def _untranslated_sentences(source: str) -> list[str]:
+    found = []
+    for at, text in _string_literals(source):
+        words = re.sub(r"\$\{[^}]*\}", " ", text).strip()
+        if (SENTENCE.fullmatch(words) and not re.search(r"[<>{}=;#/\\]", words) and words not in ALLOWED_TEXT
+                and not re.search(r"(\b_|gettext|console\.\w+|Error)\($", source[max(0, at - 12):at].rstrip())):
+            found.append(text)
+    return found
+
+
+def _template_sentences(source: str) -> list[str]:
+    return [text for match in re.finditer(r"\{\{(.*?)\}\}|\{%(.*?)%\}", source, flags=re.S)
+            for text in _untranslated_sentences(match.group(1) or match.group(2))]
+
+
+@pytest.mark.parametrize("script", sorted(p.relative_to(BROWSER_SCRIPTS).as_posix()
+                                          for p in BROWSER_SCRIPTS.rglob("*.js")
+                                          if p.relative_to(BROWSER_SCRIPTS).parts[0] not in DEVELOPER_PAGES))
+def test_browser_script_has_no_untranslated_sentence(script):
+    assert _untranslated_sentences((BROWSER_SCRIPTS / script).read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("template", sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html")))
+def test_template_expressions_have_no_untranslated_sentence(template):
+    assert _template_sentences((TEMPLATES / template).read_text(encoding="utf-8")) == []
 
 
 def test_extraction_covers_every_kind_of_source():

@@ -40,7 +40,7 @@ async def test_item9_gdpr_appname_default_matches_the_mails(client, world, brows
     from tests.admin.helpers import database
     db = database(client)
     await brand.save_section(db, world.tenant_a, "gdpr", {"gdpr_text": "__APPNAME__ processes your picture.",
-                                                          "gdpr_outgoing": "1"})
+                                                          "gdpr_outgoing": "1"}, "en")
     notice = await followup.gdpr_notice(db, world.tenant_a)
     assert notice.text == f"{settings.server.appname} processes your picture." and notice.outgoing
     assert settings.server.appname == "Vidzzle Media"

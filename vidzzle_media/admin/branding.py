@@ -19,7 +19,9 @@ from .auth import MANAGERS, database, require_user, tenant_scope
 from .forms import form_data
 from .menu import MENU, MenuItem
 from .render import flash, render, request_base
+from .. import i18n
 from ..i18n import N_, gettext
+from ..services.tenancy import tenants as tenant_service
 
 routes = web.RouteTableDef()
 TOKEN_LENGTH = 43   # services.tokens.issue: token_urlsafe(32)
@@ -38,18 +40,33 @@ def sample_links(request) -> dict[str, str]:
     return {key: f"{base.rstrip('/')}{path}{'x' * TOKEN_LENGTH}" for key, path in SMS_LINKS.items()}
 
 
-async def _page(request, tenant_id, *, errors=None, form=None, status=200):
+async def text_language(request, tenant_id: int | None, data=None) -> str:
+    """The language whose texts (GDPR notice, SMS, mail templates) are being
+    edited: the form's or the link's choice, else the tenant's language,
+    else the install's."""
+    chosen = (data or {}).get("language") or request.query.get("lang")
+    default = await tenant_service.language_of(database(request), tenant_id) \
+        or request.config_dict[keys.SETTINGS].server.language
+    return i18n.pick(chosen, default=default)
+
+
+async def _page(request, tenant_id, *, errors=None, form=None, status=200, language=None):
     db = database(request)
+    language = language or await text_language(request, tenant_id)
     current = await service.load(db, tenant_id)
     inherited = await service.load(db, None) if tenant_id is not None else service.Branding(dict(service.BUILTIN), {})
     links = sample_links(request)
-    form = dict(current.own, **(form or {}))
+    own = dict(current.own, **{key: current.own_text(key, language) for key in service.LOCALIZED})
+    form = dict(own, **(form or {}))
     for key in ("gdpr_outgoing", "gdpr_incoming"):
         form.setdefault(key, current.get(key))
-    counters = {key: sms_text.left_after_link(form.get(key) or inherited.get(key), link) for key, link in links.items()}
+    placeholders = {key: inherited.text(key, language) if key in service.LOCALIZED else inherited.get(key)
+                    for key in service.BUILTIN}
+    counters = {key: sms_text.left_after_link(form.get(key) or placeholders[key], link) for key, link in links.items()}
     settings = request.config_dict[keys.SETTINGS]
     return await render(request, "branding/index.html", {
-        "scope_tenant": tenant_id, "form": form, "errors": errors or {}, "inherited": inherited, "current": current,
+        "scope_tenant": tenant_id, "form": form, "errors": errors or {}, "inherited": placeholders, "current": current,
+        "language": language, "languages": i18n.language_choices(), "sms_labels": SMS_LABELS,
         "links": links, "counters": counters, "sizes": SIZES, "own_images": await service.own_images(db, tenant_id),
         "appname": await service.stored_appname(db), "default_appname": settings.server.appname,
         "default_sender": settings.smtp.sender,
@@ -66,22 +83,24 @@ async def branding_page(request: web.Request) -> web.StreamResponse:
 async def branding_save(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await scope(request)
     data = await form_data(request)
+    language = await text_language(request, tenant_id, data)
+    section = request.match_info["section"]
     try:
-        await service.save_section(database(request), tenant_id, request.match_info["section"], data)
+        await service.save_section(database(request), tenant_id, section, data, language)
     except ValidationError as exc:
-        return await _page(request, tenant_id, errors=exc.fields, form=data, status=400)
+        return await _page(request, tenant_id, errors=exc.fields, form=data, status=400, language=language)
     flash(request, gettext("Branding saved."), "success")
-    if request.match_info["section"] == "sms":
-        await _warn_multipart_sms(request, tenant_id)
-    raise web.HTTPFound("/admin/branding")
+    if section == "sms":
+        await _warn_multipart_sms(request, tenant_id, language)
+    raise web.HTTPFound(f"/admin/branding?lang={language}#{section}")
 
 
-async def _warn_multipart_sms(request, tenant_id) -> None:
+async def _warn_multipart_sms(request, tenant_id, language: str) -> None:
     """A text that fits the form's limit can still need several SMS once the
     link is appended: say so, since every part is charged."""
     current = await service.load(database(request), tenant_id)
     for key, link in sample_links(request).items():
-        counted = sms_text.left_after_link(current.get(key), link)
+        counted = sms_text.left_after_link(current.text(key, language), link)
         if counted.segments > 1:
             flash(request, gettext("%(text)s: with the link it needs %(count)s SMS (%(over)s characters too many for one).",
                                    text=gettext(SMS_LABELS[key]), count=counted.segments, over=-counted.left_in_one),

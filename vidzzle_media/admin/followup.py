@@ -20,7 +20,8 @@ from .auth import require_user
 from .forms import form_data
 from .menu import MENU, MenuItem
 from .render import render, request_base, wake_outbox
-from ..i18n import gettext
+from ..i18n import gettext, language_choices
+from ..services.tenancy import tenants as tenant_service
 
 MENU.append(MenuItem("Initiate Video-Call", "/admin/followup", order=6))
 
@@ -29,18 +30,23 @@ def _rows(form: dict) -> list[dict]:
     indexes = sorted({int(k.split("_", 1)[1]) for k in form
                       if k.startswith(("via_", "name_", "address_")) and k.split("_", 1)[1].isdigit()})
     return [{"i": i, "via": form.get(f"via_{i}", "email"), "name": form.get(f"name_{i}", ""),
-             "address": form.get(f"address_{i}", "")} for i in indexes] or [{"i": 0, "via": "email", "name": "",
-                                                                             "address": ""}]
+             "address": form.get(f"address_{i}", ""), "lang": form.get(f"lang_{i}", "")} for i in indexes] \
+        or [{"i": 0, "via": "email", "name": "", "address": "", "lang": ""}]
 
 
-async def _page(request, form=None, errors=None, status=200):
-    return await render(request, "console/followup.html", {"rows": _rows(form or {}), "errors": errors or {}},
-                        status=status)
+async def _page(request, user, form=None, errors=None, status=200):
+    """The form; each row's language defaults to the tenant's (the invitation, the link's page and the GDPR
+    notice come in it)."""
+    default = await tenant_service.language_of(request.config_dict[keys.DATABASE], user.tenant_id) \
+        or request.config_dict[keys.SETTINGS].server.language
+    return await render(request, "console/followup.html", {
+        "rows": _rows(form or {}), "errors": errors or {}, "languages": language_choices(),
+        "default_language": default}, status=status)
 
 
 async def followup_form(request: web.Request) -> web.StreamResponse:
-    await require_user(request)
-    return await _page(request)
+    user = await require_user(request)
+    return await _page(request, user)
 
 
 async def followup_start(request: web.Request) -> web.StreamResponse:
@@ -51,7 +57,7 @@ async def followup_start(request: web.Request) -> web.StreamResponse:
     try:
         rows = service.parse_rows(form)
     except ValidationError as exc:
-        return await _page(request, form, exc.fields, status=400)
+        return await _page(request, user, form, exc.fields, status=400)
     settings = request.config_dict[keys.SETTINGS]
     call = await service.start(request.config_dict[keys.DATABASE], request.config_dict.get(ROOMS), user,
                                user.tenant_id, rows, base_url(settings, request_base(request)),

@@ -14,18 +14,19 @@ from ..services.accounts.links import base_url
 from ..services.outbox.mail import queue_mail
 from ..services.outbox.mail_preview import preview
 from ..services.branding.mail_templates import BODY_VARIABLES, TEMPLATES, TemplateText
-from .branding import scope
+from .branding import scope, text_language
 from .forms import form_data
 from .render import flash, render, request_base, wake_outbox
-from ..i18n import gettext
+from .. import i18n
+from ..i18n import N_, gettext
 
 routes = web.RouteTableDef()
 TITLES = {
-    "confirmation": "Confirmation email (opt-in)",
-    "password_change": "Password change email",
-    "after_password_change": "After password change email",
-    "call_invitation": "Call invitation email",
-    "call_notification": "Call notification email",
+    "confirmation": N_("Confirmation email (opt-in)"),
+    "password_change": N_("Password change email"),
+    "after_password_change": N_("After password change email"),
+    "call_invitation": N_("Call invitation email"),
+    "call_notification": N_("Call notification email"),
 }
 
 
@@ -36,20 +37,21 @@ def _name(request) -> str:
     return name
 
 
-async def _editor(request, user, tenant_id, name, *, draft: TemplateText | None = None, errors=None, message="",
-                  status=200):
+async def _editor(request, user, tenant_id, name, language: str, *, draft: TemplateText | None = None, errors=None,
+                  message="", status=200):
     db = request.config_dict[keys.DATABASE]
     settings = request.config_dict[keys.SETTINGS]
     current = await service.load(db, tenant_id)
-    shown = draft or current.template(name)
+    shown = draft or current.template(name, language)
     sample = None
     if not errors:
-        sample = await preview(db, tenant_id=tenant_id, name=name, draft=draft, to_name=user.name, to_email=user.email,
+        sample = await preview(db, tenant_id=tenant_id, name=name, draft=draft, language=language,
+                               to_name=user.name, to_email=user.email,
                                sender_name=user.name, base_url=base_url(settings, request_base(request)),
                                default_appname=settings.server.appname, default_sender=settings.smtp.sender)
-    own = f"tpl.{name}.body" in current.own
+    own = bool(current.own_text(f"tpl.{name}.body", language))
     return await render(request, "branding/template_edit.html", {
-        "name": name, "title": TITLES[name], "form": {"subject": shown.subject, "body": shown.body},
+        "name": name, "title": gettext(TITLES[name]), "language": language, "languages": i18n.language_choices(), "form": {"subject": shown.subject, "body": shown.body},
         "errors": errors or {}, "message": message, "sample": sample, "variables": BODY_VARIABLES[name],
         "link_required": name != "after_password_change", "own": own, "scope_tenant": tenant_id,
     }, status=status)
@@ -58,15 +60,19 @@ async def _editor(request, user, tenant_id, name, *, draft: TemplateText | None 
 @routes.get("/branding/templates", name="mail_templates")
 async def template_list(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await scope(request)
+    language = await text_language(request, tenant_id)
     current = await service.load(request.config_dict[keys.DATABASE], tenant_id)
-    rows = [(name, TITLES[name], current.template(name).subject, f"tpl.{name}.body" in current.own) for name in TEMPLATES]
-    return await render(request, "branding/templates.html", {"rows": rows, "scope_tenant": tenant_id})
+    rows = [(name, gettext(TITLES[name]), current.template(name, language).subject,
+             bool(current.own_text(f"tpl.{name}.body", language))) for name in TEMPLATES]
+    return await render(request, "branding/templates.html", {"rows": rows, "scope_tenant": tenant_id,
+                                                            "language": language,
+                                                            "languages": i18n.language_choices()})
 
 
 @routes.get("/branding/templates/{name}")
 async def template_edit(request: web.Request) -> web.StreamResponse:
     user, tenant_id = await scope(request)
-    return await _editor(request, user, tenant_id, _name(request))
+    return await _editor(request, user, tenant_id, _name(request), await text_language(request, tenant_id))
 
 
 @routes.post("/branding/templates/{name}")
@@ -74,24 +80,26 @@ async def template_save(request: web.Request) -> web.StreamResponse:
     user, tenant_id = await scope(request)
     name = _name(request)
     data = await form_data(request)
+    language = await text_language(request, tenant_id, data)
     action = data.get("action", "save")
     db = request.config_dict[keys.DATABASE]
+    here = f"/admin/branding/templates/{name}?lang={language}"
     if action == "reset":
-        await service.reset_template(db, tenant_id, name)
+        await service.reset_template(db, tenant_id, name, language)
         flash(request, gettext("Template reset to the default."), "success")
-        raise web.HTTPFound(f"/admin/branding/templates/{name}")
+        raise web.HTTPFound(here)
     try:
         draft = service.parse_template(name, data)
     except ValidationError as exc:
         raw = TemplateText(str(data.get("subject", "")), str(data.get("body", "")))
-        return await _editor(request, user, tenant_id, name, draft=raw, errors=exc.fields,
+        return await _editor(request, user, tenant_id, name, language, draft=raw, errors=exc.fields,
                              message=None if exc.fields else exc.message,
                              status=400)
     if action == "preview":
-        return await _editor(request, user, tenant_id, name, draft=draft)
-    await service.save_template(db, tenant_id, name, data)
+        return await _editor(request, user, tenant_id, name, language, draft=draft)
+    await service.save_template(db, tenant_id, name, data, language)
     flash(request, gettext("Template saved."), "success")
-    raise web.HTTPFound(f"/admin/branding/templates/{name}")
+    raise web.HTTPFound(here)
 
 
 @routes.post("/branding/templates/{name}/test")
@@ -99,14 +107,16 @@ async def template_test(request: web.Request) -> web.StreamResponse:
     """Queue the saved template to the current user's own address."""
     user, tenant_id = await scope(request)
     name = _name(request)
+    language = await text_language(request, tenant_id, await form_data(request))
     settings = request.config_dict[keys.SETTINGS]
     base = base_url(settings, request_base(request))
     async with request.config_dict[keys.DATABASE].transaction() as conn:
         await queue_mail(conn, template=name, tenant_id=tenant_id, to_email=user.email, to_name=user.name,
-                         link=f"{base}/example-one-time-link", sender_name=user.name, settings=settings)
+                         link=f"{base}/example-one-time-link", sender_name=user.name, settings=settings,
+                         language=language)
     wake_outbox(request)
     flash(request, gettext("Test mail queued to %(email)s.", email=user.email), "success")
-    raise web.HTTPFound(f"/admin/branding/templates/{name}")
+    raise web.HTTPFound(f"/admin/branding/templates/{name}?lang={language}")
 
 
 def register(admin: web.Application) -> None:

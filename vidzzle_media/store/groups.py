@@ -30,6 +30,8 @@ class MemberRow:
     notify_email: bool
     notify_sms: bool
     group_id: int = 0
+    language: str = ""
+    """The user's own language ("" = the tenant's): their mails and SMS come in it."""
 
 
 async def _members(db_or_conn, tenant_id: int, group_ids: list[int]) -> dict[int, list[int]]:
@@ -130,7 +132,7 @@ async def members_of(db: Database, tenant_id: int, group_ids: list[int]) -> list
         return []
     marks = ",".join("?" * len(group_ids))
     rows = await db.fetchall(
-        "SELECT u.id, u.name, u.email, u.mobile, u.notify_email, u.notify_sms, m.group_id"
+        "SELECT u.id, u.name, u.email, u.mobile, u.notify_email, u.notify_sms, m.group_id, u.language"
         " FROM call_group_members m JOIN users u ON u.id = m.user_id"
         f" WHERE m.tenant_id = ? AND u.tenant_id = ? AND u.locked = 0 AND m.group_id IN ({marks}) ORDER BY u.id",
         (tenant_id, tenant_id, *group_ids),
@@ -140,5 +142,5 @@ async def members_of(db: Database, tenant_id: int, group_ids: list[int]) -> list
     for r in sorted(rows, key=lambda r: (order[r["group_id"]], r["id"])):
         if r["id"] not in seen:
             seen[r["id"]] = MemberRow(r["id"], r["name"], r["email"], r["mobile"], bool(r["notify_email"]),
-                                      bool(r["notify_sms"]), r["group_id"])
+                                      bool(r["notify_sms"]), r["group_id"], r["language"])
     return list(seen.values())

@@ -74,7 +74,7 @@ document.getElementById("add-row").addEventListener("click", () => {
   row.querySelectorAll("input, select").forEach((el) => {
     el.name = el.name.replace(/_\d+$/, `_${i}`);
     el.removeAttribute("aria-invalid");
-    if (el.tagName === "INPUT") el.value = ""; else el.value = "email";
+    if (el.tagName === "INPUT") el.value = ""; else el.value = el.dataset.default;
   });
   body.append(row);
   wire(row);

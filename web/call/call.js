@@ -204,7 +204,7 @@ async function pollStatus() {
 
 async function incoming() {
   const embedId = params.get("embed") || "";
-  const name = params.get("name") || "Customer";
+  const name = params.get("name") || _("Customer");
   state.times.pageStart = Date.now();
   const call = await api("/api/calls", { method: "POST", body: JSON.stringify({ embed_id: embedId, name }) });
   state.call = call;

@@ -26,8 +26,11 @@
     var link = area.getAttribute("data-link") || "";
     var c = count(text ? text + " " + link : link);
     var left = c.single - c.units;
-    out.textContent = (left >= 0 ? left + " of " + c.single + " characters left in one SMS after the link"
-      : "Too long for one SMS: " + c.segments + " SMS") + " (" + (c.gsm ? "GSM-7" : "Unicode (UCS-2)") + ").";
+    // The sentences come translated from the page (data-left, data-over).
+    var sentence = left >= 0 ? area.getAttribute("data-left") : area.getAttribute("data-over");
+    var values = { left: left, total: c.single, count: c.segments };
+    sentence = (sentence || "").replace(/%\((\w+)\)s/g, function (m, key) { return key in values ? values[key] : m; });
+    out.textContent = sentence + " (" + (c.gsm ? "GSM-7" : "Unicode (UCS-2)") + ").";
   }
   function init() {
     var areas = document.querySelectorAll("textarea[data-sms-counter]");

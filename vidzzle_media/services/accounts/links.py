@@ -40,10 +40,6 @@ def _link(base: str, token: str) -> str:
     return f"{base}{SET_PASSWORD_PATH}{token}"
 
 
-async def _queue(conn, **kwargs) -> None:
-    await queue_mail(conn, **kwargs)
-
-
 async def _issue_and_mail(conn, settings: Settings, user: UserRecord, *, base: str, sender_name: str,
                           now: datetime) -> str:
     """New account or never-confirmed account -> confirmation mail; else password-change mail."""
@@ -53,8 +49,8 @@ async def _issue_and_mail(conn, settings: Settings, user: UserRecord, *, base: s
         purpose, template, hours = tokens.PURPOSE_RESET, "password_change", settings.security.reset_token_hours
     token = await tokens.issue(conn, purpose=purpose, user_id=user.id, tenant_id=user.tenant_id, subject="",
                                ttl=timedelta(hours=hours), now=now)
-    await _queue(conn, template=template, tenant_id=user.tenant_id, to_email=user.email, to_name=user.name,
-                 link=_link(base, token), sender_name=sender_name, now=now)
+    await queue_mail(conn, template=template, tenant_id=user.tenant_id, to_email=user.email, to_name=user.name,
+                 link=_link(base, token), sender_name=sender_name, now=now, language=user.language)
     return token
 
 
@@ -143,8 +139,8 @@ async def set_password(db, settings: Settings, token: str, data: Mapping, *, now
         await store.set_password_hash(conn, user.id, phc, unlock=purpose == tokens.PURPOSE_OPTIN)
         await token_store.use_all_for_user(conn, user.id, (tokens.PURPOSE_OPTIN, tokens.PURPOSE_RESET),
                                            now.isoformat(timespec="milliseconds"))
-        await _queue(conn, template="after_password_change", tenant_id=user.tenant_id, to_email=user.email,
-                     to_name=user.name, link="", sender_name="", now=now)
+        await queue_mail(conn, template="after_password_change", tenant_id=user.tenant_id, to_email=user.email,
+                     to_name=user.name, link="", sender_name="", now=now, language=user.language)
     log.info("password set for user %s (%s)", user.id, purpose)
     return await store.get_user(db, user.id)
 

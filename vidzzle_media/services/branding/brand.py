@@ -29,15 +29,15 @@ from ...store.database import utcnow
 from . import images
 from .. import validation
 from .mail_templates import DEFAULT_SIGNATURE, DEFAULT_TEMPLATES, TEMPLATES, TemplateText
-from .mail_templates import VARIABLE, validate_signature, validate_template
+from .mail_templates import VARIABLE, template_problems, validate_signature
 from .mail_look import MailBranding
 from .sms_text import count as sms_count
-from ...i18n import N_, current_language, gettext, translations
+from ...i18n import N_, current_language, gettext, pick, translations
 from ...store import tenants as tenant_store
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GDPR_TEXT = (
+DEFAULT_GDPR_TEXT = N_(
     "This video call is provided through __APPNAME__. To run the call, some of your data has to be shared "
     "with the service: your IP address and data about your browser. While you are in the call, everything you "
     "enter — by keyboard, camera or microphone — is transmitted through our servers. Cookies are used to "
@@ -63,6 +63,11 @@ SECTIONS = {
     "sms": ("sms_invitation", "sms_notification"),
     "email": ("sender_address", "signature"),
 }
+LOCALIZED = ("gdpr_text", "sms_invitation", "sms_notification")
+"""Texts a recipient reads: stored per language as ``key@de``; a template's
+subject and body (``tpl.<name>.subject``) are localized the same way. A
+stored value without ``@`` (the system level before languages existed)
+applies to every language."""
 MAIL_BODY_TAGS = {"p", "br", "a", "strong", "b", "em", "i", "u", "ul", "ol", "li", "h1", "h2", "h3", "blockquote", "span", "div"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -84,36 +89,61 @@ def plain(value: str) -> str:
     return _CONTROL.sub("", (value or "").replace("\r\n", "\n")).strip()
 
 
+def localized(key: str) -> bool:
+    return key in LOCALIZED or key.startswith("tpl.")
+
+
+def language_key(key: str, language: str) -> str:
+    """Where ``key``'s text for ``language`` is stored (``sms_invitation@de``)."""
+    return f"{key}@{language}" if localized(key) else key
+
+
 @dataclass(frozen=True)
 class Branding:
     """The effective values of one tenant (or of the system for None)."""
 
     values: dict[str, str]
-    """Effective value of every BUILTIN key and template key."""
+    """Effective value of every BUILTIN key that is not localized."""
     own: dict[str, str]
     """Values stored at exactly this level (a key absent here is inherited)."""
+    layers: tuple[dict[str, str], ...] = ()
+    """The stored values, most specific first (tenant, system)."""
 
     def get(self, key: str) -> str:
         return self.values.get(key, "")
 
-    def template(self, name: str, language: str | None = None) -> TemplateText:
-        """The tenant's (or system's) text, else the built-in one in ``language`` (default: the current one)."""
-        default = DEFAULT_TEMPLATES[name]
-        translate = translations(language or current_language()).ugettext
-        return TemplateText(self.values.get(f"tpl.{name}.subject") or translate(default.subject),
-                            self.values.get(f"tpl.{name}.body") or translate(default.body))
+    def stored(self, key: str, language: str) -> str:
+        """A localized text some level set for ``language`` ("" = none: the built-in one applies)."""
+        for layer in self.layers:
+            value = layer.get(language_key(key, language)) or layer.get(key)
+            if value:
+                return value
+        return ""
 
     def text(self, key: str, language: str) -> str:
-        """A value; a built-in default comes in ``language``."""
-        value = self.get(key)
-        return translations(language).ugettext(value) if value and value == BUILTIN.get(key) else value
+        """A localized text in ``language``: stored, else the built-in one translated."""
+        return self.stored(key, language) or (translations(language).ugettext(BUILTIN[key]) if BUILTIN.get(key) else "")
+
+    def own_text(self, key: str, language: str) -> str:
+        """What this level itself stored for ``language`` (the form's value)."""
+        return self.own.get(language_key(key, language), "")
+
+    def template(self, name: str, language: str | None = None) -> TemplateText:
+        """The tenant's (or system's) text, else the built-in one, in ``language`` (default: the current one)."""
+        language = language or current_language()
+        default = DEFAULT_TEMPLATES[name]
+        translate = translations(language).ugettext
+        return TemplateText(self.stored(f"tpl.{name}.subject", language) or translate(default.subject),
+                            self.stored(f"tpl.{name}.body", language) or translate(default.body))
 
 
 async def load(ex: Executor, tenant_id: int | None) -> Branding:
     """Effective branding of a tenant (None: the system defaults themselves)."""
     system, tenant = await store.layered_values(ex, tenant_id)
-    merged = {**BUILTIN, **{k: v for k, v in system.items() if v}, **{k: v for k, v in tenant.items() if v}}
-    return Branding(values=merged, own=tenant if tenant_id is not None else system)
+    merged = {k: v for k, v in {**BUILTIN, **system, **tenant}.items() if v and not localized(k) and "@" not in k}
+    merged.update({k: BUILTIN[k] for k in LOCALIZED})   # read them with text()
+    layers = (tenant, system) if tenant_id is not None else (system,)
+    return Branding(values=merged, own=tenant if tenant_id is not None else system, layers=layers)
 
 
 _default_appname = "Vidzzle Media"
@@ -157,32 +187,36 @@ class GdprNotice:
     """Show before every outgoing (follow-up) call."""
 
 
-async def gdpr_notice(ex: Executor, tenant_id: int | None) -> GdprNotice:
+async def gdpr_notice(ex: Executor, tenant_id: int | None, language: str | None = None) -> GdprNotice:
+    """The notice in ``language`` (a page's language; default: the tenant's)."""
     branding = await load(ex, tenant_id)
+    language = await recipient_language(ex, tenant_id, language)
     name = await appname(ex)
-    return GdprNotice(branding.get("gdpr_text").replace("__APPNAME__", name), branding.get("gdpr_outgoing") == "1")
+    return GdprNotice(branding.text("gdpr_text", language).replace("__APPNAME__", name),
+                      branding.get("gdpr_outgoing") == "1")
 
 
-async def invitation_sms_text(ex: Executor, tenant_id: int | None) -> str:
-    """The call-invitation SMS text in the tenant's language; the join link is appended (sms_text.with_link)."""
-    return (await load(ex, tenant_id)).text("sms_invitation", await recipient_language(ex, tenant_id))
+async def invitation_sms_text(ex: Executor, tenant_id: int | None, language: str | None = None) -> str:
+    """The call-invitation SMS text in the invitee's language; the join link is appended (sms_text.with_link)."""
+    return (await load(ex, tenant_id)).text("sms_invitation", await recipient_language(ex, tenant_id, language))
 
 
-async def notification_sms_text(ex: Executor, tenant_id: int | None) -> str:
-    """The incoming-call notification SMS text in the tenant's language; the call link is appended."""
-    return (await load(ex, tenant_id)).text("sms_notification", await recipient_language(ex, tenant_id))
+async def notification_sms_text(ex: Executor, tenant_id: int | None, language: str | None = None) -> str:
+    """The incoming-call notification SMS text in the agent's language; the call link is appended."""
+    return (await load(ex, tenant_id)).text("sms_notification", await recipient_language(ex, tenant_id, language))
 
 
-async def recipient_language(ex: Executor, tenant_id: int | None) -> str:
-    """The language of the tenant's mails and SMS (the current one without a tenant)."""
+async def recipient_language(ex: Executor, tenant_id: int | None, preferred: str | None = None) -> str:
+    """The language a recipient reads: ``preferred`` (their own choice) when
+    there is a catalog for it, else the tenant's, else the current one."""
     tenant = await tenant_store.get_tenant(ex, tenant_id) if tenant_id is not None else None
-    return tenant.language if tenant else current_language()
+    return pick(preferred, default=tenant.language if tenant else current_language())
 
 
-async def mail_branding(ex: Executor, tenant_id: int | None) -> MailBranding:
-    """The MailBranding of a tenant: sender, images, signature, templates."""
+async def mail_branding(ex: Executor, tenant_id: int | None, language: str | None = None) -> MailBranding:
+    """The MailBranding of a tenant: sender, images, signature, templates in ``language`` (default: the tenant's)."""
     branding = await load(ex, tenant_id)
-    language = await recipient_language(ex, tenant_id)
+    language = await recipient_language(ex, tenant_id, language)
     result = MailBranding(sender_address=branding.get("sender_address"), signature=branding.get("signature"),
                           templates={name: branding.template(name, language) for name in TEMPLATES})
     for kind in ("header", "hero"):
@@ -230,10 +264,11 @@ def parse_section(section: str, data: Mapping) -> dict[str, str]:
     return out
 
 
-async def save_section(db, tenant_id: int | None, section: str, data: Mapping) -> dict[str, str]:
+async def save_section(db, tenant_id: int | None, section: str, data: Mapping, language: str) -> dict[str, str]:
+    """Save one section; its localized texts are the ones for ``language``."""
     values = parse_section(section, data)
     async with db.transaction() as conn:
-        await store.save_values(conn, tenant_id, values, utcnow())
+        await store.save_values(conn, tenant_id, {language_key(k, language): v for k, v in values.items()}, utcnow())
     log.info("branding %s saved for %s", section, tenant_id or "system")
     return values
 
@@ -267,33 +302,35 @@ def parse_template(name: str, data: Mapping) -> TemplateText:
         raise ValidationError(gettext("Unknown template."))
     subject = str(data.get("subject", "") or "").replace("\r", "")
     body = sanitize_mail_body(str(data.get("body", "") or ""))
-    errors = {}
-    problems = validate_template(name, subject, body)
-    for problem in problems:
-        field = "subject" if "subject" in problem.lower() else "body"
-        errors.setdefault(field, problem)
+    problems = template_problems(name, subject, body)
+    errors = {field: found[0] for field, found in problems.items()}
     if len(subject) > LIMITS["subject"]:
-        errors.setdefault("subject", f"The subject is too long (at most {LIMITS['subject']} characters).")
+        errors.setdefault("subject", gettext("The subject is too long (at most %(count)s characters).",
+                                             count=LIMITS["subject"]))
     if len(body) > LIMITS["body"]:
-        errors.setdefault("body", "The body is too long.")
+        errors.setdefault("body", gettext("The body is too long."))
     if errors:
-        raise ValidationError(" ".join(problems) or "Please correct the template.", fields=errors)
+        everything = [p for found in problems.values() for p in found]
+        raise ValidationError(" ".join(everything) or gettext("Please correct the template."), fields=errors)
     return TemplateText(subject.strip(), body)
 
 
-async def save_template(db, tenant_id: int | None, name: str, data: Mapping) -> TemplateText:
+async def save_template(db, tenant_id: int | None, name: str, data: Mapping, language: str) -> TemplateText:
+    """Save the template's text for ``language``; the other languages keep theirs."""
     text = parse_template(name, data)
     async with db.transaction() as conn:
-        await store.save_values(conn, tenant_id, {f"tpl.{name}.subject": text.subject,
-                                                  f"tpl.{name}.body": text.body}, utcnow())
+        await store.save_values(conn, tenant_id, {language_key(f"tpl.{name}.subject", language): text.subject,
+                                                  language_key(f"tpl.{name}.body", language): text.body}, utcnow())
     return text
 
 
-async def reset_template(db, tenant_id: int | None, name: str) -> None:
+async def reset_template(db, tenant_id: int | None, name: str, language: str) -> None:
+    """Back to the inherited text in ``language``."""
     if name not in TEMPLATES:
         raise ValidationError(gettext("Unknown template."))
+    keys = [f"tpl.{name}.subject", f"tpl.{name}.body"]
     async with db.transaction() as conn:
-        await store.save_values(conn, tenant_id, {f"tpl.{name}.subject": "", f"tpl.{name}.body": ""}, utcnow())
+        await store.save_values(conn, tenant_id, {language_key(k, language): "" for k in keys}, utcnow())
 
 
 async def set_appname(db, value: str) -> str:

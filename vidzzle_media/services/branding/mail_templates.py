@@ -17,7 +17,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from ...i18n import N_
+from ...i18n import N_, gettext
 
 TEMPLATES = ("confirmation", "password_change", "after_password_change", "call_invitation", "call_notification")
 
@@ -113,33 +113,39 @@ DEFAULT_TEMPLATES: dict[str, TemplateText] = {
 }
 
 
-def validate_template(name: str, subject: str, body: str) -> list[str]:
-    """Problems that make a template unsavable (empty list: fine)."""
+def template_problems(name: str, subject: str, body: str) -> dict[str, list[str]]:
+    """Problems that make a template unsavable, per field ("subject", "body"),
+    in the current language (empty: fine)."""
     if name not in TEMPLATES:
-        return [f"unknown template {name!r}"]
-    problems = []
+        raise ValueError(f"unknown template {name!r}")
+    subject_problems, body_problems = [], []
     if not subject.strip():
-        problems.append("The subject must not be empty.")
+        subject_problems.append(gettext("The subject must not be empty."))
     if "\n" in subject or "\r" in subject:
-        problems.append("The subject must be a single line.")
+        subject_problems.append(gettext("The subject must be a single line."))
     if VARIABLE.search(subject):
-        problems.append("The subject cannot contain variables.")
+        subject_problems.append(gettext("The subject cannot contain variables."))
     if re.search(r"<[a-zA-Z/!]", subject):
-        problems.append("The subject cannot contain HTML.")
+        subject_problems.append(gettext("The subject cannot contain HTML."))
     if not body.strip():
-        problems.append("The body must not be empty.")
+        body_problems.append(gettext("The body must not be empty."))
     if name not in LINK_OPTIONAL and "__LINK__" not in body:
-        problems.append("The body must contain __LINK__.")
+        body_problems.append(gettext("The body must contain %(variable)s.", variable="__LINK__"))
     allowed = set(BODY_VARIABLES[name])
     unknown = sorted({v for v in VARIABLE.findall(body) if v not in allowed})
     if unknown:
-        problems.append("Unknown variables in the body: " + ", ".join(unknown) + ".")
-    return problems
+        body_problems.append(gettext("Unknown variables in the body: %(names)s.", names=", ".join(unknown)))
+    return {field: found for field, found in (("subject", subject_problems), ("body", body_problems)) if found}
+
+
+def validate_template(name: str, subject: str, body: str) -> list[str]:
+    """Every problem of a template as one list (empty: fine)."""
+    return [p for found in template_problems(name, subject, body).values() for p in found]
 
 
 def validate_signature(signature: str) -> list[str]:
     unknown = sorted({v for v in VARIABLE.findall(signature) if v not in SIGNATURE_VARIABLES})
-    return ["Unknown variables in the signature: " + ", ".join(unknown) + "."] if unknown else []
+    return [gettext("Unknown variables in the signature: %(names)s.", names=", ".join(unknown))] if unknown else []
 
 
 def substitute(text: str, values: dict[str, str], *, escape: bool) -> str:

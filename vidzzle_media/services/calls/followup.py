@@ -30,7 +30,7 @@ from ..branding import brand
 from .notify import presentation_documents
 from .service import AGENT_CALL_PATH
 from .room_port import maybe_await
-from ...i18n import gettext
+from ...i18n import gettext, languages
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ class Invitee:
     """Contact name, also the display name in the call."""
     address: str
     """Email address or mobile number."""
+    language: str = ""
+    """The language the invitation (and the GDPR notice) comes in; "" = the tenant's."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ def parse_rows(data: Mapping[str, Any]) -> list[Invitee]:
             address = validation.email(data, f"address_{i}", errors)
         else:
             address = validation.mobile(data, f"address_{i}", errors)
-        rows.append(Invitee(via, " ".join(name.split()), address))
+        language = str(data.get(f"lang_{i}", "") or "")
+        rows.append(Invitee(via, " ".join(name.split()), address, language if language in languages() else ""))
     if not indexes:
         errors["rows"] = gettext("Add at least one person to invite.")
     elif len(indexes) > MAX_ROWS:
@@ -94,13 +97,13 @@ def _iso(at: datetime) -> str:
     return at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def join_link(base_url: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}{JOIN_PATH}{token}"
+def join_link(base_url: str, token: str, language: str = "") -> str:
+    """The invitee's one-time link; ``?lang=`` makes the page speak the invitation's language."""
+    return f"{base_url.rstrip('/')}{JOIN_PATH}{token}" + (f"?lang={language}" if language else "")
 
 
 async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee], base_url: str, *,
-                sms_text: str = "You are invited to a video call:", now: datetime | None = None,
-                wake: Callable[[], None] | None = None) -> FollowUpCall:
+                now: datetime | None = None, wake: Callable[[], None] | None = None) -> FollowUpCall:
     """Room + outgoing call (accepted by ``agent``) + one invitation per row."""
     from ..outbox.mail import queue_mail
     from ..outbox.sms import queue_sms
@@ -108,8 +111,9 @@ async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee],
         raise RuntimeError("no room directory")
     now = now or datetime.now(timezone.utc)
     at = _iso(now)
-    if any(r.via == "sms" for r in rows):
-        sms_text = await brand.invitation_sms_text(db, tenant_id) or sms_text
+    row_languages = [await brand.recipient_language(db, tenant_id, r.language) for r in rows]
+    sms_texts = {language: await brand.invitation_sms_text(db, tenant_id, language)
+                 for row, language in zip(rows, row_languages) if row.via == "sms"}
     room_id = await maybe_await(rooms.create_room(await presentation_documents(db, tenant_id)))
     call = CallRow(id=str(uuid.uuid4()), tenant_id=tenant_id, flow_id=None, direction="outgoing", state="accepted",
                    miss_reason="", customer_name=", ".join(r.name for r in rows)[:200], customer_key_hash="",
@@ -124,16 +128,18 @@ async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee],
                                                                 customer_name=call.customer_name))
             await call_store.add_event(conn, events.CallAccepted(call_id=call.id, tenant_id=tenant_id, at=at,
                                                                  user_id=agent.id, user_name=agent.name))
-            for row in rows:
+            for row, language in zip(rows, row_languages):
                 token = await tokens.issue(conn, purpose=TOKEN_PURPOSE, user_id=None, tenant_id=tenant_id,
-                                           subject=json.dumps({"call": call.id, "name": row.name}),
+                                           subject=json.dumps({"call": call.id, "name": row.name, "lang": language}),
                                            ttl=INVITE_TTL, now=now)
-                link = join_link(base_url, token)
+                link = join_link(base_url, token, language)
                 if row.via == "email":
                     await queue_mail(conn, template="call_invitation", tenant_id=tenant_id, to_email=row.address,
-                                     to_name=row.name, link=link, sender_name=agent.name, now=now)
+                                     to_name=row.name, link=link, sender_name=agent.name, now=now,
+                                     language=language)
                 else:
-                    await queue_sms(conn, tenant_id=tenant_id, to=row.address, text=f"{sms_text} {link}", now=now)
+                    await queue_sms(conn, tenant_id=tenant_id, to=row.address,
+                                    text=f"{sms_texts[language]} {link}", now=now)
     except BaseException:
         await maybe_await(rooms.close_room(room_id, "start_failed"))
         raise
@@ -143,32 +149,45 @@ async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee],
     return FollowUpCall(call.id, room_id, f"{AGENT_CALL_PATH}{call.id}", len(rows))
 
 
-async def _grant_call(db: Database, grant) -> tuple[CallRow, str]:
+@dataclass(frozen=True)
+class _Invitation:
+    """What an invitation's token stands for."""
+
+    call: CallRow
+    name: str
+    language: str
+    """"" for links issued before invitations had a language: the tenant's."""
+
+
+async def _grant_call(db: Database, grant) -> _Invitation:
     try:
         subject = json.loads(grant.subject)
-        call_id, name = str(subject["call"]), str(subject["name"])
-    except (ValueError, KeyError, TypeError):
+        call_id, name, language = str(subject["call"]), str(subject["name"]), str(subject.get("lang", ""))
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise NotFound(gettext("This link is unknown.")) from None
     call = await call_store.get_tenant_call(db, grant.tenant_id, call_id)
     if call is None:
         raise NotFound(gettext("This link is unknown."))
     if call.state != "accepted":
         raise Gone(gettext("This video call is already over."))
-    return call, name
+    return _Invitation(call, name, language)
 
 
 async def invite_info(db: Database, token: str, now: datetime | None = None) -> dict[str, Any]:
     """For the invitee page before joining: name and the GDPR text to accept first ("" = none)."""
     grant = await tokens.peek(db, token, TOKEN_PURPOSE, now=now)
-    call, name = await _grant_call(db, grant)
-    notice = await gdpr_notice(db, call.tenant_id)
-    return {"display_name": name, "agent_name": call.agent_name, "gdpr_text": notice.text if notice.outgoing else ""}
+    invitation = await _grant_call(db, grant)
+    call = invitation.call
+    notice = await gdpr_notice(db, call.tenant_id, invitation.language)
+    return {"display_name": invitation.name, "agent_name": call.agent_name,
+            "gdpr_text": notice.text if notice.outgoing else ""}
 
 
 async def join(db: Database, rooms, token: str, now: datetime | None = None) -> dict[str, Any]:
     """Use the link once; a room token for the invitee (reusable for re-joins while the room lives)."""
     grant = await tokens.peek(db, token, TOKEN_PURPOSE, now=now)
-    call, name = await _grant_call(db, grant)
+    invitation = await _grant_call(db, grant)
+    call, name = invitation.call, invitation.name
     if rooms is None:
         raise Gone(gettext("This video call is already over."))
     try:

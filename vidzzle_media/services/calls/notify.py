@@ -2,8 +2,7 @@
 
 The browser push (always) is done by services/calls.py through Presence;
 this module queues the outbox deliveries inside the ringing transaction.
-The tenant's SMS text and default presentation come from branding later;
-until then the two functions below are the single place that answers.
+Both come in the agent's own language (their setting, else the tenant's).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ log = logging.getLogger(__name__)
 
 CALL_LINK_PATH = "/admin/call-link/"
 TOKEN_PURPOSE = "call"
-DEFAULT_SMS_TEXT = "Incoming video call. Open it here:"
 
 
 async def presentation_documents(db, tenant_id: int) -> list:
@@ -30,10 +28,10 @@ async def presentation_documents(db, tenant_id: int) -> list:
     return await documents(db, tenant_id)
 
 
-async def incoming_call_sms_text(conn, tenant_id: int) -> str:
-    """The tenant's incoming-call SMS text (R-BRAND-3, services/branding.py); the link is appended."""
+async def incoming_call_sms_text(conn, tenant_id: int, language: str = "") -> str:
+    """The tenant's incoming-call SMS text (R-BRAND-3) in ``language``; the link is appended."""
     from ..branding.brand import notification_sms_text
-    return await notification_sms_text(conn, tenant_id) or DEFAULT_SMS_TEXT
+    return await notification_sms_text(conn, tenant_id, language)
 
 
 def call_link(base_url: str, token: str) -> str:
@@ -52,13 +50,13 @@ async def notify_member(conn, settings: Settings, call: CallRow, member: MemberR
         from ..outbox.mail import queue_mail
         try:
             await queue_mail(conn, template="call_notification", tenant_id=call.tenant_id, to_email=member.email,
-                             to_name=member.name, link=link, now=now)
+                             to_name=member.name, link=link, now=now, language=member.language)
             queued = True
         except ValueError as exc:
             log.warning("call %s: no notification mail for user %d: %s", call.id, member.id, exc)
     if member.notify_sms and member.mobile:
         from ..outbox.sms import queue_sms
-        text = f"{await incoming_call_sms_text(conn, call.tenant_id)} {link}"
+        text = f"{await incoming_call_sms_text(conn, call.tenant_id, member.language)} {link}"
         try:
             await queue_sms(conn, tenant_id=call.tenant_id, to=member.mobile, text=text, now=now)
             queued = True

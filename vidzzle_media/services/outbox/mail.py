@@ -163,8 +163,12 @@ def _address_header(name: str, address: str) -> str:
 
 
 async def queue_mail(conn, *, template: str, tenant_id: int | None, to_email: str, to_name: str, link: str = "",
-                     sender_name: str = "", now: datetime | None = None, settings: Settings | None = None) -> int:
+                     sender_name: str = "", now: datetime | None = None, settings: Settings | None = None,
+                     language: str | None = None) -> int:
     """Render ``template`` for one recipient and enqueue it in the caller's transaction.
+
+    ``language`` is the recipient's own (a user's setting, an invitee's
+    choice); without one (or without a catalog for it) the tenant's.
 
     ``conn`` is the writer connection from ``db.transaction()``; nothing is sent
     before that transaction commits (call ``app[OUTBOX].wake()`` afterwards to
@@ -182,7 +186,7 @@ async def queue_mail(conn, *, template: str, tenant_id: int | None, to_email: st
     defaults = MailDefaults(settings.server.appname, settings.smtp.sender) if settings else _defaults
     appname = await mail_context.system_setting(conn, "appname") or defaults.appname
     dealer = await mail_context.dealer(conn, tenant_id) or mail_context.Dealer()
-    branding = await load_branding(conn, tenant_id)
+    branding = await load_branding(conn, tenant_id, language)
     company = dealer.name or appname
     values = {
         "__RECIPIENT_NAME__": _one_line(to_name) or to_email,

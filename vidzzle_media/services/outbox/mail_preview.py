@@ -30,8 +30,9 @@ class Preview:
 
 
 async def preview(db, *, tenant_id: int | None, name: str, draft: TemplateText | None, to_name: str, to_email: str,
-                  sender_name: str, base_url: str, default_appname: str, default_sender: str) -> Preview:
-    mail_branding = await load_branding(db, tenant_id)
+                  sender_name: str, base_url: str, default_appname: str, default_sender: str,
+                  language: str | None = None) -> Preview:
+    mail_branding = await load_branding(db, tenant_id, language)
     if draft is not None:
         mail_branding = replace(mail_branding, templates={**mail_branding.templates, name: draft})
     appname = await branding_service.stored_appname(db) or default_appname
