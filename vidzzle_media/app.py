@@ -18,7 +18,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from . import admin, api, clients, keys, monitoring, signalling
 from .config import Settings
-from .middleware import error_middleware
+from .middleware import error_middleware, language_middleware
 from .paths import web_root
 from .services.accounts.activity import BackOfficeActivity
 from .services.branding import brand
@@ -43,7 +43,7 @@ def _session_key(data_dir: Path) -> bytes:
 
 def create_app(settings: Settings) -> web.Application:
     settings.data_path.mkdir(parents=True, exist_ok=True)
-    app = web.Application(middlewares=[error_middleware], client_max_size=32 * 1024 * 1024)
+    app = web.Application(middlewares=[language_middleware, error_middleware], client_max_size=32 * 1024 * 1024)
     app[keys.SETTINGS] = settings
     database = Database(settings.database_path, settings.database.busy_timeout_ms)
     app[keys.DATABASE] = database

@@ -6,12 +6,15 @@ in the back-office layout or into JSON for API/signalling clients.
 
 from __future__ import annotations
 
+from .i18n import N_
+
 
 class AppError(Exception):
-    """Base class: ``status`` is the HTTP status, ``message`` is safe to show."""
+    """Base class: ``status`` is the HTTP status, ``message`` is safe to show
+    (already in the reader's language); ``title`` is a msgid, translated where shown."""
 
     status = 500
-    title = "Internal error"
+    title = N_("Internal error")
 
     def __init__(self, message: str = "", *, fields: dict[str, str] | None = None):
         super().__init__(message or self.title)
@@ -22,47 +25,47 @@ class AppError(Exception):
 
 class BadRequest(AppError):
     status = 400
-    title = "Bad request"
+    title = N_("Bad request")
 
 
 class ValidationError(BadRequest):
     """Form or API input failed validation; ``fields`` names each problem."""
 
-    title = "Please correct the marked fields"
+    title = N_("Please correct the marked fields")
 
 
 class Unauthorized(AppError):
     status = 401
-    title = "Login required"
+    title = N_("Login required")
 
 
 class Forbidden(AppError):
     status = 403
-    title = "Forbidden"
+    title = N_("Forbidden")
 
 
 class NotFound(AppError):
     """Also used for ids of another tenant: they must be indistinguishable."""
 
     status = 404
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(AppError):
     status = 409
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class Gone(AppError):
     """An expired or already used one-time link."""
 
     status = 410
-    title = "Link no longer valid"
+    title = N_("Link no longer valid")
 
 
 class TooManyRequests(AppError):
     status = 429
-    title = "Too many attempts"
+    title = N_("Too many attempts")
 
     def __init__(self, message: str = "", *, retry_after: int = 60):
         super().__init__(message)

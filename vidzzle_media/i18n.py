@@ -21,7 +21,9 @@ from pathlib import Path
 from datetime import datetime, tzinfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime, format_time, get_day_names
+from babel.numbers import format_decimal
+from babel.units import format_unit
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -158,6 +160,31 @@ def format_moment(at: datetime) -> str:
 def format_pattern(at: datetime, pattern: str) -> str:
     """``at`` (already in the wanted zone) with a CLDR ``pattern`` such as "EEE d", in the current locale."""
     return format_datetime(at, pattern, tzinfo=at.tzinfo, locale=current_locale())
+
+
+def format_number(value: float | int) -> str:
+    """A count or measure as the current locale writes it ("1.234" in German, "1,234" in English)."""
+    return format_decimal(value, locale=current_locale())
+
+
+def format_duration(seconds: float | None, unit: bool = True) -> str:
+    """A call's length as a clock, "4:05" (minutes:seconds; "1:04:05" from an
+    hour on), with the locale's short unit ("4:05 min", "4:05 Min.") unless
+    ``unit`` is False (table cells under a "Duration" heading); "" for None."""
+    if seconds is None:
+        return ""
+    total = int(round(max(seconds, 0)))
+    hours, rest = divmod(total, 3600)
+    clock = f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+    if not unit:
+        return clock
+    return format_unit(clock, "duration-hour" if hours else "duration-minute", "short", locale=current_locale())
+
+
+def day_names() -> list[str]:
+    """The weekdays' names in the current locale, Monday first ("Montag", ...)."""
+    names = get_day_names("wide", locale=current_locale())
+    return [names[i] for i in range(7)]
 
 
 def gettext(message: str, **values) -> str:

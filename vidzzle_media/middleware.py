@@ -1,6 +1,6 @@
-"""Error handling shared by every route: AppError -> its status, as JSON for
-API/WebSocket clients or as an error page (the back office registers a
-renderer that draws it inside its layout)."""
+"""Shared by every route: the language of the request, and error handling
+(AppError -> its status, as JSON for API/WebSocket clients or as an error
+page; the back office registers a renderer that draws it inside its layout)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import logging
 
 from aiohttp import web
 
-from .errors import AppError
+from . import keys
+from .errors import AppError, Forbidden, NotFound
+from .i18n import N_, from_accept_language, gettext, pick, set_language
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,20 @@ def wants_json(request: web.Request) -> bool:
     return request.path.startswith(("/api/", "/ws/")) or "application/json" in request.headers.get("Accept", "")
 
 
+STATUS_TITLES = {403: Forbidden.title, 404: NotFound.title, 405: N_("Method not allowed")}
+
+
+@web.middleware
+async def language_middleware(request: web.Request, handler):
+    """Customer pages, the public API and signalling speak the language the
+    page asks for: ``?lang=``, else Accept-Language (the call page sends its
+    own language there), else the install's. The back office sets its
+    user's language on top (admin/auth.py)."""
+    wanted = [request.query.get("lang", "")[:20], *from_accept_language(request.headers.get("Accept-Language", ""))[:10]]
+    set_language(pick(*wanted, default=request.config_dict[keys.SETTINGS].server.language))
+    return await handler(request)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler):
     """AppError -> its status as JSON (API) or an error page; anything else -> 500."""
@@ -28,12 +44,13 @@ async def error_middleware(request: web.Request, handler):
     except AppError as exc:
         return await render_error(request, exc.status, exc.title, exc.message, exc.fields)
     except web.HTTPException as exc:
-        if exc.status >= 400 and exc.status in (403, 404, 405):
-            return await render_error(request, exc.status, exc.reason, exc.reason, {})
+        if exc.status in STATUS_TITLES:
+            title = STATUS_TITLES[exc.status]
+            return await render_error(request, exc.status, title, gettext(title), {})
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return await render_error(request, 500, "Internal error", "Something went wrong on our side.", {})
+        return await render_error(request, 500, AppError.title, gettext("Something went wrong on our side."), {})
 
 
 async def render_error(request: web.Request, status: int, title: str, message: str, fields: dict) -> web.StreamResponse:
@@ -42,6 +59,6 @@ async def render_error(request: web.Request, status: int, title: str, message: s
     renderer = request.app.get(ERROR_RENDERER)
     if renderer is not None:
         return await renderer(request, status, title, message)
-    return web.Response(status=status, text=f"{status} {title}\n{message}\n")
+    return web.Response(status=status, text=f"{status} {gettext(title)}\n{message}\n")
 
 

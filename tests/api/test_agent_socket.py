@@ -76,7 +76,7 @@ async def test_fifty_concurrent_accepts_one_winner(cli, db, calls, rooms):
     name = f"Agent {ids.index(winner.user_id)}"
     losers = [(a, r) for a, r in zip(agents, results) if not r["ok"]]
     assert len(losers) == 49
-    assert {r["error"] for _, r in losers} == {f"taken by {name}"}
+    assert {r["error"] for _, r in losers} == {f"This call was taken by {name}."}
     taken = await asyncio.gather(*(a.next("taken") for a, _ in losers))
     assert {(t["call_id"], t["by"]) for t in taken} == {(call_id, name)}
 

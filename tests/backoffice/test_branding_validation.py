@@ -83,9 +83,9 @@ async def test_branding_is_per_tenant_with_system_fallback(world, browser_factor
 def test_png_exact_size_passes_and_wrong_size_fails():
     assert images.check_upload("header", png(600, 102)).mime == "image/png"
     assert images.check_upload("hero", png(600, 300)).format == "png"
-    with pytest.raises(images.ImageProblem, match="601x102.*600x102"):
+    with pytest.raises(images.ImageProblem, match="601×102.*600×102"):
         images.check_upload("header", png(601, 102))
-    with pytest.raises(images.ImageProblem, match="600x300"):
+    with pytest.raises(images.ImageProblem, match="600×300"):
         images.check_upload("hero", png(600, 102))
 
 
@@ -158,7 +158,7 @@ async def test_image_upload_through_the_page(world, browser, client):
     await browser.login("admin.a@example.com")
     await browser.get("/admin/branding")
     status, text = await _upload(browser, "header", png(600, 300), "header.png")
-    assert status == 400 and "600x300 pixels; it must be exactly 600x102" in text
+    assert status == 400 and "600×300 pixels; it must be exactly 600×102" in text
     status, text = await _upload(browser, "hero", gif(600, 300), "hero.jpg")
     assert status == 200 and "Hero image saved" in text
     async with browser.session.get(f"{browser.base}/admin/branding/images/hero") as resp:

@@ -50,3 +50,12 @@ async def test_messages_from_the_server_are_german_too(client, world, browser):
     assert page.field_errors == {"name": "Die Call Group braucht einen Namen."}
     page = await browser.post("/admin/users/new", {"name": "", "email": "x", "role": "user", "mobile": ""})
     assert page.field_errors["name"] == "Name fehlt."
+
+
+async def test_public_api_and_error_pages_speak_the_asked_language(client):
+    resp = await client.post("/api/calls", data="{not json", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    assert resp.status == 400 and (await resp.json())["error"] == "Der Anfrageinhalt muss JSON sein."
+    resp = await client.post("/api/calls", data="{not json", headers={"Accept-Language": "en-US"})
+    assert (await resp.json())["error"] == "The request body must be JSON."
+    resp = await client.get("/admin/no-such-page?lang=de")
+    assert resp.status == 404 and "<h1>Nicht gefunden</h1>" in await resp.text()

@@ -9,6 +9,7 @@ for sentences in string literals outside ``_()``.
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -69,7 +70,8 @@ def _visible_literals(source: str) -> list[str]:
     outside Jinja blocks, that contains letters."""
     stripped = re.sub(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", "\x00", source, flags=re.S)
     stripped = re.sub(r"<(script|style)\b.*?</\1>", "", stripped, flags=re.S)
-    found = [m.group(2) for m in re.finditer(r'\b(title|placeholder|aria-label|alt)="([^"\x00]*)"', stripped)]
+    found = [piece.strip() for m in re.finditer(r'\b(title|placeholder|aria-label|alt)="([^"]*)"', stripped)
+             for piece in m.group(2).split("\x00")]
     text = re.sub(r"<[^>]*>", "\x00", stripped)
     found += [piece.strip() for piece in text.split("\x00")]
     return [t for t in found if re.search(r"[A-Za-z]", t) and t not in ALLOWED_TEXT
@@ -83,6 +85,7 @@ def test_template_has_no_untranslated_text(template):
 
 def test_the_scan_finds_untranslated_text():
     assert _visible_literals('<p title="Hello">{{ _("Hi") }} there</p>') == ["Hello", "there"]
+    assert _visible_literals('<input aria-label="Row {{ n }}">') == ["Row"]
     assert _untranslated_sentences('x = _("Call ended."); y = "Call ended."; el.className = "button primary"; '
                                    '/* "Not this one" */ z = `Hello ${name}, welcome`') == \
         ["Call ended.", "Hello ${name}, welcome"]
@@ -160,3 +163,47 @@ async def test_browser_catalog_endpoint(client):
     assert body["language"] == "de" and body["messages"]["Good connection"] == "Gute Verbindung"
     body = await (await client.get("/i18n/messages.json?lang=fr")).json()
     assert body["language"] == "en" and body["messages"] == {}      # the test install's default
+
+
+SHOWN_KEYS = {"title", "message", "hint", "button", "label"}
+"""Keys of the dicts the views hand to message/confirm pages."""
+SHOWN_ERRORS = {"AppError", "BadRequest", "ValidationError", "Unauthorized", "Forbidden", "NotFound", "Conflict",
+                "Gone", "TooManyRequests", "ImageProblem"}
+"""Exceptions whose message a person reads (ValueError & co. are for developers and logs)."""
+
+
+def _python_literals_shown(source: str) -> list[str]:
+    """Plain or f-string literals (not ``gettext``) that reach a reader: page
+    titles/messages/buttons, messages of the errors above, ``errors[...]`` and
+    ``problems[...]`` of forms."""
+    def literal(node):
+        return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                                                   and re.search(r"[A-Za-z]", node.value) is not None)
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Dict):
+            found += [v for k, v in zip(node.keys, node.values)
+                      if isinstance(k, ast.Constant) and k.value in SHOWN_KEYS and literal(v)]
+        elif isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            if name in SHOWN_ERRORS and node.args and literal(node.args[0]):
+                found.append(node.args[0])
+        elif isinstance(node, ast.Assign) and literal(node.value):
+            if any(isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id in ("errors", "problems")
+                   for t in node.targets):
+                found.append(node.value)
+    return [ast.unparse(n) for n in found]
+
+
+@pytest.mark.parametrize("module", sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")))
+def test_python_hands_no_untranslated_text_to_a_reader(module):
+    assert _python_literals_shown((PACKAGE / module).read_text(encoding="utf-8")) == []
+
+
+def test_the_python_scan_finds_untranslated_text():
+    assert sorted(_python_literals_shown('''
+render(request, "m.html", {"title": f"Delete {name}?", "message": gettext("Sure?")})
+raise NotFound("No such thing.")
+errors["name"] = "Required."
+raise ValueError("for the log")
+''')) == ["'No such thing.'", "'Required.'", "f'Delete {name}?'"]

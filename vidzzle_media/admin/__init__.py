@@ -55,7 +55,7 @@ def setup(app: web.Application) -> web.Application:
     admin = web.Application(middlewares=[language_middleware, csrf_middleware])
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), app_key=JINJA_KEY,
                          autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.ChainableUndefined,
-                         filters={"localtime": localtime}, extensions=["jinja2.ext.i18n"])
+                         filters={"localtime": localtime, "number": i18n.format_number}, extensions=["jinja2.ext.i18n"])
     app[JINJA_KEY].install_gettext_callables(i18n.raw_gettext, i18n.raw_ngettext, newstyle=True)
     for page in PAGES:
         module = importlib.import_module(page) if isinstance(page, str) else page

@@ -13,7 +13,7 @@ from aiohttp_session import get_session, new_session
 
 from .. import keys
 from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
-from ..i18n import from_accept_language, gettext, pick, set_language
+from ..i18n import gettext, pick, set_language
 from ..middleware import wants_json
 from ..services.accounts import users as accounts
 from ..services.tenancy import tenants as tenant_service
@@ -166,12 +166,9 @@ def database(request: web.Request):
 
 @web.middleware
 async def language_middleware(request: web.Request, handler):
-    """Every back-office request works in one language (i18n's context
-    variable): the user's; before login the browser's, else the install's."""
+    """A logged-in user works in their language (i18n's context variable);
+    before login the browser's, as for every page (middleware.py)."""
     user = await current_user(request)
     if user is not None:
         set_language(pick(user.language))
-    else:
-        wanted = from_accept_language(request.headers.get("Accept-Language", ""))
-        set_language(pick(*wanted, request.config_dict[keys.SETTINGS].server.language))
     return await handler(request)

@@ -37,10 +37,10 @@ async def call_link(request: web.Request) -> web.StreamResponse:
     try:
         result = await calls.accept(grant.subject, user)
     except Conflict as exc:
-        return await render(request, "message.html", {"title": "Call already taken",
-                                                      "message": f"This call was {exc.message}."}, status=409)
+        return await render(request, "message.html", {"title": gettext("Call already taken"),
+                                                      "message": exc.message}, status=409)
     except Gone as exc:
-        return await render(request, "message.html", {"title": "Call over", "message": exc.message}, status=410)
+        return await render(request, "message.html", {"title": gettext("Call over"), "message": exc.message}, status=410)
     raise web.HTTPFound(result.agent_path)
 
 

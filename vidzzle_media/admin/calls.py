@@ -9,7 +9,7 @@ from datetime import datetime
 from aiohttp import web
 
 from .. import keys
-from ..i18n import format_moment
+from ..i18n import format_duration, format_moment, gettext
 from ..services.calls import call_list
 from ..services.calls.dashboard import tz_of
 from .auth import require_user, tenant_scope
@@ -29,11 +29,9 @@ def _local(value: str | None, tz) -> str:
         return value
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+def _label(labels: dict[str, str], value: str) -> str:
+    """The translated label of a stored value (the value itself if it has none)."""
+    return gettext(labels[value]) if value in labels else value
 
 
 @routes.get("/calls", name="calls")
@@ -47,13 +45,14 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
     tz = tz_of(tz_name)
     rows = [{
         "row": r, "created": _local(r.created_at, tz), "accepted": _local(r.accepted_at, tz),
-        "ended": _local(r.ended_at, tz), "duration": _duration(r.duration_s),
-        "state": call_list.STATE_LABELS.get(r.state, r.state),
-        "reason": call_list.MISS_REASONS.get(r.miss_reason, r.miss_reason),
+        "ended": _local(r.ended_at, tz), "duration": format_duration(r.duration_s, unit=False),
+        "state": _label(call_list.STATE_LABELS, r.state), "direction": _label(call_list.DIRECTION_LABELS, r.direction),
+        "reason": _label(call_list.MISS_REASONS, r.miss_reason),
     } for r in page.rows]
     return await render(request, "calls/list.html", {
         "rows": rows, "page": page, "filters": page.filters, "flows": flows, "agents": agents,
-        "states": [(k, call_list.STATE_LABELS[k]) for k in call_list.STATES], "timezone": tz_name,
+        "states": [(k, gettext(call_list.STATE_LABELS[k])) for k in call_list.STATES], "timezone": tz_name,
+        "directions": [(k, gettext(label)) for k, label in call_list.DIRECTION_LABELS.items()],
         "all_tenants": tenant_id is None, "scope_tenant": tenant_id,
     })
 

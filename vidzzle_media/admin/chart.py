@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..i18n import format_pattern
+from ..i18n import N_, format_number, format_pattern, gettext
 
 WIDTH, HEIGHT = 960, 280
 LEFT, RIGHT, BOTTOM, TOP = 48, 8, 34, 22
-SERIES = (("incoming", "Incoming", "#1f6fb2"), ("accepted", "Accepted", "#2e8540"),
-          ("not_accepted", "Not accepted", "#c0392b"))
+SERIES = (("incoming", N_("Incoming"), "#1f6fb2"), ("accepted", N_("Accepted"), "#2e8540"),
+          ("not_accepted", N_("Not accepted"), "#c0392b"))
 LABEL_HALF_WIDTH = 24
 """Half the width of the widest hour label ("Mon 06" at 11 px): labels are
 kept this far inside the plot so none is cut off at either end."""
@@ -43,8 +43,8 @@ class Chart:
     """x of every hour's tick mark on the axis."""
     values: list[tuple[float, float, int]]
     """(x, y, count) written above each hour that had incoming calls."""
-    grid: list[tuple[float, int]]
-    """(y, value) of horizontal grid lines with their y-axis values."""
+    grid: list[tuple[float, str]]
+    """(y, label) of horizontal grid lines: their y-axis values as the locale writes them."""
     base_y: float
     left: int
     right: int
@@ -77,13 +77,15 @@ def build(bars) -> Chart:
             value = getattr(bar, key)
             h = plot_h * value / top
             rects.append(Rect(round(x0 + j * bar_w, 2), round(base_y - h, 2), round(bar_w, 2), round(h, 2), color,
-                              bar.links.get(key, ""), f"{when}: {value} {label.lower()}"))
+                              bar.links.get(key, ""), gettext("%(when)s: %(series)s %(count)s", when=when,
+                                                              series=gettext(label), count=format_number(value))))
         ticks.append(round(LEFT + i * slot, 2))
         if bar.incoming:
             values.append((round(centre, 2), round(base_y - plot_h * bar.incoming / top - 4, 2), bar.incoming))
         if bar.start.hour % 6 == 0:
             x = min(max(LEFT + i * slot, LEFT + LABEL_HALF_WIDTH), WIDTH - RIGHT - LABEL_HALF_WIDTH)
             labels.append((round(x, 2), format_pattern(bar.start, "HH:00" if bar.start.hour else "EEE d")))
-    grid = [(round(base_y - plot_h * k / 4, 2), top * k // 4) for k in range(5)]
-    return Chart(WIDTH, HEIGHT, rects, labels, ticks, values, grid, base_y, LEFT, RIGHT, TOP, SERIES,
+    grid = [(round(base_y - plot_h * k / 4, 2), format_number(top * k // 4)) for k in range(5)]
+    series = tuple((key, gettext(label), color) for key, label, color in SERIES)
+    return Chart(WIDTH, HEIGHT, rects, labels, ticks, values, grid, base_y, LEFT, RIGHT, TOP, series,
                  empty=not any(b.incoming for b in bars))

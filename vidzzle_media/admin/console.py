@@ -60,7 +60,7 @@ async def call_page(request: web.Request) -> web.StreamResponse:
             "accepted_at": call.accepted_at, "ended_at": call.ended_at}
     if "application/json" in request.headers.get("Accept", ""):
         return web.json_response(data, headers={"Cache-Control": "no-store"})
-    response = await render(request, "console/call.html", {"call": data, "title": f"Call with {call.customer_name}",
+    response = await render(request, "console/call.html", {"call": data, "title": gettext("Call with %(name)s", name=call.customer_name),
                                                             "presence_after_call": True})
     response.headers["Cache-Control"] = "no-store"
     return response

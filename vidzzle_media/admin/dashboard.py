@@ -17,16 +17,12 @@ from ..services.calls.presence import PRESENCE
 from . import chart
 from .auth import require_user, tenant_scope
 from .render import render
+from ..i18n import format_duration
 
 routes = web.RouteTableDef()
 
 #: where "Initiate Video-Call" leads: the follow-up call form (admin/followup.py)
 FOLLOW_UP_PATH = "/admin/followup"
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds or 0))
-    return f"{seconds // 60}:{seconds % 60:02d} min"
 
 
 @routes.get("/", name="dashboard")

@@ -20,10 +20,10 @@ from .auth import MANAGERS, database, require_manager_scope
 from .forms import form_data, int_param
 from .menu import MENU, MenuItem
 from .render import flash, render, request_base
-from ..i18n import gettext
+from ..i18n import N_, day_names, gettext
 
 routes = web.RouteTableDef()
-STEP_TITLES = {1: "Name and business hours", 2: "Call routing", 3: "Redirect URLs"}
+STEP_TITLES = {1: N_("Name and business hours"), 2: N_("Call routing"), 3: N_("Redirect URLs")}
 
 
 def _rows(form: dict) -> list[tuple[str, str]]:
@@ -47,7 +47,7 @@ async def _wizard(request, tenant_id, form, *, step=1, flow=None, errors=None, s
     total = sum(int(r) for _, r in rows if str(r).isdigit())
     return await render(request, "routing/flow_wizard.html", {
         "form": form, "rows": rows, "step": step, "step_titles": STEP_TITLES, "flow": flow,
-        "errors": errors or {}, "weekdays": WEEKDAYS, "hours_rule": HOURS_RULE, "groups": [(g.id, g.name) for g in groups],
+        "errors": errors or {}, "weekdays": list(zip(WEEKDAYS, day_names())), "hours_rule": HOURS_RULE, "groups": [(g.id, g.name) for g in groups],
         "total": total, "max_total": service.MAX_TOTAL_RING_SECONDS,
         "action": f"/admin/flows/{flow.id}/edit" if flow else "/admin/flows/new"}, status=status)
 
@@ -136,10 +136,11 @@ async def flow_delete_confirm(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await require_manager_scope(request)
     flow = await service.get_flow(database(request), tenant_id, int_param(request, "flow_id"))
     return await render(request, "confirm.html", {
-        "title": f"Delete call flow {flow.name}?",
-        "message": f"The call flow {flow.name} will be deleted with all its settings. Its embed id stops working at "
-                   "once: buttons on websites using it must be removed or changed. This cannot be undone.",
-        "action": f"/admin/flows/{flow.id}/delete", "button": "Delete call flow", "danger": True,
+        "title": gettext("Delete call flow %(name)s?", name=flow.name),
+        "message": gettext("The call flow %(name)s will be deleted with all its settings. Its embed id stops working "
+                           "at once: buttons on websites using it must be removed or changed. This cannot be undone.",
+                           name=flow.name),
+        "action": f"/admin/flows/{flow.id}/delete", "button": gettext("Delete call flow"), "danger": True,
         "cancel": "/admin/flows"})
 
 

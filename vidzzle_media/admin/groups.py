@@ -88,9 +88,10 @@ async def group_delete_confirm(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await require_manager_scope(request)
     group = await service.get_group(database(request), tenant_id, int_param(request, "group_id"))
     return await render(request, "confirm.html", {
-        "title": f"Delete call group {group.name}?",
-        "message": f"The call group {group.name} will be deleted. This cannot be undone, not even by support.",
-        "action": f"/admin/groups/{group.id}/delete", "button": "Delete call group", "danger": True,
+        "title": gettext("Delete call group %(name)s?", name=group.name),
+        "message": gettext("The call group %(name)s will be deleted. This cannot be undone, not even by support.",
+                           name=group.name),
+        "action": f"/admin/groups/{group.id}/delete", "button": gettext("Delete call group"), "danger": True,
         "cancel": "/admin/groups"})
 
 

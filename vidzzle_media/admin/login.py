@@ -64,17 +64,17 @@ async def forgot_submit(request: web.Request) -> web.StreamResponse:
     wake_outbox(request)
     # The same answer whether or not the account exists (no enumeration).
     return await render(request, "message.html", {
-        "title": "Check your mail",
-        "message": "If an account with this email address exists, we have sent a link to set a new password. "
-                   "The link is valid for a limited time and works once.",
-        "link": ("/admin/login", "Back to the login page")})
+        "title": gettext("Check your mail"),
+        "message": gettext("If an account with this email address exists, we have sent a link to set a new "
+                           "password. The link is valid for a limited time and works once."),
+        "link": ("/admin/login", gettext("Back to the login page"))})
 
 
 async def _link_problem(request: web.Request, exc: NotFound | Gone) -> web.StreamResponse:
     return await render(request, "message.html", {
-        "title": "This link cannot be used", "message": exc.message,
-        "hint": "Use \"Forgot password?\" on the login page to get a new link, or ask your administrator.",
-        "link": ("/admin/forgot-password", "Request a new link")}, status=exc.status)
+        "title": gettext("This link cannot be used"), "message": exc.message,
+        "hint": gettext("Use “Forgot password?” on the login page to get a new link, or ask your administrator."),
+        "link": ("/admin/forgot-password", gettext("Request a new link"))}, status=exc.status)
 
 
 @routes.get("/set-password/{token}", name="set_password")

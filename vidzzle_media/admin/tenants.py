@@ -75,10 +75,10 @@ async def tenant_delete_confirm(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, "support")
     tenant = await service.get_tenant(database(request), user, int_param(request, "tenant_id"))
     return await render(request, "confirm.html", {
-        "title": f"Delete tenant {tenant.name}?",
-        "message": f"The tenant {tenant.name} will be deleted together with ALL its users, call groups, call flows, "
-                   "branding, webhooks, calls and statistics. This cannot be undone.",
-        "action": f"/admin/tenants/{tenant.id}/delete", "button": "Delete tenant", "danger": True,
+        "title": gettext("Delete tenant %(name)s?", name=tenant.name),
+        "message": gettext("The tenant %(name)s will be deleted together with ALL its users, call groups, call flows, "
+                           "branding, webhooks, calls and statistics. This cannot be undone.", name=tenant.name),
+        "action": f"/admin/tenants/{tenant.id}/delete", "button": gettext("Delete tenant"), "danger": True,
         "cancel": "/admin/tenants"})
 
 

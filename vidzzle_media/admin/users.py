@@ -32,7 +32,7 @@ async def _form_page(request, user, *, existing=None, form=None, errors=None, st
     roles = accounts.assignable_roles(user, existing)
     return await render(request, "users/form.html", {
         "existing": existing, "form": form, "errors": errors or {}, "tenants": tenants, "fixed_tenant": fixed_tenant,
-        "roles": [(r, accounts.ROLE_LABELS[r]) for r in roles],
+        "roles": [(r, gettext(accounts.ROLE_LABELS[r])) for r in roles],
         "preset_tenant": await tenant_scope(request, user) if user.role == "support" else None,
     }, status=status)
 
@@ -99,10 +99,10 @@ async def user_delete_confirm(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
     target = await accounts.get_user(database(request), user, int_param(request, "user_id"))
     return await render(request, "confirm.html", {
-        "title": f"Delete user {target.name}?",
-        "message": f"The user {target.name} ({target.email}) will be deleted with all their statistics and "
-                   "settings. This cannot be undone, not even by support.",
-        "action": f"/admin/users/{target.id}/delete", "button": "Delete user", "danger": True,
+        "title": gettext("Delete user %(name)s?", name=target.name),
+        "message": gettext("The user %(name)s (%(email)s) will be deleted with all their statistics and settings. "
+                           "This cannot be undone, not even by support.", name=target.name, email=target.email),
+        "action": f"/admin/users/{target.id}/delete", "button": gettext("Delete user"), "danger": True,
         "cancel": "/admin/users"})
 
 
@@ -119,10 +119,10 @@ async def user_reset_confirm(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *MANAGERS)
     target = await accounts.get_user(database(request), user, int_param(request, "user_id"))
     return await render(request, "confirm.html", {
-        "title": f"Reset the password of {target.name}?",
-        "message": f"{target.name} gets an email at {target.email} with a link to set a new password. "
-                   "The current password keeps working until then.",
-        "action": f"/admin/users/{target.id}/reset-password", "button": "Send reset email",
+        "title": gettext("Reset the password of %(name)s?", name=target.name),
+        "message": gettext("%(name)s gets an email at %(email)s with a link to set a new password. "
+                           "The current password keeps working until then.", name=target.name, email=target.email),
+        "action": f"/admin/users/{target.id}/reset-password", "button": gettext("Send reset email"),
         "cancel": "/admin/users"})
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from ..errors import AppError, Forbidden
+from ..i18n import gettext
 from ..services.calls.presence import PRESENCE
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     from ..admin.auth import require_user   # the accounts engineer's session handling
     from . import CALLS
     if not _same_origin(request):
-        raise Forbidden("Cross-site WebSocket refused.")
+        raise Forbidden(gettext("Cross-site WebSocket refused."))
     user = await require_user(request)
     presence, calls = request.app[PRESENCE], request.app[CALLS]
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)

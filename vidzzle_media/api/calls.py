@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import AppError, BadRequest, TooManyRequests
+from ..i18n import gettext
 from ..services.accounts.links import base_url
 from .ratelimit import RateLimiter
 
@@ -62,9 +63,9 @@ async def _body(request: web.Request) -> dict:
     try:
         data = json.loads(raw)
     except ValueError:
-        raise BadRequest("The request body must be JSON.") from None
+        raise BadRequest(gettext("The request body must be JSON.")) from None
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(gettext("The request body must be a JSON object."))
     return data
 
 
@@ -82,7 +83,7 @@ async def start_call(request: web.Request) -> web.Response:
     body = await _body(request)
     embed_id, name = str(body.get("embed_id", "")).strip(), str(body.get("name", "") or "")
     if not embed_id:
-        raise BadRequest("embed_id is required.", fields={"embed_id": "Required."})
+        raise BadRequest(gettext("%(field)s is required.", field="embed_id"), fields={"embed_id": gettext("Required.")})
     settings = request.app[keys.SETTINGS]
     base = base_url(settings, f"{request.scheme}://{request.host}")
     result = await _service(request).start_incoming(embed_id, name, base)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import TooManyRequests
+from ..i18n import gettext
 
 
 @dataclass
@@ -33,7 +34,8 @@ class RateLimiter:
             hits.popleft()
         if len(hits) >= self.limit:
             retry = max(1, int(hits[0] + self.window_s - now + 0.999))
-            raise TooManyRequests("Too many requests from your address. Please wait a moment.", retry_after=retry)
+            raise TooManyRequests(gettext("Too many requests from your address. Please wait a moment."),
+                                  retry_after=retry)
         hits.append(now)
         if len(self._hits) > 10000:
             self._sweep(now)

@@ -65,7 +65,7 @@ async def embed_gdpr(request: web.Request) -> web.Response:
     db = request.app[keys.DATABASE]
     flow = await flow_store.get_by_embed_id(db, request.match_info["embed_id"])
     if flow is None:
-        raise NotFound("Unknown call button.")
+        raise NotFound(i18n.gettext("Unknown call button."))
     notice = await followup.gdpr_notice(db, flow.tenant_id, request.query.get("lang", "")[:20])
     return _json({"text": notice.text}, cors=True)
 

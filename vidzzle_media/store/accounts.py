@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from ..errors import Conflict
+from ..i18n import gettext
 from ._rows import Executor, fetchall, fetchone
 
 _ANY = object()
@@ -82,6 +83,12 @@ async def count_users(ex: Executor, role: str | None = None) -> int:
     return row[0]
 
 
+def _email_taken() -> Conflict:
+    """The unique index on users.email refused a row (told to the form in the reader's language)."""
+    message = gettext("This email address is already in use.")
+    return Conflict(message, fields={"email": message})
+
+
 async def insert_user(conn: aiosqlite.Connection, *, tenant_id: int | None, role: str, name: str, email: str,
                       mobile: str, now: str, locked: bool = True, notify_email: bool = True,
                       notify_sms: bool = False) -> int:
@@ -93,7 +100,7 @@ async def insert_user(conn: aiosqlite.Connection, *, tenant_id: int | None, role
             (tenant_id, role, name, email, mobile, int(locked), int(notify_email), int(notify_sms), now))
     except sqlite3.IntegrityError as exc:
         if "UNIQUE" in str(exc):
-            raise Conflict("This email address is already in use.", fields={"email": "This email address is already in use."}) from None
+            raise _email_taken() from None
         raise
     return cursor.lastrowid
 
@@ -109,7 +116,7 @@ async def update_user(conn: aiosqlite.Connection, user_id: int, *, tenant_id=_AN
             (name, email, mobile, role, int(locked), int(notify_email), int(notify_sms), user_id, *params))
     except sqlite3.IntegrityError as exc:
         if "UNIQUE" in str(exc):
-            raise Conflict("This email address is already in use.", fields={"email": "This email address is already in use."}) from None
+            raise _email_taken() from None
         raise
     return cursor.rowcount == 1
 

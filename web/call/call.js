@@ -1,7 +1,7 @@
 // Customer page (/call?embed=ID&name=NAME, opened by embed.js in an overlay)
 // and invitee page (/join/<token>, from a follow-up invitation).
 import { RoomClient } from "/static/js/room-client.js";
-import { _, loadMessages, translatePage } from "/static/js/i18n.js";
+import { _, language, loadMessages, translatePage } from "/static/js/i18n.js";
 import { autoRejoin, firstFrame, fmtElapsed, watchQuality } from "/static/call/connection.js";
 
 const $ = (id) => document.getElementById(id);
@@ -38,7 +38,8 @@ function redirect(url, title) {
 }
 
 async function api(path, options = {}) {
-  const res = await fetch(path, { headers: { "Content-Type": "application/json" }, ...options });
+  // the page's language, so the server's error texts come in it too
+  const res = await fetch(path, { headers: { "Content-Type": "application/json", "Accept-Language": language() }, ...options });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw Object.assign(new Error(body.error || `HTTP ${res.status}`), { status: res.status, body });
   return body;

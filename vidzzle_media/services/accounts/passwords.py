@@ -12,6 +12,8 @@ import os
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from ...i18n import gettext
+
 # OWASP minimum recommendation for Argon2id: m=19 MiB, t=2, p=1.
 MEMORY_KIB = 19 * 1024
 ITERATIONS = 2
@@ -55,9 +57,9 @@ async def verify_password(password: str, phc: str | None) -> bool:
 def password_problem(password: str) -> str | None:
     """A message when the password is not acceptable, else None."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return gettext("Use at least %(count)s characters.", count=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return gettext("Use at most %(count)s characters.", count=MAX_LENGTH)
     if not password.strip():
-        return "The password must not be only spaces."
+        return gettext("The password must not be only spaces.")
     return None

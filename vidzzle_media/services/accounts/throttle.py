@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from ...config import SecuritySettings
 from ...errors import TooManyRequests
 from ...store import tokens as store
+from ...i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ async def check(db, security: SecuritySettings, *, email: str, address: str | No
         if await store.count_failures(db, key, since) >= security.login_max_failures:
             log.warning("login throttled for %s", key.split(":", 1)[0])
             minutes = max(1, security.login_window_s // 60)
-            raise TooManyRequests(f"Too many failed login attempts. Please wait {minutes} minutes and try again.",
+            raise TooManyRequests(gettext("Too many failed login attempts. Please wait %(minutes)s minutes and try "
+                                          "again.", minutes=minutes),
                                   retry_after=security.login_window_s)
 
 

@@ -28,7 +28,7 @@ from ...i18n import N_, gettext, languages
 log = logging.getLogger(__name__)
 
 ROLES = ("support", "admin", "user")
-ROLE_LABELS = {"support": "Support", "admin": "Admin", "user": "User"}
+ROLE_LABELS = {"support": N_("Support"), "admin": N_("Administrator"), "user": N_("User")}
 _RANK = {"support": 3, "admin": 2, "user": 1}
 
 

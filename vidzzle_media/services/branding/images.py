@@ -16,6 +16,8 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from ...i18n import gettext
+
 MAX_IMAGE_BYTES = 1024 * 1024
 SIZES = {"header": (600, 102), "hero": (600, 300)}
 MIME = {"png": "image/png", "gif": "image/gif", "jpeg": "image/jpeg"}
@@ -48,15 +50,15 @@ def _png(data: bytes) -> ImageInfo:
         length, kind = struct.unpack(">I4s", data[pos:pos + 8])
         body = data[pos + 8:pos + 8 + length]
         if len(body) != length or pos + 12 + length > len(data):
-            raise ImageProblem("The PNG file is truncated.")
+            raise ImageProblem(gettext("The PNG file is truncated."))
         crc = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]
         if zlib.crc32(kind + body) != crc:
-            raise ImageProblem("The PNG file is damaged (checksum error).")
+            raise ImageProblem(gettext("The PNG file is damaged (checksum error)."))
         if header is None and kind != b"IHDR":
-            raise ImageProblem("The PNG file has no header.")
+            raise ImageProblem(gettext("The PNG file has no header."))
         if kind == b"IHDR":
             if length != 13:
-                raise ImageProblem("The PNG header is malformed.")
+                raise ImageProblem(gettext("The PNG header is malformed."))
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
             idat.append(body)
@@ -64,10 +66,10 @@ def _png(data: bytes) -> ImageInfo:
             break
         pos += 12 + length
     else:
-        raise ImageProblem("The PNG file is truncated.")
+        raise ImageProblem(gettext("The PNG file is truncated."))
     width, height, depth, color, _, _, interlace = header
     if color not in _PNG_CHANNELS or depth not in (1, 2, 4, 8, 16) or width == 0 or height == 0:
-        raise ImageProblem("The PNG header is malformed.")
+        raise ImageProblem(gettext("The PNG header is malformed."))
     return ImageInfo("png", width, height), (header, b"".join(idat))
 
 
@@ -91,16 +93,16 @@ def _check_png_stream(header, stream: bytes) -> None:
     try:
         out = inflater.decompress(stream, expected + 1)
     except zlib.error:
-        raise ImageProblem("The PNG image data is damaged.") from None
+        raise ImageProblem(gettext("The PNG image data is damaged.")) from None
     if len(out) > expected or inflater.unconsumed_tail:
-        raise ImageProblem("The PNG image data is larger than its dimensions allow (decompression bomb?).")
+        raise ImageProblem(gettext("The PNG image data is larger than its dimensions allow (decompression bomb?)."))
     if len(out) < expected:
-        raise ImageProblem("The PNG image data is truncated.")
+        raise ImageProblem(gettext("The PNG image data is truncated."))
 
 
 def _gif(data: bytes) -> ImageInfo:
     if len(data) < 13:
-        raise ImageProblem("The GIF file is truncated.")
+        raise ImageProblem(gettext("The GIF file is truncated."))
     width, height = struct.unpack("<HH", data[6:10])
     return ImageInfo("gif", width, height)
 
@@ -112,7 +114,7 @@ def _jpeg(data: bytes) -> ImageInfo:
     pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
-            raise ImageProblem("The JPEG file is malformed.")
+            raise ImageProblem(gettext("The JPEG file is malformed."))
         marker = data[pos + 1]
         if marker == 0xFF:   # fill byte
             pos += 1
@@ -122,7 +124,7 @@ def _jpeg(data: bytes) -> ImageInfo:
             continue
         length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
         if length < 2:
-            raise ImageProblem("The JPEG file is malformed.")
+            raise ImageProblem(gettext("The JPEG file is malformed."))
         if marker in _SOF:
             if pos + 9 > len(data):
                 break
@@ -131,7 +133,7 @@ def _jpeg(data: bytes) -> ImageInfo:
         if marker in (0xD9, 0xDA):   # end of image / start of scan before any frame header
             break
         pos += 2 + length
-    raise ImageProblem("The JPEG file has no frame header.")
+    raise ImageProblem(gettext("The JPEG file has no frame header."))
 
 
 def inspect(data: bytes) -> ImageInfo:
@@ -144,17 +146,17 @@ def inspect(data: bytes) -> ImageInfo:
         return _gif(data)
     if data.startswith(b"\xff\xd8\xff"):
         return _jpeg(data)
-    raise ImageProblem("The file is not a PNG, GIF or JPEG image.")
+    raise ImageProblem(gettext("The file is not a PNG, GIF or JPEG image."))
 
 
 def check_upload(kind: str, data: bytes) -> ImageInfo:
     """Validate an upload for slot ``kind`` (header/hero): size, format, exact dimensions."""
     if kind not in SIZES:
-        raise ImageProblem("Unknown image slot.")
+        raise ImageProblem(gettext("Unknown image slot."))
     if not data:
-        raise ImageProblem("The file is empty.")
+        raise ImageProblem(gettext("The file is empty."))
     if len(data) > MAX_IMAGE_BYTES:
-        raise ImageProblem(f"The file is too large (at most {MAX_IMAGE_BYTES // 1024} KiB).")
+        raise ImageProblem(gettext("The file is too large (at most %(size)s KiB).", size=MAX_IMAGE_BYTES // 1024))
     want = SIZES[kind]
     if data.startswith(b"\x89PNG\r\n\x1a\n"):   # dimensions first: a bomb declaring huge sizes is never inflated
         info, (header, stream) = _png(data)
@@ -169,4 +171,5 @@ def check_upload(kind: str, data: bytes) -> ImageInfo:
 
 
 def _size_problem(info: ImageInfo, want: tuple[int, int]) -> ImageProblem:
-    return ImageProblem(f"The image is {info.width}x{info.height} pixels; it must be exactly {want[0]}x{want[1]}.")
+    return ImageProblem(gettext("The image is %(width)s×%(height)s pixels; it must be exactly %(want_width)s×%(want_height)s.",
+                                width=info.width, height=info.height, want_width=want[0], want_height=want[1]))

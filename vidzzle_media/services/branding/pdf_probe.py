@@ -22,22 +22,22 @@ def probe(pdf_path: str, thumb_path: str, max_pages: int) -> dict:
     try:
         doc = pymupdf.open(pdf_path, filetype="pdf")
     except Exception as exc:   # any parser failure = not a usable PDF
-        return {"error": f"The file cannot be opened as a PDF ({type(exc).__name__})."}
+        return {"error": "unreadable", "detail": type(exc).__name__}
     with doc:
         if doc.needs_pass or doc.is_encrypted:
-            return {"error": "The PDF is password protected."}
+            return {"error": "password"}
         pages = doc.page_count
         if pages < 1:
-            return {"error": "The PDF has no pages."}
+            return {"error": "no_pages"}
         if pages > max_pages:
-            return {"error": f"The PDF has {pages} pages; at most {max_pages} are allowed."}
+            return {"error": "too_many_pages", "pages": pages, "max": max_pages}
         try:
             page = doc.load_page(0)
             zoom = THUMB_WIDTH / max(page.rect.width, 1)
             pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
             pixmap.save(thumb_path, output="png")
         except Exception as exc:
-            return {"error": f"The first page cannot be rendered ({type(exc).__name__})."}
+            return {"error": "render", "detail": type(exc).__name__}
     return {"pages": pages}
 
 
@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
     try:
         result = probe(argv[0], argv[1], int(argv[2]))
     except MemoryError:
-        result = {"error": "The PDF needs too much memory to render."}
+        result = {"error": "memory"}
     print(json.dumps(result), flush=True)
     return 2 if "error" in result else 0
 

@@ -26,7 +26,7 @@ from ...errors import NotFound, ValidationError
 from ...store import presentations as store
 from ...store.database import utcnow
 from ...store.presentations import PresentationRow
-from ...i18n import gettext
+from ...i18n import N_, gettext
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,18 @@ def probe_command() -> list[str]:
     return [sys.executable, "-m", "vidzzle_media", "probe-pdf"]
 
 
+PROBE_ERRORS = {
+    "unreadable": N_("The file cannot be opened as a PDF (%(detail)s)."),
+    "password": N_("The PDF is password protected."),
+    "no_pages": N_("The PDF has no pages."),
+    "too_many_pages": N_("The PDF has %(pages)s pages; at most %(max)s are allowed."),
+    "render": N_("The first page cannot be rendered (%(detail)s)."),
+    "memory": N_("The PDF needs too much memory to render."),
+    "unknown": N_("The PDF could not be rendered (it uses too much memory or time, or is damaged)."),
+}
+"""What the probe process (pdf_probe.py, no language of its own) reports, as the uploader reads it."""
+
+
 async def probe(pdf_path: Path, thumb_path: Path, *, timeout: float = PROBE_TIMEOUT_S) -> int:
     """Page count after a bounded render of page 1 into ``thumb_path``; ValueError with the reason otherwise."""
     proc = await asyncio.create_subprocess_exec(
@@ -68,16 +80,18 @@ async def probe(pdf_path: Path, thumb_path: Path, *, timeout: float = PROBE_TIME
     except asyncio.TimeoutError:
         proc.kill()
         await proc.wait()
-        raise ValueError("The PDF takes too long to render.") from None
+        raise ValueError(gettext("The PDF takes too long to render.")) from None
     try:
         result = json.loads(out.decode().strip().splitlines()[-1])
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, AttributeError):
+        result = {}
+    if not isinstance(result, dict):
         result = {}
     if "pages" in result and proc.returncode == 0:
         return int(result["pages"])
-    if "error" in result:
-        raise ValueError(result["error"])
-    raise ValueError("The PDF could not be rendered (it uses too much memory or time, or is damaged).")
+    message = PROBE_ERRORS.get(str(result.get("error")), PROBE_ERRORS["unknown"])
+    raise ValueError(gettext(message, detail=str(result.get("detail", ""))[:80], pages=result.get("pages", "?"),
+                             max=result.get("max", MAX_PAGES)))
 
 
 def _title(title: str, filename: str) -> str:
@@ -85,7 +99,7 @@ def _title(title: str, filename: str) -> str:
     if title:
         return title
     stem = Path(filename or "").stem
-    return " ".join(stem.replace("_", " ").split())[:120] or "Presentation"
+    return " ".join(stem.replace("_", " ").split())[:120] or gettext("Presentation")
 
 
 def files_root(db) -> Path:
@@ -99,11 +113,13 @@ async def upload(db, tenant_id: int, data: bytes, *, filename: str = "", title: 
     if not data:
         raise ValidationError(fields={"file": gettext("Choose a PDF file.")})
     if len(data) > MAX_PDF_BYTES:
-        raise ValidationError(fields={"file": f"The file is too large (at most {MAX_PDF_BYTES // (1024 * 1024)} MB)."})
+        raise ValidationError(fields={"file": gettext("The file is too large (at most %(size)s MB).",
+                                                      size=MAX_PDF_BYTES // (1024 * 1024))})
     if not data[:1024].lstrip().startswith(b"%PDF-"):
         raise ValidationError(fields={"file": gettext("The file is not a PDF.")})
     if await store.count(db, tenant_id) >= MAX_PRESENTATIONS:
-        raise ValidationError(fields={"file": f"At most {MAX_PRESENTATIONS} presentations; delete one first."})
+        raise ValidationError(fields={"file": gettext("At most %(count)s presentations; delete one first.",
+                                                      count=MAX_PRESENTATIONS)})
     data_dir = files_root(db)
     folder = data_dir / DIR / str(tenant_id)
     folder.mkdir(parents=True, exist_ok=True)

@@ -18,19 +18,22 @@ from urllib.parse import urlencode
 from ...store import Database
 from ...store import stats
 from ...store.stats import CallFilter, CallListRow
+from ...i18n import N_, gettext
 from .dashboard import day_bounds, iso, tz_of
 
 STATES = ("ringing", "accepted", "ended", "missed", "abandoned", "out_of_hours", "accepted_any", "not_accepted")
 STATE_LABELS = {
-    "ringing": "Ringing", "accepted": "In progress", "ended": "Ended", "missed": "Missed",
-    "abandoned": "Abandoned (customer left)", "out_of_hours": "Out of hours",
-    "accepted_any": "Accepted (any)", "not_accepted": "Not accepted (any)",
+    "ringing": N_("Ringing"), "accepted": N_("In progress"), "ended": N_("Ended"), "missed": N_("Missed"),
+    "abandoned": N_("Abandoned (customer left)"), "out_of_hours": N_("Out of hours"),
+    "accepted_any": N_("Accepted (any)"), "not_accepted": N_("Not accepted (any)"),
 }
+DIRECTION_LABELS = {"incoming": N_("Incoming"), "outgoing": N_("Outgoing")}
 MISS_REASONS = {
-    "rang_unanswered": "Nobody answered in time",
-    "no_member_online": "No agent online",
-    "interrupted": "Interrupted: the server stopped while ringing",
+    "rang_unanswered": N_("Nobody answered in time"),
+    "no_member_online": N_("No agent online"),
+    "interrupted": N_("Interrupted: the server stopped while ringing"),
 }
+"""Labels are msgids: the page translates them (``gettext``)."""
 PAGE_SIZE = 50
 FILTER_KEYS = ("state", "direction", "flow", "agent", "date", "from", "to", "duration")
 
@@ -71,24 +74,24 @@ async def call_page(db: Database, tenant_id: int | None, query: Mapping[str, str
         if state in STATES:
             f, filters["state"] = replace(f, state=state), state
         else:
-            problems["state"] = "Unknown state."
+            problems["state"] = gettext("Unknown state.")
     if direction := get("direction"):
-        if direction in ("incoming", "outgoing"):
+        if direction in DIRECTION_LABELS:
             f, filters["direction"] = replace(f, direction=direction), direction
         else:
-            problems["direction"] = "Unknown direction."
+            problems["direction"] = gettext("Unknown direction.")
     for key, attr in (("flow", "flow_id"), ("agent", "agent_id")):
         if raw := get(key):
             value = _int(raw)
             if value is None:
-                problems[key] = "Not an id."
+                problems[key] = gettext("Not an id.")
             else:
                 f, filters[key] = replace(f, **{attr: value}), raw
     if raw := get("date"):
         try:
             day = date.fromisoformat(raw)
         except ValueError:
-            problems["date"] = "Use the form YYYY-MM-DD."
+            problems["date"] = gettext("Use the form YYYY-MM-DD.")
         else:
             start, end = day_bounds(day, tz_of(await stats.tenant_timezone(db, tenant_id)))
             f, filters["date"] = replace(f, start=iso(start), end=iso(end)), raw
@@ -96,7 +99,7 @@ async def call_page(db: Database, tenant_id: int | None, query: Mapping[str, str
         if raw := get(key):
             value = _instant(raw)
             if value is None:
-                problems[key] = "Not an ISO-8601 time."
+                problems[key] = gettext("Not an ISO-8601 time.")
             elif not getattr(f, attr) or (value > getattr(f, attr) if attr == "start" else value < getattr(f, attr)):
                 f, filters[key] = replace(f, **{attr: value}), raw   # narrows a date filter
     if get("duration") == "1":

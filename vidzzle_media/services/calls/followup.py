@@ -30,7 +30,7 @@ from ..branding import brand
 from .notify import presentation_documents
 from .service import AGENT_CALL_PATH
 from .room_port import maybe_await
-from ...i18n import gettext, languages
+from ...i18n import N_, gettext, languages
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def parse_rows(data: Mapping[str, Any]) -> list[Invitee]:
     rows: list[Invitee] = []
     for i in indexes[:MAX_ROWS]:
         via = str(data.get(f"via_{i}", "email") or "email").strip().lower()
-        name = validation.text(data, f"name_{i}", "Contact name", errors, max_len=80)
+        name = validation.text(data, f"name_{i}", N_("Contact name"), errors, max_len=80)
         if via not in ("email", "sms"):
             errors[f"via_{i}"] = gettext("Choose email or SMS.")
             continue

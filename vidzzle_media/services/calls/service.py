@@ -159,7 +159,7 @@ class CallService:
         flow = await flow_store.get_by_embed_id(self.db, embed_id) if embed_id else None
         if flow is None:
             raise NotFound(gettext("Unknown call button: this embed id does not exist (any more)."))
-        name = " ".join(str(customer_name or "").split())[:MAX_CUSTOMER_NAME] or "Customer"
+        name = " ".join(str(customer_name or "").split())[:MAX_CUSTOMER_NAME] or gettext("Customer")
         now, at = self._now()
         key = secrets.token_urlsafe(24)
         call = CallRow(id=str(uuid.uuid4()), tenant_id=flow.tenant_id, flow_id=flow.id, direction="incoming",
@@ -308,7 +308,7 @@ class CallService:
             if call.state == "accepted" and call.agent_id == agent.id:
                 return await self._accept_result(call, agent)
             if call.state in ("accepted", "ended"):
-                raise Conflict(f"taken by {call.agent_name}")
+                raise Conflict(gettext("This call was taken by %(name)s.", name=call.agent_name))
             raise Gone(gettext("The customer is no longer waiting."))
         self.dispatcher.stop(call_id)
         self._live.pop(call_id, None)

@@ -123,15 +123,15 @@ async def step2(db: Database, tenant_id: int, data: Mapping, draft: FlowDraft) -
 def check_url(value: str) -> str | None:
     """Problem with an http(s) URL, or None."""
     if not value:
-        return "Required."
+        return gettext("Required.")
     if len(value) > 2000:
-        return "At most 2000 characters."
+        return gettext("At most %(count)s characters.", count=2000)
     try:
         parts = urlsplit(value)
     except ValueError:
-        return "Not a valid URL."
+        return gettext("Not a valid URL.")
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-        return "Enter a full http:// or https:// URL."
+        return gettext("Enter a full http:// or https:// URL.")
     return None
 
 
