@@ -1,0 +1,210 @@
+"""One topology, end to end: build the lab, start the real server in ``srv``,
+and run calls between a real Chromium customer in ``cust`` and a real
+Chromium agent in ``agt`` (fake camera and microphone).
+
+Run it only as the first process of a sandbox (lab.sandboxed); it writes a
+JSON report: per call whether media flowed both ways (getStats), the
+selected candidate pair on each side, and the time from the agent's
+accept to the first decoded video frame on both sides.
+
+    unshare ... python3 tests/net/driver.py --topology A --work DIR --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(HERE)]
+
+from lab import AGENT, SERVER, TOPOLOGIES, Lab, Topology, in_host  # noqa: E402
+
+PORT = 8443
+BASE = f"https://{SERVER}:{PORT}"
+FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+         "--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required",
+         "--ignore-certificate-errors"]
+"""No --allow-loopback-in-peer-connection: each browser offers its lab address only."""
+CALL_TIMEOUT_S = 45
+
+FIRST_FRAME_JS = """async (timeoutMs) => {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const c = window.vidzzle && window.vidzzle.client;
+    const s = c && c.subscribePc ? await c.stats().catch(() => null) : null;
+    if (s && s.inboundVideo.some((v) => v.framesDecoded > 0)) return Date.now();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return null;
+}"""
+
+PAIRS_JS = """async () => {
+  const c = window.vidzzle && window.vidzzle.client;
+  const out = {};
+  for (const [name, pc] of [["publish", c && c.publishPc], ["subscribe", c && c.subscribePc]]) {
+    if (!pc) continue;
+    const stats = await pc.getStats();
+    let pair = null;
+    stats.forEach((s) => { if (s.type === "transport" && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId); });
+    if (!pair) stats.forEach((s) => { if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s; });
+    if (!pair) { out[name] = null; continue; }
+    const kind = (x) => x ? `${x.candidateType}/${x.relayProtocol || x.protocol}` : "?";
+    out[name] = `${kind(stats.get(pair.localCandidateId))} - ${kind(stats.get(pair.remoteCandidateId))}`;
+  }
+  return out;
+}"""
+
+
+@dataclass
+class CallResult:
+    connected: bool = False
+    customer_pairs: dict = field(default_factory=dict)
+    """publish/subscribe connection -> "local type/protocol - remote type/protocol" as Chromium selected it."""
+    agent_pairs: dict = field(default_factory=dict)
+    accept_to_first_frame_ms: float | None = None
+    """Accept click on the agent's page to the later of both sides' first decoded frame."""
+    error: str = ""
+
+
+async def seed(data: Path) -> tuple[str, str]:
+    """A tenant with one agent in one group and an always-open flow; (embed id, agent email)."""
+    from admin.helpers import make_tenant
+    from api.world import make_agents, make_flow, make_group
+    from vidzzle_media.store import Database
+    db = Database(data / "vidzzle.db")
+    await db.open()
+    try:
+        tenant = await make_tenant(db, "Lab Cars")
+        (agent,) = await make_agents(db, tenant, 1)
+        group = await make_group(db, tenant, "Team", [agent])
+        embed = await make_flow(db, tenant, [(group, 60)])
+    finally:
+        await db.close()
+    return embed, f"agent0.t{tenant}@example.com"
+
+
+def start_server(work: Path) -> subprocess.Popen:
+    config = work / "lab.toml"
+    config.write_text(f'''[server]
+public_url = "{BASE}"
+language = "en"
+[tls]
+cert_dir = "{work / 'certs'}"
+[ice]
+host_addresses = ["{SERVER}"]
+''')
+    log = (work / "server.log").open("wb")
+    return subprocess.Popen(in_host("srv", [sys.executable, "-m", "vidzzle_media", "serve", "--config", str(config),
+                                            "--data-dir", str(work / "data"), "--host", SERVER, "--port", str(PORT)]),
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+async def wait_server(server: subprocess.Popen, work: Path, timeout: float) -> None:
+    """Until the server accepts connections on its lab address (or has died: its log says why)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((SERVER, PORT), timeout=1):
+                return
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start:\n" + (work / "server.log").read_text()[-3000:]) from None
+            await asyncio.sleep(0.1)
+
+
+async def one_call(agent_browser, customer_browser, embed: str, email: str) -> CallResult:
+    from admin.helpers import PASSWORD
+    result = CallResult()
+    actx = await agent_browser.new_context(ignore_https_errors=True)
+    cctx = await customer_browser.new_context(ignore_https_errors=True)
+    try:
+        agent = await actx.new_page()
+        await agent.goto(f"{BASE}/admin/login")
+        await agent.fill("input[name=email]", email)
+        await agent.fill("input[name=password]", PASSWORD)
+        await agent.press("input[name=password]", "Enter")
+        await agent.wait_for_url("**/admin/**")
+        await agent.goto(f"{BASE}/admin/console")
+        await agent.wait_for_selector("#presence[data-state=online]", timeout=15000)
+        customer = await cctx.new_page()
+        await customer.goto(f"{BASE}/call?embed={embed}&name=Lab%20Customer")
+        toast = await agent.wait_for_selector(".toast:not(.gone) .accept", timeout=20000)
+        accepted_at = await toast.evaluate("(b) => { const t = Date.now(); b.click(); return t; }")
+        await agent.wait_for_url("**/admin/call/**", timeout=10000)
+        firsts = await asyncio.gather(customer.evaluate(FIRST_FRAME_JS, CALL_TIMEOUT_S * 1000),
+                                      agent.evaluate(FIRST_FRAME_JS, CALL_TIMEOUT_S * 1000))
+        if None in firsts:
+            result.error = f"no decoded frame (customer, agent): {firsts}"
+        else:
+            result.connected = True
+            result.accept_to_first_frame_ms = max(firsts) - accepted_at
+        result.customer_pairs = await customer.evaluate(PAIRS_JS)
+        result.agent_pairs = await agent.evaluate(PAIRS_JS)
+        await agent.click("#hangup")
+    except Exception as exc:   # a report of what failed beats a traceback here: the caller asserts on it
+        result.error = f"{type(exc).__name__}: {exc}"[:500]
+    finally:
+        await cctx.close()
+        await actx.close()
+    return result
+
+
+async def run(topology: Topology, work: Path, repeat: int) -> dict:
+    from playwright.async_api import async_playwright
+    lab = Lab(topology)
+    lab.build()
+    (work / "data").mkdir(parents=True, exist_ok=True)
+    embed, email = await seed(work / "data")
+    server = start_server(work)
+    calls: list[CallResult] = []
+    try:
+        await wait_server(server, work, 30)
+        async with async_playwright() as p:
+            agent_browser = await p.chromium.launch(executable_path=str(lab.browser_in("agt", work)), args=FLAGS)
+            customer_browser = await p.chromium.launch(executable_path=str(lab.browser_in("cust", work)), args=FLAGS)
+            for _ in range(repeat):
+                calls.append(await asyncio.wait_for(one_call(agent_browser, customer_browser, embed, email),
+                                                    CALL_TIMEOUT_S + 60))
+            await customer_browser.close()
+            await agent_browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    times = [c.accept_to_first_frame_ms for c in calls if c.connected]
+    return {
+        "topology": topology.name, "description": topology.description,
+        "connected": bool(calls) and all(c.connected for c in calls),
+        "candidate_pair": calls[0].customer_pairs.get("publish") if calls else None,
+        "accept_to_first_frame_ms": statistics.median(times) if times else None,
+        "agent_address": AGENT, "calls": [asdict(c) for c in calls],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--topology", choices=sorted(TOPOLOGIES), required=True)
+    parser.add_argument("--work", required=True, help="folder for the database, logs and the report")
+    parser.add_argument("--repeat", type=int, default=1, help="calls to run (the report gives the median)")
+    args = parser.parse_args()
+    work = Path(args.work)
+    report = asyncio.run(run(TOPOLOGIES[args.topology], work, args.repeat))
+    (work / "report.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report))
+    return 0 if report["connected"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Calls through simulated networks (issue 24): real server, real Chromium
+customer and agent, each in its own lab host (lab.py). Each topology runs
+one call in a fresh sandbox and must show decoded frames on both sides; the
+selected candidate pairs and the accept-to-first-frame time are printed
+(bench/networks.py measures them properly)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from lab import CHROMIUM, TOPOLOGIES, sandboxed  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+
+def lab_unavailable() -> str | None:
+    """Why no lab can be built here; in CI that is a failure, not a skip."""
+    reason = None
+    if not Path(CHROMIUM).exists():
+        reason = f"Debian chromium not installed ({CHROMIUM})"
+    elif os.geteuid() != 0:
+        reason = "network namespaces with NAT need root"
+    elif subprocess.run(["nft", "--version"], capture_output=True).returncode != 0:
+        reason = "nftables (nft) not installed"
+    elif subprocess.run(sandboxed(["true"]), capture_output=True).returncode != 0:
+        reason = "cannot make a sandbox namespace (unshare)"
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"the network lab cannot run in CI: {reason}", pytrace=False)
+    return reason
+
+
+def run_topology(name: str, work: Path, repeat: int = 1) -> dict:
+    proc = subprocess.run(sandboxed([sys.executable, str(HERE / "driver.py"), "--topology", name,
+                                     "--work", str(work), "--repeat", str(repeat)]),
+                          capture_output=True, text=True, timeout=240, cwd=HERE.parents[1])
+    report = work / "report.json"
+    server_log = (work / "server.log").read_text()[-4000:] if (work / "server.log").exists() else ""
+    assert report.exists(), f"no report:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}\n{server_log}"
+    return json.loads(report.read_text())
+
+
+@pytest.mark.parametrize("name", ["A"])
+def test_call_through_topology(name, tmp_path):
+    reason = lab_unavailable()
+    if reason:
+        pytest.skip(reason)
+    report = run_topology(name, tmp_path)
+    print(f"\ntopology {name}: {json.dumps(report['calls'])}")
+    (call,) = report["calls"]
+    assert call["connected"], call["error"]
+    # the customer sits behind the NAT: a direct UDP pair, never through a relay
+    assert set(call["customer_pairs"]) == {"publish", "subscribe"}
+    for pair in call["customer_pairs"].values():
+        assert pair.endswith("host/udp") and "relay" not in pair, pair
+    for pair in call["agent_pairs"].values():
+        assert pair == "host/udp - host/udp", pair
