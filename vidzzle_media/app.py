@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import secrets
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp_session
 from aiohttp import web
@@ -20,6 +23,9 @@ from . import admin, api, clients, keys, monitoring, signalling
 from .config import Settings
 from .middleware import error_middleware, language_middleware
 from .paths import web_root
+from .tls import server_ssl_context
+from .relay import credentials as relay_credentials
+from .relay.server import RelayLimits, TurnServer
 from .services.accounts.activity import BackOfficeActivity
 from .services.branding import brand
 from .services.outbox import worker as outbox
@@ -39,6 +45,46 @@ def _session_key(data_dir: Path) -> bytes:
     with os.fdopen(fd, "wb") as fh:
         fh.write(base64.urlsafe_b64encode(key))
     return key
+
+
+def _relay(app: web.Application, settings: Settings) -> None:
+    """The built-in TURN relay: listens on its own port beside the HTTPS
+    server, relays only to the SFU's media addresses, and gives every
+    participant fresh credentials in signalling's ``joined``."""
+    conf = settings.relay
+    secret = conf.secret.encode("utf-8") or secrets.token_bytes(32)
+    server = TurnServer(secret, app[ROOMS].ice.media_addresses,
+                        limits=RelayLimits(conf.max_allocations, conf.max_allocations_per_user, conf.max_lifetime_s))
+    app[keys.RELAY] = server
+    tls = server_ssl_context(settings.tls)
+    bound: list[int] = []
+
+    def ice_servers(request_host: str) -> list[dict]:
+        if not bound:
+            return []
+        port = bound[0]
+        host = urlsplit(settings.server.public_url).hostname or request_host
+        if ":" in host:
+            host = f"[{host}]"
+        credential = relay_credentials.issue(secret, "call", conf.credential_ttl_s, time.time())
+        urls = [f"turn:{host}:{port}?transport=tcp"]
+        if tls is not None:   # works only with a certificate the browser trusts; plain TURN/TCP works with any
+            urls.insert(0, f"turns:{host}:{port}?transport=tcp")
+        return [{"urls": urls, "username": credential.username, "credential": credential.password}]
+
+    async def relay_ctx(app: web.Application):
+        try:
+            bound.append(await server.listen(conf.host or settings.server.host, conf.port, tls))
+            log.info("TURN relay on port %d (TCP%s)", bound[0], " and TLS" if tls is not None else "")
+        except OSError as exc:   # calls still work where UDP passes; say what to change
+            log.error("the TURN relay cannot listen on port %d (%s): customers whose network blocks UDP cannot "
+                      "connect. Free the port, set relay.port, or set relay.enabled = false.", conf.port,
+                      exc.strerror or exc)
+        yield
+        await server.close()
+
+    app[signalling.ICE_SERVERS] = ice_servers
+    app.cleanup_ctx.append(relay_ctx)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -62,6 +108,8 @@ def create_app(settings: Settings) -> web.Application:
     api.setup(app)  # call routing: public call API, /ws/agent, CallService
     # call routing reaches the rooms through its own Protocol (services/rooms.py)
     app[ROOMS] = signalling.setup(app, settings.ice, dev_pages=settings.server.dev_pages)
+    if settings.relay.enabled:
+        _relay(app, settings)
     aiohttp_session.setup(
         app,
         EncryptedCookieStorage(

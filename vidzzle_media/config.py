@@ -88,6 +88,18 @@ class IceSettings:
 
 
 @dataclass
+class RelaySettings:
+    enabled: bool = setting(True, "Run the built-in TURN relay (TURN over TCP and TLS) so that calls connect when the customer's network blocks UDP.")
+    host: str = setting("", "Address the relay listens on. Empty: server.host.")
+    port: int = setting(3478, "TCP port of the relay (TURN over TCP and over TLS share it). Chrome accepts TURN ports from 1024 up, and 53, 80 and 443. 0: any free port (tests).")
+    secret: str = setting("", "Key of the short-lived relay credentials (coturn's use-auth-secret scheme). Empty: a new random key at every start.", secret=True)
+    credential_ttl_s: int = setting(3600, "How long a browser's relay credentials can open new allocations (s).")
+    max_allocations: int = setting(500, "Relay allocations open at once, in total (each browser in a relayed call holds two).")
+    max_allocations_per_user: int = setting(8, "Relay allocations open at once per credential (one participant).")
+    max_lifetime_s: int = setting(3600, "Longest allocation lifetime a client may ask for (s); unrefreshed allocations close after it.")
+
+
+@dataclass
 class SecuritySettings:
     login_max_failures: int = setting(5, "Failed logins allowed per account and per client address within login_window_s.")
     login_window_s: int = setting(900, "Window for counting failed logins (s).")
@@ -104,6 +116,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     ice: IceSettings = field(default_factory=IceSettings)
+    relay: RelaySettings = field(default_factory=RelaySettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
 
     @property
@@ -219,5 +232,9 @@ def _validate(settings: Settings) -> None:
     lo, hi = settings.ice.udp_port_min, settings.ice.udp_port_max
     if (lo or hi) and not (0 < lo <= hi < 65536):
         raise ConfigError("ice.udp_port_min/udp_port_max must both be set, with min <= max")
+    if settings.relay.enabled and not 0 <= settings.relay.port < 65536:
+        raise ConfigError("relay.port must be between 0 and 65535")
+    if settings.relay.enabled and settings.relay.port == settings.server.port:
+        raise ConfigError("relay.port must differ from server.port (the relay does not share the HTTPS port yet)")
     if bool(settings.tls.cert_file) != bool(settings.tls.key_file):
         raise ConfigError("tls.cert_file and tls.key_file must be set together")

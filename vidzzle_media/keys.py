@@ -5,9 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from .config import Settings
+from .relay.server import TurnServer
 from .services.accounts.activity import BackOfficeActivity
 from .store import Database
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 ACTIVITY = web.AppKey("activity", BackOfficeActivity)
+RELAY = web.AppKey("relay", TurnServer)
+"""Only with relay.enabled."""

@@ -48,6 +48,10 @@ async def error_middleware(request: web.Request, handler):
             title = STATUS_TITLES[exc.status]
             return await render_error(request, exc.status, title, gettext(title), {})
         raise
+    except ConnectionResetError:
+        # the browser went away mid-request (a page left while its socket was opening): not our error
+        log.info("client closed the connection during %s %s", request.method, request.path)
+        return web.Response(status=400)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return await render_error(request, 500, AppError.title, gettext("Something went wrong on our side."), {})

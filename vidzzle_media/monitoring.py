@@ -16,6 +16,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from . import keys
 from .errors import NotFound
+from .relay.server import Refusal
 from .services.outbox import worker as outbox
 from .signalling import ROOM_DIRECTORY
 from .store import metrics as store_metrics
@@ -65,6 +66,17 @@ async def gather(app: web.Application) -> list:
     for kind, count in (await outbox.depth(db)).items():
         depth.add_metric([kind], count)
     families.append(depth)
+
+    relay = app.get(keys.RELAY)
+    if relay is not None:
+        gauge("vidzzle_relay_allocations", "TURN relay allocations open now.", relay.stats.allocations)
+        counter("vidzzle_relay_bytes", "Payload bytes the TURN relay carried (both directions).",
+                relay.stats.bytes_relayed)
+        refusals = CounterMetricFamily("vidzzle_relay_refusals", "TURN requests refused, by reason.",
+                                       labels=["reason"])
+        for reason in Refusal:
+            refusals.add_metric([reason.value], relay.stats.refusals[reason.value])
+        families.append(refusals)
 
     failed_attempts, given_up = await store_metrics.webhook_failures(db)
     counter("vidzzle_webhook_failed_attempts", "Webhook delivery attempts that failed.", failed_attempts)

@@ -102,6 +102,11 @@ def set_host_addresses(addresses: list[str] | None) -> None:
     aioice.ice.get_host_addresses = get_host_addresses
 
 
+def host_addresses() -> list[str]:
+    """The addresses aioice gathers host candidates on (set_host_addresses, else every interface's)."""
+    return aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True)
+
+
 def _ice_connections(pc: RTCPeerConnection) -> list[aioice.ice.Connection]:
     seen: dict[int, aioice.ice.Connection] = {}
     for t in pc.getTransceivers():

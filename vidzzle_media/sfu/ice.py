@@ -81,6 +81,10 @@ class IcePolicy:
                                         credential=s.turn_password))
         return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
+    def media_addresses(self) -> set[str]:
+        """Where the SFU's media sockets live: the only peers the built-in relay may relay to."""
+        return set(aiortc_glue.host_addresses())
+
     def allowed_source(self, address: str) -> bool:
         """Whether an ICE datagram from ``address`` is accepted."""
         if not self._loopback_only:

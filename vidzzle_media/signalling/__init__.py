@@ -8,6 +8,7 @@ logic uses; it is also stored under :data:`ROOM_DIRECTORY`.
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from aiohttp import web
 
@@ -18,18 +19,22 @@ from .session import Session
 log = logging.getLogger(__name__)
 
 ROOM_DIRECTORY = web.AppKey("room_directory", RoomDirectory)
+ICE_SERVERS = web.AppKey("ice_servers", Callable)
+"""Optional: ``(host the browser reached us at) -> RTCIceServer dicts`` handed to
+each participant in ``joined`` (the built-in relay's URLs and credentials)."""
 
 #: WebSocket ping interval (aiohttp's default is no heartbeat at all)
 HEARTBEAT_S = 20.0
 MAX_MESSAGE = 256 * 1024
 
-__all__ = ["ROOM_DIRECTORY", "Document", "Grant", "ParticipantEvent", "RoomClosed", "RoomDirectory", "setup"]
+__all__ = ["ICE_SERVERS", "ROOM_DIRECTORY", "Document", "Grant", "ParticipantEvent", "RoomClosed", "RoomDirectory", "setup"]
 
 
 async def room_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE)
     await ws.prepare(request)
-    await Session(request.app[ROOM_DIRECTORY], ws).run()
+    servers = request.app.get(ICE_SERVERS)
+    await Session(request.app[ROOM_DIRECTORY], ws, servers(request.url.host or "") if servers else []).run()
     return ws
 
 

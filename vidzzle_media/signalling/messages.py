@@ -198,6 +198,8 @@ class Joined(ServerMessage):
     documents: list[dict]
     """id + title of each document (for ``switch``)."""
     ref: str | None = None
+    ice_servers: list[dict] = field(default_factory=list)
+    """RTCIceServer dicts for this participant's connections (the built-in relay; empty without it)."""
 
 
 @dataclass

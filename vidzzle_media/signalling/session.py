@@ -53,9 +53,11 @@ BAD_INPUT_LOG = RateLimitedLog()
 class Session:
     """Drives one WebSocket: parses messages, calls the SFU, sends events."""
 
-    def __init__(self, directory: RoomDirectory, ws: web.WebSocketResponse) -> None:
+    def __init__(self, directory: RoomDirectory, ws: web.WebSocketResponse, ice_servers: list[dict] | None = None) -> None:
         self.directory = directory
         self.ws = ws
+        self.ice_servers = ice_servers or []
+        """What the browser adds to its RTCPeerConnections (sent in ``joined``)."""
         self.grant: Grant | None = None
         self.token: str | None = None
         self.entry: RoomEntry | None = None
@@ -197,7 +199,7 @@ class Session:
             [{"participant_id": s.participant.id, "display_name": s.participant.display_name,
               "role": s.grant.role, "muted": dict(s.participant.muted)} for s in others],
             _state_dict(pres) if pres else None,
-            [{"id": d.id, "title": d.title} for d in entry.documents], message.id))
+            [{"id": d.id, "title": d.title} for d in entry.documents], message.id, self.ice_servers))
         self._broadcast(m.ParticipantJoined(participant.id, name, grant.role), others=True)
         self.directory._joined(entry, self)
 

@@ -136,6 +136,7 @@ export class RoomClient extends EventTarget {
   }
 
   _onMessage(msg) {
+    if (msg.type === "joined") this._useIceServers(msg.ice_servers || []);
     const waiter = msg.ref && this._pending.get(msg.ref);
     if (waiter) {
       this._pending.delete(msg.ref);
@@ -152,6 +153,18 @@ export class RoomClient extends EventTarget {
       case "presentation_state": return this._emit("presentation", msg);
       case "room_closed": this.closed = true; return this._emit("roomclosed", msg);
       case "error": if (!waiter) this._emit("servererror", msg); return;
+    }
+  }
+
+  // The server's relay (TURN over TCP/TLS, for networks that block UDP)
+  // comes with "joined": before the subscribe PC gathers (it answers the
+  // server's offer only after joining) and before the publish PC exists.
+  _useIceServers(servers) {
+    if (!servers.length) return;
+    this.iceServers = servers;
+    if (this.subscribePc) {
+      try { this.subscribePc.setConfiguration({ ...this.subscribePc.getConfiguration(), iceServers: servers }); }
+      catch (err) { console.warn("relay not applied to the subscribe connection", err); }
     }
   }
 
