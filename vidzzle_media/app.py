@@ -48,16 +48,17 @@ def _session_key(data_dir: Path) -> bytes:
 
 
 def _relay(app: web.Application, settings: Settings) -> None:
-    """The built-in TURN relay: listens on its own port beside the HTTPS
-    server, relays only to the SFU's media addresses, and gives every
-    participant fresh credentials in signalling's ``joined``."""
+    """The built-in TURN relay: on the HTTPS port (serving.py; relay.port 0)
+    or a port of its own, relays only to the SFU's media addresses, and gives
+    every participant fresh credentials in signalling's ``joined``."""
     conf = settings.relay
     secret = conf.secret.encode("utf-8") or secrets.token_bytes(32)
     server = TurnServer(secret, app[ROOMS].ice.media_addresses,
                         limits=RelayLimits(conf.max_allocations, conf.max_allocations_per_user, conf.max_lifetime_s))
     app[keys.RELAY] = server
     tls = server_ssl_context(settings.tls)
-    bound: list[int] = []
+    shared = conf.port == 0
+    bound: list[int] = [settings.server.port] if shared else []
 
     def ice_servers(request_host: str) -> list[dict]:
         if not bound:
@@ -73,6 +74,11 @@ def _relay(app: web.Application, settings: Settings) -> None:
         return [{"urls": urls, "username": credential.username, "credential": credential.password}]
 
     async def relay_ctx(app: web.Application):
+        if shared:      # serving.py hands it the HTTPS port's TURN connections
+            server.start()
+            yield
+            await server.close()
+            return
         try:
             bound.append(await server.listen(conf.host or settings.server.host, conf.port, tls))
             log.info("TURN relay on port %d (TCP%s)", bound[0], " and TLS" if tls is not None else "")

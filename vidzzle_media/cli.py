@@ -7,7 +7,6 @@ import asyncio
 import logging
 import sys
 
-from aiohttp import web
 
 from .errors import AppError
 from .config import ConfigError, Settings, load_settings
@@ -57,12 +56,20 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .app import create_app
     from .tls import server_ssl_context
 
+    from .keys import RELAY
+    from .serving import run
+
     app = create_app(settings)
     context = server_ssl_context(settings.tls)
-    scheme = "https" if context else "http"
-    log.info("serving on %s://%s:%s", scheme, settings.server.host, settings.server.port)
-    web.run_app(app, host=settings.server.host, port=settings.server.port, ssl_context=context,
-                print=None, access_log=None, handle_signals=True)
+    relay = app.get(RELAY)
+    shared = relay is not None and settings.relay.port == 0
+    try:
+        run(app, settings.server.host, settings.server.port, context, relay.protocol if shared else None)
+    except OSError as exc:
+        print(f"vidzzle-media: cannot listen on {settings.server.host}:{settings.server.port}: "
+              f"{exc.strerror or exc}. Is another server running there? Choose another with --port.",
+              file=sys.stderr)
+        return 1
     return 0
 
 

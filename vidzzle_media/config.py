@@ -90,8 +90,8 @@ class IceSettings:
 @dataclass
 class RelaySettings:
     enabled: bool = setting(True, "Run the built-in TURN relay (TURN over TCP and TLS) so that calls connect when the customer's network blocks UDP.")
-    host: str = setting("", "Address the relay listens on. Empty: server.host.")
-    port: int = setting(3478, "TCP port of the relay (TURN over TCP and over TLS share it). Chrome accepts TURN ports from 1024 up, and 53, 80 and 443. 0: any free port (tests).")
+    host: str = setting("", "Address the relay listens on when it has a port of its own. Empty: server.host.")
+    port: int = setting(0, "0: the relay answers on the HTTPS port (server.port), told apart by the first bytes. Else a TCP port of its own (TURN over TCP and TLS). Chrome accepts TURN ports from 1024 up, and 53, 80 and 443.")
     secret: str = setting("", "Key of the short-lived relay credentials (coturn's use-auth-secret scheme). Empty: a new random key at every start.", secret=True)
     credential_ttl_s: int = setting(3600, "How long a browser's relay credentials can open new allocations (s).")
     max_allocations: int = setting(500, "Relay allocations open at once, in total (each browser in a relayed call holds two).")
@@ -235,6 +235,6 @@ def _validate(settings: Settings) -> None:
     if settings.relay.enabled and not 0 <= settings.relay.port < 65536:
         raise ConfigError("relay.port must be between 0 and 65535")
     if settings.relay.enabled and settings.relay.port == settings.server.port:
-        raise ConfigError("relay.port must differ from server.port (the relay does not share the HTTPS port yet)")
+        raise ConfigError("relay.port equals server.port: set relay.port = 0 to share the HTTPS port")
     if bool(settings.tls.cert_file) != bool(settings.tls.key_file):
         raise ConfigError("tls.cert_file and tls.key_file must be set together")

@@ -197,6 +197,8 @@ async def test_error_paths_are_refused_with_the_right_code(caplog):
         assert (await fifth.allocate(fresh("y"))).error_code == 508
         # a malformed frame closes that connection, and only that one
         junk = await Raw.open(port)
+        binding = await junk.ask(stun.Method.BINDING)                         # needs no credentials
+        assert binding.attributes["XOR-MAPPED-ADDRESS"][0] == LOOPBACK
         junk.writer.write(b"\xff\xff\x00\x04abcd")
         assert await asyncio.wait_for(junk.reader.read(), 5) == b""
         refresh = await raw.ask(stun.Method.REFRESH, {"LIFETIME": 0}, good)    # deleting still works

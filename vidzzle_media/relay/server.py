@@ -40,6 +40,7 @@ from aioice import stun
 from aioice.turn import make_integrity_key
 
 from . import credentials
+from .shared_port import SharedPort
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ CHANNEL_MIN, CHANNEL_MAX = 0x4000, 0x4FFF
 PERMISSION_LIFETIME_S = 300
 CHANNEL_LIFETIME_S = 600
 MAX_FRAME = 0xFFFF + 20
-SNIFF_TIMEOUT_S = 10.0
 
 
 class Refusal(str, enum.Enum):
@@ -358,7 +358,7 @@ class TurnConnection(asyncio.Protocol):
 
 
 class TurnServer:
-    """Owns the listening socket, the connections and the allocation bookkeeping."""
+    """Owns the connections, the allocation bookkeeping and (on a port of its own) the listener."""
 
     def __init__(self, secret: bytes, allowed_peers: Callable[[], set[str]], *, realm: str = "vidzzle",
                  limits: RelayLimits = RelayLimits(), clock: Callable[[], float] = time.monotonic,
@@ -372,7 +372,7 @@ class TurnServer:
         self.stats = RelayStats()
         self.by_user: collections.Counter = collections.Counter()
         self.connections: set[TurnConnection] = set()
-        self._sockets: list[socket.socket] = []
+        self._listeners: list[SharedPort] = []
         self._tasks: set[asyncio.Task] = set()
 
     def lifetime(self, requested: int | None) -> int:
@@ -400,9 +400,7 @@ class TurnServer:
         sock.bind((local_ip, 0))
         sock.setblocking(False)
         allocation.relayed = sock.getsockname()[:2]
-        task = asyncio.get_running_loop().create_task(self._attach(allocation, sock))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._attach(allocation, sock))
 
     async def _attach(self, allocation: Allocation, sock: socket.socket) -> None:
         transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
@@ -412,41 +410,28 @@ class TurnServer:
         else:
             transport.close()
 
-    # -- listening ---------------------------------------------------------------------
+    # -- running ---------------------------------------------------------------------
+
+    def protocol(self) -> TurnConnection:
+        """The protocol of one client connection (for shared_port.SharedPort)."""
+        return TurnConnection(self)
+
+    def start(self) -> None:
+        """Begin closing allocations nobody refreshes (``listen`` does it; on the shared port, the caller)."""
+        self._spawn(self._expire())
 
     async def listen(self, host: str, port: int, tls: ssl.SSLContext | None) -> int:
-        """Accept TURN over TCP, and over TLS when ``tls`` is given, on one port (first byte 0x16: TLS)."""
-        sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
-        sock.setblocking(False)
-        self._sockets.append(sock)
-        self._spawn(self._accept(sock, tls))
-        self._spawn(self._expire())
-        return sock.getsockname()[1]
+        """Serve TURN over TCP, and over TLS when ``tls`` is given, on a port of its own."""
+        listener = SharedPort(None, self.protocol, tls)
+        self._listeners.append(listener)
+        bound = await listener.listen(host, port)
+        self.start()
+        return bound
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _accept(self, sock: socket.socket, tls: ssl.SSLContext | None) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            conn, _ = await loop.sock_accept(sock)
-            self._spawn(self._start(conn, tls))
-
-    async def _start(self, conn: socket.socket, tls: ssl.SSLContext | None) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            first = await asyncio.wait_for(first_byte(conn), SNIFF_TIMEOUT_S)
-            if not first or (first[0] == 0x16 and tls is None):
-                conn.close()
-                return
-            await loop.connect_accepted_socket(lambda: TurnConnection(self), conn,
-                                               ssl=tls if first[0] == 0x16 else None,
-                                               ssl_handshake_timeout=SNIFF_TIMEOUT_S if first[0] == 0x16 else None)
-        except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
-            log.debug("turn: connection dropped before it started: %s", exc)
-            conn.close()
 
     async def _expire(self) -> None:
         """Close allocations nobody refreshed."""
@@ -458,8 +443,8 @@ class TurnServer:
                     connection.release()
 
     async def close(self) -> None:
-        for sock in self._sockets:
-            sock.close()
+        for listener in self._listeners:
+            await listener.close()
         for task in list(self._tasks):
             task.cancel()
         for connection in list(self.connections):
@@ -467,14 +452,3 @@ class TurnServer:
                 connection.transport.close()
             connection.release()
 
-
-async def first_byte(conn: socket.socket) -> bytes:
-    """The connection's first byte, left in the socket (MSG_PEEK): 0x16 opens TLS."""
-    loop = asyncio.get_running_loop()
-    ready = loop.create_future()
-    loop.add_reader(conn.fileno(), lambda: ready.done() or ready.set_result(None))
-    try:
-        await ready
-    finally:
-        loop.remove_reader(conn.fileno())
-    return conn.recv(1, socket.MSG_PEEK)
