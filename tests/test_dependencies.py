@@ -1,6 +1,7 @@
 """The one-way package dependencies of DESIGN.md, checked on the source (AST).
 
-sfu <- signalling <- (app wiring); routing is pure and imports neither sfu
+sfu <- signalling <- (app wiring); the relay stands alone (app.py wires
+it to the SFU's addresses and to signalling's joined); routing is pure and imports neither sfu
 nor signalling; services reach the rooms only through the Protocol in
 services/rooms.py; admin talks to services, never to store (no SQL in views).
 Lazy imports inside functions count too.
@@ -21,6 +22,7 @@ RULES = {
     "services": {"sfu", "signalling", "admin", "api"},
     "admin": {"store", "sfu"},
     "store": {"services", "admin", "api", "routing", "sfu", "signalling"},
+    "relay": {"sfu", "signalling", "admin", "services", "store", "api", "routing"},
 }
 
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import ipaddress
 import logging
 import random
+import re
 import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aioice.ice
+import ifaddr
 import pylibsrtp
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.vpx import Vp8Encoder
@@ -79,20 +82,46 @@ HOOKED_ATTRIBUTES: list[tuple[Any, str]] = [
 #: pylibsrtp version the direct libsrtp calls were written against
 PYLIBSRTP_VERSION = "1.0.0"
 
-_original_get_host_addresses = aioice.ice.get_host_addresses
 
 
 # --- ICE -------------------------------------------------------------------
 
+CONTAINER_INTERFACES = re.compile(
+    r"^(docker|br-|veth|virbr|vnet|cni|flannel|cali|vxlan|weave|podman|lxcbr|lxdbr|kube|cilium|tunl|genev)")
+"""Bridges and virtual links of containers and VMs: their addresses are unreachable for a customer."""
+
+
+def machine_addresses(use_ipv4: bool = True, use_ipv6: bool = True) -> list[str]:
+    """The machine's addresses a customer could reach: every interface's,
+    except loopback, link-local and those of container/VM bridges (aioice
+    alone offers them all, e.g. docker0's 172.17.0.1, into every SDP)."""
+    found = []
+    for adapter in ifaddr.get_adapters():
+        if CONTAINER_INTERFACES.match(adapter.name or ""):
+            continue
+        for ip in adapter.ips:
+            text = ip.ip if isinstance(ip.ip, str) else ip.ip[0]
+            try:
+                address = ipaddress.ip_address(text.split("%")[0])
+            except ValueError:
+                continue
+            if address.is_loopback or address.is_link_local or address.is_multicast or address.is_unspecified:
+                continue
+            if (address.version == 4 and use_ipv4) or (address.version == 6 and use_ipv6):
+                found.append(str(address))
+    return found
+
+
 def set_host_addresses(addresses: list[str] | None) -> None:
-    """Make aioice gather host candidates only on ``addresses`` (None: restore).
+    """Make aioice gather host candidates only on ``addresses`` (None or
+    empty: on ``machine_addresses()``, the reachable ones).
 
     aioice looks ``get_host_addresses`` up at gather time and skips exactly
     127.0.0.1, so loopback-only operation needs this replacement. The
     replacement is process wide: host addresses are an install setting.
     """
     if not addresses:
-        aioice.ice.get_host_addresses = _original_get_host_addresses
+        aioice.ice.get_host_addresses = machine_addresses
         return
     fixed = list(addresses)
 
