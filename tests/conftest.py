@@ -24,6 +24,7 @@ def settings(tmp_path):
             "tls.cert_dir": str(tmp_path / "certs"),
             "ice.host_addresses": ["127.0.0.1"],
             "relay.enabled": False,   # tests/relay and the lab run it
+            "outbound.allow": ["127.0.0.0/8"],   # webhook and SMS-gateway targets of the tests listen on loopback
         },
     )
 

@@ -9,6 +9,7 @@ Every field must be documented in docs/configuration.md (a test checks it).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -100,6 +101,11 @@ class RelaySettings:
 
 
 @dataclass
+class OutboundSettings:
+    allow: list[str] = setting([], "Networks (CIDR) the server may send webhooks and SMS-gateway requests to although they are not public, e.g. [\"10.0.0.0/8\"] for a CRM on the LAN. Empty: public internet addresses only.")
+
+
+@dataclass
 class SecuritySettings:
     login_max_failures: int = setting(5, "Failed logins allowed per account and per client address within login_window_s.")
     login_window_s: int = setting(900, "Window for counting failed logins (s).")
@@ -117,6 +123,7 @@ class Settings:
     sms: SmsSettings = field(default_factory=SmsSettings)
     ice: IceSettings = field(default_factory=IceSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
 
     @property
@@ -236,5 +243,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("relay.port must be between 0 and 65535")
     if settings.relay.enabled and settings.relay.port == settings.server.port:
         raise ConfigError("relay.port equals server.port: set relay.port = 0 to share the HTTPS port")
+    for cidr in settings.outbound.allow:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(f"outbound.allow: {cidr!r} is not a network (CIDR such as 10.0.0.0/8)") from None
     if bool(settings.tls.cert_file) != bool(settings.tls.key_file):
         raise ConfigError("tls.cert_file and tls.key_file must be set together")

@@ -8,6 +8,7 @@ from html import unescape
 
 import aiohttp
 
+from vidzzle_media.transports.outbound import OutboundPolicy
 from vidzzle_media import keys
 from vidzzle_media.services.accounts.passwords import hash_password
 from vidzzle_media.store import accounts as account_store
@@ -126,3 +127,12 @@ async def seed_world(db) -> World:
 
 def database(client):
     return client.server.app[keys.DATABASE]
+
+
+LOOPBACK = OutboundPolicy.from_cidrs(["127.0.0.0/8"])
+"""The outbound policy of tests whose webhook targets listen on loopback."""
+
+
+async def public_lookup(host: str) -> list[str]:
+    """A resolver stub for made-up host names: a public address (never connected to)."""
+    return ["93.184.216.34"]

@@ -7,7 +7,8 @@ import re
 from html import unescape
 
 import pytest
-from admin.helpers import Browser, Page, make_tenant, make_user
+from admin.helpers import Browser, Page, make_tenant, make_user, public_lookup
+from vidzzle_media.transports.outbound import OutboundPolicy
 
 from vidzzle_media.services.tenancy import flows as flow_service
 from vidzzle_media.services.tenancy import groups as group_service
@@ -164,18 +165,23 @@ async def test_webhook_settings_secret_shown_once(world, db):
     admin = await world["login"]("admin.a@example.com")
     page = await admin.get("/admin/webhooks")
     assert page.status == 200 and "whsec_" not in page.text
-    page = await admin.post("/admin/webhooks", {"start_url": "https://crm.example/start", "start_headers": "Bad header",
+    page = await admin.post("/admin/webhooks", {"start_url": "https://93.184.216.34/start", "start_headers": "Bad header",
                                                "end_url": "javascript:alert(1)", "end_headers": ""})
     assert page.status == 400
     assert set(page.field_errors) == {"start_headers", "end_url"}
-    page = await admin.post("/admin/webhooks", {"start_url": "https://crm.example/start",
+    # the cloud's metadata service and the LAN are not webhook targets (the tests allow only loopback)
+    page = await admin.post("/admin/webhooks", {"start_url": "http://169.254.169.254/latest/meta-data",
+                                               "end_url": "http://[::ffff:10.0.0.1]/end"})
+    assert page.status == 400 and set(page.field_errors) == {"start_url", "end_url"}
+    assert "only addresses on the public internet" in page.field_errors["start_url"]
+    page = await admin.post("/admin/webhooks", {"start_url": "https://93.184.216.34/start",
                                                "start_headers": "Authorization: Bearer x\nX-Tenant: 7",
-                                               "end_url": "https://crm.example/end", "end_headers": ""})
+                                               "end_url": "https://93.184.216.34/end", "end_headers": ""})
     secret = re.search(r"whsec_[A-Za-z0-9+/=]+", page.text).group(0)
     stored = await webhook_settings.get_settings(db, world["ta"])
     assert stored.secret == secret and stored.start_headers == "Authorization: Bearer x\nX-Tenant: 7"
     page = await admin.get("/admin/webhooks")
-    assert "whsec_" not in page.text and "crm.example/start" in page.text   # never shown again
+    assert "whsec_" not in page.text and "93.184.216.34/start" in page.text   # never shown again
     page = await admin.post("/admin/webhooks/secret")
     new = re.search(r"whsec_[A-Za-z0-9+/=]+", page.text).group(0)
     assert new != secret and (await webhook_settings.get_settings(db, world["ta"])).secret == new
@@ -194,7 +200,8 @@ async def test_tenant_isolation(world, db, cli, calls):
     group = await make_group(db, ta, "Sales", world["agents_a"])
     embed = await make_flow(db, ta, [(group, 30)])
     flow = (await flow_service.list_flows(db, ta))[0]
-    await webhook_settings.save_settings(db, ta, {"start_url": "https://alpha-crm.example/s"})
+    await webhook_settings.save_settings(db, ta, {"start_url": "https://alpha-crm.example/s"},
+                                         policy=OutboundPolicy(), lookup=public_lookup)
     body = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "C"})).json()
     other = await world["login"]("admin.b@example.com")
     for path in (f"/admin/groups/{group}/edit", f"/admin/groups/{group}/delete", f"/admin/flows/{flow.id}/edit",

@@ -11,7 +11,7 @@ import json
 import re
 
 import pytest
-from admin.helpers import PASSWORD, Browser, make_tenant
+from admin.helpers import LOOPBACK, PASSWORD, Browser, make_tenant
 from aiohttp import web
 
 from vidzzle_media.admin.auth import CurrentUser
@@ -145,7 +145,7 @@ async def test_webhooks_on_accept_and_end_with_a_failing_then_recovering_target(
     tenant = await make_tenant(db, "Alpha Cars")
     secret = await webhook_settings.save_settings(db, tenant, {
         "start_url": hook_target.url + "/start", "start_headers": "Authorization: Bearer abc",
-        "end_url": hook_target.url + "/end", "end_headers": ""})
+        "end_url": hook_target.url + "/end", "end_headers": ""}, policy=LOOPBACK)
     assert secret.startswith("whsec_")
     outbox = cli.server.app[OUTBOX]
     outbox.now = clock.now                       # one injected clock for routing and retries
@@ -190,7 +190,7 @@ async def test_missed_and_abandoned_calls_send_the_end_webhook(cli, db, calls, c
     try:
         tenant = await make_tenant(db, "Beta Cars")
         await webhook_settings.save_settings(db, tenant, {
-            "start_url": target.url + "/start", "start_headers": "", "end_url": target.url + "/end", "end_headers": ""})
+            "start_url": target.url + "/start", "start_headers": "", "end_url": target.url + "/end", "end_headers": ""}, policy=LOOPBACK)
         ids = await make_agents(db, tenant, 1)
         group = await make_group(db, tenant, "Service", ids)
         embed = await make_flow(db, tenant, [(group, 20)])

@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 from smtpcapture import free_port, start_smtp
 
-from admin.helpers import Browser, make_tenant
+from admin.helpers import LOOPBACK, Browser, make_tenant
 from api.world import make_agents, make_flow, make_group
 from vidzzle_media.services.tenancy import webhook_settings
 from vidzzle_media.store import Database
@@ -55,7 +55,7 @@ def server_env(data_dir, port, smtp_port) -> dict:
         "VIDZZLE_TLS_ENABLED": "false", "VIDZZLE_SERVER_HOST": "127.0.0.1", "VIDZZLE_SERVER_PORT": str(port),
         "VIDZZLE_SERVER_DATA_DIR": str(data_dir), "VIDZZLE_SERVER_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "VIDZZLE_SMTP_HOST": "127.0.0.1", "VIDZZLE_SMTP_PORT": str(smtp_port), "VIDZZLE_SMTP_SECURITY": "none",
-        "VIDZZLE_ICE_HOST_ADDRESSES": "127.0.0.1",
+        "VIDZZLE_ICE_HOST_ADDRESSES": "127.0.0.1", "VIDZZLE_OUTBOUND_ALLOW": "127.0.0.0/8",
     })
     return env
 
@@ -105,7 +105,7 @@ async def seeded(tmp_path):
     group = await make_group(db, tenant, "Sales", agents)
     embed = await make_flow(db, tenant, [(group, 120)])
     await webhook_settings.save_settings(db, tenant, {"start_url": target.url + "/start", "start_headers": "",
-                                                      "end_url": target.url + "/end", "end_headers": ""})
+                                                      "end_url": target.url + "/end", "end_headers": ""}, policy=LOOPBACK)
     await db.close()
     yield tmp_path, embed, f"agent0.t{tenant}@example.com", target
     await target.runner.cleanup()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .. import keys
 from ..errors import ValidationError
+from ..transports.outbound import OutboundPolicy
 from ..services.tenancy import webhook_settings as service
 from .auth import MANAGERS, database, require_manager_scope
 from .forms import form_data
@@ -36,7 +38,8 @@ async def webhooks_save(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await require_manager_scope(request)
     data = await form_data(request)
     try:
-        secret = await service.save_settings(database(request), tenant_id, data)
+        policy = OutboundPolicy.from_cidrs(request.config_dict[keys.SETTINGS].outbound.allow)
+        secret = await service.save_settings(database(request), tenant_id, data, policy=policy)
     except ValidationError as exc:
         return await _page(request, tenant_id, form=data, errors=exc.fields, status=400)
     if secret:   # shown on this one response only, never again

@@ -21,6 +21,7 @@ import aiohttp
 from ..config import SmsSettings
 from ..services.outbox.delivery import DeliveryResult, describe
 from ..services.outbox.sms_senders import SmsMessage
+from . import outbound
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,9 @@ class HttpSmsSender:
                                             timeout=TIMEOUT, allow_redirects=False) as response:
                 await response.read()
                 status = response.status
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            return DeliveryResult(ok=False, error=describe(exc))
+        except (aiohttp.ClientError, TimeoutError, OSError, outbound.Refused) as exc:
+            log.warning("SMS gateway request failed: %s", describe(exc))
+            return DeliveryResult(ok=False, error=outbound.category(exc))
         if 200 <= status < 300:
             return DeliveryResult(ok=True, status=str(status))
         return DeliveryResult(ok=False, status=str(status), error=f"gateway answered HTTP {status}")

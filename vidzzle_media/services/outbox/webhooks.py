@@ -32,6 +32,7 @@ import aiohttp
 from ...store import Database
 from ...store import outbox as outbox_store
 from ...store.outbox import OutboxItem
+from ...transports import outbound
 from .delivery import DeliveryResult, describe
 
 log = logging.getLogger(__name__)
@@ -115,8 +116,9 @@ class WebhookSender:
                                          timeout=self.timeout, allow_redirects=False) as response:
                 await response.content.read(64 * 1024)
                 status = response.status
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            return DeliveryResult(ok=False, error=describe(exc))
+        except (aiohttp.ClientError, TimeoutError, OSError, outbound.Refused) as exc:
+            log.info("webhook %s to %s failed: %s", msg_id, urlsplit(item.recipient).hostname, describe(exc))
+            return DeliveryResult(ok=False, error=outbound.category(exc))   # the tenant sees this: no socket details
         if 200 <= status < 300:
             return DeliveryResult(ok=True, status=str(status))
         if 300 <= status < 400:

@@ -41,6 +41,7 @@ from ...store import Database
 from ...store import outbox as outbox_store
 from ...store.outbox import OutboxItem, parse_iso
 from . import mail
+from ...transports import outbound
 from .delivery import DeliveryResult, Sender, describe
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class OutboxWorker:
         if released:
             log.warning("outbox: %d item(s) claimed by a previous run are due again", released)
         if self._default_senders:
-            self._session = aiohttp.ClientSession()
+            self._session = outbound.client_session(outbound.OutboundPolicy.from_cidrs(self.settings.outbound.allow))
             try:
                 self.senders = build_senders(self.db, self.settings, self._session)
             except BaseException:

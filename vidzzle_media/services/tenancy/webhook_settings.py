@@ -18,6 +18,7 @@ from ...store import Database
 from ...store import webhook_settings as store
 from ...store.calls import CallRow
 from ...store.webhook_settings import WebhookSettingsRow
+from ...transports.outbound import Lookup, OutboundPolicy, system_lookup, url_problem
 from .flows import check_url
 from ...i18n import gettext
 
@@ -47,22 +48,21 @@ def parse_headers(text: str) -> dict[str, str]:
     return headers
 
 
-def _url_problem(value: str) -> str | None:
-    return None if not value else check_url(value)
-
-
 async def get_settings(db: Database, tenant_id: int) -> WebhookSettingsRow:
     return await store.get(db, tenant_id)
 
 
-async def save_settings(db: Database, tenant_id: int, data: Mapping) -> str | None:
+async def save_settings(db: Database, tenant_id: int, data: Mapping, *, policy: OutboundPolicy,
+                        lookup: Lookup = system_lookup) -> str | None:
     """Validate and store the URLs and header texts. Returns a freshly created
-    signing secret when the tenant had none (to be shown once), else None."""
+    signing secret when the tenant had none (to be shown once), else None.
+    A URL the server may not send to (``policy``, on the addresses its host
+    name resolves to now) is refused; delivery checks again at every connection."""
     values, errors = {}, {}
     for kind in ("start", "end"):
         url = str(data.get(f"{kind}_url", "")).strip()
         headers = str(data.get(f"{kind}_headers", "")).replace("\r\n", "\n").strip()
-        problem = _url_problem(url)
+        problem = (check_url(url) or await url_problem(url, policy, lookup)) if url else None
         if problem:
             errors[f"{kind}_url"] = problem
         try:
