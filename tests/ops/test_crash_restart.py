@@ -20,10 +20,13 @@ import pytest
 from aiohttp import web
 from smtpcapture import free_port, start_smtp
 
-from admin.helpers import LOOPBACK, Browser, make_tenant
+from admin.helpers import LOOPBACK, Browser, make_tenant, make_user
 from api.world import make_agents, make_flow, make_group
 from vidzzle_media.services.tenancy import webhook_settings
 from vidzzle_media.store import Database
+
+
+SUPPORT_EMAIL = "support@crash.example"
 
 
 class HookTarget:
@@ -104,6 +107,7 @@ async def seeded(tmp_path):
     agents = await make_agents(db, tenant, 1, notify_email=True)
     group = await make_group(db, tenant, "Sales", agents)
     embed = await make_flow(db, tenant, [(group, 120)])
+    await make_user(db, tenant_id=None, role="support", email=SUPPORT_EMAIL)
     await webhook_settings.save_settings(db, tenant, {"start_url": target.url + "/start", "start_headers": "",
                                                       "end_url": target.url + "/end", "end_headers": ""}, policy=LOOPBACK)
     await db.close()
@@ -148,7 +152,12 @@ async def test_kill_9_mid_call_then_restart_delivers_exactly_once(seeded):
         await until(lambda: query(db_path, "SELECT state FROM calls WHERE id = ?", (call_id,)) == [("ended",)],
                     what="call closed")
         await until(lambda: len(target.bodies) == 2, what="end webhook")
-        await mails.wait(1)
+        # the mail failed once while SMTP was down and keeps its backoff across the restart;
+        # the operator's "Send again" (outbox page) makes it due now
+        assert query(db_path, "SELECT state, attempts FROM outbox WHERE kind = 'email'") == [("queued", 1)]
+        assert len(mails.messages) == 0
+        assert await agent_retry(base, db_path)
+        await mails.wait(1, timeout=15)
         await asyncio.sleep(1.0)   # anything sent twice would arrive by now
         assert [b["path"] for b in target.bodies] == ["/start", "/end"]
         assert target.bodies[1]["callid"] == call_id and target.bodies[1]["end"]
@@ -160,6 +169,19 @@ async def test_kill_9_mid_call_then_restart_delivers_exactly_once(seeded):
         server.send_signal(signal.SIGTERM)
         assert server.wait(20) == 0
         controller.stop()
+
+
+async def agent_retry(base: str, db_path) -> bool:
+    """Support presses "Send again" on the outbox page for the queued mail."""
+    (item,) = query(db_path, "SELECT id FROM outbox WHERE kind = 'email' AND state = 'queued'")
+    support = Browser(base + "/")
+    try:
+        page = await support.login(SUPPORT_EMAIL)
+        assert page.status == 200, page.text[-500:]
+        page = await support.post(f"/admin/outbox/{item[0]}/retry", {})
+        return page.status == 200
+    finally:
+        await support.close()
 
 
 async def test_sigterm_ends_rooms_with_a_reason_and_exits_0(seeded):
@@ -209,3 +231,46 @@ async def test_sigterm_ends_rooms_with_a_reason_and_exits_0(seeded):
     # ... and delivered by the stop's outbox flush
     assert query(db_path, "SELECT state FROM outbox WHERE kind = 'webhook'") == [("sent",)]
     assert [(b["path"], b["callid"], b["start"]) for b in target.bodies] == [("/end", call["call_id"], "")]
+
+
+class FailingTarget(HookTarget):
+    """Answers every delivery with 500 (so the item waits out a backoff)."""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.bodies.append({"path": request.path})
+        return web.Response(status=500)
+
+
+async def test_backoff_survives_repeated_kill_9(tmp_path):
+    """Only items a killed process had claimed are due again at start; an
+    item waiting out its backoff keeps its schedule across restarts."""
+    from vidzzle_media.services.outbox.webhooks import queue_webhook
+    target = await FailingTarget().start()
+    smtp, _ = start_smtp()
+    db_path = tmp_path / "data" / "vidzzle.db"
+    db = Database(db_path)
+    await db.open()
+    tenant = await make_tenant(db, "Backoff Cars")
+    async with db.transaction() as conn:
+        item = await queue_webhook(conn, tenant_id=tenant, url=target.url + "/hook", headers={}, body={"n": 1},
+                                   secret="whsec_dGVzdA==", event="call.end")
+    await db.close()
+    env = server_env(tmp_path / "data", free_port(), smtp.port)
+    try:
+        proc = await start_server(env, tmp_path)
+        await until(lambda: len(target.bodies) == 1, what="the first attempt")
+        await until(lambda: query(db_path, "SELECT attempts FROM outbox WHERE id = ?", (item,))[0][0] == 1,
+                    what="the attempt recorded")
+        scheduled = query(db_path, "SELECT next_attempt_at FROM outbox WHERE id = ?", (item,))[0][0]
+        for _ in range(3):
+            proc.kill()
+            proc.wait(10)
+            proc = await start_server(env, tmp_path)
+            await asyncio.sleep(1.0)          # the worker's first pass has run
+        assert len(target.bodies) == 1, target.bodies
+        assert query(db_path, "SELECT attempts, next_attempt_at FROM outbox WHERE id = ?", (item,))[0] == (1, scheduled)
+    finally:
+        proc.kill()
+        proc.wait(10)
+        await target.runner.cleanup()
+        smtp.stop()

@@ -8,8 +8,8 @@ Delivery is claim -> send -> confirm:
   ``next_attempt_at`` out by a lease, so no second loop picks them up;
 * ``confirm`` writes the attempt row and the new state in one transaction,
   but only while the claim token still matches;
-* ``release_claims`` (at start) makes every queued row due at once, those
-  still claimed by a killed process included.
+* ``release_claims`` (at start) makes the rows still claimed by a killed
+  process due at once; the others keep their backoff.
 
 Timestamps are UTC ISO-8601 text with milliseconds (same format as
 ``database.utcnow()``), so text comparison orders them correctly.
@@ -106,20 +106,18 @@ async def enqueue(conn, *, kind: str, tenant_id: int | None, recipient: str, pay
 
 
 async def release_claims(db: Database, now: datetime) -> int:
-    """At start, make every queued row due now; returns how many were claimed
-    by a previous (killed) process. Rows waiting out a backoff are due again
-    too: a restart is when an operator has just fixed SMTP, the gateway or
-    the network, and the queue should not sit idle for up to an hour."""
+    """At start, make the rows a previous (killed) process had claimed due
+    now; returns how many. Rows waiting out a backoff keep their schedule:
+    otherwise every restart (or a crash loop) would be one more attempt at a
+    failing target. An operator who fixed the target retries from the outbox
+    page ("retry now")."""
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "UPDATE outbox SET claim_token = NULL, claimed_at = NULL, next_attempt_at = ?"
             " WHERE state = 'queued' AND claim_token IS NOT NULL",
             (iso(now),),
         )
-        released = cursor.rowcount
-        await conn.execute("UPDATE outbox SET next_attempt_at = ? WHERE state = 'queued' AND next_attempt_at > ?",
-                           (iso(now), iso(now)))
-        return released
+        return cursor.rowcount
 
 
 async def claim_due(db: Database, *, kind: str, now: datetime, lease_until: datetime, token: str,
