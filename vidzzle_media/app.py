@@ -19,7 +19,7 @@ import aiohttp_session
 from aiohttp import web
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from . import admin, api, clients, keys, monitoring, signalling
+from . import admin, api, clients, headers, keys, monitoring, signalling
 from .config import Settings
 from .middleware import error_middleware, language_middleware
 from .paths import web_root
@@ -127,6 +127,7 @@ def create_app(settings: Settings) -> web.Application:
             max_age=12 * 3600,
         ),
     )
+    headers.setup(app)  # CSP, nosniff, HSTS on every response
     monitoring.setup(app)  # /healthz, /metrics
     app.router.add_static("/static/", web_root(), follow_symlinks=False)
     clients.setup(app)  # /embed.js, the customer and invitee pages

@@ -180,3 +180,15 @@ async def at_sizes(page, name: str, check) -> None:
                 f.write(shot)
     if original:
         await page.set_viewport_size(original)
+
+
+async def wait_true(target, expression: str, timeout: float = 30000) -> None:
+    """Poll a JS expression until it is truthy (ms timeout). Playwright's
+    wait_for_function evaluates its predicate with eval() inside the page,
+    which our pages' Content Security Policy forbids (as it should); a plain
+    evaluate() is the browser's own (DevTools) evaluation and is allowed."""
+    deadline = time.monotonic() + timeout / 1000
+    while not await target.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        await asyncio.sleep(0.05)

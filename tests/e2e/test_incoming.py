@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import CHROMIUM, FLAGS
-from .helpers import agent_console, call_frame, click_call, media, team, toast, wait_media, _frames
+from .helpers import agent_console, call_frame, click_call, media, team, toast, wait_media, wait_true, _frames
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -65,7 +65,7 @@ async def test_a_embed_call_accept_media_presentation_hangup(chromium, world):
     assert (await agent.text_content("#pres-page")).strip() == "1 / 3"
     before = _frames(await media(frame), "presentation")
     await agent.click("#pres-next")
-    await agent.wait_for_function("document.getElementById('pres-page').textContent.trim() === '2 / 3'")
+    await wait_true(agent, "document.getElementById('pres-page').textContent.trim() === '2 / 3'")
     for _ in range(50):
         if _frames(await media(frame), "presentation") > before:
             break
@@ -74,12 +74,12 @@ async def test_a_embed_call_accept_media_presentation_hangup(chromium, world):
         raise AssertionError("the customer did not decode the next presentation page")
     # the quality indicator shows a level from getStats on both sides
     for side in (frame, agent):
-        await side.wait_for_function(QUALITY_SHOWN, timeout=8000)
+        await wait_true(side, QUALITY_SHOWN, timeout=8000)
         assert (await side.text_content("#quality")).strip().endswith("connection")
     # hang up -> summary for the agent, exit URL for the customer
     await agent.click("#hangup")
     await agent.wait_for_selector("#summary:not([hidden])")
-    await agent.wait_for_function("/\\d+ min \\d+ s/.test(document.getElementById('summary-duration').textContent)")
+    await wait_true(agent, "/\\d+ min \\d+ s/.test(document.getElementById('summary-duration').textContent)")
     await host.wait_for_url(world.land("exit"), timeout=10000)
     await actx.close()
     await cctx.close()
@@ -117,7 +117,7 @@ async def test_d_gdpr_consent_once_then_remembered(chromium, world):
     cctx, host = await customer_page(chromium, world, embed, gdpr="1")
     await click_call(host)
     await host.wait_for_selector(".cwbbb-gdpr", timeout=5000)
-    await host.wait_for_function("document.querySelector('.cwbbb-gdpr div').textContent.length > 20")
+    await wait_true(host, "document.querySelector('.cwbbb-gdpr div').textContent.length > 20")
     assert not [f for f in host.frames if "/call?" in f.url]          # no call before consent
     await host.click(".cwbbb-accept")
     frame = await call_frame(host)

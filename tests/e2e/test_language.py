@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import call_frame, click_call, logged_in, team, toast
+from .helpers import call_frame, click_call, logged_in, team, toast, wait_true
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -31,7 +31,7 @@ async def test_german_browser_german_tenant(chromium, world):
     await host.click(".cwbbb-accept")
     frame = await call_frame(host)
     await frame.wait_for_selector("#v-wait:not([hidden])")
-    await frame.wait_for_function("document.documentElement.lang === 'de'")
+    await wait_true(frame, "document.documentElement.lang === 'de'")
     assert await frame.text_content("#wait-title") == "Sie werden mit einem Mitarbeiter verbunden…"
     assert await frame.text_content("#cancel") == "Abbrechen"
     call_id = await toast(agent)
@@ -43,7 +43,7 @@ async def test_german_browser_german_tenant(chromium, world):
     assert await agent.text_content("#hangup") == "Auflegen"
     await frame.wait_for_selector("#v-call:not([hidden])", timeout=15000)
     assert await frame.text_content("#hangup") == "Auflegen"
-    await frame.wait_for_function("document.getElementById('quality').textContent.endsWith('Verbindung')",
+    await wait_true(frame, "document.getElementById('quality').textContent.endsWith('Verbindung')",
                                   timeout=10000)
     await agent.click("#hangup")
     await agent.wait_for_selector("#summary:not([hidden])")

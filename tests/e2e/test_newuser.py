@@ -11,7 +11,7 @@ import pytest
 
 from admin.helpers import make_user
 
-from .helpers import agent_console, at_sizes, fully_in_view, logged_in, only_panel, team
+from .helpers import agent_console, at_sizes, fully_in_view, logged_in, only_panel, team, wait_true
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -56,7 +56,7 @@ async def test_item2_call_page_shows_only_the_current_panel(chromium, world):
         window.releaseMedia = null;
         navigator.mediaDevices.getUserMedia = (c) => new Promise((ok) => { window.releaseMedia = () => ok(gum(c)); }); }""")
     await invitee.click("#gdpr-accept")
-    await invitee.wait_for_function("window.releaseMedia !== null && window.releaseMedia !== undefined")
+    await wait_true(invitee, "window.releaseMedia !== null && window.releaseMedia !== undefined")
 
     async def waiting():
         await only_panel(invitee, "v-wait")
@@ -218,7 +218,7 @@ async def test_item8_unknown_button_message_close_escape_focus(chromium, world):
     await host.focus(".cwbbb-close")
     for _ in range(4):
         await host.keyboard.press("Tab")
-        await host.wait_for_function("document.querySelector('.cwbbb-overlay').contains(document.activeElement)",
+        await wait_true(host, "document.querySelector('.cwbbb-overlay').contains(document.activeElement)",
                                      timeout=2000)
     # Esc closes it and gives the focus back to the call button
     await host.focus(".cwbbb-close")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from .helpers import _frames, media, team, wait_media
+from .helpers import _frames, media, team, wait_media, wait_true
 from .test_incoming import one_call
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -46,7 +46,7 @@ async def test_dropped_connections_rejoin_and_media_flows_again(chromium, world)
 
     # the customer's connection drops: the page re-joins by itself
     await frame.evaluate(DROP)
-    await frame.wait_for_function(REJOINED, timeout=15000)
+    await wait_true(frame, REJOINED, timeout=15000)
     assert await frame.is_visible("#v-call")
     await wait_media(frame, video=("camera",))                     # fresh PC: its counters start at 0
     agent_frames = _frames(await media(agent), "camera")           # the agent's view recovers too
@@ -56,7 +56,7 @@ async def test_dropped_connections_rejoin_and_media_flows_again(chromium, world)
 
     # the agent's connection drops: the console's call view re-joins too
     await agent.evaluate(DROP)
-    await agent.wait_for_function(REJOINED, timeout=15000)
+    await wait_true(agent, REJOINED, timeout=15000)
     await wait_media(agent, video=("camera",))
     customer_frames = _frames(await media(frame), "camera")
     await frames_grow(frame, customer_frames)

@@ -19,8 +19,9 @@ async def test_snippet_reflects_gdpr_setting(client, world, browser):
     await browser.login("admin.a@example.com")
     page = await browser.get("/admin/flows")
     assert 'data-cwbbb-gdpr="1"' in _snippet(page)                       # on by default
-    assert re.search(r'<button type="button" class="button small copy" data-copy="snippet-\d+">Copy</button>', page.text)
-    assert (await browser.get("/static/js/admin-copy.js")).status == 200
+    assert re.search(r'<button type="button" class="button small copy" data-copy="snippet-\d+"[^>]*>Copy</button>', page.text)
+    assert '<script src="/static/js/admin.js" defer>' in page.text
+    assert (await browser.get("/static/js/admin.js")).status == 200
     page = await browser.post("/admin/branding/gdpr", {"gdpr_text": "Our notice."})   # both boxes unticked
     assert page.status == 200
     page = await browser.get("/admin/flows")

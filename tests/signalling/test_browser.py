@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from e2e.helpers import wait_true
 from vidzzle_media import signalling
 from vidzzle_media.paths import web_root
 from vidzzle_media.sfu import DefaultIce, aiortc_glue
@@ -106,13 +107,13 @@ async def test_inside_two_chromium_tabs_decode_each_other():
             logs = []
             tab1.on("console", lambda m: logs.append(("tab1", m.text)))
             await tab1.goto(f"{base}/dev/room?autojoin=1")
-            await tab1.wait_for_function("window.vidzzle && window.vidzzle.client.joined", timeout=45000)
+            await wait_true(tab1, "window.vidzzle && window.vidzzle.client.joined", timeout=45000)
             room_id = await tab1.evaluate("window.vidzzle.room_id")
             tab2 = await context.new_page()
             tab2.on("console", lambda m: logs.append(("tab2", m.text)))
             await tab2.goto(f"{base}/dev/room?autojoin=1&room={room_id}")
             # its client exists only after the page fetched its token (the race made this test flaky)
-            await tab2.wait_for_function("window.vidzzle && window.vidzzle.client.joined", timeout=45000)
+            await wait_true(tab2, "window.vidzzle && window.vidzzle.client.joined", timeout=45000)
 
             async def decoded(tab):
                 s = await tab.evaluate(STATS)
@@ -185,7 +186,7 @@ async def test_inside_firefox_and_chromium_decode_each_other():
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             tab = await (await browser.new_context()).new_page()
             await tab.goto(f"{base}/dev/room?autojoin=1")
-            await tab.wait_for_function("window.vidzzle && window.vidzzle.client.joined", timeout=45000)
+            await wait_true(tab, "window.vidzzle && window.vidzzle.client.joined", timeout=45000)
             room_id = await tab.evaluate("window.vidzzle.room_id")
             firefox = Firefox()
             await firefox.start()

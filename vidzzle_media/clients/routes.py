@@ -14,6 +14,7 @@ from aiohttp import web
 
 from .. import i18n, keys
 from ..errors import AppError, NotFound
+from ..headers import customer_policy
 from ..paths import web_root
 from ..services.calls import followup
 from ..services.tenancy import tenants as tenant_service
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, OPTIONS",
         "Access-Control-Allow-Headers": "Content-Type"}
 #: the call page may be framed by any site (embed.js overlay); nothing else of ours may
-FRAME_ANY = {"Content-Security-Policy": "frame-ancestors *", "Permissions-Policy": "camera=(self), microphone=(self)"}
+FRAME_ANY = {"Content-Security-Policy": customer_policy(), "Permissions-Policy": "camera=(self), microphone=(self)"}
 
 
 async def embed_js(request: web.Request) -> web.StreamResponse:

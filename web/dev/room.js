@@ -28,7 +28,8 @@ async function join() {
   const { room_id, role, token } = await res.json();
   params.set("room", room_id);
   history.replaceState(null, "", `?${params}`);
-  $("share").innerHTML = `Share: <a href="${location.href}">${location.href}</a> (you are ${role})`;
+  const link = Object.assign(document.createElement("a"), { href: location.href, textContent: location.href });
+  $("share").replaceChildren("Share: ", link, ` (you are ${role})`);
   client = new RoomClient({ token, displayName: $("name").value });
   window.vidzzle = { client, role, room_id };
   client.addEventListener("track", ({ detail }) => {
