@@ -17,6 +17,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from . import keys
 from .errors import NotFound
 from .relay.server import Refusal
+from .sfu import aiortc_glue
 from .services.outbox import worker as outbox
 from .signalling import ROOM_DIRECTORY
 from .store import metrics as store_metrics
@@ -66,6 +67,12 @@ async def gather(app: web.Application) -> list:
     for kind, count in (await outbox.depth(db)).items():
         depth.add_metric([kind], count)
     families.append(depth)
+
+    dropped = CounterMetricFamily("vidzzle_dropped_datagrams", "Datagrams to media ports dropped unread, by reason.",
+                                  labels=["reason"])
+    for reason in ("empty", "malformed_stun", "unknown_protocol"):
+        dropped.add_metric([reason], aiortc_glue.DROPPED[reason])
+    families.append(dropped)
 
     relay = app.get(keys.RELAY)
     if relay is not None:

@@ -12,16 +12,19 @@ Pinned: aiortc==1.16.0, aioice==0.13.0 (see pyproject.toml).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import ipaddress
 import logging
 import random
 import re
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aioice.ice
+import aioice.stun
 import ifaddr
 import pylibsrtp
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
@@ -270,6 +273,46 @@ class _Unprotect:
         return self._buf[0:length[0]]
 
 
+DROPPED: collections.Counter = collections.Counter()
+"""Datagrams dropped before aioice/aiortc saw them, by reason (for /metrics)."""
+_LOGGED_AT: dict[str, float] = {}
+LOG_INTERVAL_S = 60.0
+
+
+def drop(reason: str, addr: tuple | None = None) -> None:
+    """Count a dropped datagram; log at most one line per reason per minute
+    (anyone on the internet can send datagrams to a media port)."""
+    DROPPED[reason] += 1
+    now = time.monotonic()
+    if now - _LOGGED_AT.get(reason, -LOG_INTERVAL_S) >= LOG_INTERVAL_S:
+        _LOGGED_AT[reason] = now
+        log.info("media: dropped a datagram (%s) from %s; %d so far, logged at most once a minute",
+                 reason, addr[0] if addr else "?", DROPPED[reason])
+
+
+def screen(data: bytes, addr: tuple) -> bool:
+    """Whether a datagram may go on to aioice/aiortc (RFC 7983 demultiplexing):
+    STUN (first byte 0-3) must parse — aioice lets struct errors escape as
+    tracebacks —, DTLS (20-63) and RTP/RTCP (128-191) pass, nothing else."""
+    if not data:
+        drop("empty", addr)
+        return False
+    first = data[0]
+    if first < 4:
+        try:
+            aioice.stun.parse_message(data)
+        except ValueError:
+            pass                 # aioice hands it to the data path, which ignores it
+        except Exception:
+            drop("malformed_stun", addr)
+            return False
+        return True
+    if 19 < first < 64 or 127 < first < 192:
+        return True
+    drop("unknown_protocol", addr)
+    return False
+
+
 def _make_receiver(original, dtls, allowed, on_rtp):
     verdicts: dict[str, bool] = {}
     unprotect: _Unprotect | None = None
@@ -281,7 +324,7 @@ def _make_receiver(original, dtls, allowed, on_rtp):
             ok = verdicts[addr[0]] = bool(allowed(addr[0]))
             if len(verdicts) > 64:  # bounded: spoofed sources cannot grow it
                 verdicts.clear()
-        if not ok:
+        if not ok or not screen(data, addr):
             return
         # SRTP, not SRTCP (byte 1 of RTCP is 192-208: aiortc's is_rtcp)
         if on_rtp is not None and 127 < data[0] < 192 and len(data) > 12 and not 191 < data[1] < 209 \

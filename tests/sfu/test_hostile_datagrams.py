@@ -1,0 +1,57 @@
+"""Datagrams from anyone to a media port: empty ones, malformed STUN (that
+made aioice log a traceback each) and unknown protocols are dropped and
+counted, with at most one log line per reason per minute, and the call
+goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import socket
+import struct
+
+from sfu.peers import Client, wait_for
+from signalling.wspeer import WsPeer
+
+from vidzzle_media.sfu import aiortc_glue
+from vidzzle_media.signalling import ROOM_DIRECTORY
+
+
+def malformed_stun() -> bytes:
+    """A Binding request whose PRIORITY attribute is empty: aioice's parser raises struct.error."""
+    attribute = struct.pack("!HH", 0x0024, 0)
+    body = attribute + b"\x00" * (64 - len(attribute))
+    return struct.pack("!HHI12s", 0x0001, len(body), 0x2112A442, b"x" * 12) + body
+
+
+async def test_garbage_to_a_media_port_is_dropped_counted_and_logged_once(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    directory = client.server.app[ROOM_DIRECTORY]
+    room_id = await directory.create_room([])
+    a = WsPeer(await client.ws_connect("/ws/room"), Client())
+    try:
+        await a.join(directory.issue_token(room_id, "agent", "Anna"))
+        await a.publish()
+        answer = a.of_type("answer")[0]["sdp"]
+        port = int(re.search(r"a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host", answer).group(1))
+        before = dict(aiortc_glue.DROPPED)
+        caplog.clear()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for _ in range(100):
+            for datagram in (b"", malformed_stun(), b"\xff" * 40):
+                sock.sendto(datagram, ("127.0.0.1", port))
+            await asyncio.sleep(0.002)      # a pace the loopback socket buffer takes without loss
+        sock.close()
+        await wait_for(lambda: all(aiortc_glue.DROPPED[r] - before.get(r, 0) == 100
+                                   for r in ("empty", "malformed_stun", "unknown_protocol")))
+        lines = [r for r in caplog.records if r.name.startswith(("aioice", "aiortc", "vidzzle"))
+                 and r.levelno >= logging.INFO]
+        assert not [r for r in lines if r.exc_info or r.levelno >= logging.WARNING], [r.getMessage() for r in lines]
+        assert len([r for r in lines if "dropped a datagram" in r.getMessage()]) <= 3
+        text = await (await client.get("/metrics")).text()
+        assert re.search(r'vidzzle_dropped_datagrams_total\{reason="malformed_stun"\} [1-9]', text)
+        assert re.search(r"^vidzzle_participants 1\.0$", text, flags=re.M)        # the participant is still there
+    finally:
+        await a.close()
+        aiortc_glue.set_host_addresses(None)
