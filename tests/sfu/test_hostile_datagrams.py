@@ -55,3 +55,16 @@ async def test_garbage_to_a_media_port_is_dropped_counted_and_logged_once(client
     finally:
         await a.close()
         aiortc_glue.set_host_addresses(None)
+
+
+def test_a_truncated_header_extension_is_malformed_not_forwarded():
+    """One-byte extension block whose last element header (id 3, 2 bytes) has no value."""
+    import pytest
+    from vidzzle_media.sfu.rtp import RtpView
+    header = struct.pack("!BBHII", 0x90, 96, 1, 1000, 1234)
+    block = bytes([0x11, 0xAA, 0x00, 0x31])                     # id 1 (2 bytes: AA 00), then id 3 cut off
+    packet = header + struct.pack("!HH", 0xBEDE, 1) + block + b"payload"
+    with pytest.raises(ValueError, match="truncated header extension"):
+        RtpView(packet)
+    ok = header + struct.pack("!HH", 0xBEDE, 1) + bytes([0x10, 0xAA, 0x00, 0x00]) + b"payload"
+    assert RtpView(ok).extensions == [(1, b"\xaa")]

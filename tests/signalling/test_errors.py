@@ -169,3 +169,57 @@ async def test_message_flood_is_rate_limited(room_app):
         await alive(peer)
     finally:
         await peer.close()
+
+
+def _without_first_audio(sdp: str) -> str:
+    """The offer with its first m=audio section cut out, the BUNDLE group kept."""
+    head, *sections = sdp.split("\r\nm=")
+    kept = [s for i, s in enumerate(sections) if not (i == 0 and s.startswith("audio"))]
+    return "\r\nm=".join([head, *kept])
+
+
+async def test_offers_aiortc_would_choke_on_are_refused_up_front(room_app, caplog):
+    import logging
+    import re
+    caplog.set_level(logging.WARNING)
+    http, directory = room_app
+    room_id = await directory.create_room()
+    peer = WsPeer(await http.ws_connect("/ws/room"), Client())
+    try:
+        await peer.join(directory.issue_token(room_id, "customer", "C"))
+        good = await peer.client.offer()
+        bad_offers = {"bundle": _without_first_audio(good),
+                      "empty-mid": re.sub(r"a=mid:\S+", "a=mid:", good, count=1),
+                      "no-fingerprint": re.sub(r"a=fingerprint:[^\r\n]+\r\n", "", good)}
+        for i, sdp in enumerate(bad_offers.values()):
+            await peer.send({"type": "offer", "pc": "publish", "sdp": sdp, "id": f"bad{i}"})
+        for _ in range(300):
+            if len([m for m in peer.of_type("error") if str(m.get("ref", "")).startswith("bad")]) == 3:
+                break
+            await asyncio.sleep(0.02)
+        errors = [m for m in peer.of_type("error") if str(m.get("ref", "")).startswith("bad")]
+        assert len(errors) == 3, peer.messages[-5:]
+        await asyncio.sleep(0.5)                    # a background task that died would have logged by now
+        assert not [r for r in caplog.records if r.exc_info or "never retrieved" in r.getMessage()]
+        await alive(peer)
+    finally:
+        await peer.close()
+
+
+async def test_offers_are_rate_limited_per_participant(room_app):
+    http, directory = room_app
+    room_id = await directory.create_room()
+    peer = WsPeer(await http.ws_connect("/ws/room"), Client())
+    try:
+        await peer.join(directory.issue_token(room_id, "customer", "C"))
+        junk = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:\r\n"
+        for i in range(40):
+            await peer.send({"type": "offer", "pc": "publish", "sdp": junk, "id": f"o{i}"})
+        for _ in range(300):
+            if len(peer.of_type("error")) >= 40:
+                break
+            await asyncio.sleep(0.02)
+        texts = [m.get("message", "") for m in peer.of_type("error")]
+        assert any("too many offers" in t for t in texts), texts[-3:]
+    finally:
+        await peer.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,48 @@ def _preferences(codec: CodecInfo) -> list[RTCRtpCodecCapability]:
 
 class NegotiationError(ValueError):
     """An SDP could not be applied (hostile, malformed or out of order)."""
+
+
+OFFERS_PER_MINUTE = 30
+"""A browser renegotiates a few times per call (camera on/off, re-join); more is an attack."""
+
+
+class OfferBudget:
+    """Offers a participant may still make (refilled continuously)."""
+
+    def __init__(self, per_minute: int = OFFERS_PER_MINUTE, clock=time.monotonic) -> None:
+        self.per_minute, self.clock = per_minute, clock
+        self.left, self.at = float(per_minute), clock()
+
+    def spend(self) -> None:
+        now = self.clock()
+        self.left = min(self.per_minute, self.left + (now - self.at) * self.per_minute / 60)
+        self.at = now
+        if self.left < 1:
+            raise NegotiationError("too many offers; wait a moment")
+        self.left -= 1
+
+
+def check_offer_shape(desc) -> None:
+    """Refuse an offer aiortc would accept and then fail on in a background
+    task (an unretrieved exception per offer): every m-line needs a unique,
+    non-empty mid, ICE credentials and a DTLS fingerprint, and a BUNDLE group
+    may name only mids the offer has."""
+    mids = []
+    for media in desc.media:
+        mid = media.rtp.muxId if media.rtp is not None else ""
+        if not mid or len(mid) > 32:
+            raise NegotiationError("every m-line needs a mid")
+        mids.append(mid)
+        if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
+            raise NegotiationError(f"m-line {mid} has no ICE credentials")
+        if media.dtls is None or not media.dtls.fingerprints:
+            raise NegotiationError(f"m-line {mid} has no DTLS fingerprint")
+    if len(set(mids)) != len(mids):
+        raise NegotiationError("mids must be unique")
+    for group in desc.group:
+        if group.semantic == "BUNDLE" and (not group.items or not set(group.items) <= set(mids)):
+            raise NegotiationError("the BUNDLE group names an m-line the offer does not have")
 
 
 class _ReceiverUpstream:
@@ -109,6 +152,7 @@ class Participant(AsyncIOEventEmitter):
         self._rtcp_ssrc = random.randint(1, 0xFFFFFFFF)
         self._early_candidates: list = []
         self._publish_lock = asyncio.Lock()
+        self._offers = OfferBudget()
         self._tasks: set[asyncio.Task] = set()
         self.on("error", lambda exc: log.error("%r: %s", self, exc))
 
@@ -171,6 +215,8 @@ class Participant(AsyncIOEventEmitter):
                 raise NegotiationError(f"unparsable offer: {exc}") from exc
             if not any(media.kind in ("audio", "video") for media in desc.media):
                 raise NegotiationError("offer has no audio or video")
+            self._offers.spend()
+            check_offer_shape(desc)
             self._filter_codecs(desc)
             for media in desc.media:
                 # aiortc writes a=rtcp-mux only next to an a=rtcp line, which
@@ -238,7 +284,8 @@ class Participant(AsyncIOEventEmitter):
     def _on_rtp(self, data: bytes) -> None:
         try:
             view = RtpView(data)
-        except ValueError:
+        except ValueError:      # authenticated, but malformed: never forwarded
+            aiortc_glue.drop("malformed_rtp")
             return
         producer = self._by_pt.get(view.payload_type)
         if producer is not None:

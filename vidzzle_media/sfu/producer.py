@@ -99,7 +99,10 @@ class Producer(AsyncIOEventEmitter):
                 data = unwrap_rtx(view, codec.payload_type)
                 if data is None:
                     return
-                view = RtpView(data)
+                try:
+                    view = RtpView(data)
+                except ValueError:
+                    return
                 view.ssrc = self.media_ssrc
                 self.recovered += 1
             else:

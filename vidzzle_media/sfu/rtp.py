@@ -71,6 +71,8 @@ def parse_one_byte_extensions(block: bytes) -> list[tuple[int, bytes]]:
         ext_id, length = b >> 4, (b & 0x0F) + 1
         if ext_id == 15:
             break
+        if i + 1 + length > n:   # an element cut off by the block's end: the publisher's bytes are garbage
+            raise ValueError("truncated header extension element")
         out.append((ext_id, block[i + 1:i + 1 + length]))
         i += 1 + length
     return out
