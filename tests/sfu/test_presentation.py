@@ -16,6 +16,7 @@ class Doc:
     id: str
     title: str
     pdf_path: str
+    pages_dir: str = ""     # rendered here, from the PDF (uploads come with rendered pages)
 
 
 def make_pdf(path, colors):

@@ -26,6 +26,7 @@ import pymupdf
 from aiortc import clock
 from pyee.asyncio import AsyncIOEventEmitter
 
+from .. import pdf_pages
 from . import aiortc_glue
 from .codec import CodecInfo
 from .producer import Producer
@@ -45,6 +46,8 @@ class DocumentLike(Protocol):
     id: str
     title: str
     pdf_path: str
+    pages_dir: str
+    """The pages rendered at upload ("" = render from the PDF: demo and tests only)."""
 
 
 @dataclass(frozen=True)
@@ -71,25 +74,37 @@ class EncodeStats:
     """Times the cached key frame was (re)sent."""
 
 
-def render_and_encode(pdf_path: str, page_index: int, width: int, height: int) -> tuple[bytes, bytes, int]:
-    """Render one page letterboxed into width x height; encode it as one VP8
-    key frame plus one (tiny, "nothing changed") delta frame.
+def page_image(pdf_path: str, page_index: int, width: int, height: int, pages_dir: str = "") -> tuple[
+        pymupdf.Pixmap, int]:
+    """(The page letterboxed into width x height, page count). With
+    ``pages_dir`` (every uploaded document has one) the image rendered at
+    upload is loaded: no PDF is rendered in this process. Without it (the
+    developer page's demo, tests) the page is rendered here."""
+    if pages_dir:
+        count = pdf_pages.page_count(pages_dir)
+        if count == 0:
+            raise ValueError("document has no rendered pages")
+        canvas = pymupdf.Pixmap(str(pdf_pages.page_file(pages_dir, max(0, min(page_index, count - 1)))))
+        if (canvas.width, canvas.height) != (width, height) or canvas.n != 3:
+            raise ValueError("rendered page has the wrong size")
+        return canvas, count
+    with pymupdf.open(pdf_path) as doc:
+        count = doc.page_count
+        if count == 0:
+            raise ValueError("document has no pages")
+        return pdf_pages.letterboxed(doc[max(0, min(page_index, count - 1))], width, height), count
+
+
+def render_and_encode(pdf_path: str, page_index: int, width: int, height: int,
+                      pages_dir: str = "") -> tuple[bytes, bytes, int]:
+    """One page (``page_image``) encoded as one VP8 key frame plus one (tiny,
+    "nothing changed") delta frame.
 
     The delta frame exists because some receivers (aiortc's jitter buffer)
     only release a frame when the next one starts. Returns (key frame,
     delta frame, page_count). Runs in a worker thread.
     """
-    with pymupdf.open(pdf_path) as doc:
-        count = doc.page_count
-        if count == 0:
-            raise ValueError("document has no pages")
-        page = doc[max(0, min(page_index, count - 1))]
-        zoom = min(width / page.rect.width, height / page.rect.height)
-        pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
-    canvas = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, width, height), False)
-    canvas.clear_with(255)
-    pix.set_origin((width - pix.width) // 2, (height - pix.height) // 2)
-    canvas.copy(pix, pix.irect)
+    canvas, count = page_image(pdf_path, page_index, width, height, pages_dir)
     frame = av.VideoFrame(width, height, "rgb24")
     if frame.planes[0].line_size != width * 3:
         raise ValueError("width must keep RGB rows unpadded (multiple of 32 px)")
@@ -192,7 +207,8 @@ class Presentation(AsyncIOEventEmitter):
         async with self._show_lock:
             loop = asyncio.get_running_loop()
             key, delta, count = await asyncio.wait_for(loop.run_in_executor(
-                None, render_and_encode, document.pdf_path, page - 1, self.width, self.height),
+                None, render_and_encode, document.pdf_path, page - 1, self.width, self.height,
+                document.pages_dir),
                 RENDER_TIMEOUT_S)
             self._encodes += 1
             self.document, self.page_count = document, count

@@ -36,6 +36,8 @@ class Document:
     """Shown to the agent when choosing."""
     pdf_path: str
     """Local path of the PDF (validated at upload by the services layer)."""
+    pages_dir: str = ""
+    """Its pages rendered at upload (pdf_pages.py); "" = render from the PDF (demo, tests)."""
 
 
 @dataclass(frozen=True)

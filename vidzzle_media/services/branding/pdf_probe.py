@@ -16,8 +16,15 @@ import sys
 THUMB_WIDTH = 320
 
 
-def probe(pdf_path: str, thumb_path: str, max_pages: int) -> dict:
+def probe(pdf_path: str, thumb_path: str, max_pages: int, pages_dir: str = "",
+          max_output: int = 200 * 1024 * 1024) -> dict:
+    """Check the PDF, write the thumbnail of page 1 and, with ``pages_dir``,
+    every page as the call shows it (pdf_pages.letterboxed at the video
+    size): the only place a tenant's PDF is ever rendered, under this
+    process's CPU and memory limits; ``max_output`` bounds the images."""
     import pymupdf
+
+    from ... import pdf_pages
     pymupdf.TOOLS.mupdf_display_errors(False)
     try:
         doc = pymupdf.open(pdf_path, filetype="pdf")
@@ -38,6 +45,19 @@ def probe(pdf_path: str, thumb_path: str, max_pages: int) -> dict:
             pixmap.save(thumb_path, output="png")
         except Exception as exc:
             return {"error": "render", "detail": type(exc).__name__}
+        written = 0
+        if pages_dir:
+            width, height = pdf_pages.VIDEO_SIZE
+            for index in range(pages):
+                try:
+                    image = pdf_pages.letterboxed(doc.load_page(index), width, height)
+                    target = pdf_pages.page_file(pages_dir, index)
+                    image.save(str(target), output="png")
+                except Exception as exc:
+                    return {"error": "render_page", "page": index + 1, "detail": type(exc).__name__}
+                written += target.stat().st_size
+                if written > max_output:
+                    return {"error": "too_large_output"}
     return {"pages": pages}
 
 
@@ -50,7 +70,7 @@ def limit(cpu_s: int, memory_bytes: int) -> None:
 def main(argv: list[str]) -> int:
     limit(int(argv[3]), int(argv[4]))
     try:
-        result = probe(argv[0], argv[1], int(argv[2]))
+        result = probe(argv[0], argv[1], int(argv[2]), argv[5] if len(argv) > 5 else "")
     except MemoryError:
         result = {"error": "memory"}
     print(json.dumps(result), flush=True)

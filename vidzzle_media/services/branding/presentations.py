@@ -17,11 +17,13 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ... import pdf_pages
 from ...errors import NotFound, ValidationError
 from ...store import presentations as store
 from ...store.database import utcnow
@@ -46,6 +48,8 @@ class PresentationDocument:
     id: str
     title: str
     pdf_path: str
+    pages_dir: str
+    """Every page rendered at upload (the call only loads these images)."""
 
 
 def probe_command() -> list[str]:
@@ -63,16 +67,27 @@ PROBE_ERRORS = {
     "too_many_pages": N_("The PDF has %(pages)s pages; at most %(max)s are allowed."),
     "render": N_("The first page cannot be rendered (%(detail)s)."),
     "memory": N_("The PDF needs too much memory to render."),
+    "render_page": N_("Page %(page)s cannot be rendered (%(detail)s)."),
+    "too_large_output": N_("The pages of this PDF are too large to show in a call; make it smaller or simpler."),
     "unknown": N_("The PDF could not be rendered (it uses too much memory or time, or is damaged)."),
 }
 """What the probe process (pdf_probe.py, no language of its own) reports, as the uploader reads it."""
 
 
+def pages_dir_of(pdf_path: Path) -> Path:
+    """Where a stored PDF's rendered pages live (beside it)."""
+    return pdf_path.with_suffix(".pages")
+
+
 async def probe(pdf_path: Path, thumb_path: Path, *, timeout: float = PROBE_TIMEOUT_S) -> int:
-    """Page count after a bounded render of page 1 into ``thumb_path``; ValueError with the reason otherwise."""
+    """Page count after a bounded render of page 1 into ``thumb_path`` and of
+    every page into ``pages_dir_of(pdf_path)``; ValueError with the reason otherwise."""
+    pages_dir = pages_dir_of(pdf_path)
+    shutil.rmtree(pages_dir, ignore_errors=True)
+    pages_dir.mkdir(parents=True)
     proc = await asyncio.create_subprocess_exec(
         *probe_command(), str(pdf_path), str(thumb_path), str(MAX_PAGES),
-        str(PROBE_CPU_S), str(PROBE_MEMORY_BYTES),
+        str(PROBE_CPU_S), str(PROBE_MEMORY_BYTES), str(pages_dir),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     try:
@@ -89,9 +104,10 @@ async def probe(pdf_path: Path, thumb_path: Path, *, timeout: float = PROBE_TIME
         result = {}
     if "pages" in result and proc.returncode == 0:
         return int(result["pages"])
+    shutil.rmtree(pages_dir, ignore_errors=True)
     message = PROBE_ERRORS.get(str(result.get("error")), PROBE_ERRORS["unknown"])
     raise ValueError(gettext(message, detail=str(result.get("detail", ""))[:80], pages=result.get("pages", "?"),
-                             max=result.get("max", MAX_PAGES)))
+                             max=result.get("max", MAX_PAGES), page=result.get("page", "?")))
 
 
 def _title(title: str, filename: str) -> str:
@@ -141,6 +157,7 @@ async def upload(db, tenant_id: int, data: bytes, *, filename: str = "", title: 
                                         make_default=make_default or first, at=utcnow())
     except BaseException:
         target.unlink(missing_ok=True)
+        shutil.rmtree(pages_dir_of(target), ignore_errors=True)
         raise
     log.info("presentation %d uploaded for tenant %d (%d pages)", new_id, tenant_id, pages)
     return new_id
@@ -174,16 +191,27 @@ async def delete(db, tenant_id: int, presentation_id: int) -> None:
             if rest:
                 await store.set_default(conn, tenant_id, rest[0].id)
     (files_root(db) / row.file_name).unlink(missing_ok=True)
+    shutil.rmtree(pages_dir_of(files_root(db) / row.file_name), ignore_errors=True)
 
 
 async def documents(db, tenant_id: int) -> list[PresentationDocument]:
-    """Default first, then the rest of the library; files that vanished are skipped."""
+    """Default first, then the rest of the library; files that vanished are
+    skipped. A document uploaded before pages were rendered at upload gets
+    them now, in the bounded child process."""
     base = files_root(db)
     result = []
     for row in await store.list_for_tenant(db, tenant_id):
         path = base / row.file_name
-        if path.is_file():
-            result.append(PresentationDocument(str(row.id), row.title, str(path)))
-        else:
+        if not path.is_file():
             log.warning("presentation %d of tenant %d: file missing", row.id, tenant_id)
+            continue
+        pages_dir = pages_dir_of(path)
+        if pdf_pages.page_count(pages_dir) == 0:
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    await probe(path, Path(tmp) / "thumb.png")
+            except ValueError as exc:
+                log.warning("presentation %d of tenant %d cannot be shown: %s", row.id, tenant_id, exc)
+                continue
+        result.append(PresentationDocument(str(row.id), row.title, str(path), str(pages_dir)))
     return result
