@@ -18,17 +18,29 @@ def png(width: int, height: int, *, raw: bytes | None = None) -> bytes:
             + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(b"IEND", b""))
 
 
+def _pillow(width: int, height: int, fmt: str, **options) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+    out = BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(out, fmt, **options)
+    return out.getvalue()
+
+
 def gif(width: int, height: int) -> bytes:
-    """A minimal GIF89a (one white pixel image descriptor is enough for header checks)."""
+    """A real GIF of that size (Pillow)."""
+    return _pillow(width, height, "GIF")
+
+
+def gif_with_huge_frame(width: int, height: int) -> bytes:
+    """A GIF whose screen is width x height but whose image descriptor claims 65535 x 65535."""
     return (b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\xff\xff\xff\x00\x00\x00"
-            + b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02\x02\x44\x01\x00\x3b")
+            + b"\x2c" + struct.pack("<HHHHB", 0, 0, 65535, 65535, 0) + b"\x02\x02\x44\x01\x00\x3b")
 
 
 def jpeg(width: int, height: int) -> bytes:
-    """JPEG markers up to the frame header (enough for the dimension reader)."""
-    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
-    return b"\xff\xd8" + app0 + sof + b"\xff\xd9"
+    """A real JPEG of that size (Pillow)."""
+    return _pillow(width, height, "JPEG")
 
 
 def pdf(pages: int = 2) -> bytes:

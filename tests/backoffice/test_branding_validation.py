@@ -241,3 +241,22 @@ async def test_only_support_sets_appname(world, browser_factory):
     assert "<title>Dashboard · Autohaus Video</title>" in (await admin.get("/admin/")).text
     page = await support.post("/admin/branding/appname", {"appname": "<b>x</b>"})
     assert page.status == 400
+
+
+def test_a_gif_frame_larger_than_the_image_is_refused():
+    from .media import gif_with_huge_frame
+    with pytest.raises(images.ImageProblem, match="larger than"):   # Pillow's bomb guard or the frame check
+        images.check_upload("header", gif_with_huge_frame(600, 102))
+
+
+def test_an_animated_gif_is_checked_frame_by_frame():
+    from io import BytesIO
+
+    from PIL import Image
+    frames = [Image.new("RGB", (600, 102), (i * 40, 0, 0)) for i in range(3)]
+    out = BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:])
+    assert images.check_upload("header", out.getvalue()).mime == "image/gif"
+    broken = out.getvalue()[:-200]                    # the last frame cut off
+    with pytest.raises(images.ImageProblem):
+        images.check_upload("header", broken)

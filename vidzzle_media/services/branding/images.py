@@ -8,6 +8,11 @@ bounds the input, the exact dimensions bound what a mail client decodes,
 and for PNG the compressed stream is inflated with a hard output cap equal
 to the size the header promises (more data = rejected as a bomb, less =
 rejected as truncated). Chunk CRCs are verified.
+
+Only then does Pillow decode it, every frame of it (a GIF's frames can
+claim 65535x65535 behind a small screen size): each frame must lie inside
+the image, there are at most MAX_FRAMES, and Pillow's own pixel limit
+stays armed. What a mail client will decode is thereby known to decode.
 """
 
 from __future__ import annotations
@@ -15,10 +20,16 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
+from io import BytesIO
+
+from PIL import Image, ImageSequence
 
 from ...i18n import gettext
 
 MAX_IMAGE_BYTES = 1024 * 1024
+MAX_FRAMES = 100
+MAX_PIXELS = 600 * 300 * 4
+"""Pillow's decompression-bomb limit for these small slots (it refuses twice this)."""
 SIZES = {"header": (600, 102), "hero": (600, 300)}
 MIME = {"png": "image/png", "gif": "image/gif", "jpeg": "image/jpeg"}
 
@@ -163,11 +174,37 @@ def check_upload(kind: str, data: bytes) -> ImageInfo:
         if (info.width, info.height) != want:
             raise _size_problem(info, want)
         _check_png_stream(header, stream)
+        decode_every_frame(data, want)      # an APNG has frames too
         return info
     info = inspect(data)
     if (info.width, info.height) != want:
         raise _size_problem(info, want)
+    decode_every_frame(data, want)
     return info
+
+
+def decode_every_frame(data: bytes, want: tuple[int, int]) -> None:
+    """Decode every frame with Pillow; refuse frames outside the image, too many frames, undecodable data."""
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    width, height = want
+    try:
+        with Image.open(BytesIO(data)) as image:
+            for number, frame in enumerate(ImageSequence.Iterator(image)):
+                if number >= MAX_FRAMES:
+                    raise ImageProblem(gettext("The image has too many frames (at most %(count)s).", count=MAX_FRAMES))
+                for tile in frame.tile:
+                    x0, y0, x1, y1 = tile[1]
+                    if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+                        raise ImageProblem(gettext("A frame of the image is larger than the image itself."))
+                if frame.size != want:
+                    raise ImageProblem(gettext("A frame of the image is larger than the image itself."))
+                frame.load()
+    except ImageProblem:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageProblem(gettext("The image data is larger than its dimensions allow (decompression bomb?).")) from None
+    except Exception:   # Pillow raises OSError, SyntaxError, ValueError, EOFError... on broken data
+        raise ImageProblem(gettext("The image data is damaged or incomplete.")) from None
 
 
 def _size_problem(info: ImageInfo, want: tuple[int, int]) -> ImageProblem:
