@@ -112,6 +112,8 @@ class SecuritySettings:
     optin_token_hours: int = setting(168, "Validity of the opt-in (account confirmation) link (h).")
     reset_token_hours: int = setting(24, "Validity of a password-reset link (h).")
     call_link_minutes: int = setting(60, "Validity of call-notification and invitation links (min).")
+    ringing_calls_per_tenant: int = setting(50, "Unanswered (ringing) calls a tenant may have at once; more are refused (429) until some are answered or given up.")
+    ringing_calls_per_address: int = setting(3, "Unanswered calls one customer address may start at once.")
 
 
 @dataclass

@@ -14,6 +14,7 @@ import pytest
 from admin.helpers import LOOPBACK, PASSWORD, Browser, make_tenant
 from aiohttp import web
 
+from vidzzle_media import keys
 from vidzzle_media.admin.auth import CurrentUser
 from vidzzle_media.services.tenancy import webhook_settings
 from vidzzle_media.services.outbox.worker import OUTBOX
@@ -212,3 +213,18 @@ async def test_missed_and_abandoned_calls_send_the_end_webhook(cli, db, calls, c
         assert all(r[0].get("webhook-id") for r in target.requests)
     finally:
         await target.stop()
+
+
+async def test_ringing_calls_are_bounded_per_address_and_per_tenant(cli, db):
+    settings = cli.server.app[keys.SETTINGS]
+    settings.security.ringing_calls_per_address, settings.security.ringing_calls_per_tenant = 2, 3
+    tenant = await make_tenant(db, "Burst Cars")
+    ids = await make_agents(db, tenant, 1)
+    embed = await make_flow(db, tenant, [(await make_group(db, tenant, "Sales", ids), 60)])
+    statuses = [(await cli.post("/api/calls", json={"embed_id": embed, "name": f"C{i}"})).status for i in range(3)]
+    assert statuses == [201, 201, 429]                    # the third from the same address
+    settings.security.ringing_calls_per_address = 100
+    statuses = [(await cli.post("/api/calls", json={"embed_id": embed, "name": f"D{i}"})).status for i in range(2)]
+    assert statuses == [201, 429]                         # the tenant's fourth ringing call
+    body = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "E"})).json()
+    assert "Too many calls are waiting" in body["error"]

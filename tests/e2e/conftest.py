@@ -174,7 +174,7 @@ async def world(tmp_path_factory, smtp_server):
     settings = load_settings(environ={}, overrides={
         "server.data_dir": str(tmp / "data"), "server.host": "127.0.0.1", "server.public_url": base, "server.language": "en",
         "tls.enabled": False, "tls.cert_dir": str(tmp / "certs"), "ice.host_addresses": ["127.0.0.1"],
-        "relay.enabled": False})
+        "relay.enabled": False, "security.ringing_calls_per_address": 1000})
     settings.smtp.host, settings.smtp.port, settings.smtp.security = "127.0.0.1", smtp_server.port, "none"
     app = create_app(settings)
     runner = web.AppRunner(app)

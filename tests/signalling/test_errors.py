@@ -223,3 +223,27 @@ async def test_offers_are_rate_limited_per_participant(room_app):
         assert any("too many offers" in t for t in texts), texts[-3:]
     finally:
         await peer.close()
+
+
+async def test_the_message_budget_belongs_to_the_token_not_the_connection(room_app):
+    """Reconnecting with the same token does not refill the rate limit."""
+    http, directory = room_app
+    room_id = await directory.create_room()
+    token = directory.issue_token(room_id, "customer", "C")
+
+    async def flood(count: int) -> int:
+        peer = WsPeer(await http.ws_connect("/ws/room"))
+        try:
+            await peer.join(token)
+            for i in range(count):
+                await peer.send({"type": "ping?", "id": f"p{i}"})
+            for _ in range(200):
+                if len(peer.of_type("error")) >= count:
+                    break
+                await asyncio.sleep(0.01)
+            return sum(1 for m in peer.of_type("error") if m.get("code") == "rate_limited")
+        finally:
+            await peer.close()
+
+    assert await flood(150) >= 40            # the burst (100) is used up
+    assert await flood(20) >= 15             # a new connection with the same token is still limited

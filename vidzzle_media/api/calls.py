@@ -86,7 +86,7 @@ async def start_call(request: web.Request) -> web.Response:
         raise BadRequest(gettext("%(field)s is required.", field="embed_id"), fields={"embed_id": gettext("Required.")})
     settings = request.app[keys.SETTINGS]
     base = base_url(settings, f"{request.scheme}://{request.host}")
-    result = await _service(request).start_incoming(embed_id, name, base)
+    result = await _service(request).start_incoming(embed_id, name, base, address=request.remote or "")
     if result.state == "out_of_hours":
         return _json({"state": "out_of_hours", "call_id": result.call_id, "out_of_hours_url": result.out_of_hours_url})
     return _json({

@@ -13,6 +13,7 @@ and an idle page costs almost no CPU.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import struct
@@ -95,6 +96,7 @@ def page_image(pdf_path: str, page_index: int, width: int, height: int, pages_di
         return pdf_pages.letterboxed(doc[max(0, min(page_index, count - 1))], width, height), count
 
 
+@functools.lru_cache(maxsize=64)
 def render_and_encode(pdf_path: str, page_index: int, width: int, height: int,
                       pages_dir: str = "") -> tuple[bytes, bytes, int]:
     """One page (``page_image``) encoded as one VP8 key frame plus one (tiny,
@@ -102,7 +104,10 @@ def render_and_encode(pdf_path: str, page_index: int, width: int, height: int,
 
     The delta frame exists because some receivers (aiortc's jitter buffer)
     only release a frame when the next one starts. Returns (key frame,
-    delta frame, page_count). Runs in a worker thread.
+    delta frame, page_count). Runs in a worker thread. Cached: an uploaded
+    document's files never change (a new upload is a new file), and every
+    ringing room of a tenant opens on the same first page — one encode
+    serves them all (bench/burst.py: the memory per ringing room).
     """
     canvas, count = page_image(pdf_path, page_index, width, height, pages_dir)
     frame = av.VideoFrame(width, height, "rgb24")

@@ -91,6 +91,8 @@ class RoomEntry:
     presentation: Presentation | None = None
     """Running presentation (None without documents)."""
     tokens: set[str] = field(default_factory=set)
+    budgets: dict[str, Any] = field(default_factory=dict)
+    """Token -> its signalling message budget (session.MessageBudget), kept across reconnects."""
     """Tokens issued for this room (revoked on close)."""
     sessions: dict[str, Session] = field(default_factory=dict)
     """participant_id -> live WebSocket session."""

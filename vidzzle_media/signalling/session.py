@@ -50,6 +50,22 @@ class RateLimitedLog:
 BAD_INPUT_LOG = RateLimitedLog()
 
 
+class MessageBudget:
+    """Incoming messages allowed: a burst of RATE_BURST, refilled at RATE_PER_S."""
+
+    def __init__(self) -> None:
+        self.left, self.at = float(RATE_BURST), time.monotonic()
+
+    def spend(self) -> bool:
+        now = time.monotonic()
+        self.left = min(RATE_BURST, self.left + (now - self.at) * RATE_PER_S)
+        self.at = now
+        if self.left < 1:
+            return False
+        self.left -= 1
+        return True
+
+
 class Session:
     """Drives one WebSocket: parses messages, calls the SFU, sends events."""
 
@@ -65,8 +81,8 @@ class Session:
         self._out: asyncio.Queue[str | None] = asyncio.Queue(OUT_QUEUE)
         self._announced: dict[str, dict] = {}
         self._closing = False
-        self._budget = float(RATE_BURST)
-        self._budget_at = time.monotonic()
+        self._rate = MessageBudget()
+        """This connection's until it joins; then its token's (a reconnect does not refill it)."""
 
     def event(self) -> ParticipantEvent:
         return ParticipantEvent(self.entry.room.id, self.participant.id, self.grant.role,
@@ -115,13 +131,7 @@ class Session:
             asyncio.ensure_future(self.ws.close())
 
     def _within_rate(self) -> bool:
-        now = time.monotonic()
-        self._budget = min(RATE_BURST, self._budget + (now - self._budget_at) * RATE_PER_S)
-        self._budget_at = now
-        if self._budget < 1:
-            return False
-        self._budget -= 1
-        return True
+        return self._rate.spend()
 
     async def _handle_text(self, text: str) -> None:
         ref = None
@@ -186,6 +196,7 @@ class Session:
         if previous is not None:  # a reconnect replaces the old connection
             await previous.close_for_room("replaced")
         self.grant, self.token, self.entry = grant, message.token, entry
+        self._rate = entry.budgets.setdefault(message.token, MessageBudget())
         name = grant.display_name or message.display_name.strip()[:80] or grant.role
         participant = entry.room.add_participant(name, {"role": grant.role})
         self.participant = participant

@@ -22,7 +22,7 @@ from typing import Any, Callable, Protocol
 
 from ... import events
 from ...config import Settings
-from ...errors import Conflict, Forbidden, Gone, NotFound
+from ...errors import Conflict, Forbidden, Gone, NotFound, TooManyRequests
 from ...routing.clock import Clock, LoopClock, TimerHandle
 from ...routing.dispatcher import Dispatcher
 from ...routing.hours import WeekHours, is_open
@@ -92,6 +92,8 @@ class _Live:
     tenant_id: int
     flow_name: str
     customer_name: str
+    address: str = ""
+    """Where the customer's request came from (the per-address limit)."""
 
 
 def _iso(at: datetime) -> str:
@@ -154,11 +156,21 @@ class CallService:
 
     # -- customer side ------------------------------------------------------
 
-    async def start_incoming(self, embed_id: str, customer_name: str, base_url: str) -> StartResult:
-        """R-CALL-1/2: out of hours -> record only; else room + ringing."""
+    async def start_incoming(self, embed_id: str, customer_name: str, base_url: str, address: str = "") -> StartResult:
+        """R-CALL-1/2: out of hours -> record only; else room + ringing.
+
+        Each ringing call holds a room: a tenant and a customer address may
+        have only so many at once (security.ringing_calls_per_*), so a burst
+        from the internet cannot fill the server's memory."""
         flow = await flow_store.get_by_embed_id(self.db, embed_id) if embed_id else None
         if flow is None:
             raise NotFound(gettext("Unknown call button: this embed id does not exist (any more)."))
+        limits = self.settings.security
+        if sum(1 for live in self._live.values() if live.tenant_id == flow.tenant_id) >= limits.ringing_calls_per_tenant \
+                or address and sum(1 for live in self._live.values() if live.address == address) \
+                >= limits.ringing_calls_per_address:
+            raise TooManyRequests(gettext("Too many calls are waiting right now. Please try again in a minute."),
+                                  retry_after=30)
         name = " ".join(str(customer_name or "").split())[:MAX_CUSTOMER_NAME] or gettext("Customer")
         now, at = self._now()
         key = secrets.token_urlsafe(24)
@@ -185,7 +197,7 @@ class CallService:
         async with self.db.transaction() as conn:
             await store.insert_call(conn, call)
             await store.add_event(conn, created)
-        self._live[call.id] = _Live(plan, flow.tenant_id, flow.name, name)
+        self._live[call.id] = _Live(plan, flow.tenant_id, flow.name, name, address)
         self.dispatcher.start(call.id, plan)
         log.info("call %s: ringing flow %d", call.id, flow.id)
         return StartResult("ringing", call.id, customer_key=key, room_id=call.room_id, room_token=token)
