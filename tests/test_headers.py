@@ -56,8 +56,8 @@ async def test_every_route_sends_the_headers(client, world, browser):
             seen_html.append(path)
             csp = got["Content-Security-Policy"]
             assert "script-src 'self';" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
-            if headers.is_customer_page(path):
-                assert csp.endswith("frame-ancestors *"), path
+            if headers.is_customer_page(path):     # framed by dealer sites; an invitation link never
+                assert csp.endswith("frame-ancestors 'none'" if path.startswith("/join/") else "frame-ancestors *"), path
             else:
                 assert "frame-ancestors 'none'" in csp and got["X-Frame-Options"] == "DENY", path
     assert "/call" in seen_html and "/admin/" in seen_html and "/no/such/page" in seen_html
@@ -81,3 +81,24 @@ def test_no_inline_script(page):
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", source), "inline <script>"
     assert not re.search(r"\son[a-z]+\s*=", source), "event-handler attribute"
     assert "javascript:" not in source
+
+
+async def test_only_the_tenants_sites_may_frame_its_call_page(client, world, browser):
+    from tests.admin.helpers import database
+    from api.world import make_agents, make_flow, make_group
+    db = database(client)
+    group = await make_group(db, world.tenant_a, "Sales", await make_agents(db, world.tenant_a, 1, prefix="s"))
+    embed = await make_flow(db, world.tenant_a, [(group, 30)])
+    resp = await client.get(f"/call?embed={embed}")
+    assert resp.headers["Content-Security-Policy"].endswith("frame-ancestors *")      # nobody named: any site
+    await browser.login("admin.a@example.com")
+    page = await browser.get("/admin/branding")
+    assert 'id="sites-warning"' in page.text
+    page = await browser.post("/admin/branding/sites", {"allowed_sites": "ftp://nope\nwww.autohaus.example"})
+    assert page.status == 400 and "ftp://nope" in page.field_errors["allowed_sites"]
+    page = await browser.post("/admin/branding/sites",
+                              {"allowed_sites": "https://www.autohaus.example/kontakt\nshop.autohaus.example:8443"})
+    assert page.status == 200 and 'id="sites-warning"' not in page.text
+    resp = await client.get(f"/call?embed={embed}")
+    assert resp.headers["Content-Security-Policy"].endswith(
+        "frame-ancestors https://www.autohaus.example https://shop.autohaus.example:8443")

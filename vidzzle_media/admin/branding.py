@@ -79,7 +79,7 @@ async def branding_page(request: web.Request) -> web.StreamResponse:
     return await _page(request, tenant_id)
 
 
-@routes.post(r"/branding/{section:(backoffice|gdpr|sms|email)}")
+@routes.post(r"/branding/{section:(backoffice|gdpr|sms|email|sites)}")
 async def branding_save(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await scope(request)
     data = await form_data(request)

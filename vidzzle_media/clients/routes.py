@@ -15,6 +15,7 @@ from aiohttp import web
 from .. import i18n, keys
 from ..errors import AppError, NotFound
 from ..headers import customer_policy
+from ..services.branding import brand
 from ..paths import web_root
 from ..services.calls import followup
 from ..services.tenancy import tenants as tenant_service
@@ -37,8 +38,18 @@ async def embed_js(request: web.Request) -> web.StreamResponse:
 
 
 async def call_page(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(web_root() / "call" / "index.html",
-                            headers={**FRAME_ANY, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    """The customer page. Framed by the dealer's site (embed.js): only the
+    tenant's allowed sites may frame it (any, when the tenant named none);
+    an invitation link (/join/...) is opened directly and never framed."""
+    ancestors = "'none'" if request.path.startswith("/join/") else "*"
+    embed_id = request.query.get("embed", "")[:100]
+    if embed_id:
+        flow = await flow_store.get_by_embed_id(request.app[keys.DATABASE], embed_id)
+        sites = flow and await brand.allowed_sites(request.app[keys.DATABASE], flow.tenant_id)
+        ancestors = " ".join(sites) if sites else "*"
+    return web.FileResponse(web_root() / "call" / "index.html", headers={
+        **FRAME_ANY, "Content-Security-Policy": customer_policy(ancestors), "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer"})
 
 
 def _json(data, status: int = 200, cors: bool = False) -> web.Response:

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
+from urllib.parse import urlsplit
+
 import nh3
 
 from ...errors import ValidationError
@@ -54,14 +56,16 @@ BUILTIN: dict[str, str] = {
     "sms_notification": N_("Incoming video call. Open it here:"),
     "sender_address": "",
     "signature": DEFAULT_SIGNATURE,
+    "allowed_sites": "",   # empty: any website may show the call button
 }
 LIMITS = {"header_links": 2000, "footer_text": 300, "gdpr_text": 5000, "sms_invitation": 300,
-          "sms_notification": 300, "signature": 2000, "subject": 200, "body": 20000}
+          "sms_notification": 300, "signature": 2000, "subject": 200, "body": 20000, "allowed_sites": 2000}
 SECTIONS = {
     "backoffice": ("header_links", "footer_text"),
     "gdpr": ("gdpr_text", "gdpr_outgoing", "gdpr_incoming"),
     "sms": ("sms_invitation", "sms_notification"),
     "email": ("sender_address", "signature"),
+    "sites": ("allowed_sites",),
 }
 LOCALIZED = ("gdpr_text", "sms_invitation", "sms_notification")
 """Texts a recipient reads: stored per language as ``key@de``; a template's
@@ -213,6 +217,34 @@ async def recipient_language(ex: Executor, tenant_id: int | None, preferred: str
     return pick(preferred, default=tenant.language if tenant else current_language())
 
 
+def site_origins(text: str) -> list[str]:
+    """The origins (``https://www.autohaus.example``) of a list of sites, one per
+    line; a full URL is cut down to its origin. ValueError names a bad line."""
+    origins = []
+    for line in text.replace(",", "\n").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        parts = urlsplit(line if "://" in line else f"https://{line}")
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        host = parts.hostname or ""
+        if parts.scheme not in ("http", "https") or not host or port == -1 \
+                or not re.fullmatch(r"(\*\.)?[a-z0-9.-]+|\[[0-9a-f:]+\]", host):
+            raise ValueError(gettext("Not a website address: %(line)s", line=line[:80]))
+        origin = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+        if origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+async def allowed_sites(ex: Executor, tenant_id: int) -> list[str]:
+    """The sites whose pages may show the tenant's call page in a frame (empty: any)."""
+    return (await load(ex, tenant_id)).get("allowed_sites").split()
+
+
 async def mail_branding(ex: Executor, tenant_id: int | None, language: str | None = None) -> MailBranding:
     """The MailBranding of a tenant: sender, images, signature, templates in ``language`` (default: the tenant's)."""
     branding = await load(ex, tenant_id)
@@ -258,6 +290,11 @@ def parse_section(section: str, data: Mapping) -> dict[str, str]:
             problems = validate_signature(value)
             if problems:
                 errors[key] = problems[0]
+        elif key == "allowed_sites":
+            try:
+                value = "\n".join(site_origins(value))
+            except ValueError as exc:
+                errors[key] = str(exc)
         out[key] = value
     if errors:
         raise ValidationError(fields=errors)
