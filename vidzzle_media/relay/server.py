@@ -211,7 +211,8 @@ class TurnConnection(asyncio.Protocol):
 
     def fail(self, why: str) -> None:
         self.server.refuse(Refusal.MALFORMED)
-        log.info("turn: closing the connection of %s: %s", self.peer[0], why)
+        # anyone can open connections: counted (refusals{malformed}), never one log line each
+        log.debug("turn: closing the connection of %s: %s", self.peer[0], why)
         if self.transport is not None:
             self.transport.close()
 

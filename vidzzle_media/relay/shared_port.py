@@ -69,6 +69,7 @@ class SharedPort:
         self.tls = tls
         self._sockets: list[socket.socket] = []
         self._tasks: set[asyncio.Task] = set()
+        self._warned_at = -60.0
 
     async def listen(self, host: str, port: int) -> int:
         """Start accepting; the bound port (``port`` 0: a free one). OSError when the port is taken."""
@@ -90,7 +91,10 @@ class SharedPort:
             try:
                 conn, _ = await loop.sock_accept(sock)
             except OSError as exc:   # e.g. too many open files: keep serving the others
-                log.warning("accept failed: %s", exc)
+                now = loop.time()
+                if now - self._warned_at >= 60:       # at most one line a minute
+                    self._warned_at = now
+                    log.warning("accept failed: %s", exc)
                 await asyncio.sleep(0.1)
                 continue
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
