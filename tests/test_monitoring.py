@@ -40,6 +40,7 @@ async def test_healthz_reports_database_outbox_and_rooms(client):
 async def test_metrics_count_rooms_participants_and_forwarded_packets(client):
     directory = client.server.app[ROOM_DIRECTORY]
     before = sample(await (await client.get("/metrics")).text(), "vidzzle_forwarded_packets_total")
+    dropped = dict(aiortc_glue.DROPPED)
     room_id = await directory.create_room([])
     a = WsPeer(await client.ws_connect("/ws/room"), Client())
     b = WsPeer(await client.ws_connect("/ws/room"), Client())
@@ -53,6 +54,7 @@ async def test_metrics_count_rooms_participants_and_forwarded_packets(client):
         text = await (await client.get("/metrics")).text()
         assert sample(text, "vidzzle_rooms") == 1 and sample(text, "vidzzle_participants") == 2
         live = sample(text, "vidzzle_forwarded_packets_total")
+        assert dict(aiortc_glue.DROPPED) == dropped         # real media is never taken for garbage
         assert live > before + 10 and sample(text, "vidzzle_forwarded_bytes_total") > 1000
         await b.send({"type": "leave"})
         await b.expect("left")

@@ -68,3 +68,44 @@ def test_a_truncated_header_extension_is_malformed_not_forwarded():
         RtpView(packet)
     ok = header + struct.pack("!HH", 0xBEDE, 1) + bytes([0x10, 0xAA, 0x00, 0x00]) + b"payload"
     assert RtpView(ok).extensions == [(1, b"\xaa")]
+
+
+def test_payloads_a_viewer_cannot_depacketize_are_recognised():
+    from vidzzle_media.sfu.rtp import h264_payload_ok, vp8_keyframe_start, vp8_payload_ok
+    key = bytes([0x90, 0x80, 0x12]) + bytes([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A, 0x80, 0x02, 0x68, 0x01]) + b"data"
+    assert vp8_payload_ok(key) and vp8_keyframe_start(key)
+    assert vp8_payload_ok(bytes([0x00, 0xAA, 0xBB]))                     # a middle packet of a frame
+    for garbage in (b"\x80", bytes([0x90, 0x80]), bytes([0x10]), bytes([0x10, 0x00, 0x00]),   # cut-off descriptor / header
+                    bytes([0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00])):     # key frame without start code
+        assert not vp8_payload_ok(garbage), garbage
+    assert h264_payload_ok(bytes([0x65, 0x88])) and h264_payload_ok(bytes([0x18, 0x00, 0x02, 0x67, 0x42]))
+    for garbage in (bytes([0xE5, 0x00]), bytes([0x00]), bytes([0x18, 0x00, 0x09, 0x67]), bytes([0x1C, 0x85])):
+        assert not h264_payload_ok(garbage), garbage
+
+
+def test_a_producer_drops_and_counts_garbage_instead_of_forwarding_it():
+    from vidzzle_media.sfu.codec import CodecInfo
+    from vidzzle_media.sfu.producer import Producer
+    from vidzzle_media.sfu.rtp import RtpView
+
+    class Upstream:
+        ssrc_free = True
+
+        def request_keyframe(self, ssrc):
+            pass
+
+        def request_nack(self, ssrc, seqs):
+            pass
+
+    producer = Producer("video", CodecInfo("video", "video/VP8", 90000, 96), Upstream())
+    forwarded = []
+
+    class Viewer:
+        def forward(self, view):
+            forwarded.append(view.seq)
+
+    producer._fanout = (Viewer(),)
+    before = aiortc_glue.DROPPED["malformed_payload"]
+    for seq, payload in ((1, bytes([0x10, 0x00, 0x00])), (2, bytes([0x00, 0xAA, 0xBB]))):
+        producer.receive(RtpView(struct.pack("!BBHII", 0x80, 96, seq, 1000, 42) + payload))
+    assert forwarded == [2] and aiortc_glue.DROPPED["malformed_payload"] == before + 1

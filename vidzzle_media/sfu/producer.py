@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pyee.asyncio import AsyncIOEventEmitter
 
+from . import aiortc_glue
 from .codec import CodecInfo
 from .reception import ReceptionStats
-from .rtp import RtpView, h264_keyframe_start, seq_newer, unwrap_rtx, vp8_keyframe_start
+from .rtp import RtpView, h264_keyframe_start, h264_payload_ok, seq_newer, unwrap_rtx, vp8_keyframe_start, vp8_payload_ok
 
 if TYPE_CHECKING:
     from .consumer import Consumer
@@ -79,11 +80,11 @@ class Producer(AsyncIOEventEmitter):
         self._pli_timer: asyncio.TimerHandle | None = None
         self._pli_pending = False
         if codec.name == "VP8":
-            self._keyframe = vp8_keyframe_start
+            self._keyframe, self._valid = vp8_keyframe_start, vp8_payload_ok
         elif codec.name == "H264":
-            self._keyframe = h264_keyframe_start
+            self._keyframe, self._valid = h264_keyframe_start, h264_payload_ok
         else:
-            self._keyframe = None
+            self._keyframe, self._valid = None, None
         self.on("error", lambda exc: log.error("%r: %s", self, exc))
 
     def __repr__(self) -> str:
@@ -116,6 +117,9 @@ class Producer(AsyncIOEventEmitter):
                 self.request_keyframe()
         self._track_loss(view.seq)
         self.reception.add(view.seq)
+        if self._valid is not None and view.payload and not self._valid(view.payload):
+            aiortc_glue.drop("malformed_payload")   # would break the viewers' depacketizers: never forwarded
+            return
         if self._keyframe is not None and self._keyframe(view.payload):
             view.keyframe_start = True
             self.keyframes += 1

@@ -144,6 +144,63 @@ def vp8_keyframe_start(payload: bytes) -> bool:
     return len(payload) > i and (payload[i] & 0x01) == 0
 
 
+def _vp8_descriptor_end(payload: bytes) -> int | None:
+    """Length of the VP8 payload descriptor (RFC 7741 section 4.2), None when it is cut short."""
+    if not payload:
+        return None
+    i = 1
+    if payload[0] & 0x80:  # X
+        if len(payload) < 2:
+            return None
+        x = payload[1]
+        i = 2
+        if x & 0x80:  # I: picture id, 7 or 15 bits
+            if len(payload) <= i:
+                return None
+            i += 2 if payload[i] & 0x80 else 1
+        if x & 0x40:  # L
+            i += 1
+        if x & 0x30:  # T or K
+            i += 1
+    return i if i < len(payload) else None
+
+
+def vp8_payload_ok(payload: bytes) -> bool:
+    """A VP8 packet a receiver can depacketize: a complete descriptor, data
+    after it, and at the start of a frame its payload header (3 bytes; a key
+    frame also its start code 9d 01 2a and dimensions)."""
+    i = _vp8_descriptor_end(payload)
+    if i is None:
+        return False
+    if payload[0] & 0x10 and not payload[0] & 0x07:   # S, partition 0: a frame starts here
+        if len(payload) < i + 3:
+            return False
+        if not payload[i] & 0x01:                     # key frame
+            return len(payload) >= i + 10 and payload[i + 3:i + 6] == b"\x9d\x01\x2a"
+    return True
+
+
+def h264_payload_ok(payload: bytes) -> bool:
+    """An H.264 packet (RFC 6184) with a sane NAL header: forbidden bit clear, a known type, whole STAP-A units."""
+    if not payload or payload[0] & 0x80:
+        return False
+    nal = payload[0] & 0x1F
+    if nal == 0 or nal in (25, 26, 27, 29, 30, 31):
+        return False
+    if nal == 28:  # FU-A
+        return len(payload) > 2
+    if nal == 24:  # STAP-A: every unit's size must fit
+        i = 1
+        while i < len(payload):
+            if i + 2 > len(payload):
+                return False
+            size = (payload[i] << 8) | payload[i + 1]
+            if size == 0 or i + 2 + size > len(payload):
+                return False
+            i += 2 + size
+    return True
+
+
 def h264_keyframe_start(payload: bytes) -> bool:
     """True when this H.264 packet carries an SPS or starts an IDR (RFC 6184)."""
     if not payload:
