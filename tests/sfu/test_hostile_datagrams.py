@@ -1,7 +1,8 @@
 """Datagrams from anyone to a media port: empty ones, malformed STUN (that
 made aioice log a traceback each) and unknown protocols are dropped and
-counted, with at most one log line per reason per minute, and the call
-goes on."""
+counted, with at most one log line per reason per minute; DTLS-, RTCP- and
+RTP-shaped junk goes on to aiortc, which must drop it without a word; and
+the call goes on."""
 
 from __future__ import annotations
 
@@ -39,16 +40,21 @@ async def test_garbage_to_a_media_port_is_dropped_counted_and_logged_once(client
         caplog.clear()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for _ in range(100):
-            for datagram in (b"", malformed_stun(), b"\xff" * 40):
+            for datagram in (b"", malformed_stun(), b"\xff" * 40,
+                             b"\x16\xfe\xfd" + b"\x00" * 40,          # DTLS-shaped junk: aiortc drops it quietly
+                             b"\x80\xc8\x00\x06" + b"\x01" * 24,     # RTCP-shaped junk (not SRTCP-authenticated)
+                             b"\x80\x60\x00\x01" + b"\x02" * 30):    # RTP-shaped junk (not SRTP-authenticated)
                 sock.sendto(datagram, ("127.0.0.1", port))
-            await asyncio.sleep(0.002)      # a pace the loopback socket buffer takes without loss
+            await asyncio.sleep(0.003)      # a pace the loopback socket buffer takes without loss
         sock.close()
         await wait_for(lambda: all(aiortc_glue.DROPPED[r] - before.get(r, 0) == 100
                                    for r in ("empty", "malformed_stun", "unknown_protocol")))
+        await asyncio.sleep(0.5)            # the DTLS/RTCP/RTP-shaped junk went on to aioice/aiortc
         lines = [r for r in caplog.records if r.name.startswith(("aioice", "aiortc", "vidzzle"))
                  and r.levelno >= logging.INFO]
         assert not [r for r in lines if r.exc_info or r.levelno >= logging.WARNING], [r.getMessage() for r in lines]
         assert len([r for r in lines if "dropped a datagram" in r.getMessage()]) <= 3
+        assert len(lines) <= 10, [r.getMessage() for r in lines]      # 600 junk datagrams, a handful of lines
         text = await (await client.get("/metrics")).text()
         assert re.search(r'vidzzle_dropped_datagrams_total\{reason="malformed_stun"\} [1-9]', text)
         assert re.search(r"^vidzzle_participants 1\.0$", text, flags=re.M)        # the participant is still there
