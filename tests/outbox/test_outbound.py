@@ -131,7 +131,7 @@ async def test_the_delivery_log_shows_a_category_not_socket_errors(client, liste
     now = datetime.now(timezone.utc)
     async with outbound.client_session(STRICT) as session:
         result = await WebhookSender(session).deliver(await outbox_store.get(db, refused), now)
-    assert (result.ok, result.error) == (False, "refused by policy") and seen == []
+    assert (result.ok, result.error, result.permanent) == (False, "refused by policy", True) and seen == []
     async with outbound.client_session(OutboundPolicy.from_cidrs(["127.0.0.0/8"])) as session:
         result = await WebhookSender(session).deliver(await outbox_store.get(db, closed), now)
     assert (result.ok, result.error) == (False, "connection failed")      # not "Connection refused [Errno 111]"

@@ -118,7 +118,9 @@ class WebhookSender:
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, OSError, outbound.Refused) as exc:
             log.info("webhook %s to %s failed: %s", msg_id, urlsplit(item.recipient).hostname, describe(exc))
-            return DeliveryResult(ok=False, error=outbound.category(exc))   # the tenant sees this: no socket details
+            category = outbound.category(exc)   # the tenant sees this: no socket details
+            # a forbidden address stays forbidden: retrying for a day would only knock again
+            return DeliveryResult(ok=False, error=category, permanent=category == outbound.REFUSED)
         if 200 <= status < 300:
             return DeliveryResult(ok=True, status=str(status))
         if 300 <= status < 400:
