@@ -70,7 +70,8 @@ async def gather(app: web.Application) -> list:
 
     dropped = CounterMetricFamily("vidzzle_dropped_datagrams", "Datagrams to media ports dropped unread, by reason.",
                                   labels=["reason"])
-    for reason in ("empty", "malformed_stun", "unknown_protocol", "malformed_rtp", "malformed_payload"):
+    for reason in ("empty", "malformed_stun", "unknown_protocol", "unauthenticated_rtp", "malformed_rtp",
+                   "malformed_payload"):
         dropped.add_metric([reason], aiortc_glue.DROPPED[reason])
     families.append(dropped)
 

@@ -334,7 +334,8 @@ def _make_receiver(original, dtls, allowed, on_rtp):
                 if unprotect is None or unprotect.session is not srtp:
                     unprotect = _Unprotect(srtp)
                 plain = unprotect(data)
-                if plain is None:
+                if plain is None:      # not from our publisher (or a replay): SRTP says no
+                    drop("unauthenticated_rtp", addr)
                     return
                 try:
                     on_rtp(plain)
