@@ -324,10 +324,10 @@ def _make_receiver(original, dtls, allowed, on_rtp):
             ok = verdicts[addr[0]] = bool(allowed(addr[0]))
             if len(verdicts) > 64:  # bounded: spoofed sources cannot grow it
                 verdicts.clear()
-        if not ok or not screen(data, addr):
+        if not ok:
             return
-        # SRTP, not SRTCP (byte 1 of RTCP is 192-208: aiortc's is_rtcp)
-        if on_rtp is not None and 127 < data[0] < 192 and len(data) > 12 and not 191 < data[1] < 209 \
+        # SRTP, not SRTCP (byte 1 of RTCP is 192-208: aiortc's is_rtcp): the hot path, checked first
+        if on_rtp is not None and len(data) > 12 and 127 < data[0] < 192 and not 191 < data[1] < 209 \
                 and dtls is not None:
             srtp = dtls._rx_srtp
             if srtp is not None:
@@ -342,7 +342,8 @@ def _make_receiver(original, dtls, allowed, on_rtp):
                 except Exception:  # never let forwarding kill the socket callback
                     log.exception("forwarding failed")
                 return
-        original(data, addr)
+        if screen(data, addr):     # everything else: STUN, DTLS, SRTCP, or junk
+            original(data, addr)
 
     return datagram_received
 

@@ -122,26 +122,10 @@ def unwrap_rtx(view: RtpView, payload_type: int) -> bytes | None:
 
 def vp8_keyframe_start(payload: bytes) -> bool:
     """True when this VP8 packet starts a key frame (RFC 7741)."""
-    if not payload:
+    if not payload or not (payload[0] & 0x10) or (payload[0] & 0x07):  # S bit, partition index 0
         return False
-    b0 = payload[0]
-    if not (b0 & 0x10) or (b0 & 0x07):  # S bit, partition index 0
-        return False
-    i = 1
-    if b0 & 0x80:  # X
-        if len(payload) < 2:
-            return False
-        x = payload[1]
-        i = 2
-        if x & 0x80:  # I: picture id
-            if len(payload) <= i:
-                return False
-            i += 2 if payload[i] & 0x80 else 1
-        if x & 0x40:  # L
-            i += 1
-        if x & 0x30:  # T or K
-            i += 1
-    return len(payload) > i and (payload[i] & 0x01) == 0
+    i = _vp8_descriptor_end(payload)
+    return i is not None and (payload[i] & 0x01) == 0
 
 
 def _vp8_descriptor_end(payload: bytes) -> int | None:
