@@ -8,6 +8,8 @@ from smtpcapture import start_smtp
 from vidzzle_media.app import create_app
 from vidzzle_media.config import load_settings
 
+pytest_plugins = ["hangs"]      # a hanging test prints its pending asyncio tasks (tests/hangs.py)
+
 
 @pytest.fixture
 def settings(tmp_path):

@@ -87,6 +87,44 @@ PYLIBSRTP_VERSION = "1.0.0"
 
 
 
+# --- closing ---------------------------------------------------------------
+
+#: how long closing one PeerConnection may take before we stop waiting for it
+PC_CLOSE_TIMEOUT_S = 5.0
+_CONNECT_TASK = "RTCPeerConnection.__connect"
+
+
+def _connect_tasks(pc: RTCPeerConnection) -> list[asyncio.Task]:
+    """aiortc's own connect task(s) of ``pc`` that are still running.
+
+    aiortc starts ``__connect`` with ensure_future and never awaits it; a PC
+    closed while it connects makes that task fail with InvalidStateError,
+    which asyncio then reports as "Task exception was never retrieved"."""
+    found = []
+    for task in asyncio.all_tasks():
+        coro = task.get_coro()
+        frame = getattr(coro, "cr_frame", None)
+        if getattr(coro, "__qualname__", "") == _CONNECT_TASK and frame is not None \
+                and frame.f_locals.get("self") is pc:
+            found.append(task)
+    return found
+
+
+async def close_peer(pc: RTCPeerConnection, timeout: float = PC_CLOSE_TIMEOUT_S) -> None:
+    """Close ``pc`` without waiting forever and without leaving an unretrieved
+    error behind: a stop (of a call or the server) must end even if aiortc's
+    close hangs (aiortc issue 283), and a connect cut short is expected."""
+    connecting = _connect_tasks(pc)
+    try:
+        await asyncio.wait_for(pc.close(), timeout)
+    except asyncio.TimeoutError:
+        log.warning("a media connection did not close within %.0f s; left behind", timeout)
+    for task in connecting:
+        if not task.done():
+            task.cancel()
+    await asyncio.gather(*connecting, return_exceptions=True)
+
+
 # --- ICE -------------------------------------------------------------------
 
 CONTAINER_INTERFACES = re.compile(

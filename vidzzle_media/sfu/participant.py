@@ -472,10 +472,12 @@ class Participant(AsyncIOEventEmitter):
         for task in list(self._tasks):
             task.cancel()
         pcs = [pc for pc in (self._publish_pc, self._subscribe_pc) if pc is not None]
-        await asyncio.gather(*(pc.close() for pc in pcs), return_exceptions=True)
-        if self._negotiation is not None:
-            await asyncio.gather(self._negotiation, return_exceptions=True)
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*(aiortc_glue.close_peer(pc) for pc in pcs), return_exceptions=True)
+        pending = [*self._tasks, *([self._negotiation] if self._negotiation is not None else [])]
+        try:    # cancelled above; a task that ignores it must not hold up the close
+            await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), aiortc_glue.PC_CLOSE_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            log.warning("participant %s: %d task(s) did not stop", self.id[:8], len(pending))
         self._update_state()
         self.emit("close")
         self.remove_all_listeners()
