@@ -21,6 +21,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from . import admin, api, clients, headers, keys, monitoring, signalling
 from .config import Settings
+from .listening import Listening
 from .middleware import error_middleware, language_middleware
 from .paths import web_root
 from .tls import server_ssl_context
@@ -58,12 +59,12 @@ def _relay(app: web.Application, settings: Settings) -> None:
     app[keys.RELAY] = server
     tls = server_ssl_context(settings.tls)
     shared = conf.port == 0
-    bound: list[int] = [settings.server.port] if shared else []
+    bound: list[int] = []       # the relay's own port, once listening
 
     def ice_servers(request_host: str) -> list[dict]:
-        if not bound:
+        port = app[keys.LISTENING].port if shared else (bound[0] if bound else 0)
+        if not port:
             return []
-        port = bound[0]
         host = urlsplit(settings.server.public_url).hostname or request_host
         if ":" in host:
             host = f"[{host}]"
@@ -97,6 +98,8 @@ def create_app(settings: Settings) -> web.Application:
     settings.data_path.mkdir(parents=True, exist_ok=True)
     app = web.Application(middlewares=[language_middleware, error_middleware], client_max_size=32 * 1024 * 1024)
     app[keys.SETTINGS] = settings
+    app[keys.LISTENING] = Listening("https" if settings.tls.enabled else "http", settings.server.host,
+                                    settings.server.port)
     database = Database(settings.database_path, settings.database.busy_timeout_ms)
     app[keys.DATABASE] = database
     app[keys.ACTIVITY] = BackOfficeActivity(database)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import shlex
+import ssl
 import sys
+from pathlib import Path
 
+from . import __version__
 
 from .errors import AppError
 from .config import ConfigError, Settings, load_settings
@@ -22,12 +27,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vidzzle-media", description="Self-hosted video calls: server and administration.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve = sub.add_parser("serve", help="run the server (HTTPS, back office, signalling, SFU)",
                            description="Run the server with the embedded defaults (SQLite, self-signed certificate).")
     _common(serve)
     serve.add_argument("--host", help="listen address (default 0.0.0.0)")
-    serve.add_argument("--port", type=int, help="listen port (default 8443)")
+    serve.add_argument("--port", type=int, help="listen port (default 8443; 0: a free port, printed at start)")
     support = sub.add_parser("create-support", help="create the first support account and print its set-password link",
                              description="Create a support account (locked until its password is set) and print a one-time URL to set the password.")
     support.add_argument("email", metavar="EMAIL")
@@ -37,9 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
                                         "Restore: stop the server and copy FILE to the database path.")
     backup.add_argument("file", metavar="FILE")
     _common(backup)
-    # internal: the bounded PDF check runs in a child process (services/presentations.py)
-    probe = sub.add_parser("probe-pdf")
-    probe.add_argument("args", nargs="*")
     return parser
 
 
@@ -52,28 +55,64 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(args.config, overrides=overrides)
 
 
+def program() -> str:
+    """How the operator started us, to print a command they can paste."""
+    if getattr(sys, "frozen", False):       # the one-file binary
+        return shlex.quote(sys.executable)
+    if Path(sys.argv[0]).name == "__main__.py":
+        return "python3 -m vidzzle_media"
+    return "vidzzle-media"
+
+
+def first_run_hint(args: argparse.Namespace, settings: Settings) -> str:
+    """The one command that creates the first account, for this very data folder (and settings file)."""
+    command = [program(), "create-support", "YOUR-EMAIL", "--data-dir", shlex.quote(str(settings.data_path.resolve()))]
+    if args.config:
+        command += ["--config", shlex.quote(str(Path(args.config).resolve()))]
+    return ("No account exists yet. Create the first (support) account with\n    " + " ".join(command)
+            + "\nand open the link it prints to set its password.")
+
+
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .app import create_app
+    from .keys import DATABASE, LISTENING, RELAY
+    from .listening import Listening
+    from .serving import run
+    from .services.accounts.users import nobody_can_log_in
     from .tls import server_ssl_context
 
-    from .keys import RELAY
-    from .serving import run
-
-    app = create_app(settings)
-    context = server_ssl_context(settings.tls)
+    try:
+        app = create_app(settings)
+        context = server_ssl_context(settings.tls)
+    except (OSError, ssl.SSLError) as exc:
+        print(f"vidzzle-media: cannot read the TLS certificate or key ({settings.tls.cert_file or settings.tls.cert_dir}): "
+              f"{getattr(exc, 'strerror', None) or exc}. Check tls.cert_file and tls.key_file.", file=sys.stderr)
+        return 2
     relay = app.get(RELAY)
     shared = relay is not None and settings.relay.port == 0
+
+    async def listening(port: int) -> None:
+        served = app[LISTENING]
+        served.port = port
+        served.save(settings.data_path)
+        print(f"Vidzzle Media {__version__} is serving on {served.origin}", file=sys.stderr)
+        if await nobody_can_log_in(app[DATABASE]):
+            print(first_run_hint(args, settings), file=sys.stderr)
+
     try:
-        run(app, settings.server.host, settings.server.port, context, relay.protocol if shared else None)
+        run(app, settings.server.host, settings.server.port, context, relay.protocol if shared else None, listening)
     except OSError as exc:
-        print(f"vidzzle-media: cannot listen on {settings.server.host}:{settings.server.port}: "
-              f"{exc.strerror or exc}. Is another server running there? Choose another with --port.",
+        print(f"vidzzle-media: cannot listen on {settings.server.host or '0.0.0.0'}:{settings.server.port}: "
+              f"{os.strerror(exc.errno) if exc.errno else exc}. Is another server running there? Choose another with --port.",
               file=sys.stderr)
-        return 1
+        return 2
+    finally:
+        Listening.remove(settings.data_path)
     return 0
 
 
 def run_create_support(args: argparse.Namespace, settings: Settings) -> int:
+    from .listening import running_origin
     from .services.accounts.links import create_support_account
     from .store import Database
 
@@ -81,12 +120,14 @@ def run_create_support(args: argparse.Namespace, settings: Settings) -> int:
         db = Database(settings.database_path, settings.database.busy_timeout_ms)
         await db.open()
         try:
-            return await create_support_account(db, settings, args.email)
+            return await create_support_account(db, settings, args.email, base=running_origin(settings.data_path))
         finally:
             await db.close()
 
     url = asyncio.run(go())
     print(f"Support account {args.email} created. Open this link once to set its password:\n{url}")
+    if not settings.server.public_url:
+        print("(The link points to this machine; set server.public_url to the address others use.)")
     return 0
 
 
@@ -102,11 +143,12 @@ RUNNERS = {"serve": run_serve, "create-support": run_create_support, "backup": r
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "probe-pdf":   # a child process: no settings, no logging set-up
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["probe-pdf"]:   # internal, not in --help: the bounded PDF check's child process
         from .services.branding import pdf_probe
 
-        return pdf_probe.main(args.args)
+        return pdf_probe.main(argv[1:])
+    args = build_parser().parse_args(argv)
     try:
         settings = settings_from(args)
     except ConfigError as exc:

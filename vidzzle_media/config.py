@@ -30,7 +30,7 @@ def setting(default: Any, help: str, secret: bool = False) -> Any:
 @dataclass
 class ServerSettings:
     host: str = setting("0.0.0.0", "Address the HTTPS server listens on.")
-    port: int = setting(8443, "TCP port of the HTTPS (or HTTP, with tls.enabled=false) server.")
+    port: int = setting(8443, "TCP port of the HTTPS (or HTTP, with tls.enabled=false) server; 0: a free port, printed at start.")
     data_dir: str = setting("data", "Folder for the SQLite database, uploads and the session key; created on start.")
     public_url: str = setting("", "Base URL customers and agents reach the server at (used in emails and the embed snippet), e.g. https://video.example.com. Empty: derived from the request.")
     appname: str = setting("Vidzzle Media", "Default application name (`__APPNAME__`); support can change it in the back office.")
@@ -236,14 +236,14 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("sms.sender must be log or http")
     if settings.sms.sender == "http" and not settings.sms.http_url:
         raise ConfigError("sms.http_url is required with sms.sender = http")
-    if not 0 < settings.server.port < 65536:
-        raise ConfigError("server.port must be between 1 and 65535")
+    if not 0 <= settings.server.port < 65536:
+        raise ConfigError("server.port must be between 0 (a free port) and 65535")
     lo, hi = settings.ice.udp_port_min, settings.ice.udp_port_max
     if (lo or hi) and not (0 < lo <= hi < 65536):
         raise ConfigError("ice.udp_port_min/udp_port_max must both be set, with min <= max")
     if settings.relay.enabled and not 0 <= settings.relay.port < 65536:
         raise ConfigError("relay.port must be between 0 and 65535")
-    if settings.relay.enabled and settings.relay.port == settings.server.port:
+    if settings.relay.enabled and settings.relay.port and settings.relay.port == settings.server.port:
         raise ConfigError("relay.port equals server.port: set relay.port = 0 to share the HTTPS port")
     for cidr in settings.outbound.allow:
         try:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -20,15 +21,21 @@ from .relay.shared_port import ProtocolFactory, SharedPort
 log = logging.getLogger(__name__)
 
 
+OnListening = Callable[[int], Awaitable[None]]
+"""Called once with the bound port (``port`` 0: the free one chosen)."""
+
+
 async def _serve(app: web.Application, host: str, port: int, tls: ssl.SSLContext | None,
-                 turn: ProtocolFactory | None) -> None:
+                 turn: ProtocolFactory | None, on_listening: OnListening | None) -> None:
     runner = web.AppRunner(app, handle_signals=True, access_log=None)
     await runner.setup()
     listener = SharedPort(runner.server, turn, tls)
     try:
-        await listener.listen(host, port)
+        port = await listener.listen(host, port)
         log.info("serving on %s://%s:%s%s", "https" if tls else "http", host, port,
                  " (and TURN over TCP/TLS)" if turn else "")
+        if on_listening is not None:
+            await on_listening(port)
         while True:
             await asyncio.sleep(3600)
     finally:
@@ -37,11 +44,11 @@ async def _serve(app: web.Application, host: str, port: int, tls: ssl.SSLContext
 
 
 def run(app: web.Application, host: str, port: int, tls: ssl.SSLContext | None,
-        turn: ProtocolFactory | None = None) -> None:
+        turn: ProtocolFactory | None = None, on_listening: OnListening | None = None) -> None:
     """Until SIGINT/SIGTERM; OSError when the port cannot be had."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    main = loop.create_task(_serve(app, host, port, tls, turn))
+    main = loop.create_task(_serve(app, host, port, tls, turn, on_listening))
     try:
         loop.run_until_complete(main)
     except (web.GracefulExit, KeyboardInterrupt):

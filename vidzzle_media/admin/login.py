@@ -22,7 +22,9 @@ routes = web.RouteTableDef()
 async def login_page(request: web.Request) -> web.StreamResponse:
     if await current_user(request) is not None:
         raise web.HTTPFound(safe_next(request.query.get("next")))
-    return await render(request, "login.html", {"next": safe_next(request.query.get("next")), "form": {}})
+    first_run = await accounts.nobody_can_log_in(request.config_dict[keys.DATABASE])
+    return await render(request, "login.html", {"next": safe_next(request.query.get("next")), "form": {},
+                                                "first_run": first_run})
 
 
 @routes.post("/login")

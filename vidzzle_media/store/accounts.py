@@ -75,11 +75,16 @@ async def list_users(ex: Executor, *, tenant_id=_ANY) -> list[UserRecord]:
     return [_user(r) for r in rows]
 
 
-async def count_users(ex: Executor, role: str | None = None) -> int:
-    if role is None:
-        row = await fetchone(ex, "SELECT COUNT(*) FROM users")
-    else:
-        row = await fetchone(ex, "SELECT COUNT(*) FROM users WHERE role = ?", (role,))
+async def count_users(ex: Executor, role: str | None = None, *, with_password: bool = False) -> int:
+    """Users (of one role); ``with_password``: only those who can log in (a set-password link was used)."""
+    where = ["1"]
+    params: list = []
+    if role is not None:
+        where.append("role = ?")
+        params.append(role)
+    if with_password:
+        where.append("password_hash IS NOT NULL")
+    row = await fetchone(ex, f"SELECT COUNT(*) FROM users WHERE {' AND '.join(where)}", params)
     return row[0]
 
 

@@ -145,8 +145,10 @@ async def set_password(db, settings: Settings, token: str, data: Mapping, *, now
     return await store.get_user(db, user.id)
 
 
-async def create_support_account(db, settings: Settings, email: str, now: datetime | None = None) -> str:
-    """CLI: create a (locked) support account and return its one-time set-password URL.
+async def create_support_account(db, settings: Settings, email: str, now: datetime | None = None,
+                                 base: str = "") -> str:
+    """CLI: create a (locked) support account and return its one-time set-password URL
+    (on ``base``, the running server's origin, when public_url is empty).
     Run again for an unconfirmed support account, it issues a fresh link."""
     now = now or datetime.now(timezone.utc)
     errors: dict[str, str] = {}
@@ -165,4 +167,4 @@ async def create_support_account(db, settings: Settings, email: str, now: dateti
         token = await tokens.issue(conn, purpose=tokens.PURPOSE_OPTIN, user_id=user_id, tenant_id=None, subject="",
                                    ttl=timedelta(hours=settings.security.optin_token_hours), now=now)
     log.info("support account %s created from the command line", user_id)
-    return _link(base_url(settings), token)
+    return _link(base_url(settings, base), token)

@@ -52,6 +52,12 @@ def assignable_roles(actor, target: UserRecord | None = None) -> tuple[str, ...]
 
 # -- login -------------------------------------------------------------------
 
+async def nobody_can_log_in(db) -> bool:
+    """A fresh install: nobody can log in until ``create-support`` makes the
+    first account and its set-password link is used."""
+    return await store.count_users(db, with_password=True) == 0
+
+
 async def authenticate(db, settings: Settings, *, email: str, password: str, address: str | None,
                        now: datetime | None = None) -> UserRecord:
     """Check a login. Throttled before hashing; wrong email and wrong password look alike."""
