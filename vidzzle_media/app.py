@@ -7,10 +7,12 @@ order of start.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
 import secrets
+import ssl
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,7 +22,8 @@ from aiohttp import web
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from . import admin, api, clients, headers, keys, monitoring, signalling
-from .config import Settings
+from .certificates import AcmeCertificates
+from .config import Settings, acme_domain
 from .listening import Listening
 from .middleware import error_middleware, language_middleware
 from .paths import web_root
@@ -57,7 +60,7 @@ def _relay(app: web.Application, settings: Settings) -> None:
     server = TurnServer(secret, app[ROOMS].ice.media_addresses,
                         limits=RelayLimits(conf.max_allocations, conf.max_allocations_per_user, conf.max_lifetime_s))
     app[keys.RELAY] = server
-    tls = server_ssl_context(settings.tls)
+    tls = app.get(keys.TLS)
     shared = conf.port == 0
     bound: list[int] = []       # the relay's own port, once listening
 
@@ -94,10 +97,42 @@ def _relay(app: web.Application, settings: Settings) -> None:
     app.cleanup_ctx.append(relay_ctx)
 
 
+def _acme(app: web.Application, settings: Settings, context: ssl.SSLContext) -> None:
+    """Certificates by ACME: the stored one at once, a new one when due; the
+    HTTP-01 answers (and a redirect to HTTPS) on tls.acme_http_port."""
+    conf = settings.tls
+    manager = AcmeCertificates(acme_domain(settings), settings.data_path, context, directory_url=conf.acme_directory,
+                               email=conf.acme_email, ca_file=conf.acme_ca_file)
+    manager.load_into_context()
+    app[keys.CERTIFICATES] = manager
+
+    async def acme_ctx(app: web.Application):
+        runner = web.AppRunner(manager.http_app(settings.server.public_url), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, settings.server.host or None, conf.acme_http_port).start()
+        except OSError as exc:
+            log.error("cannot listen on port %d for the ACME HTTP-01 answers (%s): no trusted certificate can be "
+                      "obtained. Free the port, or allow it (systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE).",
+                      conf.acme_http_port, exc.strerror or exc)
+        task = asyncio.get_running_loop().create_task(manager.run())
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await runner.cleanup()
+
+    app.cleanup_ctx.append(acme_ctx)
+
+
 def create_app(settings: Settings) -> web.Application:
     settings.data_path.mkdir(parents=True, exist_ok=True)
     app = web.Application(middlewares=[language_middleware, error_middleware], client_max_size=32 * 1024 * 1024)
     app[keys.SETTINGS] = settings
+    context = server_ssl_context(settings.tls)     # ConfigError when the certificate cannot be read
+    if context is not None:
+        app[keys.TLS] = context
+        if settings.tls.acme:
+            _acme(app, settings, context)
     app[keys.LISTENING] = Listening("https" if settings.tls.enabled else "http", settings.server.host,
                                     settings.server.port)
     database = Database(settings.database_path, settings.database.busy_timeout_ms)

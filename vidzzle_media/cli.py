@@ -7,7 +7,6 @@ import asyncio
 import logging
 import os
 import shlex
-import ssl
 import sys
 from pathlib import Path
 
@@ -75,19 +74,13 @@ def first_run_hint(args: argparse.Namespace, settings: Settings) -> str:
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .app import create_app
-    from .keys import DATABASE, LISTENING, RELAY
+    from .keys import DATABASE, LISTENING, RELAY, TLS
     from .listening import Listening
     from .serving import run
     from .services.accounts.users import nobody_can_log_in
-    from .tls import server_ssl_context
 
-    try:
-        app = create_app(settings)
-        context = server_ssl_context(settings.tls)
-    except (OSError, ssl.SSLError) as exc:
-        print(f"vidzzle-media: cannot read the TLS certificate or key ({settings.tls.cert_file or settings.tls.cert_dir}): "
-              f"{getattr(exc, 'strerror', None) or exc}. Check tls.cert_file and tls.key_file.", file=sys.stderr)
-        return 2
+    app = create_app(settings)      # ConfigError (exit 2) when the certificate cannot be read
+    context = app.get(TLS)
     relay = app.get(RELAY)
     shared = relay is not None and settings.relay.port == 0
 

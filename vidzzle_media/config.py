@@ -47,6 +47,11 @@ class TlsSettings:
     cert_file: str = setting("", "PEM certificate chain. Empty: a self-signed certificate is generated on first start into `certs/` (relative to the working directory) and reused.")
     key_file: str = setting("", "PEM private key belonging to cert_file.")
     cert_dir: str = setting("certs", "Where the generated self-signed certificate is kept when cert_file is empty.")
+    acme: bool = setting(False, "Get a trusted certificate for the host of server.public_url automatically (ACME, e.g. Let's Encrypt; HTTP-01 on acme_http_port), renew it at 2/3 of its lifetime. Until the first one arrives the self-signed one is served.")
+    acme_directory: str = setting("https://acme-v02.api.letsencrypt.org/directory", "The ACME server's directory URL.")
+    acme_email: str = setting("", "Contact address given to the ACME server (expiry warnings). Optional.")
+    acme_http_port: int = setting(80, "Port of the HTTP-01 answers (the ACME server asks on port 80; another port only behind a forward). It also redirects plain HTTP to HTTPS.")
+    acme_ca_file: str = setting("", "PEM bundle to trust the ACME server's own HTTPS with (a private ACME server); empty: the system's.")
 
 
 @dataclass
@@ -229,6 +234,19 @@ def _sections() -> list[str]:
     return [f.name for f in dataclasses.fields(Settings)]
 
 
+def acme_domain(settings: Settings) -> str:
+    """The name an ACME certificate is for: the host of server.public_url, when it is a DNS name."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(settings.server.public_url).hostname or "").lower()
+    try:
+        ipaddress.ip_address(host)
+        return ""
+    except ValueError:
+        pass
+    return host if "." in host and not host.endswith(".localhost") else ""
+
+
 def _validate(settings: Settings) -> None:
     if settings.smtp.security not in ("starttls", "tls", "none"):
         raise ConfigError("smtp.security must be starttls, tls or none")
@@ -252,3 +270,9 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"outbound.allow: {cidr!r} is not a network (CIDR such as 10.0.0.0/8)") from None
     if bool(settings.tls.cert_file) != bool(settings.tls.key_file):
         raise ConfigError("tls.cert_file and tls.key_file must be set together")
+    if settings.tls.enabled and settings.tls.acme:
+        if settings.tls.cert_file:
+            raise ConfigError("tls.acme and tls.cert_file exclude each other: choose automatic or own certificate files")
+        if not acme_domain(settings):
+            raise ConfigError("tls.acme needs server.public_url with a DNS name (https://video.example.com), "
+                              "not an IP address or localhost")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
+
 from aiohttp import web
 
+from .certificates import AcmeCertificates
 from .config import Settings
 from .listening import Listening
 from .relay.server import TurnServer
@@ -17,3 +20,7 @@ RELAY = web.AppKey("relay", TurnServer)
 """Only with relay.enabled."""
 LISTENING = web.AppKey("listening", Listening)
 """Where the server actually serves (its port is known once bound)."""
+TLS = web.AppKey("tls", ssl.SSLContext)
+"""The HTTPS (and TURN/TLS) context; only with tls.enabled. ACME reloads its certificate in place."""
+CERTIFICATES = web.AppKey("certificates", AcmeCertificates)
+"""Only with tls.acme."""

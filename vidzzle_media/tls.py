@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .config import TlsSettings
+from .config import ConfigError, TlsSettings
 
 log = logging.getLogger(__name__)
 
@@ -77,5 +77,10 @@ def server_ssl_context(tls: TlsSettings) -> ssl.SSLContext | None:
     else:
         cert, key = ensure_self_signed(Path(tls.cert_dir))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ConfigError(f"cannot read the TLS certificate or key ({cert}, {key}): {reason}. "
+                          "Check tls.cert_file and tls.key_file.") from None
     return context
