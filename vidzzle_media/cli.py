@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                                         "Restore: stop the server and copy FILE to the database path.")
     backup.add_argument("file", metavar="FILE")
     _common(backup)
+    doctor = sub.add_parser("doctor", help="check that the install is reachable and complete (exit 1 if a check fails)",
+                            description="Check the install from outside in: public address, certificate, ports, "
+                                        "media address, TURN, SMTP, SMS gateway, clock, data folder. One line per "
+                                        "check; exit code 1 when any check fails (for monitoring).")
+    _common(doctor)
     return parser
 
 
@@ -132,7 +137,27 @@ def run_backup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-RUNNERS = {"serve": run_serve, "create-support": run_create_support, "backup": run_backup}
+def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from .doctor import failed, run_checks
+    from .store import Database
+
+    async def go():
+        if not settings.database_path.exists():
+            return await run_checks(settings)
+        db = Database(settings.database_path, settings.database.busy_timeout_ms)
+        await db.open()
+        try:
+            return await run_checks(settings, db)
+        finally:
+            await db.close()
+
+    findings = asyncio.run(go())
+    for finding in findings:
+        print(finding.line())
+    return 1 if failed(findings) else 0
+
+
+RUNNERS = {"serve": run_serve, "create-support": run_create_support, "backup": run_backup, "doctor": run_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 import aiohttp
 import pytest
@@ -24,6 +25,7 @@ from admin.helpers import LOOPBACK, Browser, make_tenant, make_user
 from api.world import make_agents, make_flow, make_group
 from vidzzle_media.services.tenancy import webhook_settings
 from vidzzle_media.store import Database
+from vidzzle_media.store.outbox import iso
 
 
 SUPPORT_EMAIL = "support@crash.example"
@@ -261,12 +263,21 @@ async def test_backoff_survives_repeated_kill_9(tmp_path):
         await until(lambda: len(target.bodies) == 1, what="the first attempt")
         await until(lambda: query(db_path, "SELECT attempts FROM outbox WHERE id = ?", (item,))[0][0] == 1,
                     what="the attempt recorded")
-        scheduled = query(db_path, "SELECT next_attempt_at FROM outbox WHERE id = ?", (item,))[0][0]
+        proc.kill()
+        proc.wait(10)
+        # a later backoff (the first one, 7.5-15 s, could end during these restarts on a slow machine)
+        scheduled = iso(datetime.now(timezone.utc) + timedelta(hours=1))
+        conn = sqlite3.connect(db_path)
+        with conn:
+            conn.execute("UPDATE outbox SET next_attempt_at = ? WHERE id = ?", (scheduled, item))
+        conn.close()
         for _ in range(3):
-            proc.kill()
-            proc.wait(10)
             proc = await start_server(env, tmp_path)
             await asyncio.sleep(1.0)          # the worker's first pass has run
+            proc.kill()
+            proc.wait(10)
+        proc = await start_server(env, tmp_path)
+        await asyncio.sleep(1.0)
         assert len(target.bodies) == 1, target.bodies
         assert query(db_path, "SELECT attempts, next_attempt_at FROM outbox WHERE id = ?", (item,))[0] == (1, scheduled)
     finally:

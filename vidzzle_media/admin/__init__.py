@@ -33,6 +33,7 @@ PAGES: list[str | ModuleType] = [
     "vidzzle_media.admin.users",
     "vidzzle_media.admin.tenants",
     "vidzzle_media.admin.outbox",
+    "vidzzle_media.admin.checks",
     "vidzzle_media.admin.groups",
     "vidzzle_media.admin.flows",
     "vidzzle_media.admin.webhooks",
