@@ -10,6 +10,7 @@ import os
 import signal
 import ssl
 import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -109,3 +110,21 @@ async def test_binary_serves_and_forwards_a_call(binary, tmp_path):
         aiortc_glue.set_host_addresses(None)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0, proc.stdout.read().decode()[-3000:]
+
+
+def test_binary_version_doctor_and_acme_client(binary, tmp_path):
+    """The binary's own commands: --version, doctor (one line per check, exit 1:
+    no public_url), and the ACME client library is inside it."""
+    from vidzzle_media import __version__
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60, env=env)
+    assert out.stdout.strip() == f"vidzzle-media {__version__}"
+    out = subprocess.run([str(binary), "doctor", "--data-dir", str(tmp_path / "data")], capture_output=True,
+                         text=True, timeout=120, env=env, cwd=tmp_path)
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert out.stdout.startswith("FAIL  Public address")
+    archive = subprocess.run([sys.executable, "-m", "PyInstaller.utils.cliutils.archive_viewer", "-l", "-r", str(binary)],
+                             capture_output=True, text=True, timeout=120)
+    assert archive.returncode == 0, archive.stderr[-2000:]
+    assert "acme.client" in archive.stdout and "josepy" in archive.stdout
