@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: outgoing messages queued for a slow client before it is disconnected
 OUT_QUEUE = 256
+FLUSH_S = 1.0
+"""How long a closing session waits for its last messages (room_closed, left) to go out."""
 #: incoming message budget: a burst of RATE_BURST, refilled at RATE_PER_S
 RATE_BURST = 100
 RATE_PER_S = 20.0
@@ -104,8 +106,15 @@ class Session:
             try:
                 await self._leave()
             finally:
-                # also when this handler is cancelled (server shutdown)
-                writer.cancel()
+                # what is queued (room_closed, left) goes out first, briefly; then the
+                # writer stops, also when this handler is cancelled (server shutdown)
+                try:
+                    self._out.put_nowait(None)
+                    await asyncio.wait({writer}, timeout=FLUSH_S)
+                except asyncio.QueueFull:
+                    pass
+                finally:
+                    writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
             if not self.ws.closed:
                 await self.ws.close()
@@ -280,7 +289,7 @@ class Session:
         await self._leave()
         await asyncio.sleep(0)  # let the writer flush
         try:
-            await asyncio.wait_for(self._drain(), 1.0)
+            await asyncio.wait_for(self._drain(), FLUSH_S)
         except asyncio.TimeoutError:
             pass
         await self.ws.close()
