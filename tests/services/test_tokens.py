@@ -65,3 +65,18 @@ async def test_unknown_and_wrong_purpose(db):
     with pytest.raises(NotFound):
         async with db.transaction() as conn:
             await tokens.consume(conn, token="", purpose="optin", now=NOW)
+
+
+async def test_long_expired_tokens_are_purged_when_a_new_one_is_issued(db):
+    old = await _issue(db)                                  # expires NOW + 1 h
+    async with db.transaction() as conn:                    # 29 days after it expired: still remembered
+        await tokens.issue(conn, purpose="reset", user_id=None, tenant_id=None, subject="x", ttl=timedelta(hours=1),
+                           now=NOW + timedelta(days=29, hours=1))
+    assert (await db.fetchone("SELECT COUNT(*) FROM one_time_tokens WHERE token_hash = ?",
+                              (tokens.token_hash(old),)))[0] == 1
+    async with db.transaction() as conn:                    # 31 days after: purged
+        await tokens.issue(conn, purpose="reset", user_id=None, tenant_id=None, subject="x", ttl=timedelta(hours=1),
+                           now=NOW + timedelta(days=31, hours=1))
+    assert (await db.fetchone("SELECT COUNT(*) FROM one_time_tokens WHERE token_hash = ?",
+                              (tokens.token_hash(old),)))[0] == 0
+    assert (await db.fetchone("SELECT COUNT(*) FROM one_time_tokens"))[0] == 2

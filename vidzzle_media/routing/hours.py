@@ -95,16 +95,9 @@ class WeekHours:
         if len(self.days) != 7:
             raise ValueError("WeekHours needs seven days")
 
-    def as_pairs(self) -> list[list[str]]:
-        return [d.as_pair() for d in self.days]
-
     @classmethod
     def from_pairs(cls, pairs) -> "WeekHours":
         return cls(tuple(DayHours.from_pair(p) for p in pairs))
-
-    @classmethod
-    def always_closed(cls) -> "WeekHours":
-        return cls(tuple(DayHours(0, 0) for _ in range(7)))
 
 
 def zone(name: str) -> ZoneInfo:

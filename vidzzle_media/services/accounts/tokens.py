@@ -42,10 +42,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+KEEP_EXPIRED = timedelta(days=30)
+"""How long an expired one-time link is remembered."""
+
+
 async def issue(conn: aiosqlite.Connection, *, purpose: str, user_id: int | None, tenant_id: int | None,
                 subject: str, ttl: timedelta, now: datetime | None = None) -> str:
-    """Create a token inside the caller's transaction; returns the clear token (put it in the link only)."""
+    """Create a token inside the caller's transaction; returns the clear token (put it in the link only).
+    Tokens expired for longer than KEEP_EXPIRED are purged on the way (until then an old
+    link still says "expired" rather than "unknown")."""
     now = _now(now)
+    await store.delete_expired(conn, _iso(now - KEEP_EXPIRED))
     token = secrets.token_urlsafe(32)
     await store.insert_token(conn, token_hash=token_hash(token), purpose=purpose, user_id=user_id,
                              tenant_id=tenant_id, subject=subject, expires_at=_iso(now + ttl), now=_iso(now))
