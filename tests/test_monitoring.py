@@ -11,7 +11,7 @@ from sfu.peers import Client, wait_for
 from signalling.wspeer import WsPeer
 
 from vidzzle_media.keys import DATABASE
-from vidzzle_media.services.outbox.worker import OUTBOX
+from vidzzle_media.keys import OUTBOX
 from vidzzle_media.services.outbox.webhooks import queue_webhook
 from vidzzle_media.sfu import aiortc_glue
 from vidzzle_media.signalling import ROOM_DIRECTORY

@@ -32,7 +32,8 @@ from .relay import credentials as relay_credentials
 from .relay.server import RelayLimits, TurnServer
 from .services.accounts.activity import BackOfficeActivity
 from .services.branding import brand
-from .services.outbox import worker as outbox
+from .services.outbox import mail as outbox_mail
+from .services.outbox.worker import OutboxWorker
 from .services.calls.room_port import ROOMS
 from .store import Database
 
@@ -148,7 +149,16 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
     # Order matters: cleanup runs in reverse, so rooms close before calls,
     # calls before the outbox (which flushes), and the outbox before the database.
-    outbox.setup(app)
+    outbox_mail.configure(settings)
+    outbox = OutboxWorker(database, settings)
+    app[keys.OUTBOX] = outbox
+
+    async def outbox_ctx(app: web.Application):
+        await outbox.start()
+        yield
+        await outbox.stop()
+
+    app.cleanup_ctx.append(outbox_ctx)
     api.setup(app)  # call routing: public call API, /ws/agent, CallService
     # call routing reaches the rooms through its own Protocol (services/rooms.py)
     app[ROOMS] = signalling.setup(app, settings.ice, dev_pages=settings.server.dev_pages)

@@ -10,6 +10,7 @@ from .certificates import AcmeCertificates
 from .config import Settings
 from .listening import Listening
 from .relay.server import TurnServer
+from .services.outbox.worker import OutboxWorker
 from .services.accounts.activity import BackOfficeActivity
 from .store import Database
 
@@ -24,3 +25,5 @@ TLS = web.AppKey("tls", ssl.SSLContext)
 """The HTTPS (and TURN/TLS) context; only with tls.enabled. ACME reloads its certificate in place."""
 CERTIFICATES = web.AppKey("certificates", AcmeCertificates)
 """Only with tls.acme."""
+OUTBOX = web.AppKey("outbox", OutboxWorker)
+"""Delivers mails, SMS and webhooks; ``wake()`` after committing outbox rows."""

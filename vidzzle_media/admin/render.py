@@ -175,13 +175,7 @@ def request_base(request: web.Request) -> str:
 
 def wake_outbox(request: web.Request) -> None:
     """Ask the outbox worker to deliver now (call after the commit)."""
-    try:
-        from ..services.outbox.worker import OUTBOX
-    except ImportError:
-        return
-    outbox = request.config_dict.get(OUTBOX)
-    if outbox is not None:
-        outbox.wake()
+    request.config_dict[keys.OUTBOX].wake()
 
 
 def redirect(location: str) -> web.HTTPFound:

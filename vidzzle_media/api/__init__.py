@@ -18,18 +18,6 @@ from ..services.calls.room_port import ROOMS
 CALLS = web.AppKey("calls", CallService)
 
 
-def _waker(app: web.Application):
-    def wake() -> None:
-        try:
-            from ..services.outbox.worker import OUTBOX
-        except ImportError:
-            return
-        outbox = app.get(OUTBOX)
-        if outbox is not None:
-            outbox.wake()
-    return wake
-
-
 def connect_room_events(service: CallService, rooms) -> bool:
     """Follow the room directory's pyee events (``room_closed`` with
     ``.room_id``/``.reason``, ``participant_left``/``participant_joined`` with
@@ -58,7 +46,7 @@ def connect_room_events(service: CallService, rooms) -> bool:
 def setup(app: web.Application) -> CallService:
     from . import agent_socket, calls
     presence = Presence()
-    service = CallService(app[keys.DATABASE], app[keys.SETTINGS], presence, wake=_waker(app))
+    service = CallService(app[keys.DATABASE], app[keys.SETTINGS], presence, wake=app[keys.OUTBOX].wake)
     app[PRESENCE] = presence
     app[CALLS] = service
     calls.register(app)

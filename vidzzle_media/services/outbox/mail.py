@@ -52,7 +52,7 @@ _defaults = MailDefaults()
 
 
 def configure(settings: Settings) -> None:
-    """Take appname and default sender from the settings (called by services.outbox.setup)."""
+    """Take appname and default sender from the settings (called by the composition root, app.py)."""
     global _defaults
     _defaults = MailDefaults(appname=settings.server.appname, sender=settings.smtp.sender)
 
@@ -171,7 +171,7 @@ async def queue_mail(conn, *, template: str, tenant_id: int | None, to_email: st
     choice); without one (or without a catalog for it) the tenant's.
 
     ``conn`` is the writer connection from ``db.transaction()``; nothing is sent
-    before that transaction commits (call ``app[OUTBOX].wake()`` afterwards to
+    before that transaction commits (call ``OutboxWorker.wake()`` afterwards to
     send at once). Raises ValueError for an unknown template, a missing
     mandatory link or an unusable address.
     """

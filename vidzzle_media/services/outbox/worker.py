@@ -2,7 +2,7 @@
 
 Producers write outbox rows inside their own transaction (``mail.queue_mail``,
 ``sms.queue_sms``, ``webhook_delivery.queue_webhook``) and, after the commit,
-call ``app[OUTBOX].wake()`` to deliver at once; otherwise the worker finds
+call ``OutboxWorker.wake()`` to deliver at once; otherwise the worker finds
 due rows by polling. One loop per kind, so a slow webhook target never holds
 up a mail.
 
@@ -33,9 +33,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import aiohttp
-from aiohttp import web
 
-from ... import keys
 from ...config import Settings
 from ...store import Database
 from ...store import outbox as outbox_store
@@ -253,29 +251,6 @@ class OutboxWorker:
             return self.poll_interval_s
         seconds = (parse_iso(due) - self.now()).total_seconds()
         return min(self.poll_interval_s, max(0.05, seconds))
-
-
-OUTBOX = web.AppKey("outbox", OutboxWorker)
-
-
-def setup(app: web.Application, *, now: Clock = utc_now) -> None:
-    """Register the worker (after the database in cleanup_ctx, so it stops first)."""
-    settings = app[keys.SETTINGS]
-    mail.configure(settings)
-    worker = OutboxWorker(app[keys.DATABASE], settings, now=now)
-    app[OUTBOX] = worker
-
-    async def outbox_ctx(app: web.Application):
-        await worker.start()
-        yield
-        await worker.stop()
-
-    app.cleanup_ctx.append(outbox_ctx)
-
-
-def wake(app: web.Application) -> None:
-    """Shorthand for ``app[OUTBOX].wake()``: call after committing outbox rows."""
-    app[OUTBOX].wake()
 
 
 @dataclass
