@@ -34,7 +34,9 @@ from .services.accounts.activity import BackOfficeActivity
 from .services.branding import brand
 from .services.outbox import mail as outbox_mail
 from .services.outbox.worker import OutboxWorker
+from .services.calls.presence import Presence
 from .services.calls.room_port import ROOMS
+from .services.calls.service import CallService
 from .store import Database
 
 log = logging.getLogger(__name__)
@@ -159,7 +161,11 @@ def create_app(settings: Settings) -> web.Application:
         await outbox.stop()
 
     app.cleanup_ctx.append(outbox_ctx)
-    api.setup(app)  # call routing: public call API, /ws/agent, CallService
+    presence = Presence()
+    app[keys.PRESENCE] = presence
+    calls = CallService(database, settings, presence, wake=outbox.wake)
+    app[keys.CALLS] = calls
+    api.setup(app, calls)  # call routing: public call API, /ws/agent
     # call routing reaches the rooms through its own Protocol (services/rooms.py)
     app[ROOMS] = signalling.setup(app, settings.ice, dev_pages=settings.server.dev_pages)
     if settings.relay.enabled:

@@ -10,6 +10,8 @@ from .certificates import AcmeCertificates
 from .config import Settings
 from .listening import Listening
 from .relay.server import TurnServer
+from .services.calls.presence import Presence
+from .services.calls.service import CallService
 from .services.outbox.worker import OutboxWorker
 from .services.accounts.activity import BackOfficeActivity
 from .store import Database
@@ -27,3 +29,7 @@ CERTIFICATES = web.AppKey("certificates", AcmeCertificates)
 """Only with tls.acme."""
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 """Delivers mails, SMS and webhooks; ``wake()`` after committing outbox rows."""
+PRESENCE = web.AppKey("presence", Presence)
+"""Which agents have the back office open (their /ws/agent sockets)."""
+CALLS = web.AppKey("calls", CallService)
+"""Call routing: ringing, accepting, ending, the call records."""

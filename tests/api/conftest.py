@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from vidzzle_media import keys
-from vidzzle_media.api import CALLS
+from vidzzle_media.keys import CALLS
 from vidzzle_media.app import create_app
 from vidzzle_media.routing.clock import ManualClock
 from vidzzle_media.services.calls.room_port import ROOMS

@@ -6,7 +6,7 @@ import asyncio
 
 from admin.helpers import make_tenant
 
-from vidzzle_media.services.calls.presence import PRESENCE
+from vidzzle_media.keys import PRESENCE
 from vidzzle_media.store import calls as call_store
 
 from .world import make_agents, make_flow, make_group, online_agent

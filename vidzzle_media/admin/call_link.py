@@ -20,8 +20,7 @@ from ..i18n import gettext
 
 
 def _calls(request):
-    from ..api import CALLS
-    return request.config_dict[CALLS]
+    return request.config_dict[keys.CALLS]
 
 
 async def call_link(request: web.Request) -> web.StreamResponse:

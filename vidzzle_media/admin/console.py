@@ -16,6 +16,7 @@ import logging
 
 from aiohttp import web
 
+from .. import keys
 from ..errors import Forbidden
 from ..services.calls.room_port import maybe_await
 from .auth import require_user
@@ -29,8 +30,7 @@ MENU.append(MenuItem("Video calls", "/admin/console", order=5))
 
 
 def _calls(request):
-    from ..api import CALLS
-    return request.config_dict[CALLS]
+    return request.config_dict[keys.CALLS]
 
 
 async def console_page(request: web.Request) -> web.StreamResponse:

@@ -13,7 +13,6 @@ from aiohttp import web
 from .. import keys
 from ..services.accounts.activity import WINDOW_S
 from ..services.calls.dashboard import dashboard as call_numbers
-from ..services.calls.presence import PRESENCE
 from . import chart
 from .auth import require_user, tenant_scope
 from .render import render
@@ -30,7 +29,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
     tenant_id = await tenant_scope(request, user)
     stats = None if tenant_id is None else await call_numbers(request.config_dict[keys.DATABASE], tenant_id)
-    online = request.config_dict[PRESENCE].online_user_ids(tenant_id)
+    online = request.config_dict[keys.PRESENCE].online_user_ids(tenant_id)
     active = await request.config_dict[keys.ACTIVITY].logged_in_ids(tenant_id)
     return await render(request, "dashboard.html", {
         "logged_in": len(active | online),

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .. import keys
 from ..services.calls.service import CallService
-from ..services.calls.presence import PRESENCE, Presence
 from ..services.calls.room_port import ROOMS
-
-CALLS = web.AppKey("calls", CallService)
+from . import agent_socket, calls
 
 
 def connect_room_events(service: CallService, rooms) -> bool:
@@ -43,12 +40,9 @@ def connect_room_events(service: CallService, rooms) -> bool:
     return True
 
 
-def setup(app: web.Application) -> CallService:
-    from . import agent_socket, calls
-    presence = Presence()
-    service = CallService(app[keys.DATABASE], app[keys.SETTINGS], presence, wake=app[keys.OUTBOX].wake)
-    app[PRESENCE] = presence
-    app[CALLS] = service
+def setup(app: web.Application, service: CallService) -> None:
+    """The public call API and the agents' socket; ``service`` (built in app.py) is
+    started (calls left open by a previous process are closed) and stopped with the app."""
     calls.register(app)
     agent_socket.register(app)
 
@@ -60,11 +54,10 @@ def setup(app: web.Application) -> CallService:
         await service.close_unfinished()
         yield
         await service.close()
-        await presence.close_all()
+        await service.presence.close_all()
 
     async def stop_calls(app: web.Application) -> None:
         await service.shutdown()
 
     app.cleanup_ctx.append(calls_ctx)
     app.on_shutdown.append(stop_calls)  # before signalling's: calls end before their rooms
-    return service

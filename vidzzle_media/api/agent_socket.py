@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
+from .. import keys
+from ..admin.auth import require_user   # the back office session: the same login as the console page
 from ..errors import AppError, Forbidden
 from ..i18n import gettext
-from ..services.calls.presence import PRESENCE
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +31,10 @@ def _same_origin(request: web.Request) -> bool:
 
 
 async def agent_socket(request: web.Request) -> web.StreamResponse:
-    from ..admin.auth import require_user   # the accounts engineer's session handling
-    from . import CALLS
     if not _same_origin(request):
         raise Forbidden(gettext("Cross-site WebSocket refused."))
     user = await require_user(request)
-    presence, calls = request.app[PRESENCE], request.app[CALLS]
+    presence, calls = request.app[keys.PRESENCE], request.app[keys.CALLS]
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
     await ws.prepare(request)
     presence.add(user.id, user.tenant_id, ws)

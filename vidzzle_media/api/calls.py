@@ -74,8 +74,7 @@ def _key(request: web.Request, body: dict | None = None) -> str:
 
 
 def _service(request: web.Request):
-    from . import CALLS
-    return request.app[CALLS]
+    return request.app[keys.CALLS]
 
 
 @public("start")

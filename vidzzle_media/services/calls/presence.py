@@ -74,5 +74,3 @@ class Presence:
         self._sockets.clear()
         self._tenant.clear()
 
-
-PRESENCE = web.AppKey("agent_presence", Presence)
