@@ -30,12 +30,12 @@ from aiohttp import web  # noqa: E402
 
 from vidzzle_media.app import create_app  # noqa: E402
 from vidzzle_media.config import load_settings  # noqa: E402
-from vidzzle_media.signalling import ROOM_DIRECTORY  # noqa: E402
+from vidzzle_media.keys import ROOMS  # noqa: E402
 
 
 def forward_stats(app: web.Application) -> dict:
     """Sum the SFU's own counters over every room of the directory."""
-    directory = app[ROOM_DIRECTORY]
+    directory = app[ROOMS]
     out = {"forwarded_packets": 0, "forwarded_octets": 0, "retransmits": 0, "nacks_forwarded": 0,
            "keyframe_requests": 0, "consumers": 0, "producer_packets": 0, "producer_keyframes": 0,
            "upstream_nacked": 0, "upstream_recovered": 0}
@@ -82,7 +82,7 @@ def main() -> int:
     async def new_room(request: web.Request) -> web.Response:
         if relay_rooms is not None:
             return web.json_response({"room_id": relay_rooms.create_room(), "ws_path": _relay.WS_PATH})
-        room_id = await request.app[ROOM_DIRECTORY].create_room()
+        room_id = await request.app[ROOMS].create_room()
         return web.json_response({"room_id": room_id, "ws_path": "/ws/room"})
 
     async def new_token(request: web.Request) -> web.Response:
@@ -90,7 +90,7 @@ def main() -> int:
         if relay_rooms is not None:
             token = relay_rooms.issue_token(body["room_id"], body["role"])
         else:
-            token = request.app[ROOM_DIRECTORY].issue_token(body["room_id"], body["role"], body["name"])
+            token = request.app[ROOMS].issue_token(body["room_id"], body["role"], body["name"])
         return web.json_response({"token": token})
 
     async def stats(request: web.Request) -> web.Response:

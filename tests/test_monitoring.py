@@ -14,7 +14,7 @@ from vidzzle_media.keys import DATABASE
 from vidzzle_media.keys import OUTBOX
 from vidzzle_media.services.outbox.webhooks import queue_webhook
 from vidzzle_media.sfu import aiortc_glue
-from vidzzle_media.signalling import ROOM_DIRECTORY
+from vidzzle_media.keys import ROOMS
 
 
 def sample(text: str, name: str, labels: str = "") -> float:
@@ -38,7 +38,7 @@ async def test_healthz_reports_database_outbox_and_rooms(client):
 
 
 async def test_metrics_count_rooms_participants_and_forwarded_packets(client):
-    directory = client.server.app[ROOM_DIRECTORY]
+    directory = client.server.app[ROOMS]
     before = sample(await (await client.get("/metrics")).text(), "vidzzle_forwarded_packets_total")
     dropped = dict(aiortc_glue.DROPPED)
     room_id = await directory.create_room([])

@@ -35,8 +35,9 @@ from .services.branding import brand
 from .services.outbox import mail as outbox_mail
 from .services.outbox.worker import OutboxWorker
 from .services.calls.presence import Presence
-from .services.calls.room_port import ROOMS
 from .services.calls.service import CallService
+from .sfu import IcePolicy
+from .signalling import RoomDirectory
 from .store import Database
 
 log = logging.getLogger(__name__)
@@ -54,13 +55,13 @@ def _session_key(data_dir: Path) -> bytes:
     return key
 
 
-def _relay(app: web.Application, settings: Settings) -> None:
+def _relay(app: web.Application, settings: Settings, rooms: RoomDirectory) -> signalling.IceServers:
     """The built-in TURN relay: on the HTTPS port (serving.py; relay.port 0)
     or a port of its own, relays only to the SFU's media addresses, and gives
     every participant fresh credentials in signalling's ``joined``."""
     conf = settings.relay
     secret = conf.secret.encode("utf-8") or secrets.token_bytes(32)
-    server = TurnServer(secret, app[ROOMS].ice.media_addresses,
+    server = TurnServer(secret, rooms.ice.media_addresses,
                         limits=RelayLimits(conf.max_allocations, conf.max_allocations_per_user, conf.max_lifetime_s))
     app[keys.RELAY] = server
     tls = app.get(keys.TLS)
@@ -96,8 +97,8 @@ def _relay(app: web.Application, settings: Settings) -> None:
         yield
         await server.close()
 
-    app[signalling.ICE_SERVERS] = ice_servers
     app.cleanup_ctx.append(relay_ctx)
+    return ice_servers
 
 
 def _acme(app: web.Application, settings: Settings, context: ssl.SSLContext) -> None:
@@ -163,13 +164,16 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(outbox_ctx)
     presence = Presence()
     app[keys.PRESENCE] = presence
-    calls = CallService(database, settings, presence, wake=outbox.wake)
+    rooms = RoomDirectory(IcePolicy(settings.ice))       # the SFU's rooms
+    app[keys.ROOMS] = rooms
+    # call routing sees the rooms through its own Protocol (services/calls/room_port.py)
+    calls = CallService(database, settings, presence, rooms=rooms, wake=outbox.wake)
     app[keys.CALLS] = calls
-    api.setup(app, calls)  # call routing: public call API, /ws/agent
-    # call routing reaches the rooms through its own Protocol (services/rooms.py)
-    app[ROOMS] = signalling.setup(app, settings.ice, dev_pages=settings.server.dev_pages)
-    if settings.relay.enabled:
-        _relay(app, settings)
+    api.setup(app, calls)  # call routing: public call API, /ws/agent (calls end before their rooms)
+    ice_servers = _relay(app, settings, rooms) if settings.relay.enabled else None
+    if ice_servers is not None:
+        app[keys.ICE_SERVERS] = ice_servers
+    signalling.setup(app, rooms, ice_servers=ice_servers, dev_pages=settings.server.dev_pages)
     aiohttp_session.setup(
         app,
         EncryptedCookieStorage(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from typing import Callable
 
 from aiohttp import web
 
@@ -13,6 +14,7 @@ from .relay.server import TurnServer
 from .services.calls.presence import Presence
 from .services.calls.service import CallService
 from .services.outbox.worker import OutboxWorker
+from .signalling.rooms import RoomDirectory
 from .services.accounts.activity import BackOfficeActivity
 from .store import Database
 
@@ -33,3 +35,7 @@ PRESENCE = web.AppKey("presence", Presence)
 """Which agents have the back office open (their /ws/agent sockets)."""
 CALLS = web.AppKey("calls", CallService)
 """Call routing: ringing, accepting, ending, the call records."""
+ROOMS = web.AppKey("rooms", RoomDirectory)
+"""The SFU's rooms (signalling/rooms.py); call routing sees them as services/calls/room_port.RoomDirectory."""
+ICE_SERVERS = web.AppKey("ice_servers", Callable)
+"""Only with relay.enabled: ``(host) -> RTCIceServer dicts`` for the built-in relay, given to every participant."""

@@ -19,7 +19,6 @@ from .errors import NotFound
 from .relay.server import Refusal
 from .sfu import aiortc_glue
 from .services.outbox import worker as outbox
-from .signalling import ROOM_DIRECTORY
 from .store import metrics as store_metrics
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ class _Snapshot:
 
 async def gather(app: web.Application) -> list:
     db = app[keys.DATABASE]
-    rooms = app[ROOM_DIRECTORY].stats()
+    rooms = app[keys.ROOMS].stats()
     families = []
 
     def gauge(name, doc, value):
@@ -118,7 +117,7 @@ async def healthz(request: web.Request) -> web.Response:
         "status": "ok",
         "database": {"status": "ok", "schema_version": version},
         "outbox": {"queued": depth, "oldest_queued_at": oldest},
-        "rooms": request.app[ROOM_DIRECTORY].stats().rooms,
+        "rooms": request.app[keys.ROOMS].stats().rooms,
     })
 
 

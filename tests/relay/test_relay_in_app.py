@@ -14,7 +14,7 @@ from signalling.wspeer import WsPeer
 from vidzzle_media import keys
 from vidzzle_media.app import create_app
 from vidzzle_media.config import load_settings
-from vidzzle_media.signalling import ROOM_DIRECTORY
+from vidzzle_media.keys import ROOMS
 
 
 def free_port() -> int:
@@ -36,7 +36,7 @@ class Sink(asyncio.DatagramProtocol):
 async def test_joined_carries_credentials_the_relay_accepts(aiohttp_client, tmp_path):
     port = free_port()
     client = await aiohttp_client(create_app(settings_for(tmp_path, enabled=True, port=port)))
-    directory = client.server.app[ROOM_DIRECTORY]
+    directory = client.server.app[ROOMS]
     room_id = await directory.create_room([])
     peer = WsPeer(await client.ws_connect("/ws/room"))
     try:
@@ -54,7 +54,7 @@ async def test_joined_carries_credentials_the_relay_accepts(aiohttp_client, tmp_
 
 
 async def test_the_public_host_name_is_in_the_urls(aiohttp_client, tmp_path):
-    from vidzzle_media.signalling import ICE_SERVERS
+    from vidzzle_media.keys import ICE_SERVERS
     settings = settings_for(tmp_path, enabled=True, port=0)
     settings.server.public_url = "https://video.autohaus.example"
     client = await aiohttp_client(create_app(settings))
@@ -65,7 +65,7 @@ async def test_the_public_host_name_is_in_the_urls(aiohttp_client, tmp_path):
 async def test_off_means_no_relay(aiohttp_client, tmp_path):
     client = await aiohttp_client(create_app(settings_for(tmp_path, enabled=False)))
     assert keys.RELAY not in client.server.app
-    directory = client.server.app[ROOM_DIRECTORY]
+    directory = client.server.app[ROOMS]
     peer = WsPeer(await client.ws_connect("/ws/room"))
     try:
         joined = await peer.join(directory.issue_token(await directory.create_room([]), "customer", "C"))

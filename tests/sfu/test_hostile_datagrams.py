@@ -16,7 +16,7 @@ from sfu.peers import Client, wait_for
 from signalling.wspeer import WsPeer
 
 from vidzzle_media.sfu import aiortc_glue
-from vidzzle_media.signalling import ROOM_DIRECTORY
+from vidzzle_media.keys import ROOMS
 
 
 def malformed_stun() -> bytes:
@@ -28,7 +28,7 @@ def malformed_stun() -> bytes:
 
 async def test_garbage_to_a_media_port_is_dropped_counted_and_logged_once(client, caplog):
     caplog.set_level(logging.DEBUG)
-    directory = client.server.app[ROOM_DIRECTORY]
+    directory = client.server.app[ROOMS]
     room_id = await directory.create_room([])
     a = WsPeer(await client.ws_connect("/ws/room"), Client())
     try:

@@ -4,7 +4,7 @@ import pytest
 from aiohttp import web
 
 from vidzzle_media import signalling
-from vidzzle_media.sfu import DefaultIce, aiortc_glue
+from vidzzle_media.sfu import DefaultIce, IcePolicy, aiortc_glue
 
 
 @pytest.fixture
@@ -15,7 +15,8 @@ async def room_app(aiohttp_client):
     unhandled = []
     loop.set_exception_handler(lambda loop, ctx: unhandled.append(ctx))
     app = web.Application()
-    directory = signalling.setup(app, DefaultIce(), dev_pages=True)
+    directory = signalling.RoomDirectory(IcePolicy(DefaultIce()))
+    signalling.setup(app, directory, dev_pages=True)
     client = await aiohttp_client(app)
     yield client, directory
     await directory.close_all()

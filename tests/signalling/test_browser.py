@@ -18,7 +18,7 @@ from aiohttp import web
 from e2e.helpers import wait_true
 from vidzzle_media import signalling
 from vidzzle_media.paths import web_root
-from vidzzle_media.sfu import DefaultIce, aiortc_glue
+from vidzzle_media.sfu import DefaultIce, IcePolicy, aiortc_glue
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 IN_NETNS = "VIDZZLE_IN_NETNS"
@@ -75,7 +75,8 @@ def test_browser_call_in_network_namespace():
 
 async def _start_server():
     app = web.Application()
-    directory = signalling.setup(app, DefaultIce(), dev_pages=True)
+    directory = signalling.RoomDirectory(IcePolicy(DefaultIce()))
+    signalling.setup(app, directory, dev_pages=True)
     app.router.add_static("/static/", web_root())
     runner = web.AppRunner(app)
     await runner.setup()

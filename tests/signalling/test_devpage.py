@@ -3,12 +3,12 @@
 from aiohttp import web
 
 from vidzzle_media import signalling
-from vidzzle_media.sfu import DefaultIce, aiortc_glue
+from vidzzle_media.sfu import DefaultIce, IcePolicy, aiortc_glue
 
 
 async def test_dev_page_only_when_enabled(aiohttp_client):
     app = web.Application()
-    signalling.setup(app, DefaultIce(), dev_pages=False)
+    signalling.setup(app, signalling.RoomDirectory(IcePolicy(DefaultIce())), dev_pages=False)
     client = await aiohttp_client(app)
     assert (await client.get("/dev/room")).status == 404
     aiortc_glue.set_host_addresses(None)

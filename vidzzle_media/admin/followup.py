@@ -15,7 +15,6 @@ from .. import keys
 from ..errors import BadRequest, ValidationError
 from ..services.calls import followup as service
 from ..services.accounts.links import base_url
-from ..services.calls.room_port import ROOMS
 from .auth import require_user
 from .forms import form_data
 from .menu import MENU, MenuItem
@@ -59,7 +58,7 @@ async def followup_start(request: web.Request) -> web.StreamResponse:
     except ValidationError as exc:
         return await _page(request, user, form, exc.fields, status=400)
     settings = request.config_dict[keys.SETTINGS]
-    call = await service.start(request.config_dict[keys.DATABASE], request.config_dict.get(ROOMS), user,
+    call = await service.start(request.config_dict[keys.DATABASE], request.config_dict[keys.ROOMS], user,
                                user.tenant_id, rows, base_url(settings, request_base(request)),
                                wake=lambda: wake_outbox(request))
     raise web.HTTPFound(call.agent_path)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..services.calls.service import CallService
-from ..services.calls.room_port import ROOMS
 from . import agent_socket, calls
 
 
@@ -46,11 +45,10 @@ def setup(app: web.Application, service: CallService) -> None:
     calls.register(app)
     agent_socket.register(app)
 
+    if service.rooms is not None:
+        connect_room_events(service, service.rooms)
+
     async def calls_ctx(app: web.Application):
-        if service.rooms is None:
-            service.rooms = app.get(ROOMS)
-            if service.rooms is not None:
-                connect_room_events(service, service.rooms)
         await service.close_unfinished()
         yield
         await service.close()

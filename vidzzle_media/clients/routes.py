@@ -19,7 +19,6 @@ from ..services.branding import brand
 from ..paths import web_root
 from ..services.calls import followup
 from ..services.tenancy import tenants as tenant_service
-from ..services.calls.room_port import ROOMS
 from ..store import flows as flow_store
 
 log = logging.getLogger(__name__)
@@ -93,7 +92,7 @@ async def invite_info(request: web.Request) -> web.Response:
 
 @_errors_as_json()
 async def invite_join(request: web.Request) -> web.Response:
-    return _json(await followup.join(request.app[keys.DATABASE], request.app.get(ROOMS), request.match_info["token"]))
+    return _json(await followup.join(request.app[keys.DATABASE], request.app[keys.ROOMS], request.match_info["token"]))
 
 
 async def favicon(request: web.Request) -> web.StreamResponse:

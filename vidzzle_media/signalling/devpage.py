@@ -7,6 +7,8 @@ link it shows lets other tabs join the same room as invitees.
 
 from __future__ import annotations
 
+import functools
+
 import tempfile
 from pathlib import Path
 
@@ -34,11 +36,8 @@ async def room_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(web_root() / "dev" / "room.html")
 
 
-async def new_token(request: web.Request) -> web.Response:
+async def new_token(directory, request: web.Request) -> web.Response:
     """POST {room_id?, display_name} -> {room_id, token}; no room_id: a new room."""
-    from . import ROOM_DIRECTORY
-
-    directory = request.app[ROOM_DIRECTORY]
     body = await request.json()
     room_id = body.get("room_id") or ""
     name = str(body.get("display_name") or "")[:80]
@@ -52,6 +51,6 @@ async def new_token(request: web.Request) -> web.Response:
                               "token": directory.issue_token(room_id, role, name)})
 
 
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, directory) -> None:
     app.router.add_get("/dev/room", room_page)
-    app.router.add_post("/dev/room/token", new_token)
+    app.router.add_post("/dev/room/token", functools.partial(new_token, directory))

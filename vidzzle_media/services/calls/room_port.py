@@ -1,17 +1,14 @@
 """What call routing needs from the video rooms, declared here so that
 services/ and routing/ depend on an interface, not on signalling/ or sfu/.
 
-The signalling engineer's RoomDirectory satisfies ``RoomDirectory``; whoever
-assembles the app stores it under ``ROOMS`` before the app starts
-(``app[ROOMS] = directory``) and forwards its events to
-``CallService.on_room_closed`` / ``CallService.on_participant_left``.
+signalling's RoomDirectory satisfies ``RoomDirectory``; the composition root
+(app.py) hands it to CallService, and api.setup forwards its events to
+``CallService.on_room_closed`` / ``on_participant_left`` / ``on_participant_joined``.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
-
-from aiohttp import web
 
 
 class RoomDirectory(Protocol):
@@ -25,11 +22,6 @@ class RoomDirectory(Protocol):
 
     def close_room(self, room_id: str, reason: str) -> None:
         """Close the room (everyone leaves); unknown ids are ignored."""
-
-
-ROOMS = web.AppKey("rooms", object)
-"""Where the assembled app keeps its RoomDirectory (typed ``object`` so this
-module need not import the concrete class)."""
 
 
 async def maybe_await(value):
