@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from typing import Callable
 
+import jinja2
 from aiohttp import web
 
 from .certificates import AcmeCertificates
@@ -39,3 +40,11 @@ ROOMS = web.AppKey("rooms", RoomDirectory)
 """The SFU's rooms (signalling/rooms.py); call routing sees them as services/calls/room_port.RoomDirectory."""
 ICE_SERVERS = web.AppKey("ice_servers", Callable)
 """Only with relay.enabled: ``(host) -> RTCIceServer dicts`` for the built-in relay, given to every participant."""
+LIMITS = web.AppKey("call_api_limits", dict)
+"""Per-address rate limiters of the public call API, by bucket (api/calls.py)."""
+ERROR_RENDERER = web.AppKey("error_renderer", object)
+"""``(request, AppError) -> Response`` for HTML error pages (the back office's layout); without it, plain pages."""
+JINJA = web.AppKey("admin_jinja", jinja2.Environment)
+"""The back office's templates."""
+ADMIN_APP = web.AppKey("admin_app", web.Application)
+"""The /admin sub-application (its router lists the back-office routes)."""

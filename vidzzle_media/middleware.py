@@ -15,7 +15,6 @@ from .i18n import N_, from_accept_language, gettext, pick, set_language
 log = logging.getLogger(__name__)
 
 #: set by the back office to render error pages inside its layout
-ERROR_RENDERER = web.AppKey("error_renderer", object)
 
 
 def wants_json(request: web.Request) -> bool:
@@ -60,7 +59,7 @@ async def error_middleware(request: web.Request, handler):
 async def render_error(request: web.Request, status: int, title: str, message: str, fields: dict) -> web.StreamResponse:
     if wants_json(request):
         return web.json_response({"error": message, "fields": fields}, status=status)
-    renderer = request.app.get(ERROR_RENDERER)
+    renderer = request.app.get(keys.ERROR_RENDERER)
     if renderer is not None:
         return await renderer(request, status, title, message)
     return web.Response(status=status, text=f"{status} {gettext(title)}\n{message}\n")

@@ -16,7 +16,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from vidzzle_media.admin import ADMIN_APP
+from vidzzle_media.keys import ADMIN_APP
 
 MISSING_ID = "987654"
 _PLACEHOLDER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")

@@ -18,12 +18,11 @@ import jinja2
 from aiohttp import web
 
 from .. import i18n
-from ..middleware import ERROR_RENDERER
+from .. import keys
 from .auth import language_middleware
 from .csrf import csrf_middleware
-from .render import JINJA_KEY, localtime, render_error
+from .render import localtime, render_error
 
-ADMIN_APP = web.AppKey("admin_app", web.Application)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 PAGES: list[str | ModuleType] = [
@@ -54,15 +53,15 @@ async def _to_admin(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> web.Application:
     """Mount the back office at /admin (and redirect / to it)."""
     admin = web.Application(middlewares=[language_middleware, csrf_middleware])
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), app_key=JINJA_KEY,
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), app_key=keys.JINJA,
                          autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.ChainableUndefined,
                          filters={"localtime": localtime, "number": i18n.format_number}, extensions=["jinja2.ext.i18n"])
-    app[JINJA_KEY].install_gettext_callables(i18n.raw_gettext, i18n.raw_ngettext, newstyle=True)
+    app[keys.JINJA].install_gettext_callables(i18n.raw_gettext, i18n.raw_ngettext, newstyle=True)
     for page in PAGES:
         module = importlib.import_module(page) if isinstance(page, str) else page
         module.register(admin)
-    app[ERROR_RENDERER] = render_error
+    app[keys.ERROR_RENDERER] = render_error
     app.router.add_get("/", _to_admin)
     app.add_subapp("/admin", admin)
-    app[ADMIN_APP] = admin
+    app[keys.ADMIN_APP] = admin
     return admin

@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 #: aiohttp_jinja2 environment of the back office (kept on the main app so
 #: error pages outside /admin render too)
-JINJA_KEY = web.AppKey("admin_jinja", jinja2.Environment)
 FLASH_FIELD = "flash"
 
 
@@ -150,7 +149,7 @@ async def render(request: web.Request, template: str, context: Mapping | None = 
                  status: int = 200) -> web.Response:
     """Render ``admin/templates/<template>`` inside the layout."""
     ctx = await page_context(request, context)
-    response = aiohttp_jinja2.render_template(template, request, ctx, app_key=JINJA_KEY, status=status)
+    response = aiohttp_jinja2.render_template(template, request, ctx, app_key=keys.JINJA, status=status)
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 

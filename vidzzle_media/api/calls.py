@@ -27,7 +27,6 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers": "Content-Type, X-Call-Key",
     "Access-Control-Max-Age": "600",
 }
-LIMITS = web.AppKey("call_api_limits", dict)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -42,7 +41,7 @@ def public(bucket: str):
     def wrap(handler):
         async def wrapped(request: web.Request) -> web.Response:
             try:
-                request.app[LIMITS][bucket].hit(request.remote or "?")
+                request.app[keys.LIMITS][bucket].hit(request.remote or "?")
                 return await handler(request)
             except AppError as exc:
                 response = _json({"error": exc.message, "fields": exc.fields}, exc.status)
@@ -115,7 +114,7 @@ async def preflight(request: web.Request) -> web.Response:
 
 
 def register(app: web.Application) -> None:
-    app[LIMITS] = {
+    app[keys.LIMITS] = {
         "start": RateLimiter(limit=10, window_s=60),
         "status": RateLimiter(limit=240, window_s=60),
         "leave": RateLimiter(limit=30, window_s=60),
