@@ -4,10 +4,9 @@
 socket, rings (WebAudio tone + toast naming customer and flow) and accepts
 (web/agent/console.js). /admin/call/<id>: the call view (web/agent/call.js):
 customer, self view, presentation with previous/next and a document
-switcher, mute, camera, hang up, then a summary with the duration. It
-replaces the routing engineer's temporary page (same path and JSON shape:
-``Accept: application/json`` gives call_id, state, customer_name, room_id,
-room_token, plus duration_s).
+switcher, mute, camera, hang up, then a summary with the duration. With
+``Accept: application/json`` the same path gives call_id, state,
+customer_name, room_id, room_token and duration_s.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from .csrf import csrf_token
 from .menu import visible_menu
 from ..i18n import current_language, format_when, language_choices
 from ..services.tenancy.tenants import timezone_of
+from ..services.tenancy import tenants
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,6 @@ async def branding_slots(request: web.Request, user: CurrentUser | None) -> Slot
 async def _tenant_choices(request: web.Request, user: CurrentUser | None):
     if user is None or user.role != "support":
         return [], None
-    from ..services.tenancy import tenants
     db = request.config_dict[keys.DATABASE]
     try:
         current = await tenant_scope(request, user)

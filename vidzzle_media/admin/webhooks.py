@@ -14,6 +14,7 @@ from .forms import form_data
 from .menu import MENU, MenuItem
 from .render import flash, render
 from ..i18n import gettext
+from ..services.outbox.webhooks import list_attempts
 
 routes = web.RouteTableDef()
 
@@ -58,7 +59,6 @@ async def webhooks_secret(request: web.Request) -> web.StreamResponse:
 @routes.get("/webhooks/log", name="webhook_log")
 async def webhooks_log(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await require_manager_scope(request)
-    from ..services.outbox.webhooks import list_attempts   # the outbox engineer's module
     attempts = await list_attempts(database(request), tenant_id)
     return await render(request, "routing/webhook_log.html", {"attempts": attempts})
 

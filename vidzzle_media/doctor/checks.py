@@ -22,6 +22,10 @@ from ..config import Settings
 from ..i18n import gettext
 from ..listening import running_origin
 from . import CHECK_TIMEOUT_S, Finding, Status
+from ..sfu.aiortc_glue import machine_addresses
+from ..transports.outbound import OutboundPolicy, Refused, client_session
+from ..services.branding import brand
+from ..store import tenants as tenant_store
 
 PASS, WARN, FAIL = Status.PASS, Status.WARN, Status.FAIL
 EXPIRY_WARN_DAYS = 14
@@ -175,8 +179,6 @@ def _private(address: str) -> bool:
 
 async def addresses(settings: Settings, db) -> list[Finding]:
     """Media address: what the server offers to browsers is reachable."""
-    from ..sfu.aiortc_glue import machine_addresses
-
     name = gettext("Media address")
     ice = settings.ice
     if ice.announced_addresses:
@@ -269,8 +271,6 @@ async def smtp(settings: Settings, db) -> list[Finding]:
 
 async def sms(settings: Settings, db) -> list[Finding]:
     """SMS gateway: reachable under the outbound policy (no SMS is sent)."""
-    from ..transports.outbound import OutboundPolicy, Refused, client_session
-
     name = gettext("SMS gateway")
     conf = settings.sms
     if conf.sender != "http":
@@ -346,9 +346,6 @@ async def allowed_sites(settings: Settings, db) -> list[Finding]:
     """Allowed websites: each tenant names the sites its call button lives on."""
     if db is None:
         return []
-    from ..services.branding import brand
-    from ..store import tenants as tenant_store
-
     tenants = await tenant_store.list_tenants(db)
     if not tenants:
         return []

@@ -7,7 +7,7 @@ every value HTML-escaped, the plain-text part is the body converted to text
 first (``<a href="__LINK__">Open</a>`` -> ``Open: __LINK__``) and then filled
 with the raw values, so a value is never interpreted as markup in either.
 
-The branding engineer edits these per tenant; ``validate_template`` is the
+Each tenant may replace them (branding pages); ``validate_template`` is the
 check a save must pass.
 """
 

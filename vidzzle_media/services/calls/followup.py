@@ -31,6 +31,8 @@ from .notify import presentation_documents
 from .service import AGENT_CALL_PATH
 from .room_port import maybe_await
 from ...i18n import N_, gettext, languages
+from ..outbox.mail import queue_mail
+from ..outbox.sms import queue_sms
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +107,6 @@ def join_link(base_url: str, token: str, language: str = "") -> str:
 async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee], base_url: str, *,
                 now: datetime | None = None, wake: Callable[[], None] | None = None) -> FollowUpCall:
     """Room + outgoing call (accepted by ``agent``) + one invitation per row."""
-    from ..outbox.mail import queue_mail
-    from ..outbox.sms import queue_sms
     if rooms is None:
         raise RuntimeError("no room directory")
     now = now or datetime.now(timezone.utc)

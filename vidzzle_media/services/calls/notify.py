@@ -14,6 +14,10 @@ from ...config import Settings
 from ...store.calls import CallRow
 from ...store.groups import MemberRow
 from ..accounts import tokens
+from ..branding.presentations import documents
+from ..branding.brand import notification_sms_text
+from ..outbox.mail import queue_mail
+from ..outbox.sms import queue_sms
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +28,11 @@ TOKEN_PURPOSE = "call"
 async def presentation_documents(db, tenant_id: int) -> list:
     """The documents a new call room shows: the tenant's default presentation
     first, then the rest of its library (services/presentations.py)."""
-    from ..branding.presentations import documents
     return await documents(db, tenant_id)
 
 
 async def incoming_call_sms_text(conn, tenant_id: int, language: str = "") -> str:
     """The tenant's incoming-call SMS text (R-BRAND-3) in ``language``; the link is appended."""
-    from ..branding.brand import notification_sms_text
     return await notification_sms_text(conn, tenant_id, language)
 
 
@@ -47,7 +49,6 @@ async def notify_member(conn, settings: Settings, call: CallRow, member: MemberR
     link = call_link(call.base_url, token)
     queued = False
     if member.notify_email and member.email:
-        from ..outbox.mail import queue_mail
         try:
             await queue_mail(conn, template="call_notification", tenant_id=call.tenant_id, to_email=member.email,
                              to_name=member.name, link=link, now=now, language=member.language)
@@ -55,7 +56,6 @@ async def notify_member(conn, settings: Settings, call: CallRow, member: MemberR
         except ValueError as exc:
             log.warning("call %s: no notification mail for user %d: %s", call.id, member.id, exc)
     if member.notify_sms and member.mobile:
-        from ..outbox.sms import queue_sms
         text = f"{await incoming_call_sms_text(conn, call.tenant_id, member.language)} {link}"
         try:
             await queue_sms(conn, tenant_id=call.tenant_id, to=member.mobile, text=text, now=now)

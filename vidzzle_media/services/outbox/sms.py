@@ -1,7 +1,7 @@
 """SMS: queue in the caller's transaction; the outbox worker sends through the configured sender.
 
-Texts are final when queued (the branding engineer's SMS templates and the
-appended link are the caller's business). Delivery is retried with backoff
+Texts are final when queued (the tenant's SMS templates and the appended
+link are the caller's business). Delivery is retried with backoff
 like mail; the sender is chosen by settings.sms.sender (see sms_senders/).
 """
 

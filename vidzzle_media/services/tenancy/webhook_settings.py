@@ -21,6 +21,7 @@ from ...store.webhook_settings import WebhookSettingsRow
 from ...transports.outbound import Lookup, OutboundPolicy, system_lookup, url_problem
 from .flows import check_url
 from ...i18n import gettext
+from ..outbox.webhooks import queue_webhook
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,6 @@ async def queue_call_webhook(conn, call: CallRow, kind: str, *, now=None) -> int
         headers = parse_headers(getattr(settings, f"{kind}_headers"))
     except ValueError:   # validated on save; never let an old bad row break a call
         headers = {}
-    from ..outbox.webhooks import queue_webhook   # the outbox engineer's module
     try:
         return await queue_webhook(conn, tenant_id=call.tenant_id, url=url, headers=headers, body=payload(call),
                                    secret=settings.secret, event=f"call.{kind}", now=now)
