@@ -2,8 +2,7 @@
 
 /admin/call-link/<token>: asks for login when needed (require_user keeps the
 link as ``next``), then accepts the call for the link's user and redirects
-to /admin/call/<call_id>, the agent call view (admin/console.py, which
-replaced the temporary page that lived here).
+to /admin/call/<call_id>, the agent call view (admin/console.py).
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import keys
-from ..errors import Conflict, Forbidden, Gone
+from ..errors import Conflict, Gone
 from ..services.accounts import tokens
 from ..services.calls.notify import TOKEN_PURPOSE
 from .auth import require_user
@@ -27,14 +26,10 @@ async def call_link(request: web.Request) -> web.StreamResponse:
     token = request.match_info["token"]
     db = request.config_dict[keys.DATABASE]
     calls = _calls(request)
-    grant = await tokens.peek(db, token, TOKEN_PURPOSE, now=calls.clock.now())  # unknown 404, used/expired 410
+    await tokens.peek(db, token, TOKEN_PURPOSE, now=calls.clock.now())    # unknown 404, used/expired 410
     user = await require_user(request)                       # logged out -> login, back here afterwards
-    if user.id != grant.user_id:
-        raise Forbidden(gettext("This link was sent to another user. Please log in as that user."))
-    async with db.transaction() as conn:
-        await tokens.consume(conn, token=token, purpose=TOKEN_PURPOSE, now=calls.clock.now())
     try:
-        result = await calls.accept(grant.subject, user)
+        result = await calls.accept_from_link(token, user)
     except Conflict as exc:
         return await render(request, "message.html", {"title": gettext("Call already taken"),
                                                       "message": exc.message}, status=409)

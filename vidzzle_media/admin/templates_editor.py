@@ -11,7 +11,7 @@ from .. import keys
 from ..errors import NotFound, ValidationError
 from ..services.branding import brand as service
 from ..services.accounts.links import base_url
-from ..services.outbox.mail import queue_mail
+from ..services.outbox.mail import queue_test_mail
 from ..services.outbox.mail_preview import preview
 from ..services.branding.mail_templates import BODY_VARIABLES, TEMPLATES, TemplateText
 from .branding import scope, text_language
@@ -110,10 +110,8 @@ async def template_test(request: web.Request) -> web.StreamResponse:
     language = await text_language(request, tenant_id, await form_data(request))
     settings = request.config_dict[keys.SETTINGS]
     base = base_url(settings, request_base(request))
-    async with request.config_dict[keys.DATABASE].transaction() as conn:
-        await queue_mail(conn, template=name, tenant_id=tenant_id, to_email=user.email, to_name=user.name,
-                         link=f"{base}/example-one-time-link", sender_name=user.name, settings=settings,
-                         language=language)
+    await queue_test_mail(request.config_dict[keys.DATABASE], settings, template=name, tenant_id=tenant_id,
+                          to_email=user.email, to_name=user.name, base=base, language=language)
     wake_outbox(request)
     flash(request, gettext("Test mail queued to %(email)s.", email=user.email), "success")
     raise web.HTTPFound(f"/admin/branding/templates/{name}?lang={language}")

@@ -32,7 +32,8 @@ from ...store import calls as store
 from ...store import flows as flow_store
 from ...store import groups as group_store
 from ...store.calls import CallRow
-from .notify import notify_member, presentation_documents
+from ..accounts import tokens
+from .notify import TOKEN_PURPOSE, notify_member, presentation_documents
 from .presence import Presence
 from .room_port import RoomDirectory, maybe_await
 from ..tenancy.webhook_settings import queue_call_webhook
@@ -297,6 +298,16 @@ class CallService:
         return True
 
     # -- agent side ---------------------------------------------------------
+
+    async def accept_from_link(self, token: str, agent: Agent) -> AcceptResult:
+        """An agent opened the link of a call notification: the link is for
+        them, it is used up, then the call is accepted (as ``accept``)."""
+        grant = await tokens.peek(self.db, token, TOKEN_PURPOSE, now=self.clock.now())
+        if agent.id != grant.user_id:
+            raise Forbidden(gettext("This link was sent to another user. Please log in as that user."))
+        async with self.db.transaction() as conn:
+            await tokens.consume(conn, token=token, purpose=TOKEN_PURPOSE, now=self.clock.now())
+        return await self.accept(grant.subject, agent)
 
     async def accept(self, call_id: str, agent: Agent) -> AcceptResult:
         """R-CALL-4: the first accept wins (compare-and-set in the store);

@@ -216,3 +216,12 @@ async def queue_mail(conn, *, template: str, tenant_id: int | None, to_email: st
                                          payload=payload, now=now)
     log.debug("queued %s mail as outbox %d", template, item_id)
     return item_id
+
+
+async def queue_test_mail(db, settings: Settings, *, template: str, tenant_id: int | None, to_email: str,
+                          to_name: str, base: str, language: str) -> int:
+    """A tenant's saved template, sent to the editor's own address with an example link (branding page)."""
+    async with db.transaction() as conn:
+        return await queue_mail(conn, template=template, tenant_id=tenant_id, to_email=to_email, to_name=to_name,
+                                link=f"{base}/example-one-time-link", sender_name=to_name, settings=settings,
+                                language=language)
