@@ -19,7 +19,6 @@ from ..services.branding import brand
 from ..paths import web_root
 from ..services.calls import followup
 from ..services.tenancy import tenants as tenant_service
-from ..store import flows as flow_store
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +42,8 @@ async def call_page(request: web.Request) -> web.StreamResponse:
     ancestors = "'none'" if request.path.startswith("/join/") else "*"
     embed_id = request.query.get("embed", "")[:100]
     if embed_id:
-        flow = await flow_store.get_by_embed_id(request.app[keys.DATABASE], embed_id)
-        sites = flow and await brand.allowed_sites(request.app[keys.DATABASE], flow.tenant_id)
+        tenant_id = await tenant_service.tenant_of_button(request.app[keys.DATABASE], embed_id)
+        sites = tenant_id is not None and await brand.allowed_sites(request.app[keys.DATABASE], tenant_id)
         ancestors = " ".join(sites) if sites else "*"
     return web.FileResponse(web_root() / "call" / "index.html", headers={
         **FRAME_ANY, "Content-Security-Policy": customer_policy(ancestors), "Cache-Control": "no-store",
@@ -74,10 +73,10 @@ def _errors_as_json(cors: bool = False):
 async def embed_gdpr(request: web.Request) -> web.Response:
     """The tenant's GDPR notice for an embed button (data-cwbbb-gdpr="1")."""
     db = request.app[keys.DATABASE]
-    flow = await flow_store.get_by_embed_id(db, request.match_info["embed_id"])
-    if flow is None:
+    tenant_id = await tenant_service.tenant_of_button(db, request.match_info["embed_id"])
+    if tenant_id is None:
         raise NotFound(i18n.gettext("Unknown call button."))
-    notice = await followup.gdpr_notice(db, flow.tenant_id, request.query.get("lang", "")[:20])
+    notice = await followup.gdpr_notice(db, tenant_id, request.query.get("lang", "")[:20])
     return _json({"text": notice.text}, cors=True)
 
 
@@ -111,8 +110,9 @@ async def browser_messages(request: web.Request) -> web.Response:
     default = request.app[keys.SETTINGS].server.language
     embed_id = request.query.get("embed", "")[:100]
     if embed_id:
-        flow = await flow_store.get_by_embed_id(request.app[keys.DATABASE], embed_id)
-        tenant_language = flow and await tenant_service.language_of(request.app[keys.DATABASE], flow.tenant_id)
+        tenant_id = await tenant_service.tenant_of_button(request.app[keys.DATABASE], embed_id)
+        tenant_language = tenant_id is not None and await tenant_service.language_of(request.app[keys.DATABASE],
+                                                                                     tenant_id)
         default = tenant_language or default
     language = i18n.pick(*wanted, default=default)
     response = _json({"language": language, "messages": i18n.messages(language)}, cors=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from ...errors import Forbidden, NotFound, ValidationError
+from ...store import flows as flow_store
 from ...store import tenants as store
 from ...store.database import utcnow
 from ...store.tenants import TenantRecord
@@ -110,6 +111,12 @@ async def timezone_of(db, tenant_id: int | None) -> str:
         return "UTC"
     record = await store.get_tenant(db, tenant_id)
     return record.timezone if record and record.timezone else "UTC"
+
+
+async def tenant_of_button(db, embed_id: str) -> int | None:
+    """The tenant of a dealer's call button (the embed id of one of its call flows); None if unknown."""
+    flow = await flow_store.get_by_embed_id(db, embed_id) if embed_id else None
+    return flow.tenant_id if flow is not None else None
 
 
 async def language_of(db, tenant_id: int | None) -> str | None:
