@@ -22,6 +22,11 @@ class AppError(Exception):
         #: field name -> error text, for forms re-rendered with field errors
         self.fields = fields or {}
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries (Retry-After of a 429)."""
+        return {}
+
 
 class BadRequest(AppError):
     status = 400
@@ -70,3 +75,7 @@ class TooManyRequests(AppError):
     def __init__(self, message: str = "", *, retry_after: int = 60):
         super().__init__(message)
         self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

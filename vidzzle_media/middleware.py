@@ -1,10 +1,14 @@
 """Shared by every route: the language of the request, and error handling
 (AppError -> its status, as JSON for API/WebSocket clients or as an error
-page; the back office registers a renderer that draws it inside its layout)."""
+page; the back office registers a renderer that draws it inside its layout).
+This is the one place HTTP errors are rendered; a handler whose errors must be
+JSON (with CORS, say) whatever the client asks for is marked ``json_errors``."""
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -17,8 +21,25 @@ log = logging.getLogger(__name__)
 #: set by the back office to render error pages inside its layout
 
 
+JSON_ERRORS = "vidzzle_json_errors"
+"""Request key: this request's errors are JSON, with these extra headers (json_errors)."""
+
+
+def json_errors(headers: Mapping[str, str] | None = None):
+    """Handler decorator: its errors are answered as JSON carrying ``headers``
+    (e.g. CORS, so that the dealer's page can read them)."""
+    def wrap(handler):
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            request[JSON_ERRORS] = dict(headers or {})
+            return await handler(request)
+        return wrapped
+    return wrap
+
+
 def wants_json(request: web.Request) -> bool:
-    return request.path.startswith(("/api/", "/ws/")) or "application/json" in request.headers.get("Accept", "")
+    return (JSON_ERRORS in request or request.path.startswith(("/api/", "/ws/"))
+            or "application/json" in request.headers.get("Accept", ""))
 
 
 STATUS_TITLES = {403: Forbidden.title, 404: NotFound.title, 405: N_("Method not allowed")}
@@ -41,7 +62,7 @@ async def error_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except AppError as exc:
-        return await render_error(request, exc.status, exc.title, exc.message, exc.fields)
+        return await render_error(request, exc.status, exc.title, exc.message, exc.fields, exc.headers)
     except web.HTTPException as exc:
         if exc.status in STATUS_TITLES:
             title = STATUS_TITLES[exc.status]
@@ -56,9 +77,14 @@ async def error_middleware(request: web.Request, handler):
         return await render_error(request, 500, AppError.title, gettext("Something went wrong on our side."), {})
 
 
-async def render_error(request: web.Request, status: int, title: str, message: str, fields: dict) -> web.StreamResponse:
+async def render_error(request: web.Request, status: int, title: str, message: str, fields: dict,
+                       headers: Mapping[str, str] | None = None) -> web.StreamResponse:
     if wants_json(request):
-        return web.json_response({"error": message, "fields": fields}, status=status)
+        response = web.json_response({"error": message, "fields": fields}, status=status)
+        response.headers.update(request.get(JSON_ERRORS, {}))
+        response.headers.update(headers or {})
+        response.headers["Cache-Control"] = "no-store"
+        return response
     renderer = request.app.get(keys.ERROR_RENDERER)
     if renderer is not None:
         return await renderer(request, status, title, message)

@@ -14,7 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from .. import keys
-from ..errors import AppError, BadRequest, TooManyRequests
+from ..errors import BadRequest
+from ..middleware import json_errors
 from ..i18n import gettext
 from ..services.accounts.links import base_url
 from .ratelimit import RateLimiter
@@ -37,17 +38,12 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 def public(bucket: str):
-    """Wrap a handler: rate limit, CORS on every answer (errors included)."""
+    """Wrap a handler: rate limit, CORS on every answer (errors too: error_middleware renders them)."""
     def wrap(handler):
+        @json_errors(CORS_HEADERS)
         async def wrapped(request: web.Request) -> web.Response:
-            try:
-                request.app[keys.LIMITS][bucket].hit(request.remote or "?")
-                return await handler(request)
-            except AppError as exc:
-                response = _json({"error": exc.message, "fields": exc.fields}, exc.status)
-                if isinstance(exc, TooManyRequests):
-                    response.headers["Retry-After"] = str(exc.retry_after)
-                return response
+            request.app[keys.LIMITS][bucket].hit(request.remote or "?")
+            return await handler(request)
         return wrapped
     return wrap
 

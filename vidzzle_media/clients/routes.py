@@ -13,7 +13,8 @@ import logging
 from aiohttp import web
 
 from .. import i18n, keys
-from ..errors import AppError, NotFound
+from ..errors import NotFound
+from ..middleware import json_errors
 from ..headers import customer_policy
 from ..services.branding import brand
 from ..paths import web_root
@@ -58,18 +59,7 @@ def _json(data, status: int = 200, cors: bool = False) -> web.Response:
     return response
 
 
-def _errors_as_json(cors: bool = False):
-    def wrap(handler):
-        async def wrapped(request: web.Request) -> web.Response:
-            try:
-                return await handler(request)
-            except AppError as exc:
-                return _json({"error": exc.message, "fields": exc.fields}, exc.status, cors)
-        return wrapped
-    return wrap
-
-
-@_errors_as_json(cors=True)
+@json_errors(CORS)
 async def embed_gdpr(request: web.Request) -> web.Response:
     """The tenant's GDPR notice for an embed button (data-cwbbb-gdpr="1")."""
     db = request.app[keys.DATABASE]
@@ -84,12 +74,12 @@ async def preflight(request: web.Request) -> web.Response:
     return web.Response(status=204, headers=CORS)
 
 
-@_errors_as_json()
+@json_errors()
 async def invite_info(request: web.Request) -> web.Response:
     return _json(await followup.invite_info(request.app[keys.DATABASE], request.match_info["token"]))
 
 
-@_errors_as_json()
+@json_errors()
 async def invite_join(request: web.Request) -> web.Response:
     return _json(await followup.join(request.app[keys.DATABASE], request.app[keys.ROOMS], request.match_info["token"]))
 
