@@ -186,3 +186,23 @@ async def test_browser_leaving_mid_conversation_is_not_an_error(cli, db, caplog)
     bad = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert not bad, [(r.name, r.getMessage()) for r in bad]
     await _close(agents)
+
+
+async def test_bad_messages_get_the_room_sockets_error_replies(cli, db):
+    """Strict parsing as on /ws/room: not JSON, an unknown type, a missing or
+    mistyped field each get an ``error`` with a code (and the request's id as
+    ``ref``); the socket stays open and answers the next good message."""
+    tenant = await make_tenant(db, "Gamma Cars")
+    _, (agent,) = await _agents(cli, db, tenant, 1, prefix="gamma")
+    await agent.ws.send_str("{nonsense")
+    assert (await agent.next("error"))["code"] == "bad_json"
+    cases = [({"type": "dance", "id": "r1"}, "unknown_type"), ({"type": "accept", "id": "r2"}, "bad_message"),
+             ({"type": "hangup", "call_id": 7, "id": "r3"}, "bad_message")]
+    for request, code in cases:
+        await agent.ws.send_json(request)
+        error = await agent.next("error")
+        assert (error["code"], error["ref"]) == (code, request["id"]), error
+        assert error["message"]
+    await agent.ws.send_json({"type": "ping"})
+    assert (await agent.next("pong"))["type"] == "pong"
+    await _close([agent])

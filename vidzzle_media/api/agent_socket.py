@@ -1,16 +1,13 @@
 """/ws/agent: the back office's WebSocket for presence, ringing and accepting.
 
 Every back-office page opens it; while one is open the agent is online
-(services/presence.py). Server -> agent messages: ``hello``, ``ringing``,
-``taken`` (by another agent), ``customer_left``, ``withdrawn`` (escalated),
-``accepted``, ``ended``, ``result``, ``error``. Agent -> server:
-``{"type": "accept", "call_id"}``, ``{"type": "hangup", "call_id"}``,
-``{"type": "ping"}``. Documented in docs/api.md.
+(services/calls/presence.py). The messages are the dataclasses of
+services/calls/agent_messages.py, parsed strictly like the room socket's;
+docs/api.md lists them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from urllib.parse import urlsplit
 
@@ -20,6 +17,9 @@ from .. import keys
 from ..admin.auth import require_user   # the back office session: the same login as the console page
 from ..errors import AppError, Forbidden
 from ..i18n import gettext
+from ..protocol import Error, ProtocolError, ServerMessage
+from ..services.calls import agent_messages as am
+from ..services.calls.agent_messages import parse_agent_message
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     presence.add(user.id, user.tenant_id, ws)
     try:
-        await ws.send_json({"type": "hello", "user_id": user.id, "name": user.name})
+        await ws.send_json(am.Hello(user.id, user.name).to_dict())
         await calls.agent_online(user.id, user.tenant_id)
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -54,33 +54,31 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
 
 
 async def _handle(ws: web.WebSocketResponse, calls, user, raw: str) -> None:
+    """One agent message -> its answer; a bad one gets an ``error`` (as on the room socket)."""
     try:
-        data = json.loads(raw)
-        kind, call_id = data.get("type"), str(data.get("call_id", ""))
-    except (ValueError, AttributeError):
-        await ws.send_json({"type": "error", "error": "messages are JSON objects"})
+        message = parse_agent_message(raw)
+    except ProtocolError as exc:
+        await ws.send_json(Error(exc.code, exc.message, exc.ref).to_dict())
         return
+    call_id = getattr(message, "call_id", "")
     try:
-        if kind == "ping":
-            await ws.send_json({"type": "pong"})
-        elif kind == "accept":
+        if isinstance(message, am.Ping):
+            answer: ServerMessage = am.Pong()
+        elif isinstance(message, am.Accept):
             result = await calls.accept(call_id, user)
-            await ws.send_json({"type": "result", "of": "accept", "ok": True, "call_id": call_id,
-                                "room_id": result.room_id, "room_token": result.room_token,
-                                "agent_path": result.agent_path})
-        elif kind == "hangup":
-            await calls.hang_up(call_id, user)
-            await ws.send_json({"type": "result", "of": "hangup", "ok": True, "call_id": call_id})
+            answer = am.Result("accept", True, call_id, room_id=result.room_id, room_token=result.room_token,
+                               agent_path=result.agent_path)
         else:
-            await ws.send_json({"type": "error", "error": f"unknown message type {kind!r}"})
+            await calls.hang_up(call_id, user)
+            answer = am.Result("hangup", True, call_id)
     except AppError as exc:
-        await ws.send_json({"type": "result", "of": kind, "ok": False, "call_id": call_id, "error": exc.message,
-                            "status": exc.status})
+        answer = am.Result(message.type, False, call_id, error=exc.message, status=exc.status)
     except ConnectionError:
         raise   # the socket is gone: the caller ends quietly
     except Exception:   # never let one bad message kill the socket
-        log.exception("agent socket: %s failed", kind)
-        await ws.send_json({"type": "result", "of": kind, "ok": False, "call_id": call_id, "error": "internal error"})
+        log.exception("agent socket: %s failed", message.type)
+        answer = am.Result(message.type, False, call_id, error="internal error", status=500)
+    await ws.send_json(answer.to_dict())
 
 
 def register(app: web.Application) -> None:

@@ -14,6 +14,8 @@ from typing import Iterable
 
 from aiohttp import web
 
+from ...protocol import ServerMessage
+
 log = logging.getLogger(__name__)
 
 
@@ -51,10 +53,12 @@ class Presence:
         """Users of the tenant with an open back-office socket (None: all users)."""
         return {uid for uid, t in self._tenant.items() if tenant_id is None or t == tenant_id}
 
-    async def push(self, user_ids: Iterable[int], message: dict) -> int:
-        """Send ``message`` to all sockets of the users concurrently; returns sockets reached."""
+    async def push(self, user_ids: Iterable[int], message: ServerMessage) -> int:
+        """Send ``message`` (services/calls/agent_messages.py) to all sockets of the
+        users concurrently; returns sockets reached."""
         targets = [ws for uid in set(user_ids) for ws in list(self._sockets.get(uid, ()))]
-        results = await asyncio.gather(*(self._send(ws, message) for ws in targets))
+        data = message.to_dict()
+        results = await asyncio.gather(*(self._send(ws, data) for ws in targets))
         return sum(results)
 
     async def _send(self, ws: web.WebSocketResponse, message: dict) -> bool:

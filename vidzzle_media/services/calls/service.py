@@ -33,6 +33,7 @@ from ...store import flows as flow_store
 from ...store import groups as group_store
 from ...store.calls import CallRow
 from ..accounts import tokens
+from . import agent_messages
 from .notify import TOKEN_PURPOSE, notify_member, presentation_documents
 from .presence import Presence
 from .room_port import RoomDirectory, maybe_await
@@ -255,9 +256,8 @@ class CallService:
         if queued:
             self.wake()
 
-    def _ringing_message(self, call_id: str, live: _Live) -> dict:
-        return {"type": "ringing", "call_id": call_id, "customer_name": live.customer_name,
-                "flow_name": live.flow_name}
+    def _ringing_message(self, call_id: str, live: _Live) -> agent_messages.Ringing:
+        return agent_messages.Ringing(call_id, live.customer_name, live.flow_name)
 
     async def escalate(self, call_id: str) -> None:
         """R-CALL-3: the last row passed unanswered -> missed (escalated)."""
@@ -275,7 +275,7 @@ class CallService:
         log.info("call %s: escalated (%s)", call_id, reason)
         if hook:
             self.wake()
-        await self.presence.push(rung, {"type": "withdrawn", "call_id": call_id, "reason": "escalated"})
+        await self.presence.push(rung, agent_messages.Withdrawn(call_id, "escalated"))
         await self._close_room(call, "escalated")
 
     async def abandon(self, call_id: str) -> bool:
@@ -293,7 +293,7 @@ class CallService:
         if hook:
             self.wake()
         rung = await store.rung_users(self.db, call_id)
-        await self.presence.push(rung, {"type": "customer_left", "call_id": call_id})
+        await self.presence.push(rung, agent_messages.CustomerLeft(call_id))
         await self._close_room(call, "customer_left")
         return True
 
@@ -339,9 +339,9 @@ class CallService:
         if hook:
             self.wake()
         others = [uid for uid in rung if uid != agent.id]
-        await self.presence.push(others, {"type": "taken", "call_id": call_id, "by": agent.name})
+        await self.presence.push(others, agent_messages.Taken(call_id, agent.name))
         result = await self._accept_result(call, agent)
-        await self.presence.push([agent.id], {"type": "accepted", "call_id": call_id, "agent_path": result.agent_path})
+        await self.presence.push([agent.id], agent_messages.Accepted(call_id, result.agent_path))
         return result
 
     async def _accept_result(self, call: CallRow, agent: Agent) -> AcceptResult:
@@ -382,7 +382,7 @@ class CallService:
         if hook:
             self.wake()
         if call.agent_id:
-            await self.presence.push([call.agent_id], {"type": "ended", "call_id": call_id, "by": by})
+            await self.presence.push([call.agent_id], agent_messages.Ended(call_id, by))
         if by != "room" and not self.stopping:
             await self._close_room(call, f"ended_by_{by}")
         return True
