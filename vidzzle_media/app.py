@@ -23,6 +23,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from . import admin, api, clients, headers, keys, monitoring, signalling
 from .certificates import AcmeCertificates
+from .api.calls import call_limits
 from .config import Settings, acme_domain
 from .listening import Listening
 from .middleware import error_middleware, language_middleware
@@ -169,6 +170,7 @@ def create_app(settings: Settings) -> web.Application:
     # call routing sees the rooms through its own Protocol (services/calls/room_port.py)
     calls = CallService(database, settings, presence, rooms=rooms, wake=outbox.wake)
     app[keys.CALLS] = calls
+    app[keys.LIMITS] = call_limits()                    # per-address limits of the public call API
     api.setup(app, calls)  # call routing: public call API, /ws/agent (calls end before their rooms)
     ice_servers = _relay(app, settings, rooms) if settings.relay.enabled else None
     if ice_servers is not None:

@@ -109,12 +109,16 @@ async def preflight(request: web.Request) -> web.Response:
     return web.Response(status=204, headers=CORS_HEADERS)
 
 
-def register(app: web.Application) -> None:
-    app[keys.LIMITS] = {
+def call_limits() -> dict[str, RateLimiter]:
+    """Per client address and minute: starts, status polls, leaves (kept under keys.LIMITS)."""
+    return {
         "start": RateLimiter(limit=10, window_s=60),
         "status": RateLimiter(limit=240, window_s=60),
         "leave": RateLimiter(limit=30, window_s=60),
     }
+
+
+def register(app: web.Application) -> None:
     app.router.add_post("/api/calls", start_call)
     app.router.add_get("/api/calls/{call_id}", call_status)
     app.router.add_post("/api/calls/{call_id}/leave", leave_call)
