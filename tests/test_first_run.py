@@ -88,6 +88,9 @@ def test_port_0_first_run_guidance_and_a_link_on_the_real_port(tmp_path):
 
 
 def test_busy_port_is_one_line_and_exit_2(tmp_path):
+    running = tmp_path / "data" / "listening.json"      # the origin of the server already running there
+    running.parent.mkdir()
+    running.write_text('{"scheme": "https", "host": "127.0.0.1", "port": 1}')
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -100,6 +103,7 @@ def test_busy_port_is_one_line_and_exit_2(tmp_path):
     errors = [line for line in done.stderr.splitlines() if line.startswith("vidzzle-media:")]
     assert errors == [f"vidzzle-media: cannot listen on 127.0.0.1:{port}: Address already in use. "
                       "Is another server running there? Choose another with --port."]
+    assert running.exists()                             # the failed start left the running server's record alone
 
 
 def test_unreadable_certificate_is_one_line_and_exit_2(tmp_path):

@@ -89,10 +89,13 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     relay = app.get(RELAY)
     shared = relay is not None and settings.relay.port == 0
 
+    saved: list[bool] = []      # only a server that recorded its origin removes it (not one that failed to bind)
+
     async def listening(port: int) -> None:
         served = app[LISTENING]
         served.port = port
         served.save(settings.data_path)
+        saved.append(True)
         print(f"Vidzzle Media {__version__} is serving on {served.origin}", file=sys.stderr)
         if await nobody_can_log_in(app[DATABASE]):
             print(first_run_hint(args, settings), file=sys.stderr)
@@ -105,7 +108,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
         return 2
     finally:
-        Listening.remove(settings.data_path)
+        if saved:
+            Listening.remove(settings.data_path)
     return 0
 
 

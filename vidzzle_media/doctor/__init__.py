@@ -15,6 +15,7 @@ import enum
 from dataclasses import dataclass
 
 from ..config import Settings
+from ..i18n import gettext
 
 
 class Status(enum.Enum):
@@ -48,7 +49,8 @@ async def run_checks(settings: Settings, db=None) -> list[Finding]:
         try:
             return await asyncio.wait_for(check(settings, db), CHECK_TIMEOUT_S * 2)
         except asyncio.TimeoutError:
-            return [Finding(check.__name__, Status.FAIL, "no answer within the time limit")]
+            return [Finding(check.__name__, Status.FAIL,
+                            gettext("no answer within %(s)s s", s=int(CHECK_TIMEOUT_S * 2)))]
 
     results = await asyncio.gather(*(one(check) for check in checks.ALL))   # at once: the slowest sets the time
     return [finding for found in results for finding in found]
