@@ -21,8 +21,9 @@ import aiohttp_session
 from aiohttp import web
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from . import admin, api, clients, headers, keys, monitoring, signalling
+from . import admin, api, clients, headers, keys, monitoring, senders, signalling
 from .certificates import AcmeCertificates
+from .admin.render import render_error
 from .api.calls import call_limits
 from .config import Settings, acme_domain
 from .listening import Listening
@@ -154,7 +155,8 @@ def create_app(settings: Settings) -> web.Application:
     # Order matters: cleanup runs in reverse, so rooms close before calls,
     # calls before the outbox (which flushes), and the outbox before the database.
     outbox_mail.configure(settings)
-    outbox = OutboxWorker(database, settings)
+    outbox = OutboxWorker(database, settings,
+                          build_senders=lambda session: senders.build(database, settings, session))
     app[keys.OUTBOX] = outbox
 
     async def outbox_ctx(app: web.Application):
@@ -191,5 +193,7 @@ def create_app(settings: Settings) -> web.Application:
     monitoring.setup(app)  # /healthz, /metrics
     app.router.add_static("/static/", web_root(), follow_symlinks=False)
     clients.setup(app)  # /embed.js, the customer and invitee pages
+    admin.template_environment(app)                     # keys.JINJA: the back office's templates
+    app[keys.ERROR_RENDERER] = render_error       # error pages inside the back-office layout
     admin.setup(app)  # the back office at /admin
     return app

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from aiohttp import web
 
+from vidzzle_media import senders
 from vidzzle_media.services.outbox.worker import OutboxWorker
 from vidzzle_media.store import Database
 
@@ -62,6 +63,8 @@ async def make_worker(db, settings, clock):
     async def make(*, run_loops: bool = False, database: Database | None = None, **kwargs) -> OutboxWorker:
         kwargs.setdefault("now", clock)
         kwargs.setdefault("rand", lambda: 1.0)
+        if "senders" not in kwargs:
+            kwargs.setdefault("build_senders", lambda session: senders.build(database or db, settings, session))
         worker = OutboxWorker(database or db, settings, **kwargs)
         await worker.start(run_loops=run_loops)
         workers.append(worker)

@@ -21,7 +21,7 @@ from .. import i18n
 from .. import keys
 from .auth import language_middleware
 from .csrf import csrf_middleware
-from .render import localtime, render_error
+from .render import localtime
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -50,17 +50,23 @@ async def _to_admin(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/admin/")
 
 
+def template_environment(app: web.Application) -> jinja2.Environment:
+    """The back office's Jinja environment (translated, autoescaped), stored under keys.JINJA."""
+    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), app_key=keys.JINJA,
+                               autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.ChainableUndefined,
+                               filters={"localtime": localtime, "number": i18n.format_number},
+                               extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(i18n.raw_gettext, i18n.raw_ngettext, newstyle=True)
+    return env
+
+
 def setup(app: web.Application) -> web.Application:
-    """Mount the back office at /admin (and redirect / to it)."""
+    """Mount the back office at /admin (and redirect / to it); its pages
+    render with the environment of ``template_environment``."""
     admin = web.Application(middlewares=[language_middleware, csrf_middleware])
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), app_key=keys.JINJA,
-                         autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.ChainableUndefined,
-                         filters={"localtime": localtime, "number": i18n.format_number}, extensions=["jinja2.ext.i18n"])
-    app[keys.JINJA].install_gettext_callables(i18n.raw_gettext, i18n.raw_ngettext, newstyle=True)
     for page in PAGES:
         module = importlib.import_module(page) if isinstance(page, str) else page
         module.register(admin)
-    app[keys.ERROR_RENDERER] = render_error
     app.router.add_get("/", _to_admin)
     app.add_subapp("/admin", admin)
     app[keys.ADMIN_APP] = admin

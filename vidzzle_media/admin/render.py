@@ -2,21 +2,17 @@
 everything the layout needs (user, menu, branding slots, flash messages,
 CSRF token); ``flash()`` queues a one-time message for the next page.
 
-Branding slots: if ``vidzzle_media.services.branding.brand`` provides
-``async def backoffice_slots(db, tenant_id) -> Slots-like`` (attributes or
-keys ``header_links_html`` — already sanitized to links — and
-``footer_text``, optionally ``appname``), its values fill the header-links
-(top right) and footer (bottom left) slots; otherwise the defaults below.
+Branding slots come from ``services.branding.brand.backoffice_slots``: the
+tenant's header links (sanitized to links), footer text and app name.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Mapping
 
 import aiohttp_jinja2
 import jinja2
@@ -31,6 +27,7 @@ from .menu import visible_menu
 from ..i18n import current_language, format_when, language_choices
 from ..services.tenancy.tenants import timezone_of
 from ..services.tenancy import tenants
+from ..services.branding import brand
 
 log = logging.getLogger(__name__)
 
@@ -65,34 +62,19 @@ def _pop_flashes(session) -> list[tuple[str, str]]:
     return [(str(k), str(t)) for k, t in items]
 
 
-def _get(obj: Any, name: str, default: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
 async def branding_slots(request: web.Request, user: CurrentUser | None) -> Slots:
-    """Slots from the branding service when it exists, else the defaults."""
+    """The header links, footer and name the tenant's branding sets (the defaults where it sets none)."""
     settings = request.config_dict[keys.SETTINGS]
     appname = settings.server.appname
     default = Slots(Markup(""), f"{appname}", appname)
     try:
-        branding = importlib.import_module("vidzzle_media.services.branding.brand")
-    except ImportError:
-        return default
-    provider = getattr(branding, "backoffice_slots", None)
-    if provider is None:
-        return default
-    try:
-        found = await provider(request.config_dict[keys.DATABASE], user.tenant_id if user else None)
+        found = await brand.backoffice_slots(request.config_dict[keys.DATABASE], user.tenant_id if user else None)
     except Exception:   # a branding bug must not take the back office down
         log.exception("branding slots failed; using defaults")
         return default
-    if found is None:
-        return default
-    return Slots(Markup(_get(found, "header_links_html", "") or ""),
-                 str(_get(found, "footer_text", "") or default.footer_text),
-                 str(_get(found, "appname", "") or appname))
+    return Slots(Markup(found["header_links_html"] or ""),
+                 str(found["footer_text"] or default.footer_text),
+                 str(found["appname"] or appname))
 
 
 async def _tenant_choices(request: web.Request, user: CurrentUser | None):

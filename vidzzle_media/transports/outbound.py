@@ -38,6 +38,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
+from ..i18n import gettext
+
 REFUSED = "refused by policy"
 TIMEOUT = "timeout"
 TLS = "TLS error"
@@ -109,7 +111,6 @@ async def system_lookup(host: str) -> list[str]:
 
 async def url_problem(url: str, policy: OutboundPolicy, lookup: Lookup = system_lookup) -> str | None:
     """Why the server must not send to ``url`` (None: it may), for the form that saves it."""
-    from ..i18n import gettext
     try:
         parts = urlsplit(url)
         host = parts.hostname

@@ -1,4 +1,5 @@
-"""Pluggable SMS senders (R-OPS-2): a Protocol, one module per sender, a factory.
+"""Pluggable SMS senders (R-OPS-2): a Protocol and one module per sender
+(``vidzzle_media/senders.py`` picks one by settings.sms.sender).
 
 * ``log``  (default) keeps every message in the database (sms_log) and shows
   it to support; for installs without an SMS gateway.
@@ -11,10 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-import aiohttp
-
-from ...config import SmsSettings
-from ...store import Database
 from .delivery import DeliveryResult
 
 
@@ -35,16 +32,3 @@ class SmsSender(Protocol):
     name: str
 
     async def send(self, message: SmsMessage, now: datetime) -> DeliveryResult: ...
-
-
-def make_sms_sender(settings: SmsSettings, *, db: Database, session: aiohttp.ClientSession) -> SmsSender:
-    """The sender named by ``settings.sender`` (ValueError for an unusable configuration)."""
-    if settings.sender == "log":
-        from .sms_log import LogSmsSender
-
-        return LogSmsSender(db)
-    if settings.sender == "http":
-        from ...transports.sms_http import HttpSmsSender
-
-        return HttpSmsSender(settings, session)
-    raise ValueError(f"unknown sms.sender {settings.sender!r}")

@@ -82,41 +82,30 @@ DRAIN_SECONDS = 10.0
 """how long a stop waits for the deliveries due at that moment"""
 
 
-def build_senders(db: Database, settings: Settings, session: aiohttp.ClientSession) -> dict[str, Sender]:
-    """The default sender of every kind; no mail sender without smtp.host (mails stay queued)."""
-    from ...transports.smtp import SmtpMailSender
-    from .sms import SmsOutboxSender
-    from .sms_senders import make_sms_sender
-    from .webhooks import WebhookSender
-
-    senders: dict[str, Sender] = {
-        "sms": SmsOutboxSender(make_sms_sender(settings.sms, db=db, session=session)),
-        "webhook": WebhookSender(session),
-    }
-    if settings.smtp.host:
-        senders["email"] = SmtpMailSender(settings.smtp)
-    else:
-        log.warning("smtp.host is empty: mails stay queued in the outbox")
-    return senders
+SenderFactory = Callable[[aiohttp.ClientSession], dict[str, Sender]]
+"""builds the senders at start, given the worker's HTTP session (``vidzzle_media/senders.py``)"""
 
 
 class OutboxWorker:
     """Claims due outbox rows and hands them to the sender of their kind.
 
-    ``senders`` replaces the defaults (tests, other transports); ``now`` is the
+    ``build_senders`` makes the sender of every kind at start (the composition
+    root passes ``senders.build``); ``senders`` gives them directly (tests);
+    with neither there is nothing to deliver. ``now`` is the
     clock used for due times, backoffs and webhook timestamps; ``rand`` the
     jitter source.
     """
 
     def __init__(self, db: Database, settings: Settings, *, now: Clock = utc_now,
                  rand: Callable[[], float] = random.random, senders: dict[str, Sender] | None = None,
+                 build_senders: SenderFactory | None = None,
                  poll_interval_s: float = 5.0, batch: int = 20, policies: dict[str, RetryPolicy] | None = None):
         self.db = db
         self.settings = settings
         self.now = now
         self.rand = rand
         self.senders: dict[str, Sender] = dict(senders) if senders is not None else {}
-        self._default_senders = senders is None
+        self._build_senders = build_senders
         self.poll_interval_s = poll_interval_s
         self.batch = batch
         self.policies = dict(POLICIES, **(policies or {}))
@@ -131,10 +120,10 @@ class OutboxWorker:
         released = await outbox_store.release_claims(self.db, self.now())
         if released:
             log.warning("outbox: %d item(s) claimed by a previous run are due again", released)
-        if self._default_senders:
+        if self._build_senders is not None:
             self._session = outbound.client_session(outbound.OutboundPolicy.from_cidrs(self.settings.outbound.allow))
             try:
-                self.senders = build_senders(self.db, self.settings, self._session)
+                self.senders = self._build_senders(self._session)
             except BaseException:
                 await self._session.close()
                 self._session = None
