@@ -14,6 +14,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any, Mapping
 
 ENV_PREFIX = "VIDZZLE_"
@@ -236,8 +237,6 @@ def _sections() -> list[str]:
 
 def acme_domain(settings: Settings) -> str:
     """The name an ACME certificate is for: the host of server.public_url, when it is a DNS name."""
-    from urllib.parse import urlsplit
-
     host = (urlsplit(settings.server.public_url).hostname or "").lower()
     try:
         ipaddress.ip_address(host)

@@ -14,6 +14,7 @@ Adding a language means adding a catalog directory; nothing else.
 from __future__ import annotations
 
 import io
+import re
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -96,7 +97,6 @@ def extract_html(fileobj, keywords, comment_tags, options):
     """Babel extractor for the static pages (web/**.html): the text of
     elements marked ``data-i18n`` and the values named by ``data-i18n-attr``
     are msgids; the page's script translates them (web/js/i18n.js)."""
-    import re
     source = fileobj.read().decode("utf-8")
     for match in re.finditer(r"<(\w+)([^>]*)>", source):
         attrs = match.group(2)

@@ -116,10 +116,10 @@ async def test_each_invitee_gets_the_language_the_agent_chose(client):
 class FakeRooms:
     """The room directory is a true external of this service (the SFU); only its ids matter here."""
 
-    def create_room(self, documents):
+    async def create_room(self, documents):
         return "room-1"
 
-    def close_room(self, room_id, reason):
+    async def close_room(self, room_id, reason):
         return None
 
 

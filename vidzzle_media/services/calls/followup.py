@@ -29,7 +29,6 @@ from .. import validation
 from ..branding import brand
 from .notify import presentation_documents
 from .service import AGENT_CALL_PATH
-from .room_port import maybe_await
 from ...i18n import N_, gettext, languages
 from ..outbox.mail import queue_mail
 from ..outbox.sms import queue_sms
@@ -114,7 +113,7 @@ async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee],
     row_languages = [await brand.recipient_language(db, tenant_id, r.language) for r in rows]
     sms_texts = {language: await brand.invitation_sms_text(db, tenant_id, language)
                  for row, language in zip(rows, row_languages) if row.via == "sms"}
-    room_id = await maybe_await(rooms.create_room(await presentation_documents(db, tenant_id)))
+    room_id = await rooms.create_room(await presentation_documents(db, tenant_id))
     call = CallRow(id=str(uuid.uuid4()), tenant_id=tenant_id, flow_id=None, direction="outgoing", state="accepted",
                    miss_reason="", customer_name=", ".join(r.name for r in rows)[:200], customer_key_hash="",
                    room_id=room_id, agent_id=agent.id, agent_name=agent.name, agent_email=agent.email,
@@ -141,7 +140,7 @@ async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee],
                     await queue_sms(conn, tenant_id=tenant_id, to=row.address,
                                     text=f"{sms_texts[language]} {link}", now=now)
     except BaseException:
-        await maybe_await(rooms.close_room(room_id, "start_failed"))
+        await rooms.close_room(room_id, "start_failed")
         raise
     log.info("call %s: follow-up started by user %d with %d invitation(s)", call.id, agent.id, len(rows))
     if wake:
@@ -191,7 +190,7 @@ async def join(db: Database, rooms, token: str, now: datetime | None = None) -> 
     if rooms is None:
         raise Gone(gettext("This video call is already over."))
     try:
-        room_token = await maybe_await(rooms.issue_token(call.room_id, "invitee", name))
+        room_token = rooms.issue_token(call.room_id, "invitee", name)
     except KeyError:
         raise Gone(gettext("This video call is already over.")) from None
     async with db.transaction() as conn:

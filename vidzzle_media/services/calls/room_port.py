@@ -14,18 +14,12 @@ from typing import Any, Protocol
 class RoomDirectory(Protocol):
     """The SFU's room registry as seen by call routing."""
 
-    def create_room(self, documents: list[Any]) -> str:
+    async def create_room(self, documents: list[Any]) -> str:
         """A new room showing ``documents`` as its presentation; returns its id."""
 
     def issue_token(self, room_id: str, role: str, display_name: str) -> str:
         """A join token for ``role`` ('customer' or 'agent') in the room."""
 
-    def close_room(self, room_id: str, reason: str) -> None:
+    async def close_room(self, room_id: str, reason: str) -> None:
         """Close the room (everyone leaves); unknown ids are ignored."""
 
-
-async def maybe_await(value):
-    """The directory's methods may be plain or coroutine functions."""
-    if hasattr(value, "__await__"):
-        return await value
-    return value

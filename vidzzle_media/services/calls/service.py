@@ -36,7 +36,7 @@ from ..accounts import tokens
 from . import agent_messages
 from .notify import TOKEN_PURPOSE, notify_member, presentation_documents
 from .presence import Presence
-from .room_port import RoomDirectory, maybe_await
+from .room_port import RoomDirectory
 from ..tenancy.webhook_settings import queue_call_webhook
 from ...i18n import gettext
 
@@ -194,8 +194,8 @@ class CallService:
         plan = RingPlan(tuple(PlanRow(gid, secs) for gid, secs in flow.rows))
         token = ""
         if self.rooms is not None:
-            call.room_id = await maybe_await(self.rooms.create_room(await presentation_documents(self.db, flow.tenant_id)))
-            token = await maybe_await(self.rooms.issue_token(call.room_id, "customer", name))
+            call.room_id = await self.rooms.create_room(await presentation_documents(self.db, flow.tenant_id))
+            token = self.rooms.issue_token(call.room_id, "customer", name)
         async with self.db.transaction() as conn:
             await store.insert_call(conn, call)
             await store.add_event(conn, created)
@@ -347,7 +347,7 @@ class CallService:
     async def _accept_result(self, call: CallRow, agent: Agent) -> AcceptResult:
         token = ""
         if self.rooms is not None and call.room_id:
-            token = await maybe_await(self.rooms.issue_token(call.room_id, "agent", agent.name))
+            token = self.rooms.issue_token(call.room_id, "agent", agent.name)
         return AcceptResult(call.id, call.room_id, token, f"{AGENT_CALL_PATH}{call.id}")
 
     async def agent_call(self, call_id: str, agent: Agent) -> CallRow:
@@ -460,7 +460,7 @@ class CallService:
         if self.rooms is None or not call.room_id:
             return
         try:
-            await maybe_await(self.rooms.close_room(call.room_id, reason))
+            await self.rooms.close_room(call.room_id, reason)
         except Exception:   # the record is what matters; a room error must not undo it
             log.exception("call %s: closing room failed", call.id)
 

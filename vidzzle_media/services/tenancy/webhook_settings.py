@@ -8,6 +8,7 @@ call: the webhook is only a row queued in the call's own transaction.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import secrets
@@ -85,7 +86,6 @@ async def save_settings(db: Database, tenant_id: int, data: Mapping, *, policy: 
 
 def new_secret() -> str:
     """Standard Webhooks style: ``whsec_`` + base64 of 32 random bytes."""
-    import base64
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
