@@ -2,7 +2,8 @@
 """Calls through the network lab's topologies (tests/net), median of 3 each.
 
 For every topology (A: customer behind NAT; B: as A, with all UDP dropped at
-the customer's router) this builds the lab in a fresh sandbox, starts the
+the customer's router; C: server and agent behind the dealer's router with
+a port-forward; D: customer behind a symmetric NAT) this builds the lab in a fresh sandbox, starts the
 real server with its default settings (plus the lab's public address) and
 runs 3 calls between a real Chromium customer and agent. It writes
 bench/results/networks.json: per topology whether every call connected,
@@ -10,7 +11,7 @@ the customer's selected candidate pair, and the median time from the
 agent's accept to the first decoded video frame on both sides.
 
 Needs root (network namespaces, nftables) and Debian's chromium.
-    python3 bench/networks.py [--repeat 3] [A B]
+    python3 bench/networks.py [--repeat 3] [A B C D]
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ class SmsSettings:
 @dataclass
 class IceSettings:
     host_addresses: list[str] = setting([], "Local addresses offered as ICE host candidates. Empty: all addresses of the machine.")
-    announced_addresses: list[str] = setting([], "Public addresses announced instead of/in addition to host addresses (installs behind NAT).")
+    announced_addresses: list[str] = setting([], "Public addresses offered next to the host addresses: the router's address when it forwards the HTTPS port and the UDP range to this machine. One address: for every IPv4 host address; several: pairwise with host_addresses.")
     stun_servers: list[str] = setting([], "STUN server URLs (stun:host:port). Empty by default: no third-party STUN.")
     turn_servers: list[str] = setting([], "TURN server URLs (turn:host:port?transport=udp).")
     turn_username: str = setting("", "TURN user name.")

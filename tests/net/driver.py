@@ -27,10 +27,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(HERE)]
 
-from lab import AGENT, SERVER, TOPOLOGIES, Lab, Topology, in_host  # noqa: E402
+from lab import CONTROL, HTTPS_PORT, MEDIA_PORTS, TOPOLOGIES, Lab, Topology, in_host  # noqa: E402
 
-PORT = 8443
-BASE = f"https://{SERVER}:{PORT}"
+PORT = HTTPS_PORT
+LAB_NAME = "vidzzle.lab"
+"""The server's name in topology C: split DNS, as at a dealer (the LAN address inside, the router's outside)."""
 FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
          "--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required",
          "--ignore-certificate-errors"]
@@ -50,16 +51,18 @@ FIRST_FRAME_JS = """async (timeoutMs) => {
 
 PAIRS_JS = """async () => {
   const c = window.vidzzle && window.vidzzle.client;
-  const out = {};
+  const out = {pairs: {}, remote: {}};
   for (const [name, pc] of [["publish", c && c.publishPc], ["subscribe", c && c.subscribePc]]) {
     if (!pc) continue;
     const stats = await pc.getStats();
     let pair = null;
     stats.forEach((s) => { if (s.type === "transport" && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId); });
     if (!pair) stats.forEach((s) => { if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s; });
-    if (!pair) { out[name] = null; continue; }
+    if (!pair) { out.pairs[name] = null; continue; }
     const kind = (x) => x ? `${x.candidateType}/${x.relayProtocol || x.protocol}` : "?";
-    out[name] = `${kind(stats.get(pair.localCandidateId))} - ${kind(stats.get(pair.remoteCandidateId))}`;
+    const remote = stats.get(pair.remoteCandidateId);
+    out.pairs[name] = `${kind(stats.get(pair.localCandidateId))} - ${kind(remote)}`;
+    out.remote[name] = remote ? remote.address : null;
   }
   return out;
 }"""
@@ -71,6 +74,9 @@ class CallResult:
     customer_pairs: dict = field(default_factory=dict)
     """publish/subscribe connection -> "local type/protocol - remote type/protocol" as Chromium selected it."""
     agent_pairs: dict = field(default_factory=dict)
+    customer_remote: dict = field(default_factory=dict)
+    """publish/subscribe connection -> the server address the customer's media goes to."""
+    agent_remote: dict = field(default_factory=dict)
     accept_to_first_frame_ms: float | None = None
     """Accept click on the agent's page to the later of both sides' first decoded frame."""
     error: str = ""
@@ -93,28 +99,41 @@ async def seed(data: Path) -> tuple[str, str]:
     return embed, f"agent0.t{tenant}@example.com"
 
 
-def start_server(work: Path) -> subprocess.Popen:
+def base_url(topology: Topology) -> str:
+    return f"https://{LAB_NAME if topology.server_behind_router else topology.server}:{PORT}"
+
+
+def resolver_flags(topology: Topology, address: str) -> list[str]:
+    """Chromium flags that make the lab name resolve to ``address`` (topology C's split DNS)."""
+    return [f"--host-resolver-rules=MAP {LAB_NAME} {address}"] if topology.server_behind_router else []
+
+
+def start_server(topology: Topology, work: Path) -> subprocess.Popen:
+    ice = f'host_addresses = ["{topology.server}"]\n'
+    if topology.server_behind_router:
+        ice += (f'announced_addresses = ["{topology.public_server}"]\n'
+                f"udp_port_min = {MEDIA_PORTS[0]}\nudp_port_max = {MEDIA_PORTS[1]}\n")
     config = work / "lab.toml"
     config.write_text(f'''[server]
-public_url = "{BASE}"
+public_url = "{base_url(topology)}"
 language = "en"
 [tls]
 cert_dir = "{work / 'certs'}"
 [ice]
-host_addresses = ["{SERVER}"]
-''')
+{ice}''')
     log = (work / "server.log").open("wb")
     return subprocess.Popen(in_host("srv", [sys.executable, "-m", "vidzzle_media", "serve", "--config", str(config),
-                                            "--data-dir", str(work / "data"), "--host", SERVER, "--port", str(PORT)]),
+                                            "--data-dir", str(work / "data"), "--host", topology.server,
+                                            "--port", str(PORT)]),
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
-async def wait_server(server: subprocess.Popen, work: Path, timeout: float) -> None:
-    """Until the server accepts connections on its lab address (or has died: its log says why)."""
+async def wait_server(topology: Topology, server: subprocess.Popen, work: Path, timeout: float) -> None:
+    """Until the server accepts connections where customers reach it (or has died: its log says why)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with socket.create_connection((SERVER, PORT), timeout=1):
+            with socket.create_connection((topology.public_server, PORT), timeout=1):
                 return
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
@@ -122,22 +141,42 @@ async def wait_server(server: subprocess.Popen, work: Path, timeout: float) -> N
             await asyncio.sleep(0.1)
 
 
-async def one_call(agent_browser, customer_browser, embed: str, email: str) -> CallResult:
+def nat_ports(topology: Topology) -> list[int]:
+    """The external ports the customer's router gives one socket's datagrams
+    to two destinations: equal for a port-preserving NAT, different for a
+    symmetric one."""
+    listeners = []
+    for port in (9101, 9102):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((CONTROL, port))
+        sock.settimeout(5)
+        listeners.append(sock)
+    try:
+        send = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                f"[s.sendto(b'x', ('{CONTROL}', p)) for p in (9101, 9102)]")
+        subprocess.run(in_host("cust", [sys.executable, "-c", send]), check=True, timeout=10)
+        return [sock.recvfrom(16)[1][1] for sock in listeners]
+    finally:
+        for sock in listeners:
+            sock.close()
+
+
+async def one_call(agent_browser, customer_browser, embed: str, email: str, base: str) -> CallResult:
     from admin.helpers import PASSWORD
     result = CallResult()
     actx = await agent_browser.new_context(ignore_https_errors=True)
     cctx = await customer_browser.new_context(ignore_https_errors=True)
     try:
         agent = await actx.new_page()
-        await agent.goto(f"{BASE}/admin/login")
+        await agent.goto(f"{base}/admin/login")
         await agent.fill("input[name=email]", email)
         await agent.fill("input[name=password]", PASSWORD)
         await agent.press("input[name=password]", "Enter")
         await agent.wait_for_url("**/admin/**")
-        await agent.goto(f"{BASE}/admin/console")
+        await agent.goto(f"{base}/admin/console")
         await agent.wait_for_selector("#presence[data-state=online]", timeout=15000)
         customer = await cctx.new_page()
-        await customer.goto(f"{BASE}/call?embed={embed}&name=Lab%20Customer")
+        await customer.goto(f"{base}/call?embed={embed}&name=Lab%20Customer")
         toast = await agent.wait_for_selector(".toast:not(.gone) .accept", timeout=20000)
         accepted_at = await toast.evaluate("(b) => { const t = Date.now(); b.click(); return t; }")
         await agent.wait_for_url("**/admin/call/**", timeout=10000)
@@ -148,8 +187,9 @@ async def one_call(agent_browser, customer_browser, embed: str, email: str) -> C
         else:
             result.connected = True
             result.accept_to_first_frame_ms = max(firsts) - accepted_at
-        result.customer_pairs = await customer.evaluate(PAIRS_JS)
-        result.agent_pairs = await agent.evaluate(PAIRS_JS)
+        customer_side, agent_side = await customer.evaluate(PAIRS_JS), await agent.evaluate(PAIRS_JS)
+        result.customer_pairs, result.customer_remote = customer_side["pairs"], customer_side["remote"]
+        result.agent_pairs, result.agent_remote = agent_side["pairs"], agent_side["remote"]
         await agent.click("#hangup")
     except Exception as exc:   # a report of what failed beats a traceback here: the caller asserts on it
         result.error = f"{type(exc).__name__}: {exc}"[:500]
@@ -163,18 +203,21 @@ async def run(topology: Topology, work: Path, repeat: int) -> dict:
     from playwright.async_api import async_playwright
     lab = Lab(topology)
     lab.build()
+    ports = None if topology.customer_udp_blocked else nat_ports(topology)
     (work / "data").mkdir(parents=True, exist_ok=True)
     embed, email = await seed(work / "data")
-    server = start_server(work)
+    server = start_server(topology, work)
     calls: list[CallResult] = []
     try:
-        await wait_server(server, work, 30)
+        await wait_server(topology, server, work, 30)
         async with async_playwright() as p:
-            agent_browser = await p.chromium.launch(executable_path=str(lab.browser_in("agt", work)), args=FLAGS)
-            customer_browser = await p.chromium.launch(executable_path=str(lab.browser_in("cust", work)), args=FLAGS)
+            agent_browser = await p.chromium.launch(executable_path=str(lab.browser_in("agt", work)),
+                                                    args=FLAGS + resolver_flags(topology, topology.server))
+            customer_browser = await p.chromium.launch(executable_path=str(lab.browser_in("cust", work)),
+                                                       args=FLAGS + resolver_flags(topology, topology.public_server))
             for _ in range(repeat):
-                calls.append(await asyncio.wait_for(one_call(agent_browser, customer_browser, embed, email),
-                                                    CALL_TIMEOUT_S + 60))
+                calls.append(await asyncio.wait_for(one_call(agent_browser, customer_browser, embed, email,
+                                                             base_url(topology)), CALL_TIMEOUT_S + 60))
             await customer_browser.close()
             await agent_browser.close()
     finally:
@@ -189,7 +232,7 @@ async def run(topology: Topology, work: Path, repeat: int) -> dict:
         "connected": bool(calls) and all(c.connected for c in calls),
         "candidate_pair": calls[0].customer_pairs.get("publish") if calls else None,
         "accept_to_first_frame_ms": statistics.median(times) if times else None,
-        "agent_address": AGENT, "calls": [asdict(c) for c in calls],
+        "agent_address": topology.agent, "nat_ports": ports, "calls": [asdict(c) for c in calls],
     }
 
 

@@ -15,6 +15,13 @@ sandbox itself sits on it as the control host that watches the server)::
     agt 198.18.0.20 ─┼─ br0 (198.18.0.254) ── rtr 198.18.0.1 ══ NAT ══ 198.19.1.1 ── cust 198.19.1.2
                      ┘
 
+In topology C the server and the agent sit on the dealer's LAN instead,
+behind the dealer's router ``drt``, which forwards the HTTPS port and the
+media UDP range to the server and does not reflect traffic back inside::
+
+    srv 198.19.2.10 ─┬─ br1 ── drt 198.19.2.1 ══ port-forward/NAT ══ 198.18.0.30 ── br0 ── rtr ══ NAT ══ cust
+    agt 198.19.2.20 ─┘
+
 ``driver.py`` runs a call through a topology with real Chromium; the tests
 (test_topologies.py) and ``bench/networks.py`` start it with ``sandboxed``.
 """
@@ -33,6 +40,13 @@ CONTROL = "198.18.0.254"
 ROUTER_PUBLIC = "198.18.0.1"
 ROUTER_LAN = "198.19.1.1"
 CUSTOMER = "198.19.1.2"
+DEALER_ROUTER_PUBLIC = "198.18.0.30"
+DEALER_ROUTER_LAN = "198.19.2.1"
+LAN_SERVER = "198.19.2.10"
+LAN_AGENT = "198.19.2.20"
+MEDIA_PORTS = (40000, 40099)
+"""The UDP range the server uses in topology C (forwarded by the dealer's router)."""
+HTTPS_PORT = 8443
 CHROMIUM = "/usr/lib/chromium/chromium"
 
 
@@ -44,11 +58,32 @@ class Topology:
     description: str
     customer_udp_blocked: bool = False
     """The customer's router drops every UDP packet (guest Wi-Fi, corporate networks)."""
+    symmetric_nat: bool = False
+    """The customer's router maps every destination to a new external port (mobile carriers)."""
+    server_behind_router: bool = False
+    """Server and agent on the dealer's LAN behind a router with a port-forward (on-prem install)."""
+
+    @property
+    def server(self) -> str:
+        """The server's own address."""
+        return LAN_SERVER if self.server_behind_router else SERVER
+
+    @property
+    def public_server(self) -> str:
+        """Where customers reach the server."""
+        return DEALER_ROUTER_PUBLIC if self.server_behind_router else SERVER
+
+    @property
+    def agent(self) -> str:
+        return LAN_AGENT if self.server_behind_router else AGENT
 
 
 TOPOLOGIES = {
     "A": Topology("A", "customer behind a NAT router; server and agent on the public segment"),
     "B": Topology("B", "as A, but the customer's router drops all UDP", customer_udp_blocked=True),
+    "C": Topology("C", "server and agent on the dealer's LAN behind a router with a port-forward; "
+                       "customer behind a NAT router", server_behind_router=True),
+    "D": Topology("D", "as A, but the customer's NAT is symmetric (a new port per destination)", symmetric_nat=True),
 }
 
 
@@ -87,6 +122,21 @@ NAT = """table ip nat {
   }
 }
 """
+SYMMETRIC_NAT = NAT.replace("masquerade", "masquerade random")
+"""Every conntrack entry (one per destination) gets a random external port."""
+PORT_FORWARD = f"""table ip nat {{
+  chain pre {{
+    type nat hook prerouting priority dstnat; policy accept;
+    iifname "p-drt" tcp dport {HTTPS_PORT} dnat to {LAN_SERVER}
+    iifname "p-drt" udp dport {MEDIA_PORTS[0]}-{MEDIA_PORTS[1]} dnat to {LAN_SERVER}
+  }}
+  chain post {{
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "p-drt" masquerade
+  }}
+}}
+"""
+"""The dealer's router: HTTPS and the media range forwarded to the server; no hairpin."""
 DROP_UDP = """table inet filter {
   chain forward {
     type filter hook forward priority filter; policy accept;
@@ -105,30 +155,56 @@ class Lab:
 
     def build(self) -> None:
         check_sandbox()
+        topology = self.topology
         run("ip", "link", "set", "lo", "up")
         run(*NO_IPV6)
         run("ip", "link", "add", "br0", "type", "bridge")
         run("ip", "addr", "add", f"{CONTROL}/24", "dev", "br0")
         run("ip", "link", "set", "br0", "up")
-        for host in ("srv", "agt", "rtr", "cust"):
+        hosts = ["srv", "agt", "rtr", "cust"] + (["drt"] if topology.server_behind_router else [])
+        for host in hosts:
             run("ip", "netns", "add", host)
             run(*in_host(host, ["ip", "link", "set", "lo", "up"]))
             run(*in_host(host, NO_IPV6))
-        self._public("srv", SERVER)
-        self._public("agt", AGENT)
+        if topology.server_behind_router:
+            self._dealer_lan()
+        else:
+            self._public("srv", SERVER)
+            self._public("agt", AGENT)
         self._public("rtr", ROUTER_PUBLIC, name="p-rtr")
-        run("ip", "link", "add", "l-cust", "type", "veth", "peer", "name", "l-rtr")
-        run("ip", "link", "set", "l-cust", "netns", "cust")
-        run("ip", "link", "set", "l-rtr", "netns", "rtr")
-        run(*in_host("cust", ["ip", "addr", "add", f"{CUSTOMER}/24", "dev", "l-cust"]))
-        run(*in_host("cust", ["ip", "link", "set", "l-cust", "up"]))
-        run(*in_host("rtr", ["ip", "addr", "add", f"{ROUTER_LAN}/24", "dev", "l-rtr"]))
-        run(*in_host("rtr", ["ip", "link", "set", "l-rtr", "up"]))
-        run(*in_host("cust", ["ip", "route", "add", "default", "via", ROUTER_LAN]))
+        self._link("cust", CUSTOMER, "rtr", ROUTER_LAN)
         run(*in_host("rtr", ["sysctl", "-qw", "net.ipv4.ip_forward=1"]))
-        run(*in_host("rtr", ["nft", "-f", "-"]), stdin=NAT)
-        if self.topology.customer_udp_blocked:
+        run(*in_host("rtr", ["nft", "-f", "-"]), stdin=SYMMETRIC_NAT if topology.symmetric_nat else NAT)
+        if topology.customer_udp_blocked:
             run(*in_host("rtr", ["nft", "-f", "-"]), stdin=DROP_UDP)
+
+    def _dealer_lan(self) -> None:
+        """Server and agent on a LAN bridge behind the dealer's router (topology C)."""
+        self._public("drt", DEALER_ROUTER_PUBLIC, name="p-drt")
+        run("ip", "link", "add", "br1", "type", "bridge")
+        run("ip", "link", "set", "br1", "up")
+        for host, address in (("srv", LAN_SERVER), ("agt", LAN_AGENT), ("drt", DEALER_ROUTER_LAN)):
+            run("ip", "link", "add", f"d-{host}", "type", "veth", "peer", "name", f"e-{host}")
+            run("ip", "link", "set", f"d-{host}", "netns", host)
+            run("ip", "link", "set", f"e-{host}", "master", "br1")
+            run("ip", "link", "set", f"e-{host}", "up")
+            run(*in_host(host, ["ip", "addr", "add", f"{address}/24", "dev", f"d-{host}"]))
+            run(*in_host(host, ["ip", "link", "set", f"d-{host}", "up"]))
+        for host in ("srv", "agt"):
+            run(*in_host(host, ["ip", "route", "add", "default", "via", DEALER_ROUTER_LAN]))
+        run(*in_host("drt", ["sysctl", "-qw", "net.ipv4.ip_forward=1"]))
+        run(*in_host("drt", ["nft", "-f", "-"]), stdin=PORT_FORWARD)
+
+    def _link(self, host: str, address: str, router: str, router_address: str) -> None:
+        """A LAN of one ``host`` behind ``router``, its default route through it."""
+        run("ip", "link", "add", f"l-{host}", "type", "veth", "peer", "name", f"l-{router}")
+        run("ip", "link", "set", f"l-{host}", "netns", host)
+        run("ip", "link", "set", f"l-{router}", "netns", router)
+        run(*in_host(host, ["ip", "addr", "add", f"{address}/24", "dev", f"l-{host}"]))
+        run(*in_host(host, ["ip", "link", "set", f"l-{host}", "up"]))
+        run(*in_host(router, ["ip", "addr", "add", f"{router_address}/24", "dev", f"l-{router}"]))
+        run(*in_host(router, ["ip", "link", "set", f"l-{router}", "up"]))
+        run(*in_host(host, ["ip", "route", "add", "default", "via", router_address]))
 
     def _public(self, host: str, address: str, name: str | None = None) -> None:
         """Put ``host`` on the public segment (the bridge) with ``address``."""

@@ -1,8 +1,10 @@
-"""Calls through simulated networks (issue 24): real server, real Chromium
-customer and agent, each in its own lab host (lab.py). Each topology runs
-one call in a fresh sandbox and must show decoded frames on both sides, over
-the candidate pair that topology calls for: A (NAT) a direct UDP pair, B
-(UDP blocked) the built-in relay over TCP. The accept-to-first-frame time is
+"""Calls through simulated networks (issues 24, 27): real server, real
+Chromium customer and agent, each in its own lab host (lab.py). Each
+topology runs one call in a fresh sandbox and must show decoded frames on
+both sides, over the candidate pair that topology calls for: A (NAT) a
+direct UDP pair, B (UDP blocked) the built-in relay over TCP, C (server
+behind the dealer's router) the customer on the forwarded address and the
+agent on the LAN address, D (symmetric NAT) a direct UDP pair. The accept-to-first-frame time is
 printed; bench/networks.py measures it properly."""
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from lab import CHROMIUM, TOPOLOGIES, sandboxed  # noqa: E402
+from lab import CHROMIUM, DEALER_ROUTER_PUBLIC, LAN_SERVER, TOPOLOGIES, sandboxed  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -49,9 +51,15 @@ def run_topology(name: str, work: Path, repeat: int = 1) -> dict:
     return json.loads(report.read_text())
 
 
+def direct_udp(pair: str) -> bool:
+    return pair.endswith("host/udp") and "relay" not in pair
+
+
 EXPECTED_CUSTOMER_PAIR = {
-    "A": lambda pair: pair.endswith("host/udp") and "relay" not in pair,   # direct UDP through the NAT
+    "A": direct_udp,                                     # direct UDP through the NAT
     "B": lambda pair: pair in ("relay/tcp - host/udp", "relay/tls - host/udp"),  # UDP blocked: the built-in relay
+    "C": direct_udp,                                     # through the dealer's port-forward
+    "D": direct_udp,                                     # the symmetric NAT's port is learnt from the checks
 }
 
 
@@ -67,5 +75,11 @@ def test_call_through_topology(name, tmp_path):
     assert set(call["customer_pairs"]) == {"publish", "subscribe"}
     for pair in call["customer_pairs"].values():
         assert EXPECTED_CUSTOMER_PAIR[name](pair), pair
-    for pair in call["agent_pairs"].values():     # the agent is on the public segment: host to host
+    for pair in call["agent_pairs"].values():     # the agent reaches the server directly: host to host
         assert pair == "host/udp - host/udp", pair
+    if name == "C":      # customers use the router's forwarded address, the agent the LAN address (no hairpin)
+        assert set(call["customer_remote"].values()) == {DEALER_ROUTER_PUBLIC}, call["customer_remote"]
+        assert set(call["agent_remote"].values()) == {LAN_SERVER}, call["agent_remote"]
+    if report["nat_ports"]:     # the customer's router: one port for all destinations, or one per destination
+        first, second = report["nat_ports"]
+        assert (first != second) == TOPOLOGIES[name].symmetric_nat, report["nat_ports"]

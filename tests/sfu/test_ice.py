@@ -37,10 +37,26 @@ async def test_port_range_and_host_addresses():
         aiortc_glue.set_host_addresses(None)
 
 
-def test_announced_addresses_replace_host_candidates():
-    policy = IcePolicy(DefaultIce(host_addresses=["127.0.0.1"], announced_addresses=["203.0.113.7"]))
-    sdp = "a=candidate:abc 1 udp 2130706431 127.0.0.1 5000 typ host\r\n"
-    assert policy.announce(sdp) == "a=candidate:abc 1 udp 2130706431 203.0.113.7 5000 typ host\r\n"
+def test_announced_addresses_are_offered_next_to_host_candidates():
+    """Agents on the dealer's LAN use the host address, customers outside the announced one."""
+    policy = IcePolicy(DefaultIce(host_addresses=["198.19.2.10", "2001:db8::10"], announced_addresses=["203.0.113.7"]))
+    sdp = ("v=0\r\na=candidate:abc 1 udp 2130706431 198.19.2.10 5000 typ host\r\n"
+           "a=candidate:def 1 udp 2130706430 2001:db8::10 5002 typ host generation 0\r\na=end-of-candidates\r\n")
+    assert policy.announce(sdp) == (
+        "v=0\r\na=candidate:abc 1 udp 2130706431 198.19.2.10 5000 typ host\r\n"
+        "a=candidate:aabc 1 udp 2130706430 203.0.113.7 5000 typ host\r\n"
+        "a=candidate:def 1 udp 2130706430 2001:db8::10 5002 typ host generation 0\r\na=end-of-candidates\r\n")
+    aiortc_glue.set_host_addresses(None)
+
+
+def test_several_announced_addresses_pair_with_host_addresses_in_order():
+    policy = IcePolicy(DefaultIce(host_addresses=["198.19.2.10", "198.19.3.10"],
+                                  announced_addresses=["203.0.113.7", "203.0.113.8"]))
+    sdp = ("a=candidate:1 1 udp 100 198.19.3.10 6000 typ host\r\n"
+           "a=candidate:2 1 udp 99 198.19.9.9 6001 typ host\r\n")
+    assert policy.announce(sdp) == ("a=candidate:1 1 udp 100 198.19.3.10 6000 typ host\r\n"
+                                    "a=candidate:a1 1 udp 99 203.0.113.8 6000 typ host\r\n"
+                                    "a=candidate:2 1 udp 99 198.19.9.9 6001 typ host\r\n")
     aiortc_glue.set_host_addresses(None)
 
 

@@ -99,21 +99,34 @@ class IcePolicy:
         aiortc_glue.bind_port_range(pc, self.settings.udp_port_min, self.settings.udp_port_max)
 
     def announce(self, sdp: str) -> str:
-        """Replace host candidate addresses with the announced ones (1:1 NAT).
+        """Offer the announced addresses (a port-forward or 1:1 NAT in front
+        of this machine) next to the host addresses, each host candidate
+        followed by its announced twin on the same port.
 
-        ``announced_addresses[i]`` replaces ``host_addresses[i]``; a single
-        announced address replaces every IPv4 host address.
+        Both, because an install behind the dealer's router has browsers on
+        both sides of it: the agents on the LAN reach the host address
+        directly (no router has to reflect traffic back inside), customers
+        on the internet reach the announced one. ``announced_addresses[i]``
+        belongs to ``host_addresses[i]``; a single announced address belongs
+        to every IPv4 host address. The twin has a priority one lower, so a
+        browser that can reach both uses the direct one.
         """
         s = self.settings
         if not s.announced_addresses:
             return sdp
-        mapping: dict[str, str] = {}
-        if len(s.announced_addresses) == 1:
-            single = s.announced_addresses[0]
-            return _CANDIDATE.sub(lambda m: m.group(1) + (single if ":" not in m.group(2) else m.group(2)) + m.group(3), sdp)
-        for host, ann in zip(s.host_addresses, s.announced_addresses):
-            mapping[host] = ann
-        return _CANDIDATE.sub(lambda m: m.group(1) + mapping.get(m.group(2), m.group(2)) + m.group(3), sdp)
+        pairs = dict(zip(s.host_addresses, s.announced_addresses))
+        single = s.announced_addresses[0] if len(s.announced_addresses) == 1 else None
+
+        def twin(m: re.Match) -> str:
+            line, address = m.group(0), m.group("address")
+            announced = single if single is not None and ":" not in address else pairs.get(address)
+            if announced is None or announced == address:
+                return line
+            return (f"{line}\r\na=candidate:a{m.group('foundation')} {m.group('component')} {m.group('transport')} "
+                    f"{int(m.group('priority')) - 1} {announced} {m.group('port')} typ host{m.group('rest')}")
+
+        return _CANDIDATE.sub(twin, sdp)
 
 
-_CANDIDATE = re.compile(r"(a=candidate:\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host)")
+_CANDIDATE = re.compile(r"a=candidate:(?P<foundation>\S+) (?P<component>\d+) (?P<transport>\S+) (?P<priority>\d+) "
+                        r"(?P<address>\S+) (?P<port>\d+) typ host(?P<rest>[^\r\n]*)")
