@@ -41,6 +41,7 @@ from .services.calls.service import CallService
 from .sfu import IcePolicy
 from .signalling import RoomDirectory
 from .store import Database
+from .turn_servers import BuiltIn, IceServers, TurnAccount
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,10 @@ def _session_key(data_dir: Path) -> bytes:
     return key
 
 
-def _relay(app: web.Application, settings: Settings, rooms: RoomDirectory) -> signalling.IceServers:
+def _relay(app: web.Application, settings: Settings, rooms: RoomDirectory) -> BuiltIn:
     """The built-in TURN relay: on the HTTPS port (serving.py; relay.port 0)
-    or a port of its own, relays only to the SFU's media addresses, and gives
-    every participant fresh credentials in signalling's ``joined``."""
+    or a port of its own, relays only to the SFU's media addresses; returns
+    the entry every participant gets (fresh credentials) in signalling's ``joined``."""
     conf = settings.relay
     secret = conf.secret.encode("utf-8") or secrets.token_bytes(32)
     server = TurnServer(secret, rooms.ice.media_addresses,
@@ -167,16 +168,17 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(outbox_ctx)
     presence = Presence()
     app[keys.PRESENCE] = presence
-    rooms = RoomDirectory(IcePolicy(settings.ice))       # the SFU's rooms
+    turn = TurnAccount.from_settings(settings.ice)      # credentials of the install's own TURN servers
+    rooms = RoomDirectory(IcePolicy(settings.ice, turn_credential=turn.credential))  # the SFU's rooms
     app[keys.ROOMS] = rooms
     # call routing sees the rooms through its own Protocol (services/calls/room_port.py)
     calls = CallService(database, settings, presence, rooms=rooms, wake=outbox.wake)
     app[keys.CALLS] = calls
     app[keys.LIMITS] = call_limits()                    # per-address limits of the public call API
     api.setup(app, calls)  # call routing: public call API, /ws/agent (calls end before their rooms)
-    ice_servers = _relay(app, settings, rooms) if settings.relay.enabled else None
-    if ice_servers is not None:
-        app[keys.ICE_SERVERS] = ice_servers
+    built_in = _relay(app, settings, rooms) if settings.relay.enabled else None
+    ice_servers = IceServers(settings.ice, turn, built_in)      # what every browser gets in ``joined``
+    app[keys.ICE_SERVERS] = ice_servers
     signalling.setup(app, rooms, ice_servers=ice_servers, dev_pages=settings.server.dev_pages)
     aiohttp_session.setup(
         app,

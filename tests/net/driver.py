@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(HERE)]
 
-from lab import CONTROL, HTTPS_PORT, MEDIA_PORTS, TOPOLOGIES, Lab, Topology, in_host  # noqa: E402
+from lab import CONTROL, HTTPS_PORT, MEDIA_PORTS, TOPOLOGIES, TURN_HOST, TURN_SECRET, Lab, Topology, in_host  # noqa: E402
 
 PORT = HTTPS_PORT
 LAB_NAME = "vidzzle.lab"
@@ -51,7 +51,7 @@ FIRST_FRAME_JS = """async (timeoutMs) => {
 
 PAIRS_JS = """async () => {
   const c = window.vidzzle && window.vidzzle.client;
-  const out = {pairs: {}, remote: {}};
+  const out = {pairs: {}, remote: {}, offered: {}};
   for (const [name, pc] of [["publish", c && c.publishPc], ["subscribe", c && c.subscribePc]]) {
     if (!pc) continue;
     const stats = await pc.getStats();
@@ -63,6 +63,9 @@ PAIRS_JS = """async () => {
     const remote = stats.get(pair.remoteCandidateId);
     out.pairs[name] = `${kind(stats.get(pair.localCandidateId))} - ${kind(remote)}`;
     out.remote[name] = remote ? remote.address : null;
+    const offered = new Set();
+    stats.forEach((s) => { if (s.type === "remote-candidate") offered.add(s.candidateType); });
+    out.offered[name] = [...offered].sort();
   }
   return out;
 }"""
@@ -76,6 +79,8 @@ class CallResult:
     agent_pairs: dict = field(default_factory=dict)
     customer_remote: dict = field(default_factory=dict)
     """publish/subscribe connection -> the server address the customer's media goes to."""
+    customer_offered: dict = field(default_factory=dict)
+    """publish/subscribe connection -> the candidate types the server offered the customer."""
     agent_remote: dict = field(default_factory=dict)
     accept_to_first_frame_ms: float | None = None
     """Accept click on the agent's page to the later of both sides' first decoded frame."""
@@ -113,6 +118,11 @@ def start_server(topology: Topology, work: Path) -> subprocess.Popen:
     if topology.server_behind_router:
         ice += (f'announced_addresses = ["{topology.public_server}"]\n'
                 f"udp_port_min = {MEDIA_PORTS[0]}\nudp_port_max = {MEDIA_PORTS[1]}\n")
+    relay = ""
+    if topology.external_turn:      # the customer can reach only the second URL (TCP); the server uses the first
+        ice += (f'turn_servers = ["turn:{TURN_HOST}:3478?transport=udp", "turn:{TURN_HOST}:3478?transport=tcp"]\n'
+                f'turn_secret = "{TURN_SECRET}"\n')
+        relay = "[relay]\nenabled = false\n"
     config = work / "lab.toml"
     config.write_text(f'''[server]
 public_url = "{base_url(topology)}"
@@ -120,12 +130,22 @@ language = "en"
 [tls]
 cert_dir = "{work / 'certs'}"
 [ice]
-{ice}''')
+{ice}{relay}''')
     log = (work / "server.log").open("wb")
     return subprocess.Popen(in_host("srv", [sys.executable, "-m", "vidzzle_media", "serve", "--config", str(config),
                                             "--data-dir", str(work / "data"), "--host", topology.server,
                                             "--port", str(PORT)]),
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def start_coturn(work: Path) -> subprocess.Popen:
+    """Debian's coturn in lab host ``turn``, with coturn's REST-API credentials (use-auth-secret)."""
+    log = (work / "coturn.log").open("wb")
+    return subprocess.Popen(in_host("turn", [
+        "turnserver", "-n", f"--listening-ip={TURN_HOST}", f"--relay-ip={TURN_HOST}", "--listening-port=3478",
+        "--use-auth-secret", f"--static-auth-secret={TURN_SECRET}", "--realm=vidzzle.lab", "--fingerprint",
+        "--no-tls", "--no-dtls", "--no-cli", "--log-file=stdout", "--simple-log", f"--pidfile={work / 'coturn.pid'}"]),
+        stdout=log, stderr=subprocess.STDOUT)
 
 
 async def wait_server(topology: Topology, server: subprocess.Popen, work: Path, timeout: float) -> None:
@@ -189,6 +209,7 @@ async def one_call(agent_browser, customer_browser, embed: str, email: str, base
             result.accept_to_first_frame_ms = max(firsts) - accepted_at
         customer_side, agent_side = await customer.evaluate(PAIRS_JS), await agent.evaluate(PAIRS_JS)
         result.customer_pairs, result.customer_remote = customer_side["pairs"], customer_side["remote"]
+        result.customer_offered = customer_side["offered"]
         result.agent_pairs, result.agent_remote = agent_side["pairs"], agent_side["remote"]
         await agent.click("#hangup")
     except Exception as exc:   # a report of what failed beats a traceback here: the caller asserts on it
@@ -206,6 +227,7 @@ async def run(topology: Topology, work: Path, repeat: int) -> dict:
     ports = None if topology.customer_udp_blocked else nat_ports(topology)
     (work / "data").mkdir(parents=True, exist_ok=True)
     embed, email = await seed(work / "data")
+    coturn = start_coturn(work) if topology.external_turn else None
     server = start_server(topology, work)
     calls: list[CallResult] = []
     try:
@@ -221,11 +243,14 @@ async def run(topology: Topology, work: Path, repeat: int) -> dict:
             await customer_browser.close()
             await agent_browser.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for process in (server, coturn):
+            if process is None:
+                continue
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
     times = [c.accept_to_first_frame_ms for c in calls if c.connected]
     return {
         "topology": topology.name, "description": topology.description,

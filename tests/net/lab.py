@@ -47,6 +47,9 @@ LAN_AGENT = "198.19.2.20"
 MEDIA_PORTS = (40000, 40099)
 """The UDP range the server uses in topology C (forwarded by the dealer's router)."""
 HTTPS_PORT = 8443
+TURN_HOST = "198.18.0.40"
+"""The dealer IT's own coturn (topology B-coturn), on the public segment."""
+TURN_SECRET = "lab-turn-secret"
 CHROMIUM = "/usr/lib/chromium/chromium"
 
 
@@ -62,6 +65,8 @@ class Topology:
     """The customer's router maps every destination to a new external port (mobile carriers)."""
     server_behind_router: bool = False
     """Server and agent on the dealer's LAN behind a router with a port-forward (on-prem install)."""
+    external_turn: bool = False
+    """A coturn of the dealer's own instead of the built-in relay (which is switched off)."""
 
     @property
     def server(self) -> str:
@@ -84,6 +89,8 @@ TOPOLOGIES = {
     "C": Topology("C", "server and agent on the dealer's LAN behind a router with a port-forward; "
                        "customer behind a NAT router", server_behind_router=True),
     "D": Topology("D", "as A, but the customer's NAT is symmetric (a new port per destination)", symmetric_nat=True),
+    "B-coturn": Topology("B-coturn", "as B, with the dealer's own coturn (use-auth-secret) instead of the built-in relay",
+                         customer_udp_blocked=True, external_turn=True),
 }
 
 
@@ -161,7 +168,8 @@ class Lab:
         run("ip", "link", "add", "br0", "type", "bridge")
         run("ip", "addr", "add", f"{CONTROL}/24", "dev", "br0")
         run("ip", "link", "set", "br0", "up")
-        hosts = ["srv", "agt", "rtr", "cust"] + (["drt"] if topology.server_behind_router else [])
+        hosts = (["srv", "agt", "rtr", "cust"] + (["drt"] if topology.server_behind_router else [])
+                 + (["turn"] if topology.external_turn else []))
         for host in hosts:
             run("ip", "netns", "add", host)
             run(*in_host(host, ["ip", "link", "set", "lo", "up"]))
@@ -171,6 +179,8 @@ class Lab:
         else:
             self._public("srv", SERVER)
             self._public("agt", AGENT)
+        if topology.external_turn:
+            self._public("turn", TURN_HOST)
         self._public("rtr", ROUTER_PUBLIC, name="p-rtr")
         self._link("cust", CUSTOMER, "rtr", ROUTER_LAN)
         run(*in_host("rtr", ["sysctl", "-qw", "net.ipv4.ip_forward=1"]))

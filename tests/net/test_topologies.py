@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,8 @@ def lab_unavailable() -> str | None:
         reason = "network namespaces with NAT need root"
     elif subprocess.run(["nft", "--version"], capture_output=True).returncode != 0:
         reason = "nftables (nft) not installed"
+    elif not shutil.which("turnserver"):
+        reason = "coturn (turnserver) not installed"
     elif subprocess.run(sandboxed(["true"]), capture_output=True).returncode != 0:
         reason = "cannot make a sandbox namespace (unshare)"
     if reason and os.environ.get("CI"):
@@ -60,6 +63,7 @@ EXPECTED_CUSTOMER_PAIR = {
     "B": lambda pair: pair in ("relay/tcp - host/udp", "relay/tls - host/udp"),  # UDP blocked: the built-in relay
     "C": direct_udp,                                     # through the dealer's port-forward
     "D": direct_udp,                                     # the symmetric NAT's port is learnt from the checks
+    "B-coturn": lambda pair: pair.startswith("relay/tcp - "),  # UDP blocked: the dealer's coturn, over TCP
 }
 
 
@@ -80,6 +84,8 @@ def test_call_through_topology(name, tmp_path):
     if name == "C":      # customers use the router's forwarded address, the agent the LAN address (no hairpin)
         assert set(call["customer_remote"].values()) == {DEALER_ROUTER_PUBLIC}, call["customer_remote"]
         assert set(call["agent_remote"].values()) == {LAN_SERVER}, call["agent_remote"]
+    if name == "B-coturn":   # the server's own agent took a relay candidate from the first TURN URL (UDP)
+        assert all("relay" in types for types in call["customer_offered"].values()), call["customer_offered"]
     if report["nat_ports"]:     # the customer's router: one port for all destinations, or one per destination
         first, second = report["nat_ports"]
         assert (first != second) == TOPOLOGIES[name].symmetric_nat, report["nat_ports"]

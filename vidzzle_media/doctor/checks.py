@@ -26,6 +26,7 @@ from ..sfu.aiortc_glue import machine_addresses
 from ..transports.outbound import OutboundPolicy, Refused, client_session
 from ..services.branding import brand
 from ..store import tenants as tenant_store
+from ..turn_servers import TurnAccount
 
 PASS, WARN, FAIL = Status.PASS, Status.WARN, Status.FAIL
 EXPIRY_WARN_DAYS = 14
@@ -217,17 +218,17 @@ async def turn_servers(settings: Settings, db) -> list[Finding]:
     from aioice import turn
 
     findings = []
+    username, password = TurnAccount.from_settings(settings.ice).credential("doctor")
     for url in settings.ice.turn_servers:
         name = gettext("TURN server %(url)s", url=url)
         try:
             host, port, transport, tls = _turn_target(url)
             relay, _ = await asyncio.wait_for(turn.create_turn_endpoint(
-                asyncio.DatagramProtocol, (host, port), settings.ice.turn_username or None,
-                settings.ice.turn_password or None, lifetime=60, ssl=ssl.create_default_context() if tls else None,
+                asyncio.DatagramProtocol, (host, port), username or None, password or None, lifetime=60, ssl=ssl.create_default_context() if tls else None,
                 transport=transport), CHECK_TIMEOUT_S)
         except Exception as exc:    # OSError, a timeout, or aioice's own errors for a refused Allocate
             findings.append(Finding(name, FAIL, gettext("no allocation: %(error)s.", error=_error(exc)),
-                                    gettext("Check ice.turn_servers, ice.turn_username and ice.turn_password "
+                                    gettext("Check ice.turn_servers and ice.turn_secret (or ice.turn_username and ice.turn_password) "
                                             "against the TURN server's configuration.")))
             continue
         relayed = relay.get_extra_info("sockname")

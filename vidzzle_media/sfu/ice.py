@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 from aiortc import RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCBundlePolicy
@@ -59,8 +59,12 @@ class IcePolicy:
     RTCConfiguration, the same address filter and port range.
     """
 
-    def __init__(self, settings: IceSettingsLike) -> None:
+    def __init__(self, settings: IceSettingsLike, *, turn_credential: Callable[[], tuple[str, str]] | None = None) -> None:
+        """``turn_credential`` gives the (user name, password) for the TURN
+        servers, asked anew for every PC (short-lived credentials); default:
+        the static ``turn_username``/``turn_password``."""
         self.settings = settings
+        self._turn_credential = turn_credential or (lambda: (settings.turn_username, settings.turn_password))
         if bool(settings.udp_port_min) != bool(settings.udp_port_max) or (
             settings.udp_port_min and settings.udp_port_min > settings.udp_port_max
         ):
@@ -77,8 +81,8 @@ class IcePolicy:
         if s.stun_servers:
             servers.append(RTCIceServer(urls=list(s.stun_servers)))
         if s.turn_servers:
-            servers.append(RTCIceServer(urls=list(s.turn_servers), username=s.turn_username,
-                                        credential=s.turn_password))
+            username, password = self._turn_credential()
+            servers.append(RTCIceServer(urls=list(s.turn_servers), username=username, credential=password))
         return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
     def media_addresses(self) -> set[str]:
