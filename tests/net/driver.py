@@ -71,6 +71,34 @@ PAIRS_JS = """async () => {
 }"""
 
 
+MEDIA_GAP_JS = """async ([sinceMs, timeoutMs]) => {
+  // The longest stretch without a newly decoded inbound video frame that
+  // ends after sinceMs (a re-join replaces the PCs: any change of the total
+  // with frames in it counts as progress). null: video never resumed.
+  const c = window.vidzzle && window.vidzzle.client;
+  const total = async () => {
+    const s = c ? await c.stats().catch(() => null) : null;
+    return s ? s.inboundVideo.reduce((n, v) => n + v.framesDecoded, 0) : 0;
+  };
+  const until = Date.now() + timeoutMs;
+  let prev = await total();
+  let last = Date.now();
+  let gap = 0;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 20));
+    const now = Date.now();
+    const cur = await total();
+    if (cur !== prev && cur > 0) {
+      if (now > sinceMs) gap = Math.max(gap, now - last);
+      last = now;
+      if (now - sinceMs > 2000 && gap > 0) return gap;     // resumed, and flowing again
+    }
+    prev = cur;
+  }
+  return Date.now() - last > 1000 ? null : gap;
+}"""
+
+
 @dataclass
 class CallResult:
     connected: bool = False
@@ -84,6 +112,10 @@ class CallResult:
     agent_remote: dict = field(default_factory=dict)
     accept_to_first_frame_ms: float | None = None
     """Accept click on the agent's page to the later of both sides' first decoded frame."""
+    media_gap_ms: float | None = None
+    """Topology E: the longest video freeze on either side around the customer's change of address."""
+    still_in_call: bool | None = None
+    """Topology E: the agent's page still shows the call afterwards (nobody saw a hang-up)."""
     error: str = ""
 
 
@@ -181,7 +213,21 @@ def nat_ports(topology: Topology) -> list[int]:
             sock.close()
 
 
-async def one_call(agent_browser, customer_browser, embed: str, email: str, base: str) -> CallResult:
+async def change_address(customer, agent, result: CallResult) -> None:
+    """Move the customer to a new address mid-call and measure the freeze on both sides."""
+    await asyncio.sleep(1.5)       # a steady call first
+    since = time.time() * 1000
+    watch = asyncio.gather(customer.evaluate(MEDIA_GAP_JS, [since, 15000]),
+                           agent.evaluate(MEDIA_GAP_JS, [since, 15000]))
+    await asyncio.sleep(0.2)
+    Lab.move_customer()
+    gaps = await watch
+    result.media_gap_ms = None if None in gaps else max(gaps)
+    result.still_in_call = "/admin/call/" in agent.url and await agent.locator("#hangup").is_visible()
+
+
+async def one_call(agent_browser, customer_browser, embed: str, email: str, base: str,
+                   topology: Topology) -> CallResult:
     from admin.helpers import PASSWORD
     result = CallResult()
     actx = await agent_browser.new_context(ignore_https_errors=True)
@@ -207,6 +253,8 @@ async def one_call(agent_browser, customer_browser, embed: str, email: str, base
         else:
             result.connected = True
             result.accept_to_first_frame_ms = max(firsts) - accepted_at
+            if topology.address_change:
+                await change_address(customer, agent, result)
         customer_side, agent_side = await customer.evaluate(PAIRS_JS), await agent.evaluate(PAIRS_JS)
         result.customer_pairs, result.customer_remote = customer_side["pairs"], customer_side["remote"]
         result.customer_offered = customer_side["offered"]
@@ -239,7 +287,7 @@ async def run(topology: Topology, work: Path, repeat: int) -> dict:
                                                        args=FLAGS + resolver_flags(topology, topology.public_server))
             for _ in range(repeat):
                 calls.append(await asyncio.wait_for(one_call(agent_browser, customer_browser, embed, email,
-                                                             base_url(topology)), CALL_TIMEOUT_S + 60))
+                                                             base_url(topology), topology), CALL_TIMEOUT_S + 60))
             await customer_browser.close()
             await agent_browser.close()
     finally:
@@ -252,11 +300,14 @@ async def run(topology: Topology, work: Path, repeat: int) -> dict:
             except subprocess.TimeoutExpired:
                 process.kill()
     times = [c.accept_to_first_frame_ms for c in calls if c.connected]
+    gaps = [c.media_gap_ms for c in calls if c.media_gap_ms is not None]
     return {
         "topology": topology.name, "description": topology.description,
         "connected": bool(calls) and all(c.connected for c in calls),
         "candidate_pair": calls[0].customer_pairs.get("publish") if calls else None,
         "accept_to_first_frame_ms": statistics.median(times) if times else None,
+        "media_gap_ms": (statistics.median(gaps) if gaps and len(gaps) == len(calls) else None)
+        if topology.address_change else None,
         "agent_address": topology.agent, "nat_ports": ports, "calls": [asdict(c) for c in calls],
     }
 

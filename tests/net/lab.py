@@ -40,6 +40,8 @@ CONTROL = "198.18.0.254"
 ROUTER_PUBLIC = "198.18.0.1"
 ROUTER_LAN = "198.19.1.1"
 CUSTOMER = "198.19.1.2"
+CUSTOMER_MOVED = "198.19.1.3"
+"""The customer's address after the change of network in topology E."""
 DEALER_ROUTER_PUBLIC = "198.18.0.30"
 DEALER_ROUTER_LAN = "198.19.2.1"
 LAN_SERVER = "198.19.2.10"
@@ -67,6 +69,8 @@ class Topology:
     """Server and agent on the dealer's LAN behind a router with a port-forward (on-prem install)."""
     external_turn: bool = False
     """A coturn of the dealer's own instead of the built-in relay (which is switched off)."""
+    address_change: bool = False
+    """The customer's address changes in the middle of the call (Wi-Fi to mobile data)."""
 
     @property
     def server(self) -> str:
@@ -89,6 +93,8 @@ TOPOLOGIES = {
     "C": Topology("C", "server and agent on the dealer's LAN behind a router with a port-forward; "
                        "customer behind a NAT router", server_behind_router=True),
     "D": Topology("D", "as A, but the customer's NAT is symmetric (a new port per destination)", symmetric_nat=True),
+    "E": Topology("E", "as A, but the customer's address changes mid-call (a phone leaving the Wi-Fi)",
+                  address_change=True),
     "B-coturn": Topology("B-coturn", "as B, with the dealer's own coturn (use-auth-secret) instead of the built-in relay",
                          customer_udp_blocked=True, external_turn=True),
 }
@@ -187,6 +193,14 @@ class Lab:
         run(*in_host("rtr", ["nft", "-f", "-"]), stdin=SYMMETRIC_NAT if topology.symmetric_nat else NAT)
         if topology.customer_udp_blocked:
             run(*in_host("rtr", ["nft", "-f", "-"]), stdin=DROP_UDP)
+
+    @staticmethod
+    def move_customer() -> None:
+        """The customer's network changes: its old address goes away, a new
+        one (and a new route) comes up, so its router's NAT maps it anew."""
+        run(*in_host("cust", ["ip", "addr", "del", f"{CUSTOMER}/24", "dev", "l-cust"]))
+        run(*in_host("cust", ["ip", "addr", "add", f"{CUSTOMER_MOVED}/24", "dev", "l-cust"]))
+        run(*in_host("cust", ["ip", "route", "replace", "default", "via", ROUTER_LAN]))
 
     def _dealer_lan(self) -> None:
         """Server and agent on a LAN bridge behind the dealer's router (topology C)."""

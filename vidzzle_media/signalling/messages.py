@@ -95,8 +95,16 @@ class Leave(ClientMessage):
     type: ClassVar[str] = "leave"
 
 
+@dataclass
+class Ping(ClientMessage):
+    """Is my path to the server alive? Sent when inbound media stalls: no
+    ``pong`` soon means this client's own network changed, so it re-joins."""
+
+    type: ClassVar[str] = "ping"
+
+
 CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
-    m.type: m for m in (Join, Offer, Answer, Candidate, Mute, PresentationCommand, Leave)
+    m.type: m for m in (Join, Offer, Answer, Candidate, Mute, PresentationCommand, Leave, Ping)
 }
 
 
@@ -201,6 +209,12 @@ class PresentationStateMessage(ServerMessage):
 @dataclass
 class Left(ServerMessage):
     type: ClassVar[str] = "left"
+    ref: str | None = None
+
+
+@dataclass
+class Pong(ServerMessage):
+    type: ClassVar[str] = "pong"
     ref: str | None = None
 
 

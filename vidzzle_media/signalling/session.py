@@ -188,6 +188,8 @@ class Session:
             self._broadcast(m.MuteState(self.participant.id, message.kind, message.muted), others=True)
         elif isinstance(message, m.PresentationCommand):
             await self._presentation(message)
+        elif isinstance(message, m.Ping):
+            self.send(m.Pong(message.id))
         elif isinstance(message, m.Leave):
             self.send(m.Left(message.id))
             self._closing = True

@@ -67,6 +67,52 @@ export function watchQuality(client, element) {
   return () => { stopped = true; };
 }
 
+// A phone that changes networks (Wi-Fi to mobile data) leaves its socket
+// and peer connections silently dead: Chromium calls the connections
+// "disconnected" after about 5 s and "failed" after 30 s, and the socket never
+// closes. So the client watches its inbound packets; when they stop for
+// STALL_MS after flowing, it pings the server. No pong within PING_MS means
+// its own path is gone: it re-joins at once. A pong means the other side
+// stalled (its own client re-joins): nothing to do here.
+const WATCH_MS = 200;
+const STALL_MS = 600;
+const PING_MS = 500;
+
+async function inboundPackets(client) {
+  let n = 0;
+  if (!client.subscribePc) return n;
+  (await client.subscribePc.getStats()).forEach((s) => { if (s.type === "inbound-rtp") n += s.packetsReceived || 0; });
+  return n;
+}
+
+function watchPath(client, rejoin, isBusy) {
+  let last = -1;
+  let lastChange = Date.now();
+  let flowing = false;
+  const tick = async () => {
+    if (client.left || client.gaveUp || (client.closed && !isBusy())) return;
+    if (!isBusy()) {
+      const count = await inboundPackets(client).catch(() => null);
+      const now = Date.now();
+      if (count !== null && count !== last) {
+        flowing = count > 0;
+        last = count;
+        lastChange = now;
+      } else if (count !== null && flowing && now - lastChange > STALL_MS) {
+        const alive = await client.ping(PING_MS);
+        lastChange = Date.now();
+        if (!alive && !isBusy() && !client.left) {
+          flowing = false;
+          last = -1;
+          rejoin();
+        }
+      }
+    }
+    setTimeout(tick, WATCH_MS);
+  };
+  setTimeout(tick, WATCH_MS);
+}
+
 // Re-join with the same token after the socket or a peer connection drops.
 // Tries for `giveUpMs` (default 20 s, at least the 10 s of the brief), then calls
 // onState("failed"). onState receives "rejoining" | "ok" | "failed".
@@ -102,6 +148,7 @@ export function autoRejoin(client, onState, giveUpMs = 20000) {
   client.addEventListener("connectionstate", ({ detail }) => {
     if (detail.state === "failed" && !busy) rejoin();
   });
+  watchPath(client, rejoin, () => busy);
   return rejoin;
 }
 

@@ -193,6 +193,13 @@ export class RoomClient extends EventTarget {
     return this._request({ type: "presentation", command, ...args }, "presentation_state");
   }
 
+  // Whether the server answers a ping within `timeoutMs` (false: this
+  // client's own path to the server is gone, e.g. its network changed).
+  ping(timeoutMs = 500) {
+    const answered = this._request({ type: "ping" }, "pong").then(() => true, () => false);
+    return Promise.race([answered, new Promise((r) => setTimeout(() => r(false), timeoutMs))]);
+  }
+
   // Reconnect hook: a new socket and PCs with the same token; the server
   // replaces the old connection. Call from a "disconnected" listener.
   async reconnect() {
