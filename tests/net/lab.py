@@ -195,12 +195,17 @@ class Lab:
             run(*in_host("rtr", ["nft", "-f", "-"]), stdin=DROP_UDP)
 
     @staticmethod
-    def move_customer() -> None:
-        """The customer's network changes: its old address goes away, a new
-        one (and a new route) comes up, so its router's NAT maps it anew."""
-        run(*in_host("cust", ["ip", "addr", "del", f"{CUSTOMER}/24", "dev", "l-cust"]))
-        run(*in_host("cust", ["ip", "addr", "add", f"{CUSTOMER_MOVED}/24", "dev", "l-cust"]))
+    def move_customer() -> str:
+        """The customer's network changes: its address goes away, another
+        one (and a new route) comes up, so its router's NAT maps it anew.
+        Alternates between two addresses (one move per call); returns the new one."""
+        shown = subprocess.run(in_host("cust", ["ip", "-4", "-o", "addr", "show", "dev", "l-cust"]),
+                               capture_output=True, text=True, check=True, timeout=20).stdout
+        old, new = (CUSTOMER, CUSTOMER_MOVED) if f" {CUSTOMER}/" in shown else (CUSTOMER_MOVED, CUSTOMER)
+        run(*in_host("cust", ["ip", "addr", "del", f"{old}/24", "dev", "l-cust"]))
+        run(*in_host("cust", ["ip", "addr", "add", f"{new}/24", "dev", "l-cust"]))
         run(*in_host("cust", ["ip", "route", "replace", "default", "via", ROUTER_LAN]))
+        return new
 
     def _dealer_lan(self) -> None:
         """Server and agent on a LAN bridge behind the dealer's router (topology C)."""

@@ -247,3 +247,18 @@ async def test_the_message_budget_belongs_to_the_token_not_the_connection(room_a
 
     assert await flood(150) >= 40            # the burst (100) is used up
     assert await flood(20) >= 15             # a new connection with the same token is still limited
+
+
+async def test_ping_is_answered_with_pong_after_join(room_app):
+    """The client's path check (web/call/connection.js): a joined client's ping gets its pong."""
+    http, directory = room_app
+    room_id = await directory.create_room()
+    peer = WsPeer(await http.ws_connect("/ws/room"))
+    try:
+        await peer.send({"type": "ping", "id": "early"})
+        assert (await peer.expect("error"))["code"] == "not_joined"
+        await peer.join(directory.issue_token(room_id, "customer", "C"))
+        await peer.send({"type": "ping", "id": "p1"})
+        assert (await peer.expect("pong"))["ref"] == "p1"
+    finally:
+        await peer.close()
