@@ -103,7 +103,8 @@ MEDIA_GAP_JS = """async ([sinceMs, timeoutMs]) => {
 class CallResult:
     connected: bool = False
     customer_pairs: dict = field(default_factory=dict)
-    """publish/subscribe connection -> "local type/protocol - remote type/protocol" as Chromium selected it."""
+    """publish/subscribe connection -> "local type/protocol - remote type/protocol" as Chromium selected it
+    (at the end of the call: in E and F, after the change of network)."""
     agent_pairs: dict = field(default_factory=dict)
     customer_remote: dict = field(default_factory=dict)
     """publish/subscribe connection -> the server address the customer's media goes to."""
@@ -113,9 +114,10 @@ class CallResult:
     accept_to_first_frame_ms: float | None = None
     """Accept click on the agent's page to the later of both sides' first decoded frame."""
     media_gap_ms: float | None = None
-    """Topology E: the longest video freeze on either side around the customer's change of address."""
+    """Topologies E, F: the longest video freeze on either side around the change of the customer's network."""
     still_in_call: bool | None = None
-    """Topology E: the agent's page still shows the call afterwards (nobody saw a hang-up)."""
+    """Topologies E, F: the agent's page still shows the call afterwards (nobody saw a hang-up)."""
+
     error: str = ""
 
 
@@ -213,15 +215,23 @@ def nat_ports(topology: Topology) -> list[int]:
             sock.close()
 
 
-async def change_address(customer, agent, result: CallResult) -> None:
-    """Move the customer to a new address mid-call and measure the freeze on both sides."""
+async def disrupt(topology: Topology, customer, agent, result: CallResult) -> None:
+    """Change the customer's network mid-call (E: a new address, F: UDP
+    blocked from now on) and measure the freeze on both sides."""
     await asyncio.sleep(1.5)       # a steady call first
     since = time.time() * 1000
     watch = asyncio.gather(customer.evaluate(MEDIA_GAP_JS, [since, 15000]),
                            agent.evaluate(MEDIA_GAP_JS, [since, 15000]))
     await asyncio.sleep(0.2)
-    Lab.move_customer()
-    gaps = await watch
+    if topology.address_change:
+        Lab.move_customer()
+    else:
+        Lab.block_customer_udp()
+    try:
+        gaps = await watch
+    finally:
+        if topology.udp_blocked_mid_call:
+            Lab.unblock_customer_udp()      # the next call starts on an open network again
     result.media_gap_ms = None if None in gaps else max(gaps)
     result.still_in_call = "/admin/call/" in agent.url and await agent.locator("#hangup").is_visible()
 
@@ -253,8 +263,8 @@ async def one_call(agent_browser, customer_browser, embed: str, email: str, base
         else:
             result.connected = True
             result.accept_to_first_frame_ms = max(firsts) - accepted_at
-            if topology.address_change:
-                await change_address(customer, agent, result)
+            if topology.disrupted:
+                await disrupt(topology, customer, agent, result)
         customer_side, agent_side = await customer.evaluate(PAIRS_JS), await agent.evaluate(PAIRS_JS)
         result.customer_pairs, result.customer_remote = customer_side["pairs"], customer_side["remote"]
         result.customer_offered = customer_side["offered"]
@@ -307,7 +317,7 @@ async def run(topology: Topology, work: Path, repeat: int) -> dict:
         "candidate_pair": calls[0].customer_pairs.get("publish") if calls else None,
         "accept_to_first_frame_ms": statistics.median(times) if times else None,
         "media_gap_ms": (statistics.median(gaps) if gaps and len(gaps) == len(calls) else None)
-        if topology.address_change else None,
+        if topology.disrupted else None,
         "agent_address": topology.agent, "nat_ports": ports, "calls": [asdict(c) for c in calls],
     }
 

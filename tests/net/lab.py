@@ -71,6 +71,13 @@ class Topology:
     """A coturn of the dealer's own instead of the built-in relay (which is switched off)."""
     address_change: bool = False
     """The customer's address changes in the middle of the call (Wi-Fi to mobile data)."""
+    udp_blocked_mid_call: bool = False
+    """The customer's router starts dropping UDP in the middle of the call (a firewall rule, a captive portal)."""
+
+    @property
+    def disrupted(self) -> bool:
+        """Something happens to the customer's network in the middle of the call."""
+        return self.address_change or self.udp_blocked_mid_call
 
     @property
     def server(self) -> str:
@@ -95,6 +102,7 @@ TOPOLOGIES = {
     "D": Topology("D", "as A, but the customer's NAT is symmetric (a new port per destination)", symmetric_nat=True),
     "E": Topology("E", "as A, but the customer's address changes mid-call (a phone leaving the Wi-Fi)",
                   address_change=True),
+    "F": Topology("F", "as A, but the customer's router starts dropping all UDP mid-call", udp_blocked_mid_call=True),
     "B-coturn": Topology("B-coturn", "as B, with the dealer's own coturn (use-auth-secret) instead of the built-in relay",
                          customer_udp_blocked=True, external_turn=True),
 }
@@ -206,6 +214,15 @@ class Lab:
         run(*in_host("cust", ["ip", "addr", "add", f"{new}/24", "dev", "l-cust"]))
         run(*in_host("cust", ["ip", "route", "replace", "default", "via", ROUTER_LAN]))
         return new
+
+    @staticmethod
+    def block_customer_udp() -> None:
+        """From now on the customer's router drops every UDP packet (topology F)."""
+        run(*in_host("rtr", ["nft", "-f", "-"]), stdin=DROP_UDP)
+
+    @staticmethod
+    def unblock_customer_udp() -> None:
+        run(*in_host("rtr", ["nft", "delete", "table", "inet", "filter"]))
 
     def _dealer_lan(self) -> None:
         """Server and agent on a LAN bridge behind the dealer's router (topology C)."""

@@ -36,6 +36,10 @@ async def test_call_through_websocket(room_app, tmp_path):
         added = agent.of_type("track_added")
         assert {t["source"] for t in added} == {"presentation", "camera", "microphone"}
 
+        # the path check of a client whose inbound media stalls: the server does get this one's media
+        await customer.send({"type": "ping", "id": "p1"})
+        assert (await customer.expect("pong"))["receiving"] is True
+
         # trickled candidates right behind the answers were all accepted
         assert not agent.of_type("error") and not customer.of_type("error")
 

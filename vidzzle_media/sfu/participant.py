@@ -133,6 +133,8 @@ class Participant(AsyncIOEventEmitter):
         self.video_codec = video_codec.upper()
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
+        #: time.monotonic() of the last media packet from this participant (None: none yet)
+        self.last_media_at: float | None = None
         self.muted: dict[str, bool] = {"audio": False, "video": False}
         self.closed = False
         #: new, connecting, connected, failed or closed (see ``_update_state``)
@@ -282,6 +284,7 @@ class Participant(AsyncIOEventEmitter):
             self.emit("producer", producer)
 
     def _on_rtp(self, data: bytes) -> None:
+        self.last_media_at = time.monotonic()
         try:
             view = RtpView(data)
         except ValueError:      # authenticated, but malformed: never forwarded
@@ -290,6 +293,13 @@ class Participant(AsyncIOEventEmitter):
         producer = self._by_pt.get(view.payload_type)
         if producer is not None:
             producer.receive(view)
+
+    def receiving(self, within_s: float = 1.0) -> bool | None:
+        """Whether this participant's media reached the server within the
+        last ``within_s`` (None: it publishes nothing, so nobody can tell)."""
+        if not self.producers:
+            return None
+        return self.last_media_at is not None and time.monotonic() - self.last_media_at < within_s
 
     def _on_rtcp(self, packets: list) -> None:
         for packet in packets:

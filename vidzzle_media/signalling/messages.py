@@ -216,6 +216,10 @@ class Left(ServerMessage):
 class Pong(ServerMessage):
     type: ClassVar[str] = "pong"
     ref: str | None = None
+    receiving: bool | None = None
+    """Whether the server got media from this client in the last second
+    (None: it publishes nothing). False: the client's media path is broken
+    although its socket works, so it re-joins."""
 
 
 @dataclass

@@ -189,7 +189,7 @@ class Session:
         elif isinstance(message, m.PresentationCommand):
             await self._presentation(message)
         elif isinstance(message, m.Ping):
-            self.send(m.Pong(message.id))
+            self.send(m.Pong(message.id, self.participant.receiving()))
         elif isinstance(message, m.Leave):
             self.send(m.Left(message.id))
             self._closing = True

@@ -72,8 +72,10 @@ export function watchQuality(client, element) {
 // "disconnected" after about 5 s and "failed" after 30 s, and the socket never
 // closes. So the client watches its inbound packets; when they stop for
 // STALL_MS after flowing, it pings the server. No pong within PING_MS means
-// its own path is gone: it re-joins at once. A pong means the other side
-// stalled (its own client re-joins): nothing to do here.
+// its own path is gone; a pong saying the server gets no media from us
+// either means our media path broke (UDP blocked mid-call): both re-join at
+// once. Any other pong means the other side stalled (its own client
+// re-joins): nothing to do here.
 const WATCH_MS = 200;
 const STALL_MS = 600;
 const PING_MS = 500;
@@ -99,9 +101,9 @@ function watchPath(client, rejoin, isBusy) {
         last = count;
         lastChange = now;
       } else if (count !== null && flowing && now - lastChange > STALL_MS) {
-        const alive = await client.ping(PING_MS);
+        const pong = await client.ping(PING_MS);
         lastChange = Date.now();
-        if (!alive && !isBusy() && !client.left) {
+        if ((pong === null || pong.receiving === false) && !isBusy() && !client.left) {
           flowing = false;
           last = -1;
           rejoin();

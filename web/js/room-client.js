@@ -193,11 +193,11 @@ export class RoomClient extends EventTarget {
     return this._request({ type: "presentation", command, ...args }, "presentation_state");
   }
 
-  // Whether the server answers a ping within `timeoutMs` (false: this
-  // client's own path to the server is gone, e.g. its network changed).
+  // The server's pong within `timeoutMs` ({receiving}: whether it gets our
+  // media), or null: this client's own path to the server is gone.
   ping(timeoutMs = 500) {
-    const answered = this._request({ type: "ping" }, "pong").then(() => true, () => false);
-    return Promise.race([answered, new Promise((r) => setTimeout(() => r(false), timeoutMs))]);
+    const answered = this._request({ type: "ping" }, "pong").then((pong) => pong, () => null);
+    return Promise.race([answered, new Promise((r) => setTimeout(() => r(null), timeoutMs))]);
   }
 
   // Reconnect hook: a new socket and PCs with the same token; the server
