@@ -28,9 +28,15 @@ import time
 import av
 import numpy as np
 from aiohttp import ClientSession
-from aiortc import (MediaStreamTrack, RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCRtpSender,
-                    RTCSessionDescription)
-from aiortc import rtcrtpreceiver
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+    rtcrtpreceiver,
+)
 from aiortc.codecs import get_decoder
 from aiortc.mediastreams import AudioStreamTrack
 

@@ -19,10 +19,9 @@ import struct
 import time
 from collections import defaultdict, deque
 
+import _clients
 from aiortc import rtcrtpreceiver
 from aiortc.jitterbuffer import JitterBuffer
-
-import _clients
 
 T0 = time.monotonic()
 #: per video media ssrc of a receiving leg

@@ -124,7 +124,7 @@ async def _session(rooms: RelayRooms, ws: web.WebSocketResponse) -> None:
                 room.pcs.add(publish_pc)
 
                 @publish_pc.on("track")
-                def on_track(track) -> None:
+                def on_track(track, room: RelayRoom = room) -> None:
                     room.tracks[track.kind] = track
                     if "audio" in room.tracks and "video" in room.tracks:
                         room.tracks_ready.set()

@@ -94,7 +94,7 @@ async def timed(fn, repeat: int) -> list[float]:
 def machine() -> str:
     try:
         text = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next((l.split(":", 1)[1].strip() for l in text.splitlines() if l.startswith("Model name")), "")
+        model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Model name")), "")
     except OSError:
         model = ""
     import os

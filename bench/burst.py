@@ -41,6 +41,7 @@ async def seed(data: Path) -> str:
     from admin.helpers import make_tenant
     from api.world import make_agents, make_flow, make_group
     from e2e.helpers import demo_pdf
+
     from vidzzle_media.services.branding import presentations
     from vidzzle_media.store import Database
     db = Database(data / "vidzzle.db")

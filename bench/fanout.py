@@ -156,11 +156,10 @@ async def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
 
 
 async def run(args: argparse.Namespace, server: Server) -> dict:
+    import _clients as cl
     from aiohttp import ClientSession
 
     from vidzzle_media.sfu import aiortc_glue
-
-    import _clients as cl
 
     if args.trace_loss:
         import _losstrace
@@ -258,9 +257,9 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
             dt = b["t"] - a["t"]
             cpu = b["cpu"] - a["cpu"]
             fwd = s1["forwarded_packets"] - s0["forwarded_packets"]
-            fps = [(f1 - f0) / dt for (f0, _, _), (f1, _, _) in zip(a["rx"], b["rx"])]
-            gaps = [g1 - g0 for (_, g0, _), (_, g1, _) in zip(a["rx"], b["rx"])]
-            rx_packets = sum(p1 - p0 for (_, _, p0), (_, _, p1) in zip(a["rx"], b["rx"]))
+            fps = [(f1 - f0) / dt for (f0, _, _), (f1, _, _) in zip(a["rx"], b["rx"], strict=True)]
+            gaps = [g1 - g0 for (_, g0, _), (_, g1, _) in zip(a["rx"], b["rx"], strict=True)]
+            rx_packets = sum(p1 - p0 for (_, _, p0), (_, _, p1) in zip(a["rx"], b["rx"], strict=True))
             lat = [ms for r in receivers if r.stats.decode for (t, ms) in r.stats.latencies if a["t"] <= t <= b["t"]]
             dec = [r.stats for r in receivers if r.stats.decode]
             result.update({

@@ -14,9 +14,8 @@ import pytest
 from aiohttp import web
 
 import vidzzle_media
-from vidzzle_media import headers
-
 from tests.admin.conftest import browser, browser_factory, world  # noqa: F401
+from vidzzle_media import headers
 
 TEMPLATES = Path(vidzzle_media.__file__).parent / "admin" / "templates"
 STATIC_PAGES = Path(vidzzle_media.__file__).parents[1] / "web"
@@ -84,8 +83,9 @@ def test_no_inline_script(page):
 
 
 async def test_only_the_tenants_sites_may_frame_its_call_page(client, world, browser):
-    from tests.admin.helpers import database
     from api.world import make_agents, make_flow, make_group
+
+    from tests.admin.helpers import database
     db = database(client)
     group = await make_group(db, world.tenant_a, "Sales", await make_agents(db, world.tenant_a, 1, prefix="s"))
     embed = await make_flow(db, world.tenant_a, [(group, 30)])

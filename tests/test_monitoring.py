@@ -10,11 +10,9 @@ from backoffice.calls_seed import call_row, insert
 from sfu.peers import Client, wait_for
 from signalling.wspeer import WsPeer
 
-from vidzzle_media.keys import DATABASE
-from vidzzle_media.keys import OUTBOX
+from vidzzle_media.keys import DATABASE, OUTBOX, ROOMS
 from vidzzle_media.services.outbox.webhooks import queue_webhook
 from vidzzle_media.sfu import aiortc_glue
-from vidzzle_media.keys import ROOMS
 
 
 def sample(text: str, name: str, labels: str = "") -> float:

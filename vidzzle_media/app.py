@@ -22,25 +22,25 @@ from aiohttp import web
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from . import admin, api, clients, headers, keys, monitoring, senders, signalling
-from .certificates import AcmeCertificates
 from .admin.render import render_error
 from .api.calls import call_limits
+from .certificates import AcmeCertificates
 from .config import Settings, acme_domain
 from .listening import Listening
 from .middleware import error_middleware, language_middleware
 from .paths import web_root
-from .tls import server_ssl_context
 from .relay import credentials as relay_credentials
 from .relay.server import RelayLimits, TurnServer
 from .services.accounts.activity import BackOfficeActivity
 from .services.branding import brand
-from .services.outbox import mail as outbox_mail
-from .services.outbox.worker import OutboxWorker
 from .services.calls.presence import Presence
 from .services.calls.service import CallService
+from .services.outbox import mail as outbox_mail
+from .services.outbox.worker import OutboxWorker
 from .sfu import IcePolicy
 from .signalling import RoomDirectory
 from .store import Database
+from .tls import server_ssl_context
 from .turn_servers import BuiltIn, IceServers, TurnAccount
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-
-from .errors import AppError
 from .config import ConfigError, Settings, load_settings
+from .errors import AppError
 from .logs import configure_logging
 
 log = logging.getLogger("vidzzle_media")
@@ -86,8 +85,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .app import create_app
     from .keys import DATABASE, LISTENING, RELAY, TLS
     from .listening import Listening
-    from .serving import run
     from .services.accounts.users import nobody_can_log_in
+    from .serving import run
 
     app = create_app(settings)      # ConfigError (exit 2) when the certificate cannot be read
     context = app.get(TLS)

@@ -16,18 +16,17 @@ from __future__ import annotations
 import io
 import re
 from contextvars import ContextVar
+from datetime import datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
-from datetime import datetime, tzinfo
-
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time, get_day_names
-from babel.numbers import format_decimal
-from babel.units import format_unit
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import Translations
+from babel.units import format_unit
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "messages"

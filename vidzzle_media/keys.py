@@ -12,11 +12,11 @@ from .certificates import AcmeCertificates
 from .config import Settings
 from .listening import Listening
 from .relay.server import TurnServer
+from .services.accounts.activity import BackOfficeActivity
 from .services.calls.presence import Presence
 from .services.calls.service import CallService
 from .services.outbox.worker import OutboxWorker
 from .signalling.rooms import RoomDirectory
-from .services.accounts.activity import BackOfficeActivity
 from .store import Database
 
 SETTINGS = web.AppKey("settings", Settings)

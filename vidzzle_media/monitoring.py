@@ -17,8 +17,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from . import keys
 from .errors import NotFound
 from .relay.server import Refusal
-from .sfu import aiortc_glue
 from .services.outbox import worker as outbox
+from .sfu import aiortc_glue
 from .store import metrics as store_metrics
 
 log = logging.getLogger(__name__)

@@ -40,7 +40,7 @@ class ClientMessage:
 
 
 def _check(cls: type, name: str, value: Any, hint: Any) -> Any:
-    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType")) else (hint,)
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, __import__("types").UnionType) else (hint,)
     for opt in options:
         if opt is type(None) and value is None:
             return None
@@ -75,7 +75,7 @@ def parse_message(raw: str | bytes, registry: Mapping[str, type[ClientMessage]])
         for f in fields(cls):
             if f.name in data:
                 kwargs[f.name] = _check(cls, f.name, data[f.name], hints[f.name])
-            elif f.default is f.default_factory is getattr(__import__("dataclasses"), "MISSING"):
+            elif f.default is f.default_factory is __import__("dataclasses").MISSING:
                 raise ProtocolError("bad_message", f"{cls.type}.{f.name} is missing")
     except ProtocolError as exc:
         exc.ref = ref

@@ -7,7 +7,6 @@ import pytest
 from .helpers import Browser, database, seed_world
 
 
-
 @pytest.fixture
 async def world(client):
     return await seed_world(database(client))

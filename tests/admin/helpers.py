@@ -8,12 +8,12 @@ from html import unescape
 
 import aiohttp
 
-from vidzzle_media.transports.outbound import OutboundPolicy
 from vidzzle_media import keys
 from vidzzle_media.services.accounts.passwords import hash_password
 from vidzzle_media.store import accounts as account_store
 from vidzzle_media.store import tenants as tenant_store
 from vidzzle_media.store.database import utcnow
+from vidzzle_media.transports.outbound import OutboundPolicy
 
 PASSWORD = "correct horse 1"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

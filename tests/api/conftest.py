@@ -8,10 +8,9 @@ from datetime import datetime, timezone
 import pytest
 
 from vidzzle_media import keys
-from vidzzle_media.keys import CALLS
 from vidzzle_media.app import create_app
+from vidzzle_media.keys import CALLS, ROOMS
 from vidzzle_media.routing.clock import ManualClock
-from vidzzle_media.keys import ROOMS
 from vidzzle_media.signalling import RoomDirectory
 
 MONDAY_11_BERLIN = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)

@@ -8,11 +8,11 @@ from html import unescape
 
 import pytest
 from admin.helpers import Browser, Page, make_tenant, make_user, public_lookup
-from vidzzle_media.transports.outbound import OutboundPolicy
 
 from vidzzle_media.services.tenancy import flows as flow_service
 from vidzzle_media.services.tenancy import groups as group_service
 from vidzzle_media.services.tenancy import webhook_settings
+from vidzzle_media.transports.outbound import OutboundPolicy
 
 from .world import ALL_WEEK, URLS, make_agents, make_flow, make_group
 

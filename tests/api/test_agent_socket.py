@@ -68,13 +68,13 @@ async def test_fifty_concurrent_accepts_one_winner(cli, db, calls, rooms):
 
     await asyncio.gather(*(a.ws.send_json({"type": "accept", "call_id": call_id}) for a in agents))
     results = await asyncio.gather(*(a.next("result") for a in agents))
-    winners = [(a, r) for a, r in zip(agents, results) if r["ok"]]
+    winners = [(a, r) for a, r in zip(agents, results, strict=True) if r["ok"]]
     assert len(winners) == 1
     winner, result = winners[0]
     assert rooms.grant(result["room_token"]).role == "agent"
     assert result["agent_path"] == f"/admin/call/{call_id}"
     name = f"Agent {ids.index(winner.user_id)}"
-    losers = [(a, r) for a, r in zip(agents, results) if not r["ok"]]
+    losers = [(a, r) for a, r in zip(agents, results, strict=True) if not r["ok"]]
     assert len(losers) == 49
     assert {r["error"] for _, r in losers} == {f"This call was taken by {name}."}
     taken = await asyncio.gather(*(a.next("taken") for a, _ in losers))

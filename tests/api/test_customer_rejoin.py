@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiohttp.test_utils import TestServer
-
 from admin.helpers import make_tenant
+from aiohttp.test_utils import TestServer
 
 from vidzzle_media.services.calls.service import CUSTOMER_REJOIN_GRACE_S
 from vidzzle_media.store import calls as call_store

@@ -16,8 +16,8 @@ from aiohttp import web
 
 from vidzzle_media import keys
 from vidzzle_media.admin.auth import CurrentUser
-from vidzzle_media.services.tenancy import webhook_settings
 from vidzzle_media.keys import OUTBOX
+from vidzzle_media.services.tenancy import webhook_settings
 from vidzzle_media.store import calls as call_store
 
 from .world import make_agents, make_flow, make_group

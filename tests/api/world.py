@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from admin.helpers import PASSWORD, Browser, make_tenant
+from admin.helpers import PASSWORD, Browser
+
+from vidzzle_media.services.accounts.passwords import hash_password
 from vidzzle_media.services.tenancy import flows as flow_service
 from vidzzle_media.services.tenancy import groups as group_service
-from vidzzle_media.services.accounts.passwords import hash_password
 from vidzzle_media.store import accounts as account_store
 from vidzzle_media.store.database import utcnow
 

@@ -3,16 +3,13 @@ content and exact size, decompression bombs, templates, SMS texts, APPNAME."""
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import aiohttp
 import pytest
 
-from vidzzle_media.errors import ValidationError
-from vidzzle_media.services.branding import brand as branding, images
-
 from tests.admin.helpers import database
+from vidzzle_media.errors import ValidationError
+from vidzzle_media.services.branding import brand as branding
+from vidzzle_media.services.branding import images
 
 from .media import gif, jpeg, png
 

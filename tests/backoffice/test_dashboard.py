@@ -7,11 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
+from tests.admin.helpers import database
 from vidzzle_media.services.calls import call_list
 from vidzzle_media.services.calls.dashboard import dashboard
 from vidzzle_media.store import tenants as tenant_store
-
-from tests.admin.helpers import database
 
 from .calls_seed import call_row, insert
 

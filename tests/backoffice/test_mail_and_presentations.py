@@ -9,13 +9,13 @@ import sys
 import aiohttp
 import pytest
 
-from vidzzle_media.services.branding import brand as branding, presentations
+from tests.admin.helpers import database
+from vidzzle_media.keys import OUTBOX
+from vidzzle_media.services.branding import brand as branding
+from vidzzle_media.services.branding import presentations
+from vidzzle_media.services.branding.mail_templates import TEMPLATES
 from vidzzle_media.services.calls.notify import incoming_call_sms_text, presentation_documents
 from vidzzle_media.services.outbox.mail import queue_mail
-from vidzzle_media.services.branding.mail_templates import TEMPLATES
-from vidzzle_media.keys import OUTBOX
-
-from tests.admin.helpers import database
 
 from .media import gif, pdf, png
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pymupdf
-import pytest
-
 from admin.helpers import database, make_tenant
+
 from vidzzle_media import pdf_pages
 from vidzzle_media.services.branding import presentations
 from vidzzle_media.sfu.presentation import Presentation

@@ -92,9 +92,9 @@ class Pebble:
             try:
                 urllib.request.urlopen(self.directory, context=self._api_context(), timeout=2).close()
                 return
-            except OSError:
+            except OSError as exc:
                 if time.monotonic() > deadline or acme.poll() is not None:
-                    raise RuntimeError((self.folder / "pebble.log").read_text())
+                    raise RuntimeError((self.folder / "pebble.log").read_text()) from exc
                 time.sleep(0.1)
 
     def stop(self) -> None:

@@ -162,10 +162,10 @@ def smtp_server():
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world(tmp_path_factory, smtp_server):
-    from vidzzle_media.keys import LIMITS
     from vidzzle_media.api.ratelimit import RateLimiter
     from vidzzle_media.app import create_app
     from vidzzle_media.config import load_settings
+    from vidzzle_media.keys import LIMITS
     from vidzzle_media.sfu import aiortc_glue
 
     tmp = tmp_path_factory.mktemp("e2e")

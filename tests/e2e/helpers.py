@@ -6,9 +6,9 @@ import asyncio
 import time
 
 import pymupdf
-
 from admin.helpers import PASSWORD, make_tenant
 from api.world import make_agents, make_group
+
 from vidzzle_media.services.tenancy import flows as flow_service
 
 OPEN = {f"{d}_{k}": v for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -10,10 +10,9 @@ import os
 import time
 
 import pytest
-
-from .firefox import Firefox, available
 from admin.helpers import PASSWORD
 
+from .firefox import Firefox, available
 from .helpers import agent_console, call_frame, click_call, team, toast, wait_media
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]

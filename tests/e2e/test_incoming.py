@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import CHROMIUM, FLAGS
-from .helpers import agent_console, call_frame, click_call, media, team, toast, wait_media, wait_true, _frames
+from .helpers import _frames, agent_console, call_frame, click_call, media, team, toast, wait_media, wait_true
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 

@@ -8,7 +8,6 @@ import asyncio
 import re
 
 import pytest
-
 from admin.helpers import make_user
 
 from .helpers import agent_console, at_sizes, fully_in_view, logged_in, only_panel, team, wait_true

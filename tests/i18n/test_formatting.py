@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.admin.conftest import browser, browser_factory, world  # noqa: F401
-
 from vidzzle_media import i18n
 
 AT = datetime(2026, 12, 6, 13, 3, tzinfo=timezone.utc)

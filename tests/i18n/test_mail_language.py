@@ -11,10 +11,10 @@ from vidzzle_media.errors import ValidationError
 from vidzzle_media.services.accounts import links
 from vidzzle_media.services.accounts.users import load_user
 from vidzzle_media.services.branding import brand, sms_text
-from vidzzle_media.services.calls import followup
-from vidzzle_media.store import accounts as account_store
 from vidzzle_media.services.branding.mail_templates import TEMPLATES, validate_template
+from vidzzle_media.services.calls import followup
 from vidzzle_media.services.outbox.mail import queue_mail
+from vidzzle_media.store import accounts as account_store
 from vidzzle_media.store import outbox as outbox_store
 
 SUBJECTS = {"de": "Einladung zu einem Video-Call", "en": "Invitation to a video call"}

@@ -125,6 +125,7 @@ async def seed(data: Path) -> tuple[str, str]:
     """A tenant with one agent in one group and an always-open flow; (embed id, agent email)."""
     from admin.helpers import make_tenant
     from api.world import make_agents, make_flow, make_group
+
     from vidzzle_media.store import Database
     db = Database(data / "vidzzle.db")
     await db.open()

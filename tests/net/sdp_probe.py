@@ -33,6 +33,7 @@ def build() -> None:
 
 async def offer_addresses() -> list[str]:
     from aiortc import RTCPeerConnection
+
     from vidzzle_media.sfu import DefaultIce, IcePolicy
     policy = IcePolicy(DefaultIce(host_addresses=[]))
     pc = RTCPeerConnection(policy.configuration())

@@ -35,9 +35,9 @@ async def test_save_warns_when_text_and_link_need_two_sms(world, browser):
 
 async def test_item9_gdpr_appname_default_matches_the_mails(client, world, browser, settings):
     """__APPNAME__ in the GDPR notice is the configured name, as in mails, until support sets one."""
+    from tests.admin.helpers import database
     from vidzzle_media.services.branding import brand
     from vidzzle_media.services.calls import followup
-    from tests.admin.helpers import database
     db = database(client)
     await brand.save_section(db, world.tenant_a, "gdpr", {"gdpr_text": "__APPNAME__ processes your picture.",
                                                           "gdpr_outgoing": "1"}, "en")

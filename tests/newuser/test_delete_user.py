@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from vidzzle_media import events
-from vidzzle_media.services.calls.dashboard import dashboard
-from vidzzle_media.services.outbox.sms import queue_sms
-from vidzzle_media.services.outbox.webhooks import generate_secret, queue_webhook
-from vidzzle_media.services.outbox.mail import queue_mail
-from vidzzle_media.store import calls as call_store
-from vidzzle_media.store import sms_log
-
 from tests.admin.helpers import database
 from tests.backoffice.calls_seed import call_row, insert
+from vidzzle_media import events
+from vidzzle_media.services.calls.dashboard import dashboard
+from vidzzle_media.services.outbox.mail import queue_mail
+from vidzzle_media.services.outbox.sms import queue_sms
+from vidzzle_media.services.outbox.webhooks import generate_secret, queue_webhook
+from vidzzle_media.store import calls as call_store
+from vidzzle_media.store import sms_log
 
 PHONE = "+491711234567"   # make_user's "+49 171 1234567", as SMS rows hold it
 

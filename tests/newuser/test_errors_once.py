@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from html import unescape
 
-import pytest
-
 
 def shown(page, message: str) -> int:
     return unescape(re.sub(r"<[^>]+>", " ", page.text)).count(message)

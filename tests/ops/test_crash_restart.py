@@ -18,15 +18,14 @@ from datetime import datetime, timedelta, timezone
 
 import aiohttp
 import pytest
+from admin.helpers import LOOPBACK, Browser, make_tenant, make_user
 from aiohttp import web
+from api.world import make_agents, make_flow, make_group
 from smtpcapture import free_port, start_smtp
 
-from admin.helpers import LOOPBACK, Browser, make_tenant, make_user
-from api.world import make_agents, make_flow, make_group
 from vidzzle_media.services.tenancy import webhook_settings
 from vidzzle_media.store import Database
 from vidzzle_media.store.outbox import iso
-
 
 SUPPORT_EMAIL = "support@crash.example"
 

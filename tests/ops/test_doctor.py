@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-import pytest
+from admin.helpers import make_tenant
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from smtpcapture import MailCapture, free_port
 
 from vidzzle_media import keys
 from vidzzle_media.app import create_app
@@ -29,10 +30,6 @@ from vidzzle_media.relay import credentials
 from vidzzle_media.relay.server import TurnServer
 from vidzzle_media.services.branding import brand
 from vidzzle_media.store import Database
-
-from smtpcapture import MailCapture, free_port
-
-from admin.helpers import make_tenant
 
 PASS, WARN, FAIL = Status.PASS, Status.WARN, Status.FAIL
 

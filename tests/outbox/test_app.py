@@ -7,9 +7,9 @@ import asyncio
 
 from vidzzle_media import keys
 from vidzzle_media.app import create_app
+from vidzzle_media.keys import OUTBOX
 from vidzzle_media.services.outbox import worker as outbox
 from vidzzle_media.services.outbox.mail import queue_mail
-from vidzzle_media.keys import OUTBOX
 from vidzzle_media.services.outbox.sms import queue_sms
 from vidzzle_media.services.outbox.webhooks import generate_secret, queue_webhook
 from vidzzle_media.store import Database

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import textwrap
-from vidzzle_media.services.outbox.worker import LEASE, utc_now
+
 from vidzzle_media.services.outbox.webhooks import queue_webhook
+from vidzzle_media.services.outbox.worker import LEASE, utc_now
 from vidzzle_media.store import Database
 from vidzzle_media.store import outbox as outbox_store
 

@@ -7,13 +7,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from smtpcapture import free_port, start_smtp
 
+from vidzzle_media.services.branding.mail_templates import DEFAULT_TEMPLATES, TEMPLATES, validate_template
 from vidzzle_media.services.outbox import worker as outbox
 from vidzzle_media.services.outbox.mail import queue_mail
-from vidzzle_media.services.branding.mail_templates import DEFAULT_TEMPLATES, TEMPLATES, validate_template
 from vidzzle_media.store import outbox as outbox_store
-
-from smtpcapture import free_port, start_smtp
 
 LINK = "https://video.example.com/t/abc?x=1&y=<2>"
 

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import aiohttp
 import pytest
+from admin.helpers import database, make_tenant
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
@@ -17,8 +18,6 @@ from vidzzle_media.services.outbox.webhooks import WebhookSender, queue_webhook
 from vidzzle_media.store import outbox as outbox_store
 from vidzzle_media.transports import outbound
 from vidzzle_media.transports.outbound import OutboundPolicy
-
-from admin.helpers import database, make_tenant
 
 STRICT = OutboundPolicy()
 

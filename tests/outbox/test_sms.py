@@ -7,7 +7,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from vidzzle_media.services.outbox import worker as outbox, sms
+from vidzzle_media.services.outbox import sms
+from vidzzle_media.services.outbox import worker as outbox
 from vidzzle_media.services.outbox.sms import queue_sms
 from vidzzle_media.store import outbox as outbox_store
 

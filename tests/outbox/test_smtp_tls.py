@@ -8,12 +8,11 @@ import ssl
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from smtpcapture import MailCapture, free_port
 
 from vidzzle_media.services.outbox.mail import queue_mail
 from vidzzle_media.store import outbox as outbox_store
 from vidzzle_media.tls import ensure_self_signed
-
-from smtpcapture import MailCapture, free_port
 
 
 class Accounts:

@@ -11,9 +11,10 @@ from datetime import timedelta
 
 import pytest
 
-from vidzzle_media.services.outbox import worker as outbox, webhooks as webhook_delivery
-from vidzzle_media.services.outbox.worker import POLICIES
+from vidzzle_media.services.outbox import webhooks as webhook_delivery
+from vidzzle_media.services.outbox import worker as outbox
 from vidzzle_media.services.outbox.webhooks import generate_secret, queue_webhook
+from vidzzle_media.services.outbox.worker import POLICIES
 from vidzzle_media.store import outbox as outbox_store
 
 BODY = {"callid": "0b7e7f0e-1c1d-4a47-9a83-4bbd5bcb1d1e", "start": "2025-03-01T12:00:00+00:00", "end": "",
@@ -61,7 +62,7 @@ async def test_failing_then_recovering_target_with_backoff(http_peer, db, tenant
     item = await queue(db, tenant, clock, http_peer.make_url("/flaky"))
     worker = await make_worker()            # jitter source = 1.0: delays are exactly base * 2**n
     policy = POLICIES["webhook"]
-    for attempt, status in enumerate(["500", "502", "404"], start=1):
+    for attempt, _status in enumerate(["500", "502", "404"], start=1):
         assert await worker.deliver_due() == 1
         row = await outbox_store.get(db, item)
         assert (row.state, row.attempts) == ("queued", attempt)

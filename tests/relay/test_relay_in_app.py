@@ -9,8 +9,8 @@ import re
 import socket
 
 from aioice.turn import create_turn_endpoint
-
 from signalling.wspeer import WsPeer
+
 from vidzzle_media import keys
 from vidzzle_media.app import create_app
 from vidzzle_media.config import load_settings

@@ -13,8 +13,8 @@ from aioice.turn import create_turn_endpoint
 from vidzzle_media import keys
 from vidzzle_media.app import create_app
 from vidzzle_media.config import load_settings
-from vidzzle_media.relay.shared_port import SharedPort
 from vidzzle_media.keys import ICE_SERVERS
+from vidzzle_media.relay.shared_port import SharedPort
 from vidzzle_media.tls import server_ssl_context
 
 from .test_turn import Inbox, echo_peer

@@ -34,8 +34,8 @@ def tls_contexts(tmp_path):
     return server, client
 
 
-async def relay(tls=None, limits=RelayLimits(), peers=(LOOPBACK,), **kw) -> tuple[TurnServer, int]:
-    server = TurnServer(SECRET, lambda: set(peers), limits=limits, **kw)
+async def relay(tls=None, limits: RelayLimits | None = None, peers=(LOOPBACK,), **kw) -> tuple[TurnServer, int]:
+    server = TurnServer(SECRET, lambda: set(peers), limits=limits or RelayLimits(), **kw)
     port = await server.listen(LOOPBACK, 0, tls)
     return server, port
 

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from vidzzle_media.config import load_settings
 from vidzzle_media.errors import Conflict, TooManyRequests, Unauthorized
-from vidzzle_media.services.accounts import links, users as accounts, passwords, throttle
+from vidzzle_media.services.accounts import links, passwords, throttle
+from vidzzle_media.services.accounts import users as accounts
 from vidzzle_media.store import Database
 
 

@@ -104,7 +104,7 @@ async def test_differing_header_extensions_still_decode(ice):
         pb = room.add_participant("b")
 
         def strip_ext(sdp: str) -> str:
-            return "\r\n".join(line for line in sdp.split("\r\n") if not line.startswith("a=extmap:")) 
+            return "\r\n".join(line for line in sdp.split("\r\n") if not line.startswith("a=extmap:"))
 
         for client, part, munge in ((a, pa, None), (b, pb, strip_ext)):
             def on_offer(sdp, tracks, client=client, part=part, munge=munge):

@@ -12,11 +12,11 @@ import re
 import socket
 import struct
 
-from sfu.peers import Client, wait_for
 from signalling.wspeer import WsPeer
 
-from vidzzle_media.sfu import aiortc_glue
+from sfu.peers import Client, wait_for
 from vidzzle_media.keys import ROOMS
+from vidzzle_media.sfu import aiortc_glue
 
 
 def malformed_stun() -> bytes:
@@ -67,6 +67,7 @@ async def test_garbage_to_a_media_port_is_dropped_counted_and_logged_once(client
 def test_a_truncated_header_extension_is_malformed_not_forwarded():
     """One-byte extension block whose last element header (id 3, 2 bytes) has no value."""
     import pytest
+
     from vidzzle_media.sfu.rtp import RtpView
     header = struct.pack("!BBHII", 0x90, 96, 1, 1000, 1234)
     block = bytes([0x11, 0xAA, 0x00, 0x31])                     # id 1 (2 bytes: AA 00), then id 3 cut off

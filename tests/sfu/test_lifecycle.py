@@ -56,7 +56,7 @@ async def test_leave_frees_consumers_and_close_returns_to_baseline(ice):
     assert room.closed and not room.participants
     for x in (a, b, c):
         await x.close()
-    del pa, pb, pc, b_producers, room, a, b, c, x
+    pa = pb = pc = b_producers = room = a = b = c = x = None  # drop every reference before settle()
     await settle(baseline, counts)
 
 

@@ -6,8 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vidzzle_media.sfu.rtp import (RtpView, build_extension_block, h264_keyframe_start, parse_one_byte_extensions,
-                                   rewrite, seq_newer, unwrap_rtx, vp8_keyframe_start, wrap_rtx)
+from vidzzle_media.sfu.rtp import (
+    RtpView,
+    build_extension_block,
+    h264_keyframe_start,
+    parse_one_byte_extensions,
+    rewrite,
+    seq_newer,
+    unwrap_rtx,
+    vp8_keyframe_start,
+    wrap_rtx,
+)
 
 
 def packet(seq=1, ts=1000, ssrc=42, pt=96, marker=1, ext=b"", payload=b"\x10\x00abc"):

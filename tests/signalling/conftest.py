@@ -1,4 +1,5 @@
 import asyncio
+import traceback
 
 import pytest
 from aiohttp import web
@@ -30,5 +31,5 @@ async def room_app(aiohttp_client):
     for ctx in unhandled:
         t = ctx.get('task')
         if t is not None and t.done() and t.exception():
-            import traceback; traceback.print_exception(t.exception())
+            traceback.print_exception(t.exception())
     assert not unhandled, unhandled

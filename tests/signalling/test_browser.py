@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-
 from e2e.helpers import wait_true
+
 from vidzzle_media import signalling
 from vidzzle_media.paths import web_root
 from vidzzle_media.sfu import DefaultIce, IcePolicy, aiortc_glue

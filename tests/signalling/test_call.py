@@ -2,10 +2,11 @@
 
 import asyncio
 
-from vidzzle_media.signalling import Document
-
 from sfu.peers import Client, wait_for
 from sfu.test_presentation import make_pdf
+
+from vidzzle_media.signalling import Document
+
 from .wspeer import WsPeer
 
 

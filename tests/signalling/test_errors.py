@@ -6,8 +6,8 @@ import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from sfu.peers import Client
+
 from .wspeer import WsPeer
 
 

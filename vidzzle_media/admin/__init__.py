@@ -17,8 +17,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from .. import i18n
-from .. import keys
+from .. import i18n, keys
 from .auth import language_middleware
 from .csrf import csrf_middleware
 from .render import localtime

@@ -9,19 +9,18 @@ import asyncio
 
 from aiohttp import web
 
-from .. import keys
+from .. import i18n, keys
 from ..errors import NotFound, ValidationError
+from ..i18n import N_, gettext
+from ..services.accounts.links import base_url
 from ..services.branding import brand as service
 from ..services.branding import sms_text
-from ..services.accounts.links import base_url
 from ..services.branding.images import SIZES
+from ..services.tenancy import tenants as tenant_service
 from .auth import MANAGERS, database, require_user, tenant_scope
 from .forms import form_data
 from .menu import MENU, MenuItem
 from .render import flash, render, request_base
-from .. import i18n
-from ..i18n import N_, gettext
-from ..services.tenancy import tenants as tenant_service
 
 routes = web.RouteTableDef()
 TOKEN_LENGTH = 43   # services.tokens.issue: token_urlsafe(32)

@@ -11,11 +11,11 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import Conflict, Gone
+from ..i18n import gettext
 from ..services.accounts import tokens
 from ..services.calls.notify import TOKEN_PURPOSE
 from .auth import require_user
 from .render import render
-from ..i18n import gettext
 
 
 def _calls(request):

@@ -17,10 +17,10 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import Forbidden
+from ..i18n import gettext
 from .auth import require_user
 from .menu import MENU, MenuItem
 from .render import render
-from ..i18n import gettext
 
 log = logging.getLogger(__name__)
 

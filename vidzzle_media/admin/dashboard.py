@@ -7,16 +7,15 @@ without a tenant picked sees no numbers.
 
 from __future__ import annotations
 
-
 from aiohttp import web
 
 from .. import keys
+from ..i18n import format_duration
 from ..services.accounts.activity import WINDOW_S
 from ..services.calls.dashboard import dashboard as call_numbers
 from . import chart
 from .auth import require_user, tenant_scope
 from .render import render
-from ..i18n import format_duration
 
 routes = web.RouteTableDef()
 

@@ -11,16 +11,17 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import ValidationError
-from ..routing.hours import RULE as HOURS_RULE, WEEKDAYS
+from ..i18n import N_, day_names, gettext
+from ..routing.hours import RULE as HOURS_RULE
+from ..routing.hours import WEEKDAYS
+from ..services.accounts.links import base_url
 from ..services.branding import brand
 from ..services.tenancy import flows as service
 from ..services.tenancy import groups as group_service
-from ..services.accounts.links import base_url
 from .auth import MANAGERS, database, require_manager_scope
 from .forms import form_data, int_param
 from .menu import MENU, MenuItem
 from .render import flash, render, request_base
-from ..i18n import N_, day_names, gettext
 
 routes = web.RouteTableDef()
 STEP_TITLES = {1: N_("Name and business hours"), 2: N_("Call routing"), 3: N_("Redirect URLs")}
@@ -47,7 +48,7 @@ async def _wizard(request, tenant_id, form, *, step=1, flow=None, errors=None, s
     total = sum(int(r) for _, r in rows if str(r).isdigit())
     return await render(request, "routing/flow_wizard.html", {
         "form": form, "rows": rows, "step": step, "step_titles": STEP_TITLES, "flow": flow,
-        "errors": errors or {}, "weekdays": list(zip(WEEKDAYS, day_names())), "hours_rule": HOURS_RULE, "groups": [(g.id, g.name) for g in groups],
+        "errors": errors or {}, "weekdays": list(zip(WEEKDAYS, day_names(), strict=True)), "hours_rule": HOURS_RULE, "groups": [(g.id, g.name) for g in groups],
         "total": total, "max_total": service.MAX_TOTAL_RING_SECONDS,
         "action": f"/admin/flows/{flow.id}/edit" if flow else "/admin/flows/new"}, status=status)
 

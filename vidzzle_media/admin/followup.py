@@ -13,14 +13,14 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import BadRequest, ValidationError
-from ..services.calls import followup as service
+from ..i18n import gettext, language_choices
 from ..services.accounts.links import base_url
+from ..services.calls import followup as service
+from ..services.tenancy import tenants as tenant_service
 from .auth import require_user
 from .forms import form_data
 from .menu import MENU, MenuItem
 from .render import render, request_base, wake_outbox
-from ..i18n import gettext, language_choices
-from ..services.tenancy import tenants as tenant_service
 
 MENU.append(MenuItem("Initiate Video-Call", "/admin/followup", order=6))
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..errors import Conflict, ValidationError
+from ..i18n import gettext
 from ..services.tenancy import groups as service
 from .auth import MANAGERS, database, require_manager_scope
 from .forms import int_param
 from .menu import MENU, MenuItem
 from .render import flash, render
-from ..i18n import gettext
 
 routes = web.RouteTableDef()
 

@@ -8,11 +8,12 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import Forbidden, Gone, NotFound, Unauthorized, ValidationError
-from ..services.accounts import links as account_links, users as accounts
+from ..i18n import gettext
+from ..services.accounts import links as account_links
+from ..services.accounts import users as accounts
 from .auth import current_user, log_in, log_out
 from .forms import form_data, safe_next
 from .render import flash, render, request_base, wake_outbox
-from ..i18n import gettext
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()

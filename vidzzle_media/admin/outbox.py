@@ -6,11 +6,11 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import NotFound
+from ..i18n import gettext
 from ..services.outbox import worker as outbox_service
 from .auth import require_user
 from .forms import int_param
 from .render import flash, render, wake_outbox
-from ..i18n import gettext
 
 routes = web.RouteTableDef()
 

@@ -11,12 +11,12 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import ValidationError
+from ..i18n import gettext
 from ..services.branding import presentations as service
 from .auth import MANAGERS, require_manager_scope
 from .forms import int_param
 from .menu import MENU, MenuItem
 from .render import flash, render
-from ..i18n import gettext
 
 routes = web.RouteTableDef()
 

@@ -21,13 +21,13 @@ from aiohttp_session import SESSION_KEY, get_session
 from markupsafe import Markup
 
 from .. import keys
+from ..i18n import current_language, format_when, language_choices
+from ..services.branding import brand
+from ..services.tenancy import tenants
+from ..services.tenancy.tenants import timezone_of
 from .auth import CurrentUser, current_user, tenant_scope
 from .csrf import csrf_token
 from .menu import visible_menu
-from ..i18n import current_language, format_when, language_choices
-from ..services.tenancy.tenants import timezone_of
-from ..services.tenancy import tenants
-from ..services.branding import brand
 
 log = logging.getLogger(__name__)
 

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .. import keys
+from .. import i18n, keys
 from ..errors import NotFound, ValidationError
-from ..services.branding import brand as service
+from ..i18n import N_, gettext
 from ..services.accounts.links import base_url
+from ..services.branding import brand as service
+from ..services.branding.mail_templates import BODY_VARIABLES, TEMPLATES, TemplateText
 from ..services.outbox.mail import queue_test_mail
 from ..services.outbox.mail_preview import preview
-from ..services.branding.mail_templates import BODY_VARIABLES, TEMPLATES, TemplateText
 from .branding import scope, text_language
 from .forms import form_data
 from .render import flash, render, request_base, wake_outbox
-from .. import i18n
-from ..i18n import N_, gettext
 
 routes = web.RouteTableDef()
 TITLES = {

@@ -6,13 +6,14 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import Conflict, ValidationError
+from ..i18n import gettext
+from ..services.accounts import links as account_links
+from ..services.accounts import users as accounts
 from ..services.outbox import status as mail_status
-from ..services.accounts import links as account_links, users as accounts
 from ..services.tenancy import tenants as tenant_service
 from .auth import MANAGERS, database, require_user, switch_into, tenant_scope
 from .forms import form_data, int_param
 from .render import flash, render, request_base, wake_outbox
-from ..i18n import gettext
 
 routes = web.RouteTableDef()
 

@@ -7,14 +7,14 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import ValidationError
-from ..transports.outbound import OutboundPolicy
+from ..i18n import gettext
+from ..services.outbox.webhooks import list_attempts
 from ..services.tenancy import webhook_settings as service
+from ..transports.outbound import OutboundPolicy
 from .auth import MANAGERS, database, require_manager_scope
 from .forms import form_data
 from .menu import MENU, MenuItem
 from .render import flash, render
-from ..i18n import gettext
-from ..services.outbox.webhooks import list_attempts
 
 routes = web.RouteTableDef()
 

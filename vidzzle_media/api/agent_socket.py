@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from .. import keys
-from ..admin.auth import require_user   # the back office session: the same login as the console page
+from ..admin.auth import require_user  # the back office session: the same login as the console page
 from ..errors import AppError, Forbidden
 from ..i18n import gettext
 from ..protocol import Error, ProtocolError, ServerMessage

@@ -15,8 +15,8 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import BadRequest
-from ..middleware import json_errors
 from ..i18n import gettext
+from ..middleware import json_errors
 from ..services.accounts.links import base_url
 from .ratelimit import RateLimiter
 

@@ -14,10 +14,10 @@ from aiohttp import web
 
 from .. import i18n, keys
 from ..errors import NotFound
-from ..middleware import json_errors
 from ..headers import customer_policy
-from ..services.branding import brand
+from ..middleware import json_errors
 from ..paths import web_root
+from ..services.branding import brand
 from ..services.calls import followup
 from ..services.tenancy import tenants as tenant_service
 

@@ -21,12 +21,12 @@ import aiohttp
 from ..config import Settings
 from ..i18n import gettext
 from ..listening import running_origin
-from . import CHECK_TIMEOUT_S, Finding, Status
-from ..sfu.aiortc_glue import machine_addresses
-from ..transports.outbound import OutboundPolicy, Refused, client_session
 from ..services.branding import brand
+from ..sfu.aiortc_glue import machine_addresses
 from ..store import tenants as tenant_store
+from ..transports.outbound import OutboundPolicy, Refused, client_session
 from ..turn_servers import TurnAccount
+from . import CHECK_TIMEOUT_S, Finding, Status
 
 PASS, WARN, FAIL = Status.PASS, Status.WARN, Status.FAIL
 EXPIRY_WARN_DAYS = 14

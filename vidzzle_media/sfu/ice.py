@@ -118,7 +118,7 @@ class IcePolicy:
         s = self.settings
         if not s.announced_addresses:
             return sdp
-        pairs = dict(zip(s.host_addresses, s.announced_addresses))
+        pairs = dict(zip(s.host_addresses, s.announced_addresses, strict=False))
         single = s.announced_addresses[0] if len(s.announced_addresses) == 1 else None
 
         def twin(m: re.Match) -> str:

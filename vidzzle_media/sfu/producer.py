@@ -13,7 +13,15 @@ from pyee.asyncio import AsyncIOEventEmitter
 from . import aiortc_glue
 from .codec import CodecInfo
 from .reception import ReceptionStats
-from .rtp import RtpView, h264_keyframe_start, h264_payload_ok, seq_newer, unwrap_rtx, vp8_keyframe_start, vp8_payload_ok
+from .rtp import (
+    RtpView,
+    h264_keyframe_start,
+    h264_payload_ok,
+    seq_newer,
+    unwrap_rtx,
+    vp8_keyframe_start,
+    vp8_payload_ok,
+)
 
 if TYPE_CHECKING:
     from .consumer import Consumer

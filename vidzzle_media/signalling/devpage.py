@@ -8,7 +8,6 @@ link it shows lets other tabs join the same room as invitees.
 from __future__ import annotations
 
 import functools
-
 import tempfile
 from pathlib import Path
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from ..protocol import ClientMessage, Error, ProtocolError, ServerMessage, parse_message
-
+from ..protocol import ClientMessage, ServerMessage, parse_message
+from ..protocol import Error as Error  # noqa: I001 - re-exported: the session says m.Error, m.ProtocolError
+from ..protocol import ProtocolError as ProtocolError
 
 # --- client -> server -----------------------------------------------------------
 

@@ -13,8 +13,8 @@ from datetime import datetime
 import aiosmtplib
 
 from ..config import SmtpSettings
-from ..store.outbox import OutboxItem
 from ..services.outbox.delivery import DeliveryResult, describe
+from ..store.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 

@@ -9,16 +9,16 @@ from typing import Mapping
 
 from ...config import Settings
 from ...errors import Conflict, Forbidden, NotFound, ValidationError
+from ...i18n import gettext
 from ...store import accounts as store
 from ...store import tokens as token_store
 from ...store.accounts import UserRecord
 from ...store.database import utcnow
-from . import tokens
 from .. import validation as v
 from ..outbox.mail import queue_mail
+from . import tokens
 from .passwords import hash_password, password_problem
 from .users import get_user, parse_user_form
-from ...i18n import gettext
 
 log = logging.getLogger(__name__)
 

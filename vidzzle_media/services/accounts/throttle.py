@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 from ...config import SecuritySettings
 from ...errors import TooManyRequests
-from ...store import tokens as store
 from ...i18n import gettext
+from ...store import tokens as store
 
 log = logging.getLogger(__name__)
 

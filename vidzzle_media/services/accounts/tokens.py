@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import aiosqlite
 
 from ...errors import Gone, NotFound
-from ...store import tokens as store
 from ...i18n import gettext
+from ...store import tokens as store
 
 PURPOSE_OPTIN = "optin"
 PURPOSE_RESET = "reset"

@@ -16,14 +16,14 @@ from typing import Mapping
 
 from ...config import Settings
 from ...errors import Forbidden, NotFound, Unauthorized, ValidationError
+from ...i18n import N_, gettext, languages
 from ...store import accounts as store
 from ...store import tenants as tenant_store
 from ...store.accounts import ANY_TENANT, UserRecord
-from . import throttle
 from .. import validation as v
 from ..outbox.sms import normalize_phone
+from . import throttle
 from .passwords import verify_password
-from ...i18n import N_, gettext, languages
 
 log = logging.getLogger(__name__)
 

@@ -19,23 +19,29 @@ import logging
 import re
 from dataclasses import dataclass
 from typing import Mapping
-
 from urllib.parse import urlsplit
 
 import nh3
 
 from ...errors import ValidationError
+from ...i18n import N_, current_language, gettext, pick, translations
 from ...store import branding as store
+from ...store import tenants as tenant_store
 from ...store._rows import Executor
 from ...store.database import utcnow
-from . import images
 from .. import validation
-from .mail_templates import DEFAULT_SIGNATURE, DEFAULT_TEMPLATES, TEMPLATES, TemplateText
-from .mail_templates import VARIABLE, template_problems, validate_signature
+from . import images
 from .mail_look import MailBranding
+from .mail_templates import (
+    DEFAULT_SIGNATURE,
+    DEFAULT_TEMPLATES,
+    TEMPLATES,
+    VARIABLE,
+    TemplateText,
+    template_problems,
+    validate_signature,
+)
 from .sms_text import count as sms_count
-from ...i18n import N_, current_language, gettext, pick, translations
-from ...store import tenants as tenant_store
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from ... import pdf_pages
 from ...errors import NotFound, ValidationError
+from ...i18n import N_, gettext
 from ...store import presentations as store
 from ...store.database import utcnow
 from ...store.presentations import PresentationRow
-from ...i18n import N_, gettext
 
 log = logging.getLogger(__name__)
 

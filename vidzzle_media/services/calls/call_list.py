@@ -15,10 +15,9 @@ from datetime import date, datetime, timezone
 from typing import Mapping
 from urllib.parse import urlencode
 
-from ...store import Database
-from ...store import stats
-from ...store.stats import CallFilter, CallListRow
 from ...i18n import N_, gettext
+from ...store import Database, stats
+from ...store.stats import CallFilter, CallListRow
 from .dashboard import day_bounds, iso, tz_of
 
 STATES = ("ringing", "accepted", "ended", "missed", "abandoned", "out_of_hours", "accepted_any", "not_accepted")

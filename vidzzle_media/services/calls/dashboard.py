@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlencode
 
-from ...store import Database
-from ...store import stats
+from ...store import Database, stats
 
 CHART_HOURS = 48
 CALLS_PATH = "/admin/calls"

@@ -21,17 +21,17 @@ from typing import Any, Callable, Mapping
 
 from ... import events
 from ...errors import Gone, NotFound, ValidationError
+from ...i18n import N_, gettext, languages
 from ...store import Database
 from ...store import calls as call_store
 from ...store.calls import CallRow
-from ..accounts import tokens
 from .. import validation
+from ..accounts import tokens
 from ..branding import brand
-from .notify import presentation_documents
-from .service import AGENT_CALL_PATH
-from ...i18n import N_, gettext, languages
 from ..outbox.mail import queue_mail
 from ..outbox.sms import queue_sms
+from .notify import presentation_documents
+from .service import AGENT_CALL_PATH
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee],
     at = _iso(now)
     row_languages = [await brand.recipient_language(db, tenant_id, r.language) for r in rows]
     sms_texts = {language: await brand.invitation_sms_text(db, tenant_id, language)
-                 for row, language in zip(rows, row_languages) if row.via == "sms"}
+                 for row, language in zip(rows, row_languages, strict=True) if row.via == "sms"}
     room_id = await rooms.create_room(await presentation_documents(db, tenant_id))
     call = CallRow(id=str(uuid.uuid4()), tenant_id=tenant_id, flow_id=None, direction="outgoing", state="accepted",
                    miss_reason="", customer_name=", ".join(r.name for r in rows)[:200], customer_key_hash="",
@@ -127,7 +127,7 @@ async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee],
                                                                 customer_name=call.customer_name))
             await call_store.add_event(conn, events.CallAccepted(call_id=call.id, tenant_id=tenant_id, at=at,
                                                                  user_id=agent.id, user_name=agent.name))
-            for row, language in zip(rows, row_languages):
+            for row, language in zip(rows, row_languages, strict=True):
                 token = await tokens.issue(conn, purpose=TOKEN_PURPOSE, user_id=None, tenant_id=tenant_id,
                                            subject=json.dumps({"call": call.id, "name": row.name, "lang": language}),
                                            ttl=INVITE_TTL, now=now)

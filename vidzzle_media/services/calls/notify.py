@@ -14,8 +14,8 @@ from ...config import Settings
 from ...store.calls import CallRow
 from ...store.groups import MemberRow
 from ..accounts import tokens
-from ..branding.presentations import documents
 from ..branding.brand import notification_sms_text
+from ..branding.presentations import documents
 from ..outbox.mail import queue_mail
 from ..outbox.sms import queue_sms
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Protocol
 from ... import events
 from ...config import Settings
 from ...errors import Conflict, Forbidden, Gone, NotFound, TooManyRequests
+from ...i18n import gettext
 from ...routing.clock import Clock, LoopClock, TimerHandle
 from ...routing.dispatcher import Dispatcher
 from ...routing.hours import WeekHours, is_open
@@ -33,12 +34,11 @@ from ...store import flows as flow_store
 from ...store import groups as group_store
 from ...store.calls import CallRow
 from ..accounts import tokens
+from ..tenancy.webhook_settings import queue_call_webhook
 from . import agent_messages
 from .notify import TOKEN_PURPOSE, notify_member, presentation_documents
 from .presence import Presence
 from .room_port import RoomDirectory
-from ..tenancy.webhook_settings import queue_call_webhook
-from ...i18n import gettext
 
 log = logging.getLogger(__name__)
 

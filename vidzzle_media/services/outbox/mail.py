@@ -23,15 +23,13 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Any
 
 from ...config import Settings
 from ...store import mail_context
 from ...store import outbox as outbox_store
 from ..branding.brand import mail_branding as load_branding
 from ..branding.mail_look import MailBranding
-from ..branding.mail_templates import LINK_OPTIONAL, TEMPLATES
-from ..branding.mail_templates import html_to_text, inline_styles, substitute
+from ..branding.mail_templates import LINK_OPTIONAL, TEMPLATES, html_to_text, inline_styles, substitute
 
 log = logging.getLogger(__name__)
 

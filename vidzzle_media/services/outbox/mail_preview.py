@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 from ...store import mail_context
 from ..branding import brand as branding_service
-from .mail import load_branding, render_mail
 from ..branding.mail_templates import TemplateText
+from .mail import load_branding, render_mail
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,8 @@ import logging
 import re
 from datetime import datetime, timezone
 
-from ...store import Database
+from ...store import Database, sms_log
 from ...store import outbox as outbox_store
-from ...store import sms_log
 from ...store.outbox import OutboxItem
 from ...store.sms_log import SmsLogEntry
 from .delivery import DeliveryResult

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from ...store import Database
-from ...store import sms_log
+from ...store import Database, sms_log
 from .delivery import DeliveryResult
 from .sms_senders import SmsMessage
 

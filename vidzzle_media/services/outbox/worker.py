@@ -38,7 +38,6 @@ from ...config import Settings
 from ...store import Database
 from ...store import outbox as outbox_store
 from ...store.outbox import OutboxItem, parse_iso
-from . import mail
 from ...transports import outbound
 from .delivery import DeliveryResult, Sender, describe
 
@@ -171,7 +170,7 @@ class OutboxWorker:
                     break
                 limit = asyncio.Semaphore(self.policies[one].concurrency)
 
-                async def bounded(item: OutboxItem) -> None:
+                async def bounded(item: OutboxItem, limit: asyncio.Semaphore = limit, token: str = token) -> None:
                     async with limit:
                         await self._attempt(item, token)
 

@@ -14,13 +14,14 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from ...errors import NotFound, ValidationError
-from ...routing.hours import RULE as HOURS_RULE, WEEKDAYS, DayHours, parse_hhmm
+from ...i18n import gettext
+from ...routing.hours import RULE as HOURS_RULE
+from ...routing.hours import WEEKDAYS, DayHours, parse_hhmm
 from ...routing.plan import MAX_TOTAL_RING_SECONDS
 from ...store import Database
 from ...store import flows as store
 from ...store import groups as group_store
 from ...store.flows import FlowRow
-from ...i18n import gettext
 
 MAX_ROWS = 20
 
@@ -153,7 +154,7 @@ def draft_as_form(draft: FlowDraft) -> dict[str, str]:
     """The draft as the form fields of all three steps (hidden fields of the wizard)."""
     form = {"name": draft.name, "description": draft.description, "exit_url": draft.exit_url,
             "out_of_hours_url": draft.out_of_hours_url, "escalation_url": draft.escalation_url}
-    for day, (start, end) in zip(WEEKDAYS, draft.hours):
+    for day, (start, end) in zip(WEEKDAYS, draft.hours, strict=True):
         form[f"{day}_start"], form[f"{day}_end"] = start, end
     for i, (gid, secs) in enumerate(draft.rows):
         form[f"group_{i}"], form[f"ring_{i}"] = str(gid or ""), str(secs or "")

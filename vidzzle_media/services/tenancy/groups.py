@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Mapping
 
 from ...errors import Conflict, NotFound, ValidationError
+from ...i18n import gettext
 from ...store import Database
 from ...store import groups as store
 from ...store.groups import GroupRow
-from ...i18n import gettext
 
 
 def _member_ids(data: Mapping) -> list[int]:

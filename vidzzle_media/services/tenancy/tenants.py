@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from ...errors import Forbidden, NotFound, ValidationError
+from ...i18n import N_, gettext, languages
 from ...store import flows as flow_store
 from ...store import tenants as store
 from ...store.database import utcnow
 from ...store.tenants import TenantRecord
 from .. import validation as v
-from ...i18n import N_, gettext, languages
 
 log = logging.getLogger(__name__)
 

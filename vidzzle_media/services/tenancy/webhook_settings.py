@@ -15,14 +15,14 @@ import secrets
 from typing import Mapping
 
 from ...errors import ValidationError
+from ...i18n import gettext
 from ...store import Database
 from ...store import webhook_settings as store
 from ...store.calls import CallRow
 from ...store.webhook_settings import WebhookSettingsRow
 from ...transports.outbound import Lookup, OutboundPolicy, system_lookup, url_problem
-from .flows import check_url
-from ...i18n import gettext
 from ..outbox.webhooks import queue_webhook
+from .flows import check_url
 
 log = logging.getLogger(__name__)
 
