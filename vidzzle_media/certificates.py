@@ -157,7 +157,7 @@ class AcmeCertificates:
         jwk = self._account_key()
         # verify_ssl goes to requests' ``verify``, which also takes a CA bundle's path
         net = client.ClientNetwork(jwk, user_agent=f"vidzzle-media/{__version__}", timeout=30,
-                                   verify_ssl=self.ca_file or True)
+                                   verify_ssl=self.ca_file or True)  # type: ignore[arg-type]
         acme = client.ClientV2(client.ClientV2.get_directory(self.directory_url, net), net)
         registration = messages.NewRegistration.from_data(email=self.email or None, terms_of_service_agreed=True)
         try:

@@ -105,7 +105,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(first_run_hint(args, settings), file=sys.stderr)
 
     try:
-        run(app, settings.server.host, settings.server.port, context, relay.protocol if shared else None, listening)
+        run(app, settings.server.host, settings.server.port, context, relay.protocol if relay is not None and shared else None,
+            listening)
     except OSError as exc:
         print(f"vidzzle-media: cannot listen on {settings.server.host or '0.0.0.0'}:{settings.server.port}: "
               f"{os.strerror(exc.errno) if exc.errno else exc}. Is another server running there? Choose another with --port.",

@@ -43,7 +43,7 @@ def languages() -> tuple[str, ...]:
 
 def language_choices() -> list[tuple[str, str]]:
     """(code, the language's own name) of every catalog, e.g. ("de", "Deutsch")."""
-    return [(code, Locale.parse(code).get_display_name(code).capitalize()) for code in languages()]
+    return [(code, (Locale.parse(code).get_display_name(code) or code).capitalize()) for code in languages()]
 
 
 @cache
@@ -89,7 +89,7 @@ def messages(language: str) -> dict[str, str]:
         return {}
     with po.open("rb") as f:
         catalog = read_po(f, locale=language, domain=DOMAIN)
-    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string}
+    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string}
 
 
 def extract_html(fileobj, keywords, comment_tags, options):

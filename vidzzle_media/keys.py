@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from typing import Callable
+from typing import Awaitable, Callable
 
 import jinja2
 from aiohttp import web
@@ -18,6 +18,7 @@ from .services.calls.service import CallService
 from .services.outbox.worker import OutboxWorker
 from .signalling.rooms import RoomDirectory
 from .store import Database
+from .turn_servers import IceServers
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
@@ -38,11 +39,12 @@ CALLS = web.AppKey("calls", CallService)
 """Call routing: ringing, accepting, ending, the call records."""
 ROOMS = web.AppKey("rooms", RoomDirectory)
 """The SFU's rooms (signalling/rooms.py); call routing sees them as services/calls/room_port.RoomDirectory."""
-ICE_SERVERS = web.AppKey("ice_servers", Callable)
-"""Only with relay.enabled: ``(host) -> RTCIceServer dicts`` for the built-in relay, given to every participant."""
+ICE_SERVERS = web.AppKey("ice_servers", IceServers)
+"""``(host) -> RTCIceServer dicts``: the configured STUN/TURN servers and the built-in relay, given to every participant."""
 LIMITS = web.AppKey("call_api_limits", dict)
 """Per-address rate limiters of the public call API, by bucket (api/calls.py)."""
-ERROR_RENDERER = web.AppKey("error_renderer", object)
+ErrorRenderer = Callable[[web.Request, int, str, str], Awaitable[web.StreamResponse]]
+ERROR_RENDERER: web.AppKey[ErrorRenderer] = web.AppKey("error_renderer")
 """``(request, AppError) -> Response`` for HTML error pages (the back office's layout); without it, plain pages."""
 JINJA = web.AppKey("admin_jinja", jinja2.Environment)
 """The back office's templates."""

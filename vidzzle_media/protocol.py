@@ -39,7 +39,7 @@ class ClientMessage:
     """Optional request id, echoed as ``ref``."""
 
 
-def _check(cls: type, name: str, value: Any, hint: Any) -> Any:
+def _check(cls: type[ClientMessage], name: str, value: Any, hint: Any) -> Any:
     options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, __import__("types").UnionType) else (hint,)
     for opt in options:
         if opt is type(None) and value is None:
@@ -66,7 +66,8 @@ def parse_message(raw: str | bytes, registry: Mapping[str, type[ClientMessage]])
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", "a message is a JSON object")
     ref = data.get("id") if isinstance(data.get("id"), str) else None
-    cls = registry.get(data.get("type")) if isinstance(data.get("type"), str) else None
+    kind = data.get("type")
+    cls = registry.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ProtocolError("unknown_type", f"unknown message type {str(data.get('type'))[:40]!r}", ref)
     hints = typing.get_type_hints(cls)

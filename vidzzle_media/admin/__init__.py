@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 from types import ModuleType
+from typing import Callable
 
 import aiohttp_jinja2
 import jinja2
@@ -51,11 +52,12 @@ async def _to_admin(request: web.Request) -> web.StreamResponse:
 
 def template_environment(app: web.Application) -> jinja2.Environment:
     """The back office's Jinja environment (translated, autoescaped), stored under keys.JINJA."""
+    filters: dict[str, Callable[..., str]] = {"localtime": localtime, "number": i18n.format_number}
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), app_key=keys.JINJA,
                                autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.ChainableUndefined,
-                               filters={"localtime": localtime, "number": i18n.format_number},
-                               extensions=["jinja2.ext.i18n"])
-    env.install_gettext_callables(i18n.raw_gettext, i18n.raw_ngettext, newstyle=True)
+                               filters=filters, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+        i18n.raw_gettext, i18n.raw_ngettext, newstyle=True)
     return env
 
 

@@ -111,11 +111,10 @@ async def image_upload(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await scope(request)
     kind = request.match_info["kind"]
     try:
-        form = await request.post()
+        field = (await request.post()).get("image")
     except ValueError:
-        form = {}
-    field = form.get("image")
-    data = await asyncio.to_thread(field.file.read, 1024 * 1024 + 1) if hasattr(field, "file") else b""
+        field = None
+    data = await asyncio.to_thread(field.file.read, 1024 * 1024 + 1) if isinstance(field, web.FileField) else b""
     try:
         await service.save_image(database(request), tenant_id, kind, data)
     except ValidationError as exc:

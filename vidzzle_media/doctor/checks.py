@@ -130,7 +130,7 @@ async def certificate(settings: Settings, db) -> list[Finding]:
 
 def _https_port(settings: Settings) -> int:
     origin = running_origin(settings.data_path)
-    return urlsplit(origin).port if origin else settings.server.port
+    return (urlsplit(origin).port or settings.server.port) if origin else settings.server.port
 
 
 async def ports(settings: Settings, db) -> list[Finding]:

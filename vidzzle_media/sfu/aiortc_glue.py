@@ -218,7 +218,7 @@ def _patch_loop_for_port_ranges(loop: asyncio.AbstractEventLoop) -> None:
                 last = exc
         raise last or OSError("no free UDP port in range")
 
-    loop.create_datagram_endpoint = create  # type: ignore[method-assign]
+    loop.create_datagram_endpoint = create  # type: ignore[assignment]
     loop._vidzzle_port_ranges = True
 
 
@@ -289,7 +289,11 @@ class _Unprotect:
 
     def __init__(self, session) -> None:
         self.session = session
-        self._srtp = self._cdata = self._buf = self._len = None
+        # cffi objects of libsrtp's session (Any: pylibsrtp has no types for them)
+        self._srtp: Any = None
+        self._cdata: Any = None
+        self._buf: Any = None
+        self._len: Any = None
         self._room = 0
         if _SRTP_FAST and all(hasattr(session, a) for a in ("_srtp", "_cdata", "_buffer")):
             self._srtp, self._cdata, self._buf = session._srtp[0], session._cdata, session._buffer
@@ -400,7 +404,7 @@ def install_datagram_filter(pc: RTCPeerConnection, drop: Callable[[bytes], bool]
                 if not drop(data):
                     _orig(data, addr)
 
-            protocol.datagram_received = datagram_received
+            protocol.datagram_received = datagram_received  # type: ignore[assignment]
 
 
 def install_rtcp_observer(pc: RTCPeerConnection, on_rtcp: Callable[[list], None]) -> None:
@@ -456,16 +460,17 @@ class SendPath:
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
         self._dtls = dtls
-        self._nominated: dict | None = None
-        self._pair = None
-        self._transport = None
-        self._addr = None
-        self._sock_sendto = None
-        self._session = None
-        self._srtp = None
-        self._cdata = None
-        self._buf = None
-        self._len = None
+        # aioice's and pylibsrtp's private objects, re-read by _refresh (Any: untyped internals)
+        self._nominated: Any = None
+        self._pair: Any = None
+        self._transport: Any = None
+        self._addr: Any = None
+        self._sock_sendto: Any = None
+        self._session: Any = None
+        self._srtp: Any = None
+        self._cdata: Any = None
+        self._buf: Any = None
+        self._len: Any = None
         self._room = 0
         #: the last send was dropped because the socket buffer was full
         self.congested = False

@@ -156,7 +156,8 @@ class Consumer(AsyncIOEventEmitter):
     def forward(self, view: RtpView) -> None:
         """Rewrite one packet for this leg and send it (the per-packet path:
         no allocations besides the history entry, no calls into aiortc)."""
-        if not self.ready:
+        path = self._path       # set together with ``ready``
+        if path is None or not self.ready:
             return
         if view.ssrc != self._src_ssrc or self._waiting_keyframe:
             if self.kind == "video" and not view.keyframe_start:
@@ -169,18 +170,18 @@ class Consumer(AsyncIOEventEmitter):
         ts = (view.timestamp + self._ts_offset) & 0xFFFFFFFF
         ext = b""
         if view.extensions and self._ext_map:
-            ext = view.ext_cache.get(self._ext_key)
-            if ext is None:
+            cached = view.ext_cache.get(self._ext_key)
+            if cached is None:
                 m = self._ext_map
-                ext = build_extension_block([(m[i], v) for i, v in view.extensions if i in m])
-                view.ext_cache[self._ext_key] = ext
+                cached = view.ext_cache[self._ext_key] = build_extension_block(
+                    [(m[i], v) for i, v in view.extensions if i in m])
+            ext = cached
         # the plain packet is rebuilt from the view only when a NACK asks for it
         self._history[seq & HISTORY_MASK] = (seq, ts, ext, view)
         max_seq = self._max_seq
         if max_seq is None or 0 < ((seq - max_seq) & 0xFFFF) < 0x8000:
             self._max_seq = seq
             self._last_ts = ts
-        path = self._path
         if path.send_rewritten(0x90 if ext else 0x80, (view.marker << 7) | self._pt, seq, ts,
                                self._ssrc, ext, view.payload):
             self.packets_sent += 1
@@ -227,7 +228,7 @@ class Consumer(AsyncIOEventEmitter):
         if self.closed or sr is None or not self.packets_sent:
             return
         ntp, rtp_ts = sr
-        packets = [RtcpSrPacket(ssrc=self._ssrc, sender_info=RtcpSenderInfo(
+        packets: list[Any] = [RtcpSrPacket(ssrc=self._ssrc, sender_info=RtcpSenderInfo(
             ntp_timestamp=ntp, rtp_timestamp=(rtp_ts + self._ts_offset) & 0xFFFFFFFF,
             packet_count=self.packets_sent & 0xFFFFFFFF, octet_count=self.octets_sent & 0xFFFFFFFF))]
         if self._cname:

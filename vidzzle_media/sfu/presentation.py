@@ -20,7 +20,7 @@ import struct
 import time
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Protocol
+from typing import Protocol, Sequence
 
 import av
 import pymupdf
@@ -42,13 +42,17 @@ RENDER_TIMEOUT_S = 10.0
 
 
 class DocumentLike(Protocol):
-    """A presentation document (signalling's ``Document`` satisfies this)."""
+    """A presentation document (signalling's frozen ``Document`` satisfies this)."""
 
-    id: str
-    title: str
-    pdf_path: str
-    pages_dir: str
-    """The pages rendered at upload ("" = render from the PDF: demo and tests only)."""
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def pdf_path(self) -> str: ...
+    @property
+    def pages_dir(self) -> str:
+        """The pages rendered at upload ("" = render from the PDF: demo and tests only)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ class Presentation(AsyncIOEventEmitter):
     #: Producer upstream flag: key frames can be requested before any packet
     ssrc_free = True
 
-    def __init__(self, documents: list[DocumentLike], width: int = 1280, height: int = 720,
+    def __init__(self, documents: Sequence[DocumentLike], width: int = 1280, height: int = 720,
                  repeat_s: float = 10.0) -> None:
         super().__init__()
         if not documents:
@@ -233,6 +237,8 @@ class Presentation(AsyncIOEventEmitter):
 
     def _send_keyframe(self) -> None:
         """Send the cached key frame now and its delta frame ~50 ms later."""
+        if self._keyframe is None:
+            return
         self._send_frame(self._keyframe)
         self._sent += 1
         if self._delta_timer is not None:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from pyee.asyncio import AsyncIOEventEmitter
 
@@ -87,6 +87,8 @@ class Producer(AsyncIOEventEmitter):
         self._last_pli = -1.0
         self._pli_timer: asyncio.TimerHandle | None = None
         self._pli_pending = False
+        self._keyframe: Callable[[bytes], bool] | None
+        self._valid: Callable[[bytes], bool] | None
         if codec.name == "VP8":
             self._keyframe, self._valid = vp8_keyframe_start, vp8_payload_ok
         elif codec.name == "H264":
@@ -189,14 +191,16 @@ class Producer(AsyncIOEventEmitter):
             if now - self._last_nack >= NACK_RETRY_S:
                 self._last_nack = now
                 due = []
+                highest = self._highest_seq
+                assert highest is not None      # a packet was seen: seq tracking started
                 for s, attempts in list(self._missing.items()):
-                    if attempts >= NACK_ATTEMPTS or not seq_newer(self._highest_seq, s) or \
-                            ((self._highest_seq - s) & 0xFFFF) > NACK_MAX_GAP:
+                    if attempts >= NACK_ATTEMPTS or not seq_newer(highest, s) or \
+                            ((highest - s) & 0xFFFF) > NACK_MAX_GAP:
                         del self._missing[s]
                         continue
                     self._missing[s] = attempts + 1
                     due.append(s)
-                if due:
+                if due and self.media_ssrc is not None:
                     self.nacked += len(due)
                     self._upstream.request_nack(self.media_ssrc, due)
 

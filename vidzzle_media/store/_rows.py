@@ -24,3 +24,16 @@ async def fetchall(ex: Executor, sql: str, params: Iterable[Any] = ()) -> list[a
         return await ex.fetchall(sql, params)
     cursor = await ex.execute(sql, tuple(params))
     return list(await cursor.fetchall())
+
+
+async def fetchcount(ex: Executor, sql: str, params: Iterable[Any] = ()) -> int:
+    """The number a ``SELECT COUNT(*) ...`` gives (such a query always returns one row)."""
+    row = await fetchone(ex, sql, params)
+    return int(row[0]) if row is not None else 0
+
+
+def inserted_id(cursor: aiosqlite.Cursor) -> int:
+    """The row id an INSERT made (sqlite3 sets lastrowid after every INSERT)."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("no row was inserted")
+    return cursor.lastrowid

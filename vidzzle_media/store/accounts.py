@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import overload
 
 import aiosqlite
 
 from ..errors import Conflict
 from ..i18n import gettext
-from ._rows import Executor, fetchall, fetchone
+from ._rows import Executor, fetchall, fetchcount, fetchone, inserted_id
 
 _ANY = object()
 
@@ -45,6 +46,12 @@ class UserRecord:
     """The back-office language the user chose ("" = the tenant's)."""
 
 
+@overload
+def _user(row: None) -> None: ...
+@overload
+def _user(row: aiosqlite.Row) -> UserRecord: ...
+@overload
+def _user(row: aiosqlite.Row | None) -> UserRecord | None: ...
 def _user(row: aiosqlite.Row | None) -> UserRecord | None:
     if row is None:
         return None
@@ -84,8 +91,7 @@ async def count_users(ex: Executor, role: str | None = None, *, with_password: b
         params.append(role)
     if with_password:
         where.append("password_hash IS NOT NULL")
-    row = await fetchone(ex, f"SELECT COUNT(*) FROM users WHERE {' AND '.join(where)}", params)
-    return row[0]
+    return await fetchcount(ex, f"SELECT COUNT(*) FROM users WHERE {' AND '.join(where)}", params)
 
 
 def _email_taken() -> Conflict:
@@ -107,7 +113,7 @@ async def insert_user(conn: aiosqlite.Connection, *, tenant_id: int | None, role
         if "UNIQUE" in str(exc):
             raise _email_taken() from None
         raise
-    return cursor.lastrowid
+    return inserted_id(cursor)
 
 
 async def update_user(conn: aiosqlite.Connection, user_id: int, *, tenant_id=_ANY, name: str, email: str,

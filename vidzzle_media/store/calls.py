@@ -8,6 +8,9 @@ correct however many accepts race.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
+
+import aiosqlite
 
 from ..events import CallEvent
 from .database import Database
@@ -41,7 +44,13 @@ class CallRow:
 _COLUMNS = ", ".join(CallRow.__dataclass_fields__)
 
 
-def _call(row) -> CallRow | None:
+@overload
+def _call(row: None) -> None: ...
+@overload
+def _call(row: aiosqlite.Row) -> CallRow: ...
+@overload
+def _call(row: aiosqlite.Row | None) -> CallRow | None: ...
+def _call(row: aiosqlite.Row | None) -> CallRow | None:
     return None if row is None else CallRow(**{k: row[k] for k in CallRow.__dataclass_fields__})
 
 

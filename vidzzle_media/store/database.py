@@ -131,4 +131,4 @@ class Database:
         """A single write statement in its own transaction; returns lastrowid."""
         async with self.transaction() as conn:
             cursor = await conn.execute(sql, tuple(params))
-            return cursor.lastrowid
+            return cursor.lastrowid or 0

@@ -4,8 +4,11 @@ live under the data dir and are managed by services/presentations.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
-from ._rows import Executor, fetchall, fetchone
+import aiosqlite
+
+from ._rows import Executor, fetchall, fetchcount, fetchone, inserted_id
 
 _COLUMNS = "id, tenant_id, title, file_name, size_bytes, pages, is_default, created_at"
 
@@ -26,7 +29,13 @@ class PresentationRow:
     created_at: str
 
 
-def _row(r) -> PresentationRow | None:
+@overload
+def _row(r: None) -> None: ...
+@overload
+def _row(r: aiosqlite.Row) -> PresentationRow: ...
+@overload
+def _row(r: aiosqlite.Row | None) -> PresentationRow | None: ...
+def _row(r: aiosqlite.Row | None) -> PresentationRow | None:
     if r is None:
         return None
     return PresentationRow(r["id"], r["tenant_id"], r["title"], r["file_name"], r["size_bytes"], r["pages"],
@@ -52,8 +61,7 @@ async def thumbnail(ex: Executor, tenant_id: int, presentation_id: int) -> bytes
 
 
 async def count(ex: Executor, tenant_id: int) -> int:
-    r = await fetchone(ex, "SELECT COUNT(*) AS n FROM presentations WHERE tenant_id = ?", (tenant_id,))
-    return int(r["n"])
+    return await fetchcount(ex, "SELECT COUNT(*) AS n FROM presentations WHERE tenant_id = ?", (tenant_id,))
 
 
 async def insert(conn, *, tenant_id: int, title: str, file_name: str, size_bytes: int, pages: int,
@@ -64,7 +72,7 @@ async def insert(conn, *, tenant_id: int, title: str, file_name: str, size_bytes
         "INSERT INTO presentations(tenant_id, title, file_name, size_bytes, pages, thumbnail, is_default, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (tenant_id, title, file_name, size_bytes, pages, thumbnail, int(make_default), at))
-    return cursor.lastrowid
+    return inserted_id(cursor)
 
 
 async def set_default(conn, tenant_id: int, presentation_id: int) -> bool:

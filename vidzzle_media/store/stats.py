@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from .database import Database
 
@@ -118,7 +119,8 @@ async def hourly(db: Database, tenant_id: int, start: str, end: str, start_epoch
 
 
 async def list_calls(db: Database, f: CallFilter) -> list[CallListRow]:
-    where, params = (["c.tenant_id = ?"], [f.tenant_id]) if f.tenant_id is not None else (["1 = 1"], [])
+    where: list[str] = ["c.tenant_id = ?"] if f.tenant_id is not None else ["1 = 1"]
+    params: list[Any] = [f.tenant_id] if f.tenant_id is not None else []
     if f.state == "accepted_any":
         where.append("c.accepted_at IS NOT NULL")
     elif f.state == "not_accepted":
@@ -160,6 +162,7 @@ async def list_calls(db: Database, f: CallFilter) -> list[CallListRow]:
 async def filter_choices(db: Database, tenant_id: int | None) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """(flows, agents) of the tenant as (id, name), for the list's filter menus;
     of every tenant (the name followed by the tenant's) when ``tenant_id`` is None."""
+    params: tuple[int, ...]
     if tenant_id is not None:
         cond, params, label = "x.tenant_id = ?", (tenant_id,), "x.name"
     else:

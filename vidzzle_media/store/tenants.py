@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import aiosqlite
 
-from ._rows import Executor, fetchall, fetchone
+from ._rows import Executor, fetchall, fetchone, inserted_id
 
 _COLUMNS = "id, name, street, zip, city, email, timezone, created_at, language"
 
@@ -29,7 +30,13 @@ class TenantRecord:
     """Default language of the tenant's staff, customers, mails and SMS."""
 
 
-def _tenant(row) -> TenantRecord | None:
+@overload
+def _tenant(row: None) -> None: ...
+@overload
+def _tenant(row: aiosqlite.Row) -> TenantRecord: ...
+@overload
+def _tenant(row: aiosqlite.Row | None) -> TenantRecord | None: ...
+def _tenant(row: aiosqlite.Row | None) -> TenantRecord | None:
     return None if row is None else TenantRecord(*(row[k] for k in
                                                    ("id", "name", "street", "zip", "city", "email", "timezone", "created_at",
                                                     "language")))
@@ -50,7 +57,7 @@ async def insert_tenant(conn: aiosqlite.Connection, *, name: str, street: str, z
         "INSERT INTO tenants(name, street, zip, city, email, timezone, created_at, language)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (name, street, zip, city, email, timezone, now, language))
-    return cursor.lastrowid
+    return inserted_id(cursor)
 
 
 async def update_tenant(conn: aiosqlite.Connection, tenant_id: int, *, name: str, street: str, zip: str, city: str,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from ._rows import Executor, fetchone
+from ._rows import Executor, fetchcount, fetchone
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,7 @@ async def delete_expired(conn: aiosqlite.Connection, before: str) -> None:
 # -- login throttling -------------------------------------------------------
 
 async def count_failures(ex: Executor, key: str, since: str) -> int:
-    row = await fetchone(ex, "SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?", (key, since))
-    return row[0]
+    return await fetchcount(ex, "SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?", (key, since))
 
 
 async def add_failure(conn: aiosqlite.Connection, key: str, at: str) -> None:

@@ -106,7 +106,7 @@ class OutboundPolicy:
 async def system_lookup(host: str) -> list[str]:
     """Every address ``host`` resolves to (the C library: it reads every IPv4 spelling too)."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    return sorted({info[4][0] for info in infos})
+    return sorted({str(info[4][0]) for info in infos})
 
 
 async def url_problem(url: str, policy: OutboundPolicy, lookup: Lookup = system_lookup) -> str | None:

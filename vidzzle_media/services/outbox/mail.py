@@ -148,7 +148,7 @@ def render_mail(template: str, branding: MailBranding, values: dict[str, str], *
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
     message.add_alternative(document, subtype="html")
-    html_part = message.get_payload()[1]
+    html_part = next(part for part in message.iter_parts() if part.get_content_type() == "text/html")
     for kind, data, subtype in images:
         html_part.add_related(data, "image", subtype, cid=f"<{cids[kind]}>",
                               disposition="inline", filename=f"{kind}.{subtype}")

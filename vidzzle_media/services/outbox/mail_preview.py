@@ -52,6 +52,7 @@ async def preview(db, *, tenant_id: int | None, name: str, draft: TemplateText |
     for part in rendered.message.walk():
         cid = part.get("Content-ID")
         if cid:
-            data = base64.b64encode(part.get_payload(decode=True)).decode()
+            payload = part.get_payload(decode=True)
+            data = base64.b64encode(payload if isinstance(payload, bytes) else b"").decode()
             html = html.replace(f"cid:{cid.strip('<>')}", f"data:{part.get_content_type()};base64,{data}")
     return Preview(rendered.subject, html, rendered.text)
