@@ -78,7 +78,7 @@ class CallAccepted(CallEvent):
 class CallMissed(CallEvent):
     """The last row passed unanswered (escalated) or the call was cut off.
 
-    reason: ``rang_unanswered``, ``no_member_online`` or ``restart``."""
+    reason: a ``values.MissReason``."""
 
     reason: str
 

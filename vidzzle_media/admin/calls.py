@@ -4,6 +4,7 @@ direction, flow, agent and date (or the hour the dashboard chart links to)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from aiohttp import web
@@ -29,7 +30,7 @@ def _local(value: str | None, tz) -> str:
         return value
 
 
-def _label(labels: dict[str, str], value: str) -> str:
+def _label(labels: Mapping[str, str], value: str) -> str:
     """The translated label of a stored value (the value itself if it has none)."""
     return gettext(labels[value]) if value in labels else value
 

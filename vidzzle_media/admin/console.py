@@ -18,6 +18,7 @@ from aiohttp import web
 from .. import keys
 from ..errors import Forbidden
 from ..i18n import gettext
+from ..values import CallState
 from .auth import require_user
 from .menu import MENU, MenuItem
 from .render import render
@@ -48,7 +49,7 @@ async def _own_call(request: web.Request):
 async def call_page(request: web.Request) -> web.StreamResponse:
     user, calls, call = await _own_call(request)
     token = ""
-    if calls.rooms is not None and call.room_id and call.state == "accepted":
+    if calls.rooms is not None and call.room_id and call.state == CallState.ACCEPTED:
         try:
             token = calls.rooms.issue_token(call.room_id, "agent", user.name)
         except KeyError:   # the room is already gone: show the summary

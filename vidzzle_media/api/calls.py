@@ -18,6 +18,7 @@ from ..errors import BadRequest
 from ..i18n import gettext
 from ..middleware import json_errors
 from ..services.accounts.links import base_url
+from ..values import CallState
 from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,10 @@ async def start_call(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     base = base_url(settings, f"{request.scheme}://{request.host}")
     result = await _service(request).start_incoming(embed_id, name, base, address=request.remote or "")
-    if result.state == "out_of_hours":
-        return _json({"state": "out_of_hours", "call_id": result.call_id, "out_of_hours_url": result.out_of_hours_url})
+    if result.state == CallState.OUT_OF_HOURS:
+        return _json({"state": CallState.OUT_OF_HOURS, "call_id": result.call_id, "out_of_hours_url": result.out_of_hours_url})
     return _json({
-        "state": "ringing",
+        "state": CallState.RINGING,
         "call_id": result.call_id,
         "customer_key": result.customer_key,
         "room_id": result.room_id,

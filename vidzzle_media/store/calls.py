@@ -13,6 +13,7 @@ from typing import overload
 import aiosqlite
 
 from ..events import CallEvent
+from ..values import CallState
 from .database import Database
 
 
@@ -87,7 +88,7 @@ async def accept(conn, call_id: str, user_id: int, name: str, email: str, at: st
 
 async def finish_ringing(conn, call_id: str, state: str, at: str, miss_reason: str = "") -> bool:
     """ringing -> missed / abandoned, only if still ringing."""
-    assert state in ("missed", "abandoned")
+    assert state in (CallState.MISSED, CallState.ABANDONED)
     cursor = await conn.execute(
         "UPDATE calls SET state = ?, miss_reason = ?, ended_at = ? WHERE id = ? AND state = 'ringing'",
         (state, miss_reason, at, call_id),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from ..values import CallState
 from .database import Database
 
-CALL_STATES = ("ringing", "accepted", "ended", "missed", "abandoned", "out_of_hours")
+CALL_STATES = tuple(CallState)
 
 
 async def calls_by_state(db: Database) -> dict[str, int]:
     rows = await db.fetchall("SELECT state, COUNT(*) FROM calls GROUP BY state")
-    counts = {state: 0 for state in CALL_STATES}
+    counts: dict[str, int] = {state: 0 for state in CALL_STATES}
     counts.update({row[0]: row[1] for row in rows})
     return counts
 

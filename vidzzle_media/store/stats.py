@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..values import NOT_ACCEPTED
 from .database import Database
-
-NOT_ACCEPTED = ("missed", "abandoned", "out_of_hours")
 
 
 @dataclass(frozen=True)

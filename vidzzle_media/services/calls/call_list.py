@@ -18,19 +18,21 @@ from urllib.parse import urlencode
 from ...i18n import N_, gettext
 from ...store import Database, stats
 from ...store.stats import CallFilter, CallListRow
+from ...values import CallState, Direction, MissReason
 from .dashboard import day_bounds, iso, tz_of
 
-STATES = ("ringing", "accepted", "ended", "missed", "abandoned", "out_of_hours", "accepted_any", "not_accepted")
-STATE_LABELS = {
-    "ringing": N_("Ringing"), "accepted": N_("In progress"), "ended": N_("Ended"), "missed": N_("Missed"),
-    "abandoned": N_("Abandoned (customer left)"), "out_of_hours": N_("Out of hours"),
-    "accepted_any": N_("Accepted (any)"), "not_accepted": N_("Not accepted (any)"),
+STATE_LABELS: dict[str, str] = {
+    CallState.RINGING: N_("Ringing"), CallState.ACCEPTED: N_("In progress"), CallState.ENDED: N_("Ended"),
+    CallState.MISSED: N_("Missed"), CallState.ABANDONED: N_("Abandoned (customer left)"),
+    CallState.OUT_OF_HOURS: N_("Out of hours"),
+    "accepted_any": N_("Accepted (any)"), "not_accepted": N_("Not accepted (any)"),   # filters over several states
 }
-DIRECTION_LABELS = {"incoming": N_("Incoming"), "outgoing": N_("Outgoing")}
-MISS_REASONS = {
-    "rang_unanswered": N_("Nobody answered in time"),
-    "no_member_online": N_("No agent online"),
-    "interrupted": N_("Interrupted: the server stopped while ringing"),
+STATES = tuple(STATE_LABELS)
+DIRECTION_LABELS: dict[str, str] = {Direction.INCOMING: N_("Incoming"), Direction.OUTGOING: N_("Outgoing")}
+MISS_REASONS: dict[str, str] = {
+    MissReason.RANG_UNANSWERED: N_("Nobody answered in time"),
+    MissReason.NO_MEMBER_ONLINE: N_("No agent online"),
+    MissReason.INTERRUPTED: N_("Interrupted: the server stopped while ringing"),
 }
 """Labels are msgids: the page translates them (``gettext``)."""
 PAGE_SIZE = 50

@@ -25,6 +25,7 @@ from ...i18n import N_, gettext, languages
 from ...store import Database
 from ...store import calls as call_store
 from ...store.calls import CallRow
+from ...values import CallState, Direction
 from .. import validation
 from ..accounts import tokens
 from ..branding import brand
@@ -114,7 +115,7 @@ async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee],
     sms_texts = {language: await brand.invitation_sms_text(db, tenant_id, language)
                  for row, language in zip(rows, row_languages, strict=True) if row.via == "sms"}
     room_id = await rooms.create_room(await presentation_documents(db, tenant_id))
-    call = CallRow(id=str(uuid.uuid4()), tenant_id=tenant_id, flow_id=None, direction="outgoing", state="accepted",
+    call = CallRow(id=str(uuid.uuid4()), tenant_id=tenant_id, flow_id=None, direction=Direction.OUTGOING, state=CallState.ACCEPTED,
                    miss_reason="", customer_name=", ".join(r.name for r in rows)[:200], customer_key_hash="",
                    room_id=room_id, agent_id=agent.id, agent_name=agent.name, agent_email=agent.email,
                    base_url=base_url, exit_url="", escalation_url="", created_at=at, accepted_at=at,
@@ -123,7 +124,7 @@ async def start(db: Database, rooms, agent, tenant_id: int, rows: list[Invitee],
         async with db.transaction() as conn:
             await call_store.insert_call(conn, call)
             await call_store.add_event(conn, events.CallCreated(call_id=call.id, tenant_id=tenant_id, at=at,
-                                                                flow_id=None, direction="outgoing",
+                                                                flow_id=None, direction=Direction.OUTGOING,
                                                                 customer_name=call.customer_name))
             await call_store.add_event(conn, events.CallAccepted(call_id=call.id, tenant_id=tenant_id, at=at,
                                                                  user_id=agent.id, user_name=agent.name))
@@ -167,7 +168,7 @@ async def _grant_call(db: Database, grant) -> _Invitation:
     call = await call_store.get_tenant_call(db, grant.tenant_id, call_id)
     if call is None:
         raise NotFound(gettext("This link is unknown."))
-    if call.state != "accepted":
+    if call.state != CallState.ACCEPTED:
         raise Gone(gettext("This video call is already over."))
     return _Invitation(call, name, language)
 

@@ -33,6 +33,7 @@ from ...store import calls as store
 from ...store import flows as flow_store
 from ...store import groups as group_store
 from ...store.calls import CallRow
+from ...values import CallState, Direction, MissReason
 from ..accounts import tokens
 from ..tenancy.webhook_settings import queue_call_webhook
 from . import agent_messages
@@ -108,13 +109,13 @@ def _hash(key: str) -> str:
 
 def customer_state(call: CallRow) -> dict[str, Any]:
     """The public status of R-CALL for the customer's page."""
-    state = {"missed": "escalated"}.get(call.state, call.state)
+    state = "escalated" if call.state == CallState.MISSED else str(call.state)
     result: dict[str, Any] = {"call_id": call.id, "state": state}
-    if call.state == "missed":
+    if call.state == CallState.MISSED:
         result["redirect_url"] = call.escalation_url
-    elif call.state == "ended":
+    elif call.state == CallState.ENDED:
         result["redirect_url"] = call.exit_url
-    elif call.state == "accepted":
+    elif call.state == CallState.ACCEPTED:
         result["agent_name"] = call.agent_name
     return result
 
@@ -176,21 +177,21 @@ class CallService:
         name = " ".join(str(customer_name or "").split())[:MAX_CUSTOMER_NAME] or gettext("Customer")
         now, at = self._now()
         key = secrets.token_urlsafe(24)
-        call = CallRow(id=str(uuid.uuid4()), tenant_id=flow.tenant_id, flow_id=flow.id, direction="incoming",
-                       state="ringing", miss_reason="", customer_name=name, customer_key_hash=_hash(key),
+        call = CallRow(id=str(uuid.uuid4()), tenant_id=flow.tenant_id, flow_id=flow.id, direction=Direction.INCOMING,
+                       state=CallState.RINGING, miss_reason="", customer_name=name, customer_key_hash=_hash(key),
                        room_id="", agent_id=None, agent_name="", agent_email="", base_url=base_url,
                        exit_url=flow.exit_url, escalation_url=flow.escalation_url, created_at=at,
                        accepted_at=None, ended_at=None, duration_s=None)
         common = dict(call_id=call.id, tenant_id=call.tenant_id, at=at)
         created = events.CallCreated(**common, flow_id=flow.id, customer_name=name)
         if not is_open(WeekHours.from_pairs(flow.hours), flow.timezone, now):
-            call.state = "out_of_hours"
+            call.state = CallState.OUT_OF_HOURS
             async with self.db.transaction() as conn:
                 await store.insert_call(conn, call)
                 await store.add_event(conn, created)
                 await store.add_event(conn, events.CallOutOfHours(**common, flow_id=flow.id))
             log.info("call %s: flow %d closed, out of hours", call.id, flow.id)
-            return StartResult("out_of_hours", call.id, out_of_hours_url=flow.out_of_hours_url)
+            return StartResult(CallState.OUT_OF_HOURS, call.id, out_of_hours_url=flow.out_of_hours_url)
         plan = RingPlan(tuple(PlanRow(gid, secs) for gid, secs in flow.rows))
         token = ""
         if self.rooms is not None:
@@ -202,7 +203,7 @@ class CallService:
         self._live[call.id] = _Live(plan, flow.tenant_id, flow.name, name, address)
         self.dispatcher.start(call.id, plan)
         log.info("call %s: ringing flow %d", call.id, flow.id)
-        return StartResult("ringing", call.id, customer_key=key, room_id=call.room_id, room_token=token)
+        return StartResult(CallState.RINGING, call.id, customer_key=key, room_id=call.room_id, room_token=token)
 
     async def customer_call(self, call_id: str, key: str) -> CallRow:
         """The call if ``key`` is its customer key; NotFound otherwise (no oracle)."""
@@ -217,9 +218,9 @@ class CallService:
     async def leave(self, call_id: str, key: str) -> dict[str, Any]:
         """The customer leaves: abandoned while ringing, ended once accepted."""
         call = await self.customer_call(call_id, key)
-        if call.state == "ringing":
+        if call.state == CallState.RINGING:
             await self.abandon(call_id)
-        elif call.state == "accepted":
+        elif call.state == CallState.ACCEPTED:
             await self.end_call(call_id, by="customer")
         return customer_state(await store.get_call(self.db, call_id))
 
@@ -235,7 +236,7 @@ class CallService:
         queued = False
         async with self.db.transaction() as conn:
             call = await store.get_call_in(conn, call_id)
-            if call is None or call.state != "ringing":
+            if call is None or call.state != CallState.RINGING:
                 return
             for i in rows:
                 newly = []
@@ -263,11 +264,11 @@ class CallService:
         """R-CALL-3: the last row passed unanswered -> missed (escalated)."""
         self._live.pop(call_id, None)
         rung = await store.rung_users(self.db, call_id)
-        reason = "rang_unanswered" if any(rung.values()) else "no_member_online"
+        reason = MissReason.RANG_UNANSWERED if any(rung.values()) else MissReason.NO_MEMBER_ONLINE
         _, at = self._now()
         async with self.db.transaction() as conn:
             call = await store.get_call_in(conn, call_id)
-            if call is None or not await store.finish_ringing(conn, call_id, "missed", at, reason):
+            if call is None or not await store.finish_ringing(conn, call_id, CallState.MISSED, at, reason):
                 return
             await store.add_event(conn, events.CallMissed(call_id=call_id, tenant_id=call.tenant_id, at=at,
                                                           reason=reason))
@@ -285,7 +286,7 @@ class CallService:
         _, at = self._now()
         async with self.db.transaction() as conn:
             call = await store.get_call_in(conn, call_id)
-            if call is None or not await store.finish_ringing(conn, call_id, "abandoned", at):
+            if call is None or not await store.finish_ringing(conn, call_id, CallState.ABANDONED, at):
                 return False
             await store.add_event(conn, events.CallAbandoned(call_id=call_id, tenant_id=call.tenant_id, at=at))
             hook = await queue_call_webhook(conn, await store.get_call_in(conn, call_id), "end", now=self.clock.now())
@@ -328,9 +329,9 @@ class CallService:
                 hook = await queue_call_webhook(conn, call, "start", now=self.clock.now())
         if not won:
             call = await store.get_call(self.db, call_id)
-            if call.state == "accepted" and call.agent_id == agent.id:
+            if call.state == CallState.ACCEPTED and call.agent_id == agent.id:
                 return await self._accept_result(call, agent)
-            if call.state in ("accepted", "ended"):
+            if call.state in (CallState.ACCEPTED, CallState.ENDED):
                 raise Conflict(gettext("This call was taken by %(name)s.", name=call.agent_name))
             raise Gone(gettext("The customer is no longer waiting."))
         self.dispatcher.stop(call_id)
@@ -368,7 +369,7 @@ class CallService:
         now, at = self._now()
         async with self.db.transaction() as conn:
             call = await store.get_call_in(conn, call_id)
-            if call is None or call.state != "accepted":
+            if call is None or call.state != CallState.ACCEPTED:
                 return False
             accepted = datetime.fromisoformat(call.accepted_at)
             duration = max(0.0, round((now - accepted).total_seconds(), 3))
@@ -412,9 +413,9 @@ class CallService:
         call = await store.get_call_by_room(self.db, room_id)
         if call is None:
             return
-        if call.state == "ringing":
+        if call.state == CallState.RINGING:
             await self.abandon(call.id)
-        elif call.state == "accepted":
+        elif call.state == CallState.ACCEPTED:
             await self.end_call(call.id, by="room")
 
     async def on_participant_left(self, room_id: str, role: str) -> None:
@@ -452,7 +453,7 @@ class CallService:
         if self.stopping:
             return
         call = await store.get_call_by_room(self.db, room_id)
-        if call is not None and call.state == "ringing":
+        if call is not None and call.state == CallState.RINGING:
             log.info("call %s: the customer did not re-join within %.0f s", call.id, CUSTOMER_REJOIN_GRACE_S)
             await self.abandon(call.id)
 
@@ -478,14 +479,14 @@ class CallService:
         ended (by 'interrupted'); both with their end webhook."""
         left = await store.open_calls(self.db)
         for call in left:
-            if call.state == "accepted":
+            if call.state == CallState.ACCEPTED:
                 await self.end_call(call.id, by="interrupted")
                 continue
             _, at = self._now()
             async with self.db.transaction() as conn:
-                if await store.finish_ringing(conn, call.id, "missed", at, "interrupted"):
+                if await store.finish_ringing(conn, call.id, CallState.MISSED, at, MissReason.INTERRUPTED):
                     await store.add_event(conn, events.CallMissed(call_id=call.id, tenant_id=call.tenant_id, at=at,
-                                                                  reason="interrupted"))
+                                                                  reason=MissReason.INTERRUPTED))
                     await queue_call_webhook(conn, await store.get_call_in(conn, call.id), "end",
                                              now=self.clock.now())
         if left:
