@@ -22,6 +22,7 @@ from .services.outbox.webhooks import WebhookSender
 from .store import Database
 from .transports.sms_http import HttpSmsSender
 from .transports.smtp import SmtpMailSender
+from .values import OutboxKind
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,11 @@ def sms_sender(settings: SmsSettings, *, db: Database, session: aiohttp.ClientSe
 def build(db: Database, settings: Settings, session: aiohttp.ClientSession) -> dict[str, Sender]:
     """The sender of every kind; no mail sender without smtp.host (mails stay queued)."""
     senders: dict[str, Sender] = {
-        "sms": SmsOutboxSender(sms_sender(settings.sms, db=db, session=session)),
-        "webhook": WebhookSender(session),
+        OutboxKind.SMS: SmsOutboxSender(sms_sender(settings.sms, db=db, session=session)),
+        OutboxKind.WEBHOOK: WebhookSender(session),
     }
     if settings.smtp.host:
-        senders["email"] = SmtpMailSender(settings.smtp)
+        senders[OutboxKind.EMAIL] = SmtpMailSender(settings.smtp)
     else:
         log.warning("smtp.host is empty: mails stay queued in the outbox")
     return senders

@@ -17,6 +17,7 @@ from ..i18n import gettext, pick, set_language
 from ..middleware import wants_json
 from ..services.accounts import users as accounts
 from ..services.tenancy import tenants as tenant_service
+from ..values import Role
 
 USER_FIELD = "uid"
 IMPERSONATOR_FIELD = "imp"
@@ -116,7 +117,7 @@ async def tenant_scope(request: web.Request, user: CurrentUser) -> int | None:
     """The tenant a tenant-scoped page works on: the user's own; for support
     ``?tenant=ID`` or the tenant picked in the header (None = none picked).
     A missing tenant id is NotFound."""
-    if user.role != "support":
+    if user.role != Role.SUPPORT:
         return user.tenant_id
     db = request.config_dict[keys.DATABASE]
     raw = request.query.get("tenant")
@@ -149,7 +150,7 @@ async def require_tenant_scope(request: web.Request, user: CurrentUser) -> int:
     return tenant_id
 
 
-MANAGERS = ("support", "admin")
+MANAGERS = (Role.SUPPORT, Role.ADMIN)
 """The roles that manage a tenant's setup (users, groups, flows, branding, webhooks)."""
 
 

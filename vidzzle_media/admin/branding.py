@@ -17,6 +17,7 @@ from ..services.branding import brand as service
 from ..services.branding import sms_text
 from ..services.branding.images import SIZES
 from ..services.tenancy import tenants as tenant_service
+from ..values import Role
 from .auth import MANAGERS, database, require_user, tenant_scope
 from .forms import form_data
 from .menu import MENU, MenuItem
@@ -143,7 +144,7 @@ async def image_show(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/branding/appname")
 async def appname_save(request: web.Request) -> web.StreamResponse:
-    await require_user(request, "support")
+    await require_user(request, Role.SUPPORT)
     data = await form_data(request)
     try:
         await service.set_appname(database(request), data.get("appname", ""))

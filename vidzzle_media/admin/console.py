@@ -18,7 +18,7 @@ from aiohttp import web
 from .. import keys
 from ..errors import Forbidden
 from ..i18n import gettext
-from ..values import CallState
+from ..values import CallState, RoomRole
 from .auth import require_user
 from .menu import MENU, MenuItem
 from .render import render
@@ -51,7 +51,7 @@ async def call_page(request: web.Request) -> web.StreamResponse:
     token = ""
     if calls.rooms is not None and call.room_id and call.state == CallState.ACCEPTED:
         try:
-            token = calls.rooms.issue_token(call.room_id, "agent", user.name)
+            token = calls.rooms.issue_token(call.room_id, RoomRole.AGENT, user.name)
         except KeyError:   # the room is already gone: show the summary
             token = ""
     data = {"call_id": call.id, "state": call.state, "customer_name": call.customer_name, "room_id": call.room_id,

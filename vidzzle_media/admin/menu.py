@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ALL_ROLES = ("support", "admin", "user")
+from ..values import Role
+
+ALL_ROLES = tuple(Role)
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,9 @@ class MenuItem:
 
 MENU: list[MenuItem] = [
     MenuItem("Dashboard", "/admin/", order=0),
-    MenuItem("Users", "/admin/users", ("support", "admin"), order=10),
-    MenuItem("Tenants", "/admin/tenants", ("support",), order=80),
-    MenuItem("Outbox", "/admin/outbox", ("support",), order=90),
+    MenuItem("Users", "/admin/users", (Role.SUPPORT, Role.ADMIN), order=10),
+    MenuItem("Tenants", "/admin/tenants", (Role.SUPPORT,), order=80),
+    MenuItem("Outbox", "/admin/outbox", (Role.SUPPORT,), order=90),
 ]
 
 

@@ -8,6 +8,7 @@ from .. import keys
 from ..errors import NotFound
 from ..i18n import gettext
 from ..services.outbox import worker as outbox_service
+from ..values import OutboxKind, OutboxState, Role
 from .auth import require_user
 from .forms import int_param
 from .render import flash, render, wake_outbox
@@ -17,11 +18,11 @@ routes = web.RouteTableDef()
 
 @routes.get("/outbox", name="outbox")
 async def outbox_page(request: web.Request) -> web.StreamResponse:
-    await require_user(request, "support")
+    await require_user(request, Role.SUPPORT)
     db = request.config_dict[keys.DATABASE]
     items = []
-    for kind in ("email", "sms"):
-        for state in ("queued", "failed"):
+    for kind in (OutboxKind.EMAIL, OutboxKind.SMS):
+        for state in (OutboxState.QUEUED, OutboxState.FAILED):
             items += await outbox_service.list_items(db, kind=kind, state=state, limit=500)
     items.sort(key=lambda item: item.id, reverse=True)
     settings = request.config_dict[keys.SETTINGS]
@@ -30,7 +31,7 @@ async def outbox_page(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/outbox/{item_id}/retry", name="outbox_retry")
 async def outbox_retry(request: web.Request) -> web.StreamResponse:
-    await require_user(request, "support")
+    await require_user(request, Role.SUPPORT)
     if not await outbox_service.retry(request.config_dict[keys.DATABASE], int_param(request, "item_id")):
         raise NotFound(gettext("No such outbox entry."))
     wake_outbox(request)

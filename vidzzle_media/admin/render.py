@@ -25,6 +25,7 @@ from ..i18n import current_language, format_when, language_choices
 from ..services.branding import brand
 from ..services.tenancy import tenants
 from ..services.tenancy.tenants import timezone_of
+from ..values import Role
 from .auth import CurrentUser, current_user, tenant_scope
 from .csrf import csrf_token
 from .menu import visible_menu
@@ -78,7 +79,7 @@ async def branding_slots(request: web.Request, user: CurrentUser | None) -> Slot
 
 
 async def _tenant_choices(request: web.Request, user: CurrentUser | None):
-    if user is None or user.role != "support":
+    if user is None or user.role != Role.SUPPORT:
         return [], None
     db = request.config_dict[keys.DATABASE]
     try:

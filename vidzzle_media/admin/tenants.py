@@ -10,6 +10,7 @@ from ..errors import NotFound, ValidationError
 from ..i18n import gettext, language_choices
 from ..services.tenancy import tenants as service
 from ..services.validation import time_zones
+from ..values import Role
 from .auth import TENANT_FIELD, database, require_user
 from .forms import form_data, int_param, safe_next
 from .render import flash, render
@@ -28,19 +29,19 @@ async def _form(request, *, existing=None, form=None, errors=None, status=200):
 
 @routes.get("/tenants", name="tenants")
 async def tenants_list(request: web.Request) -> web.StreamResponse:
-    user = await require_user(request, "support")
+    user = await require_user(request, Role.SUPPORT)
     return await render(request, "tenants/list.html", {"rows": await service.list_tenants(database(request), user)})
 
 
 @routes.get("/tenants/new", name="tenant_new")
 async def tenant_new(request: web.Request) -> web.StreamResponse:
-    await require_user(request, "support")
+    await require_user(request, Role.SUPPORT)
     return await _form(request)
 
 
 @routes.post("/tenants/new")
 async def tenant_create(request: web.Request) -> web.StreamResponse:
-    user = await require_user(request, "support")
+    user = await require_user(request, Role.SUPPORT)
     data = await form_data(request)
     try:
         await service.create_tenant(database(request), user, data,
@@ -53,13 +54,13 @@ async def tenant_create(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/tenants/{tenant_id}/edit", name="tenant_edit")
 async def tenant_edit(request: web.Request) -> web.StreamResponse:
-    user = await require_user(request, "support")
+    user = await require_user(request, Role.SUPPORT)
     return await _form(request, existing=await service.get_tenant(database(request), user, int_param(request, "tenant_id")))
 
 
 @routes.post("/tenants/{tenant_id}/edit")
 async def tenant_update(request: web.Request) -> web.StreamResponse:
-    user = await require_user(request, "support")
+    user = await require_user(request, Role.SUPPORT)
     existing = await service.get_tenant(database(request), user, int_param(request, "tenant_id"))
     data = await form_data(request)
     try:
@@ -72,7 +73,7 @@ async def tenant_update(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/tenants/{tenant_id}/delete", name="tenant_delete")
 async def tenant_delete_confirm(request: web.Request) -> web.StreamResponse:
-    user = await require_user(request, "support")
+    user = await require_user(request, Role.SUPPORT)
     tenant = await service.get_tenant(database(request), user, int_param(request, "tenant_id"))
     return await render(request, "confirm.html", {
         "title": gettext("Delete tenant %(name)s?", name=tenant.name),
@@ -84,7 +85,7 @@ async def tenant_delete_confirm(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/tenants/{tenant_id}/delete")
 async def tenant_delete(request: web.Request) -> web.StreamResponse:
-    user = await require_user(request, "support")
+    user = await require_user(request, Role.SUPPORT)
     tenant = await service.get_tenant(database(request), user, int_param(request, "tenant_id"))
     await service.delete_tenant(database(request), user, tenant.id)
     flash(request, gettext("Tenant %(name)s deleted.", name=tenant.name), "success")
@@ -94,7 +95,7 @@ async def tenant_delete(request: web.Request) -> web.StreamResponse:
 @routes.post("/scope", name="tenant_scope")
 async def pick_tenant(request: web.Request) -> web.StreamResponse:
     """Support picks the tenant that tenant-scoped pages work on (empty = all)."""
-    user = await require_user(request, "support")
+    user = await require_user(request, Role.SUPPORT)
     data = await form_data(request)
     session = await get_session(request)
     raw = data.get("tenant", "").strip()

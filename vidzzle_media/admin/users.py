@@ -11,6 +11,7 @@ from ..services.accounts import links as account_links
 from ..services.accounts import users as accounts
 from ..services.outbox import status as mail_status
 from ..services.tenancy import tenants as tenant_service
+from ..values import Role
 from .auth import MANAGERS, database, require_user, switch_into, tenant_scope
 from .forms import form_data, int_param
 from .render import flash, render, request_base, wake_outbox
@@ -29,12 +30,12 @@ async def _form_page(request, user, *, existing=None, form=None, errors=None, st
         fixed_tenant = names.get(existing.tenant_id, "—") if existing.tenant_id else "— (support)"
     else:
         form = form if form is not None else {"notify_email": True}
-        fixed_tenant = names.get(user.tenant_id, "") if user.role == "admin" else None
+        fixed_tenant = names.get(user.tenant_id, "") if user.role == Role.ADMIN else None
     roles = accounts.assignable_roles(user, existing)
     return await render(request, "users/form.html", {
         "existing": existing, "form": form, "errors": errors or {}, "tenants": tenants, "fixed_tenant": fixed_tenant,
         "roles": [(r, gettext(accounts.ROLE_LABELS[r])) for r in roles],
-        "preset_tenant": await tenant_scope(request, user) if user.role == "support" else None,
+        "preset_tenant": await tenant_scope(request, user) if user.role == Role.SUPPORT else None,
     }, status=status)
 
 

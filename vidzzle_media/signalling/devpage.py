@@ -15,6 +15,7 @@ import pymupdf
 from aiohttp import web
 
 from ..paths import web_root
+from ..values import RoomRole
 from .rooms import Document
 
 _demo: list[str] = []  # generated once per process, on first use
@@ -40,12 +41,12 @@ async def new_token(directory, request: web.Request) -> web.Response:
     body = await request.json()
     room_id = body.get("room_id") or ""
     name = str(body.get("display_name") or "")[:80]
-    role = "invitee"
+    role = RoomRole.INVITEE
     if not room_id or directory.entry(room_id) is None:
         if not _demo:
             _demo.append(_demo_pdf())
         room_id = await directory.create_room([Document("demo", "Demo", _demo[0])])
-        role = "agent"
+        role = RoomRole.AGENT
     return web.json_response({"room_id": room_id, "role": role,
                               "token": directory.issue_token(room_id, role, name)})
 

@@ -17,13 +17,14 @@ from pyee.asyncio import AsyncIOEventEmitter
 from ..sfu import IcePolicy, Room
 from ..sfu.presentation import Presentation
 from ..sfu.stats import forwarding_totals
+from ..values import RoomRole
 
 if TYPE_CHECKING:
     from .session import Session
 
 log = logging.getLogger(__name__)
 
-ROLES = ("agent", "customer", "invitee")
+ROLES = tuple(RoomRole)
 
 
 @dataclass(frozen=True)

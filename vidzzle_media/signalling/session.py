@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import WSMsgType, web
 
 from ..sfu import NegotiationError, Participant
+from ..values import RoomRole
 from . import messages as m
 from .rooms import ParticipantEvent
 
@@ -238,7 +239,7 @@ class Session:
         self.send(m.ServerOffer("subscribe", sdp, tracks))
 
     async def _presentation(self, message: m.PresentationCommand) -> None:
-        if self.grant.role != "agent":
+        if self.grant.role != RoomRole.AGENT:
             raise m.ProtocolError("forbidden", "only the agent controls the presentation", message.id)
         pres = self.entry.presentation
         if pres is None:

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from ..values import OutboxKind, OutboxState
 from .database import Database
 
-KINDS = ("email", "sms", "webhook")
-STATES = ("queued", "sent", "failed")
+KINDS = tuple(OutboxKind)
+STATES = tuple(OutboxState)
 
 
 def iso(moment: datetime) -> str:
@@ -214,7 +215,7 @@ def _filters(**values: Any) -> tuple[str, list[Any]]:
 async def depth(db: Database) -> dict[str, int]:
     """Queued rows per kind (every kind present, 0 when empty)."""
     rows = await db.fetchall("SELECT kind, COUNT(*) FROM outbox WHERE state = 'queued' GROUP BY kind")
-    counts = {kind: 0 for kind in KINDS}
+    counts: dict[str, int] = {kind: 0 for kind in KINDS}
     counts.update({row[0]: row[1] for row in rows})
     return counts
 

@@ -14,6 +14,7 @@ from ...store import accounts as store
 from ...store import tokens as token_store
 from ...store.accounts import UserRecord
 from ...store.database import utcnow
+from ...values import Role
 from .. import validation as v
 from ..outbox.mail import queue_mail
 from . import tokens
@@ -58,7 +59,7 @@ async def create_user(db, settings: Settings, actor, data: Mapping, *, request_b
                       now: datetime | None = None) -> UserRecord:
     """Create a locked account and queue its confirmation (opt-in) mail in the same transaction."""
     now = now or datetime.now(timezone.utc)
-    if actor.role not in ("support", "admin"):
+    if actor.role not in (Role.SUPPORT, Role.ADMIN):
         raise Forbidden(gettext("Only administrators manage users."))
     value = await parse_user_form(db, actor, data)
     async with db.transaction() as conn:
@@ -158,9 +159,9 @@ async def create_support_account(db, settings: Settings, email: str, now: dateti
     async with db.transaction() as conn:
         user = await store.get_user_by_email(conn, email)
         if user is None:
-            user_id = await store.insert_user(conn, tenant_id=None, role="support", name=email.split("@")[0],
+            user_id = await store.insert_user(conn, tenant_id=None, role=Role.SUPPORT, name=email.split("@")[0],
                                               email=email, mobile="", now=utcnow(), locked=True)
-        elif user.role == "support" and user.password_hash is None:
+        elif user.role == Role.SUPPORT and user.password_hash is None:
             user_id = user.id
         else:
             raise Conflict(gettext("An account with the email %(email)s already exists.", email=email))

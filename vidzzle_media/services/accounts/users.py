@@ -20,6 +20,7 @@ from ...i18n import N_, gettext, languages
 from ...store import accounts as store
 from ...store import tenants as tenant_store
 from ...store.accounts import ANY_TENANT, UserRecord
+from ...values import Role
 from .. import validation as v
 from ..outbox.sms import normalize_phone
 from . import throttle
@@ -27,27 +28,27 @@ from .passwords import verify_password
 
 log = logging.getLogger(__name__)
 
-ROLES = ("support", "admin", "user")
-ROLE_LABELS = {"support": N_("Support"), "admin": N_("Administrator"), "user": N_("User")}
-_RANK = {"support": 3, "admin": 2, "user": 1}
+ROLES = tuple(Role)
+ROLE_LABELS: dict[str, str] = {Role.SUPPORT: N_("Support"), Role.ADMIN: N_("Administrator"), Role.USER: N_("User")}
+_RANK = {Role.SUPPORT: 3, Role.ADMIN: 2, Role.USER: 1}
 
 
 def _scope(actor):
     """The tenant filter for the actor's view of accounts."""
-    if actor.role == "support":
+    if actor.role == Role.SUPPORT:
         return ANY_TENANT
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return actor.tenant_id
     raise Forbidden(gettext("Only administrators manage users."))
 
 
 def assignable_roles(actor, target: UserRecord | None = None) -> tuple[str, ...]:
     """Roles the actor may give (an existing support account stays support)."""
-    if target is not None and target.role == "support":
-        return ("support",)
-    if actor.role == "support":
-        return ROLES if target is None else ("admin", "user")
-    return ("admin", "user")
+    if target is not None and target.role == Role.SUPPORT:
+        return (Role.SUPPORT,)
+    if actor.role == Role.SUPPORT:
+        return ROLES if target is None else (Role.ADMIN, Role.USER)
+    return (Role.ADMIN, Role.USER)
 
 
 # -- login -------------------------------------------------------------------
@@ -112,12 +113,12 @@ async def parse_user_form(db, actor, data: Mapping, existing: UserRecord | None 
         errors["role"] = gettext("Pick one of the offered roles.")
     if existing is not None:
         tenant_id = existing.tenant_id
-    elif actor.role == "admin":
+    elif actor.role == Role.ADMIN:
         tenant_id = actor.tenant_id
     else:
         tenant_id = None
         raw = str(data.get("tenant_id", "") or "").strip()
-        if role == "support":
+        if role == Role.SUPPORT:
             if raw:
                 errors["tenant_id"] = gettext("Support accounts belong to no tenant.")
         elif not raw:
@@ -186,7 +187,7 @@ async def delete_user(db, actor, user_id: int) -> UserRecord:
     user = await get_user(db, actor, user_id)
     if user.id == actor.id or user.id == getattr(actor, "impersonator_id", None):
         raise Forbidden(gettext("You cannot delete your own account."))
-    if user.role == "support" and await store.count_users(db, "support") <= 1:
+    if user.role == Role.SUPPORT and await store.count_users(db, Role.SUPPORT) <= 1:
         raise Forbidden(gettext("The last support account cannot be deleted."))
     async with db.transaction() as conn:
         if not await store.delete_user(conn, user_id, tenant_id=_scope(actor), phone=_phone(user.mobile)):
@@ -201,10 +202,10 @@ def may_switch(actor, target: UserRecord) -> bool:
     """An admin enters users of its own tenant; support anyone below it."""
     if target.id == actor.id or getattr(actor, "impersonator_id", None):
         return False
-    if actor.role == "support":
-        return target.role != "support"
-    if actor.role == "admin":
-        return target.role == "user" and target.tenant_id == actor.tenant_id
+    if actor.role == Role.SUPPORT:
+        return target.role != Role.SUPPORT
+    if actor.role == Role.ADMIN:
+        return target.role == Role.USER and target.tenant_id == actor.tenant_id
     return False
 
 

@@ -25,7 +25,7 @@ from ...i18n import N_, gettext, languages
 from ...store import Database
 from ...store import calls as call_store
 from ...store.calls import CallRow
-from ...values import CallState, Direction
+from ...values import CallState, Direction, RoomRole
 from .. import validation
 from ..accounts import tokens
 from ..branding import brand
@@ -191,7 +191,7 @@ async def join(db: Database, rooms, token: str, now: datetime | None = None) -> 
     if rooms is None:
         raise Gone(gettext("This video call is already over."))
     try:
-        room_token = rooms.issue_token(call.room_id, "invitee", name)
+        room_token = rooms.issue_token(call.room_id, RoomRole.INVITEE, name)
     except KeyError:
         raise Gone(gettext("This video call is already over.")) from None
     async with db.transaction() as conn:

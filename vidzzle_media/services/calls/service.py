@@ -33,7 +33,7 @@ from ...store import calls as store
 from ...store import flows as flow_store
 from ...store import groups as group_store
 from ...store.calls import CallRow
-from ...values import CallState, Direction, MissReason
+from ...values import CallState, Direction, MissReason, RoomRole
 from ..accounts import tokens
 from ..tenancy.webhook_settings import queue_call_webhook
 from . import agent_messages
@@ -196,7 +196,7 @@ class CallService:
         token = ""
         if self.rooms is not None:
             call.room_id = await self.rooms.create_room(await presentation_documents(self.db, flow.tenant_id))
-            token = self.rooms.issue_token(call.room_id, "customer", name)
+            token = self.rooms.issue_token(call.room_id, RoomRole.CUSTOMER, name)
         async with self.db.transaction() as conn:
             await store.insert_call(conn, call)
             await store.add_event(conn, created)
@@ -348,7 +348,7 @@ class CallService:
     async def _accept_result(self, call: CallRow, agent: Agent) -> AcceptResult:
         token = ""
         if self.rooms is not None and call.room_id:
-            token = self.rooms.issue_token(call.room_id, "agent", agent.name)
+            token = self.rooms.issue_token(call.room_id, RoomRole.AGENT, agent.name)
         return AcceptResult(call.id, call.room_id, token, f"{AGENT_CALL_PATH}{call.id}")
 
     async def agent_call(self, call_id: str, agent: Agent) -> CallRow:
@@ -425,7 +425,7 @@ class CallService:
         as tasks in the order they were emitted, so a re-join's ``joined``
         (emitted right after the replaced connection's ``left``) finds the
         timer."""
-        if self.stopping or role != "customer":
+        if self.stopping or role != RoomRole.CUSTOMER:
             return
         old = self._away.pop(room_id, None)
         if old is not None:
@@ -442,7 +442,7 @@ class CallService:
 
     async def on_participant_joined(self, room_id: str, role: str) -> None:
         """The customer (re-)joined the room: the call goes on ringing."""
-        if role == "customer":
+        if role == RoomRole.CUSTOMER:
             handle = self._away.pop(room_id, None)
             if handle is not None:
                 handle.cancel()

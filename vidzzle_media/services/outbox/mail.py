@@ -27,6 +27,7 @@ from email.utils import format_datetime, make_msgid
 from ...config import Settings
 from ...store import mail_context
 from ...store import outbox as outbox_store
+from ...values import OutboxKind
 from ..branding.brand import mail_branding as load_branding
 from ..branding.mail_look import MailBranding
 from ..branding.mail_templates import LINK_OPTIONAL, TEMPLATES, html_to_text, inline_styles, substitute
@@ -210,7 +211,7 @@ async def queue_mail(conn, *, template: str, tenant_id: int | None, to_email: st
         "text": rendered.text,
         "message": rendered.message.as_string(policy=policy.SMTP),
     }
-    item_id = await outbox_store.enqueue(conn, kind="email", tenant_id=tenant_id, recipient=to_email,
+    item_id = await outbox_store.enqueue(conn, kind=OutboxKind.EMAIL, tenant_id=tenant_id, recipient=to_email,
                                          payload=payload, now=now)
     log.debug("queued %s mail as outbox %d", template, item_id)
     return item_id

@@ -15,6 +15,7 @@ from ...store import Database, sms_log
 from ...store import outbox as outbox_store
 from ...store.outbox import OutboxItem
 from ...store.sms_log import SmsLogEntry
+from ...values import OutboxKind
 from .delivery import DeliveryResult
 from .sms_senders import SmsMessage, SmsSender
 
@@ -40,7 +41,7 @@ async def queue_sms(conn, *, tenant_id: int | None, to: str, text: str, now: dat
         raise ValueError("empty SMS text")
     if len(text) > MAX_TEXT:
         raise ValueError(f"SMS text longer than {MAX_TEXT} characters")
-    item_id = await outbox_store.enqueue(conn, kind="sms", tenant_id=tenant_id, recipient=number,
+    item_id = await outbox_store.enqueue(conn, kind=OutboxKind.SMS, tenant_id=tenant_id, recipient=number,
                                          payload={"text": text}, now=now or datetime.now(timezone.utc))
     log.debug("queued SMS as outbox %d", item_id)
     return item_id

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ...store import outbox as outbox_store
+from ...values import OutboxKind, OutboxState
 
 
 class MailState(Enum):
@@ -28,10 +29,10 @@ class MailStatus:
 
 async def last_mail_status(db, addresses: Iterable[str]) -> dict[str, MailStatus]:
     """Address -> the state of the newest mail queued for it (addresses without one are absent)."""
-    found = await outbox_store.latest_to(db, "email", addresses)
+    found = await outbox_store.latest_to(db, OutboxKind.EMAIL, addresses)
     out = {}
     for address, item in found.items():
-        if item.state == "queued":
+        if item.state == OutboxState.QUEUED:
             state = MailState.RETRYING if item.attempts else MailState.QUEUED
         else:
             state = MailState(item.state)

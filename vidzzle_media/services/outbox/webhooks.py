@@ -33,6 +33,7 @@ from ...store import Database
 from ...store import outbox as outbox_store
 from ...store.outbox import OutboxItem
 from ...transports import outbound
+from ...values import OutboxKind
 from .delivery import DeliveryResult, describe
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ async def queue_webhook(conn, *, tenant_id: int, url: str, headers: dict[str, st
         "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
         "secret": secret,
     }
-    item_id = await outbox_store.enqueue(conn, kind="webhook", tenant_id=tenant_id, recipient=url,
+    item_id = await outbox_store.enqueue(conn, kind=OutboxKind.WEBHOOK, tenant_id=tenant_id, recipient=url,
                                          payload=payload, now=now or datetime.now(timezone.utc))
     log.debug("queued webhook %s as outbox %d", event, item_id)
     return item_id
@@ -149,7 +150,7 @@ class WebhookAttempt:
 async def list_attempts(db: Database, tenant_id: int, limit: int = 200, *,
                         outbox_id: int | None = None) -> list[WebhookAttempt]:
     """Every attempt of the tenant's webhooks, newest first (no secrets, no header values)."""
-    rows = await outbox_store.list_attempts(db, kind="webhook", tenant_id=tenant_id, limit=limit,
+    rows = await outbox_store.list_attempts(db, kind=OutboxKind.WEBHOOK, tenant_id=tenant_id, limit=limit,
                                             outbox_id=outbox_id)
     return [
         WebhookAttempt(id=r.id, outbox_id=r.outbox_id, event=r.payload.get("event", ""), url=r.recipient, at=r.at,

@@ -39,6 +39,7 @@ from ...store import Database
 from ...store import outbox as outbox_store
 from ...store.outbox import OutboxItem, parse_iso
 from ...transports import outbound
+from ...values import OutboxKind
 from .delivery import DeliveryResult, Sender, describe
 
 log = logging.getLogger(__name__)
@@ -71,9 +72,9 @@ class RetryPolicy:
 
 HOUR = 3600.0
 POLICIES: dict[str, RetryPolicy] = {
-    "email": RetryPolicy(base_s=30, cap_s=HOUR, window_s=48 * HOUR, concurrency=2),
-    "sms": RetryPolicy(base_s=30, cap_s=HOUR, window_s=48 * HOUR, concurrency=4),
-    "webhook": RetryPolicy(base_s=15, cap_s=2 * HOUR, window_s=72 * HOUR, concurrency=8),
+    OutboxKind.EMAIL: RetryPolicy(base_s=30, cap_s=HOUR, window_s=48 * HOUR, concurrency=2),
+    OutboxKind.SMS: RetryPolicy(base_s=30, cap_s=HOUR, window_s=48 * HOUR, concurrency=4),
+    OutboxKind.WEBHOOK: RetryPolicy(base_s=15, cap_s=2 * HOUR, window_s=72 * HOUR, concurrency=8),
 }
 LEASE = timedelta(minutes=5)
 """a claim older than this is due again even without a restart (longer than any attempt's timeout)"""
@@ -260,9 +261,9 @@ class OutboxEntry:
 
 
 def _summary(item: OutboxItem) -> str:
-    if item.kind == "email":
+    if item.kind == OutboxKind.EMAIL:
         return item.payload.get("subject", "")
-    if item.kind == "sms":
+    if item.kind == OutboxKind.SMS:
         return item.payload.get("text", "")
     return item.payload.get("event", "")
 
@@ -271,7 +272,7 @@ async def list_items(db: Database, kind: str | None = None, state: str | None = 
                      *, tenant_id: int | None = None) -> list[OutboxEntry]:
     """Outbox rows newest first, optionally filtered by kind ('email'/'mail', 'sms', 'webhook') and state."""
     if kind == "mail":
-        kind = "email"
+        kind = OutboxKind.EMAIL
     if kind is not None and kind not in outbox_store.KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
     if state is not None and state not in outbox_store.STATES:

@@ -12,6 +12,7 @@ from ...store import flows as flow_store
 from ...store import tenants as store
 from ...store.database import utcnow
 from ...store.tenants import TenantRecord
+from ...values import Role
 from .. import validation as v
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,12 @@ def _language(data: Mapping, errors: dict) -> str | None:
 
 
 def _require_support(actor) -> None:
-    if actor.role != "support":
+    if actor.role != Role.SUPPORT:
         raise Forbidden(gettext("Only support manages tenants."))
 
 
 async def list_tenants(db, actor) -> list[TenantRecord]:
-    if actor.role == "support":
+    if actor.role == Role.SUPPORT:
         return await store.list_tenants(db)
     tenant = await store.get_tenant(db, actor.tenant_id)
     return [tenant] if tenant else []
@@ -70,7 +71,7 @@ async def list_tenants(db, actor) -> list[TenantRecord]:
 
 async def get_tenant(db, actor, tenant_id: int) -> TenantRecord:
     """A tenant the actor may see: support any, others only their own (else 404)."""
-    if actor.role != "support" and tenant_id != actor.tenant_id:
+    if actor.role != Role.SUPPORT and tenant_id != actor.tenant_id:
         raise NotFound(gettext("No such tenant."))
     tenant = await store.get_tenant(db, tenant_id)
     if tenant is None:
