@@ -194,5 +194,5 @@ class RoomDirectory(AsyncIOEventEmitter):
         await asyncio.gather(*(self.close_room(r, reason) for r in list(self.rooms)), return_exceptions=True)
 
     # called by sessions
-    def _joined(self, entry: RoomEntry, session: Session) -> None:
-        self.emit("participant_joined", session.event())
+    def _joined(self, entry: RoomEntry, event: ParticipantEvent) -> None:
+        self.emit("participant_joined", event)

@@ -87,9 +87,15 @@ class Session:
         self._rate = MessageBudget()
         """This connection's until it joins; then its token's (a reconnect does not refill it)."""
 
-    def event(self) -> ParticipantEvent:
-        return ParticipantEvent(self.entry.room.id, self.participant.id, self.grant.role,
-                                self.participant.display_name)
+    def _membership(self) -> tuple[Grant, str, RoomEntry]:
+        """Grant, token and room of a joined session (set together by ``join``)."""
+        if self.grant is None or self.token is None or self.entry is None:
+            raise m.ProtocolError("not_joined", "send join first")
+        return self.grant, self.token, self.entry
+
+    def event(self, participant: Participant) -> ParticipantEvent:
+        grant, _, entry = self._membership()
+        return ParticipantEvent(entry.room.id, participant.id, grant.role, participant.display_name)
 
     # --- loop -----------------------------------------------------------------------
 
@@ -215,16 +221,16 @@ class Session:
         entry.sessions[participant.id] = self
         entry.by_token[message.token] = self
         participant.on("subscribe_offer", self._on_subscribe_offer)
-        others = [s for s in entry.sessions.values() if s is not self and s.participant]
+        others = [(s, s.participant, s.grant) for s in entry.sessions.values() if s is not self]
         pres = entry.presentation
         self.send(m.Joined(
             participant.id, entry.room.id, grant.role, name,
-            [{"participant_id": s.participant.id, "display_name": s.participant.display_name,
-              "role": s.grant.role, "muted": dict(s.participant.muted)} for s in others],
+            [{"participant_id": p.id, "display_name": p.display_name, "role": g.role, "muted": dict(p.muted)}
+             for _, p, g in others if p is not None and g is not None],
             _state_dict(pres) if pres else None,
             [{"id": d.id, "title": d.title} for d in entry.documents], message.id, self.ice_servers))
         self._broadcast(m.ParticipantJoined(participant.id, name, grant.role), others=True)
-        self.directory._joined(entry, self)
+        self.directory._joined(entry, self.event(participant))
 
     def _on_subscribe_offer(self, sdp: str, tracks: list[dict]) -> None:
         current = {t["consumer_id"]: t for t in tracks}
@@ -239,9 +245,10 @@ class Session:
         self.send(m.ServerOffer("subscribe", sdp, tracks))
 
     async def _presentation(self, message: m.PresentationCommand) -> None:
-        if self.grant.role != RoomRole.AGENT:
+        grant, _, entry = self._membership()
+        if grant.role != RoomRole.AGENT:
             raise m.ProtocolError("forbidden", "only the agent controls the presentation", message.id)
-        pres = self.entry.presentation
+        pres = entry.presentation
         if pres is None:
             raise m.ProtocolError("no_presentation", "this room has no presentation", message.id)
         if message.command == "next":
@@ -253,7 +260,7 @@ class Session:
                 raise m.ProtocolError("bad_message", "goto needs page", message.id)
             await pres.goto(message.page)
         elif message.command == "switch":
-            if message.document_id not in pres.documents:
+            if message.document_id is None or message.document_id not in pres.documents:
                 raise m.ProtocolError("bad_message", "unknown document", message.id)
             await pres.switch(message.document_id)
         else:
@@ -261,21 +268,21 @@ class Session:
         self._broadcast(m.PresentationStateMessage(**_state_dict(pres)), others=False)
 
     def _broadcast(self, message: m.ServerMessage, others: bool) -> None:
-        for session in list(self.entry.sessions.values()):
+        _, _, entry = self._membership()
+        for session in list(entry.sessions.values()):
             if not (others and session is self):
                 session.send(message)
 
     async def _leave(self) -> None:
-        participant, entry = self.participant, self.entry
+        participant = self.participant
         if participant is None:
             return
+        _, token, entry = self._membership()
         self.participant = None
         entry.sessions.pop(participant.id, None)
-        if entry.by_token.get(self.token) is self:
-            del entry.by_token[self.token]
-        self.participant = participant  # for event()
-        event = self.event()
-        self.participant = None
+        if entry.by_token.get(token) is self:
+            del entry.by_token[token]
+        event = self.event(participant)
         # Tell the others and the call logic before the first await: when the
         # handler is being cancelled (a server that cancels handlers on
         # disconnect), nothing after an await is guaranteed to run.

@@ -14,6 +14,7 @@ import aiosqlite
 
 from ..events import CallEvent
 from ..values import CallState
+from ._rows import Executor, fetchone
 from .database import Database
 
 
@@ -159,10 +160,18 @@ async def open_calls(db: Database) -> list[CallRow]:
     return [_call(r) for r in rows]
 
 
-async def get_call_in(conn, call_id: str) -> CallRow | None:
+async def get_call_in(conn: aiosqlite.Connection, call_id: str) -> CallRow | None:
     """Inside the caller's transaction (sees its own writes)."""
     cursor = await conn.execute(f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,))
     return _call(await cursor.fetchone())
+
+
+async def reread_call(ex: Executor, call_id: str) -> CallRow:
+    """A call known to exist (the caller just read or changed it; calls are never deleted)."""
+    call = _call(await fetchone(ex, f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,)))
+    if call is None:
+        raise LookupError(f"call {call_id} vanished")
+    return call
 
 
 async def get_call_by_room(db: Database, room_id: str) -> CallRow | None:

@@ -182,7 +182,7 @@ class CallService:
                        room_id="", agent_id=None, agent_name="", agent_email="", base_url=base_url,
                        exit_url=flow.exit_url, escalation_url=flow.escalation_url, created_at=at,
                        accepted_at=None, ended_at=None, duration_s=None)
-        common = dict(call_id=call.id, tenant_id=call.tenant_id, at=at)
+        common: dict[str, Any] = {"call_id": call.id, "tenant_id": call.tenant_id, "at": at}
         created = events.CallCreated(**common, flow_id=flow.id, customer_name=name)
         if not is_open(WeekHours.from_pairs(flow.hours), flow.timezone, now):
             call.state = CallState.OUT_OF_HOURS
@@ -222,7 +222,7 @@ class CallService:
             await self.abandon(call_id)
         elif call.state == CallState.ACCEPTED:
             await self.end_call(call_id, by="customer")
-        return customer_state(await store.get_call(self.db, call_id))
+        return customer_state(await store.reread_call(self.db, call_id))
 
     # -- ringing (Dispatcher callbacks) -------------------------------------
 
@@ -272,7 +272,7 @@ class CallService:
                 return
             await store.add_event(conn, events.CallMissed(call_id=call_id, tenant_id=call.tenant_id, at=at,
                                                           reason=reason))
-            hook = await queue_call_webhook(conn, await store.get_call_in(conn, call_id), "end", now=self.clock.now())
+            hook = await queue_call_webhook(conn, await store.reread_call(conn, call_id), "end", now=self.clock.now())
         log.info("call %s: escalated (%s)", call_id, reason)
         if hook:
             self.wake()
@@ -289,7 +289,7 @@ class CallService:
             if call is None or not await store.finish_ringing(conn, call_id, CallState.ABANDONED, at):
                 return False
             await store.add_event(conn, events.CallAbandoned(call_id=call_id, tenant_id=call.tenant_id, at=at))
-            hook = await queue_call_webhook(conn, await store.get_call_in(conn, call_id), "end", now=self.clock.now())
+            hook = await queue_call_webhook(conn, await store.reread_call(conn, call_id), "end", now=self.clock.now())
         log.info("call %s: abandoned by the customer", call_id)
         if hook:
             self.wake()
@@ -323,12 +323,12 @@ class CallService:
         async with self.db.transaction() as conn:
             won = await store.accept(conn, call_id, agent.id, agent.name, agent.email, at)
             if won:
-                call = await store.get_call_in(conn, call_id)
+                call = await store.reread_call(conn, call_id)
                 await store.add_event(conn, events.CallAccepted(call_id=call_id, tenant_id=call.tenant_id, at=at,
                                                                 user_id=agent.id, user_name=agent.name))
                 hook = await queue_call_webhook(conn, call, "start", now=self.clock.now())
         if not won:
-            call = await store.get_call(self.db, call_id)
+            call = await store.reread_call(self.db, call_id)
             if call.state == CallState.ACCEPTED and call.agent_id == agent.id:
                 return await self._accept_result(call, agent)
             if call.state in (CallState.ACCEPTED, CallState.ENDED):
@@ -371,11 +371,11 @@ class CallService:
             call = await store.get_call_in(conn, call_id)
             if call is None or call.state != CallState.ACCEPTED:
                 return False
-            accepted = datetime.fromisoformat(call.accepted_at)
+            accepted = datetime.fromisoformat(call.accepted_at or at)
             duration = max(0.0, round((now - accepted).total_seconds(), 3))
             if not await store.end(conn, call_id, at, duration):
                 return False
-            call = await store.get_call_in(conn, call_id)
+            call = await store.reread_call(conn, call_id)
             await store.add_event(conn, events.CallEnded(call_id=call_id, tenant_id=call.tenant_id, at=at, by=by,
                                                          duration_s=duration))
             hook = await queue_call_webhook(conn, call, "end", now=now)
@@ -487,7 +487,7 @@ class CallService:
                 if await store.finish_ringing(conn, call.id, CallState.MISSED, at, MissReason.INTERRUPTED):
                     await store.add_event(conn, events.CallMissed(call_id=call.id, tenant_id=call.tenant_id, at=at,
                                                                   reason=MissReason.INTERRUPTED))
-                    await queue_call_webhook(conn, await store.get_call_in(conn, call.id), "end",
+                    await queue_call_webhook(conn, await store.reread_call(conn, call.id), "end",
                                              now=self.clock.now())
         if left:
             self.wake()
