@@ -6,6 +6,7 @@ services.call_notify.presentation_documents."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -38,15 +39,16 @@ async def presentations_page(request: web.Request) -> web.StreamResponse:
 async def presentation_upload(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await require_manager_scope(request)
     try:
-        form = await request.post()
+        form: Mapping[str, object] = await request.post()
     except ValueError:
         form = {}
     field = form.get("file")
     data, filename = b"", ""
-    if hasattr(field, "file"):
+    if isinstance(field, web.FileField):
         data = await asyncio.to_thread(field.file.read, service.MAX_PDF_BYTES + 1)
         filename = field.filename or ""
-    title = form.get("title") if isinstance(form.get("title"), str) else ""
+    title = form.get("title")
+    title = title if isinstance(title, str) else ""
     make_default = str(form.get("make_default", "")) in ("1", "on")
     try:
         await service.upload(request.config_dict[keys.DATABASE], tenant_id, data, filename=filename, title=title,

@@ -27,7 +27,7 @@ from typing import Callable
 log = logging.getLogger(__name__)
 
 SNIFF_TIMEOUT_S = 10.0
-ProtocolFactory = Callable[[], asyncio.BaseProtocol]
+ProtocolFactory = Callable[[], asyncio.Protocol]
 
 
 def is_turn(first: int) -> bool:
@@ -47,13 +47,16 @@ class _Sniffer(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None:       # asyncio calls connection_made first
+            return
         factory = self.port.turn if self.port.turn is not None and is_turn(data[0]) else self.port.http
         if factory is None:
-            self.transport.close()
+            transport.close()
             return
         protocol = factory()
-        self.transport.set_protocol(protocol)
-        protocol.connection_made(self.transport)
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
         protocol.data_received(data)
 
     def eof_received(self):
@@ -132,7 +135,7 @@ async def first_byte(conn: socket.socket) -> bytes:
     """The connection's first byte, left in the socket (MSG_PEEK)."""
     loop = asyncio.get_running_loop()
     ready = loop.create_future()
-    loop.add_reader(conn.fileno(), lambda: ready.done() or ready.set_result(None))
+    loop.add_reader(conn.fileno(), lambda: None if ready.done() else ready.set_result(None))
     try:
         await ready
     finally:

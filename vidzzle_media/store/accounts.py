@@ -72,6 +72,14 @@ async def get_user(ex: Executor, user_id: int, *, tenant_id=_ANY) -> UserRecord 
     return _user(await fetchone(ex, f"SELECT {_COLUMNS} FROM users WHERE id = ? AND {cond}", (user_id, *params)))
 
 
+async def reread_user(ex: Executor, user_id: int) -> UserRecord:
+    """A user known to exist (the caller just created or changed it)."""
+    user = await get_user(ex, user_id)
+    if user is None:
+        raise LookupError(f"user {user_id} vanished")
+    return user
+
+
 async def get_user_by_email(ex: Executor, email: str) -> UserRecord | None:
     return _user(await fetchone(ex, f"SELECT {_COLUMNS} FROM users WHERE email = ?", (email.strip(),)))
 

@@ -66,7 +66,7 @@ async def create_user(db, settings: Settings, actor, data: Mapping, *, request_b
         user_id = await store.insert_user(conn, tenant_id=value.tenant_id, role=value.role, name=value.name,
                                           email=value.email, mobile=value.mobile, now=utcnow(), locked=True,
                                           notify_email=value.notify_email, notify_sms=value.notify_sms)
-        user = await store.get_user(conn, user_id)
+        user = await store.reread_user(conn, user_id)
         await _issue_and_mail(conn, settings, user, base=base_url(settings, request_base), sender_name=actor.name,
                               now=now)
     log.info("user %s created by user %s", user_id, actor.id)
@@ -134,7 +134,7 @@ async def set_password(db, settings: Settings, token: str, data: Mapping, *, now
     phc = await hash_password(password)
     async with db.transaction() as conn:
         grant = await tokens.consume(conn, token=token, purpose=purpose, now=now)
-        user = await store.get_user(conn, grant.user_id)
+        user = await store.get_user(conn, grant.user_id) if grant.user_id is not None else None
         if user is None:
             raise NotFound(gettext("This link is unknown."))
         await store.set_password_hash(conn, user.id, phc, unlock=purpose == tokens.PURPOSE_OPTIN)
@@ -143,7 +143,7 @@ async def set_password(db, settings: Settings, token: str, data: Mapping, *, now
         await queue_mail(conn, template="after_password_change", tenant_id=user.tenant_id, to_email=user.email,
                      to_name=user.name, link="", sender_name="", now=now, language=user.language)
     log.info("password set for user %s (%s)", user.id, purpose)
-    return await store.get_user(db, user.id)
+    return await store.reread_user(db, user.id)
 
 
 async def create_support_account(db, settings: Settings, email: str, now: datetime | None = None,

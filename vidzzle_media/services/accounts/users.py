@@ -67,7 +67,7 @@ async def authenticate(db, settings: Settings, *, email: str, password: str, add
     await throttle.check(db, settings.security, email=email, address=address, now=now)
     user = await store.get_user_by_email(db, email) if email else None
     ok = await verify_password(password or "", user.password_hash if user else None)
-    if not ok:
+    if not ok or user is None:
         await throttle.record_failure(db, settings.security, email=email, address=address, now=now)
         raise Unauthorized(gettext("Email address or password is wrong."))
     if user.locked:
@@ -172,7 +172,7 @@ async def update_user(db, actor, user_id: int, data: Mapping) -> UserRecord:
         if not changed:
             raise NotFound(gettext("No such user."))
     log.info("user %s changed by user %s", user_id, actor.id)
-    return await store.get_user(db, user_id)
+    return await store.reread_user(db, user_id)
 
 
 def _phone(mobile: str) -> str:

@@ -55,8 +55,14 @@ class ImageInfo:
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 
 
-def _png(data: bytes) -> ImageInfo:
-    pos, idat, header = 8, [], None
+PngHeader = tuple[int, int, int, int, int, int, int]
+"""IHDR: width, height, bit depth, colour type, compression, filter, interlace."""
+
+
+def _png(data: bytes) -> tuple[ImageInfo, tuple[PngHeader, bytes]]:
+    """The PNG's info, its header and its joined IDAT stream (chunks and checksums checked)."""
+    pos, idat = 8, []
+    header: PngHeader | None = None
     while pos + 12 <= len(data):
         length, kind = struct.unpack(">I4s", data[pos:pos + 8])
         body = data[pos + 8:pos + 8 + length]
@@ -78,6 +84,8 @@ def _png(data: bytes) -> ImageInfo:
         pos += 12 + length
     else:
         raise ImageProblem(gettext("The PNG file is truncated."))
+    if header is None:
+        raise ImageProblem(gettext("The PNG file has no header."))
     width, height, depth, color, _, _, interlace = header
     if color not in _PNG_CHANNELS or depth not in (1, 2, 4, 8, 16) or width == 0 or height == 0:
         raise ImageProblem(gettext("The PNG header is malformed."))
@@ -192,7 +200,7 @@ def decode_every_frame(data: bytes, want: tuple[int, int]) -> None:
             for number, frame in enumerate(ImageSequence.Iterator(image)):
                 if number >= MAX_FRAMES:
                     raise ImageProblem(gettext("The image has too many frames (at most %(count)s).", count=MAX_FRAMES))
-                for tile in frame.tile:
+                for tile in frame.tile:  # type: ignore[attr-defined]  # ImageFile's, untyped in Pillow's stubs
                     x0, y0, x1, y1 = tile[1]
                     if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
                         raise ImageProblem(gettext("A frame of the image is larger than the image itself."))

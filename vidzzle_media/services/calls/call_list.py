@@ -87,7 +87,7 @@ async def call_page(db: Database, tenant_id: int | None, query: Mapping[str, str
             if value is None:
                 problems[key] = gettext("Not an id.")
             else:
-                f, filters[key] = replace(f, **{attr: value}), raw
+                f, filters[key] = (replace(f, flow_id=value) if attr == "flow_id" else replace(f, agent_id=value)), raw
     if raw := get("date"):
         try:
             day = date.fromisoformat(raw)
@@ -98,11 +98,12 @@ async def call_page(db: Database, tenant_id: int | None, query: Mapping[str, str
             f, filters["date"] = replace(f, start=iso(start), end=iso(end)), raw
     for key, attr in (("from", "start"), ("to", "end")):
         if raw := get(key):
-            value = _instant(raw)
-            if value is None:
+            instant = _instant(raw)
+            if instant is None:
                 problems[key] = gettext("Not an ISO-8601 time.")
-            elif not getattr(f, attr) or (value > getattr(f, attr) if attr == "start" else value < getattr(f, attr)):
-                f, filters[key] = replace(f, **{attr: value}), raw   # narrows a date filter
+            elif not getattr(f, attr) or (instant > getattr(f, attr) if attr == "start" else instant < getattr(f, attr)):
+                # narrows a date filter
+                f, filters[key] = (replace(f, start=instant) if attr == "start" else replace(f, end=instant)), raw
     if get("duration") == "1":
         f, filters["duration"] = replace(f, with_duration=True), "1"
     if raw := get("before"):
