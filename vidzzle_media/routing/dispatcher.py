@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Coroutine, Protocol
 
 from .clock import Clock, TimerHandle
 from .plan import RingPlan
@@ -43,7 +43,7 @@ class Dispatcher:
         self.clock = clock
         self.handler = handler
         self._calls: dict[str, _LiveCall] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self, call_id: str, plan: RingPlan) -> None:
         """Start ringing: row 0 now, the others at their boundaries."""
@@ -86,12 +86,12 @@ class Dispatcher:
         if following is not None:
             live.timer = self.clock.call_at(live.started + following, lambda: self._step(call_id, following))
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
-    def _done(self, task: asyncio.Task) -> None:
+    def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("ring handler failed", exc_info=task.exception())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..i18n import N_
@@ -54,7 +55,7 @@ class DayHours:
     end: int
     """First closed minute (exclusive); below ``start`` it is on the next day."""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not (0 <= self.start < DAY and 0 <= self.end <= DAY):
             raise ValueError("times must lie within the day")
 
@@ -80,7 +81,7 @@ class DayHours:
         return [_hhmm(self.start), END_OF_DAY if self.end == DAY else _hhmm(self.end)]
 
     @classmethod
-    def from_pair(cls, pair) -> "DayHours":
+    def from_pair(cls, pair: Sequence[str]) -> "DayHours":
         return cls(parse_hhmm(pair[0]), parse_hhmm(pair[1], end=True))
 
 
@@ -91,12 +92,12 @@ class WeekHours:
     days: tuple[DayHours, ...]
     """Exactly seven entries, index 0 = Monday."""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if len(self.days) != 7:
             raise ValueError("WeekHours needs seven days")
 
     @classmethod
-    def from_pairs(cls, pairs) -> "WeekHours":
+    def from_pairs(cls, pairs: Sequence[Sequence[str]]) -> "WeekHours":
         return cls(tuple(DayHours.from_pair(p) for p in pairs))
 
 
@@ -118,6 +119,6 @@ def is_open(hours: WeekHours, tz_name: str, at: datetime) -> bool:
     return hours.days[today].open_today(minute) or hours.days[today - 1].open_next_morning(minute)
 
 
-def utc(year, month, day, hour=0, minute=0, second=0) -> datetime:
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
     """Shorthand used by callers and tests for an aware UTC instant."""
     return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)

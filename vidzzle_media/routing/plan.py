@@ -25,7 +25,7 @@ class PlanRow:
     ring_seconds: int
     """How long this row rings alone before the next row joins (> 0)."""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.ring_seconds <= 0:
             raise ValueError("ring_seconds must be positive")
 
@@ -37,7 +37,7 @@ class RingPlan:
     rows: tuple[PlanRow, ...]
     """Rows in ringing order."""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.rows:
             raise ValueError("a ring plan needs at least one row")
         if self.total_seconds > MAX_TOTAL_RING_SECONDS:

@@ -60,14 +60,14 @@ def _user(row: aiosqlite.Row | None) -> UserRecord | None:
                       bool(row["notify_sms"]), row["created_at"], row["language"])
 
 
-def _scope(tenant_id) -> tuple[str, tuple]:
+def _scope(tenant_id: object) -> tuple[str, tuple[object, ...]]:
     """SQL condition for the tenant scope; ``_ANY`` lifts it (support)."""
     if tenant_id is _ANY:
         return "1 = 1", ()
     return "tenant_id = ?", (tenant_id,)
 
 
-async def get_user(ex: Executor, user_id: int, *, tenant_id=_ANY) -> UserRecord | None:
+async def get_user(ex: Executor, user_id: int, *, tenant_id: object = _ANY) -> UserRecord | None:
     cond, params = _scope(tenant_id)
     return _user(await fetchone(ex, f"SELECT {_COLUMNS} FROM users WHERE id = ? AND {cond}", (user_id, *params)))
 
@@ -84,7 +84,7 @@ async def get_user_by_email(ex: Executor, email: str) -> UserRecord | None:
     return _user(await fetchone(ex, f"SELECT {_COLUMNS} FROM users WHERE email = ?", (email.strip(),)))
 
 
-async def list_users(ex: Executor, *, tenant_id=_ANY) -> list[UserRecord]:
+async def list_users(ex: Executor, *, tenant_id: object = _ANY) -> list[UserRecord]:
     cond, params = _scope(tenant_id)
     rows = await fetchall(ex, f"SELECT {_COLUMNS} FROM users WHERE {cond} ORDER BY name COLLATE NOCASE, id", params)
     return [_user(r) for r in rows]
@@ -93,7 +93,7 @@ async def list_users(ex: Executor, *, tenant_id=_ANY) -> list[UserRecord]:
 async def count_users(ex: Executor, role: str | None = None, *, with_password: bool = False) -> int:
     """Users (of one role); ``with_password``: only those who can log in (a set-password link was used)."""
     where = ["1"]
-    params: list = []
+    params: list[object] = []
     if role is not None:
         where.append("role = ?")
         params.append(role)
@@ -124,7 +124,7 @@ async def insert_user(conn: aiosqlite.Connection, *, tenant_id: int | None, role
     return inserted_id(cursor)
 
 
-async def update_user(conn: aiosqlite.Connection, user_id: int, *, tenant_id=_ANY, name: str, email: str,
+async def update_user(conn: aiosqlite.Connection, user_id: int, *, tenant_id: object = _ANY, name: str, email: str,
                       mobile: str, role: str, locked: bool, notify_email: bool, notify_sms: bool) -> bool:
     """Update the editable fields (never the tenant); False when no such row in scope."""
     cond, params = _scope(tenant_id)
@@ -147,7 +147,7 @@ async def set_password_hash(conn: aiosqlite.Connection, user_id: int, password_h
         await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
 
-async def delete_user(conn: aiosqlite.Connection, user_id: int, *, tenant_id=_ANY, phone: str = "") -> bool:
+async def delete_user(conn: aiosqlite.Connection, user_id: int, *, tenant_id: object = _ANY, phone: str = "") -> bool:
     """Delete a user with their personal data (the manual: "inklusive aller
     seiner Statistiken"). Rows of other aggregates that only belong to the user
     go via ON DELETE CASCADE; rows the tenant keeps counting (calls, events,
@@ -187,7 +187,7 @@ async def set_last_seen(conn: aiosqlite.Connection, user_id: int, at: str | None
     await conn.execute("UPDATE users SET last_seen_at = ? WHERE id = ?", (at, user_id))
 
 
-async def seen_since(ex: Executor, since: str, *, tenant_id=_ANY) -> set[int]:
+async def seen_since(ex: Executor, since: str, *, tenant_id: object = _ANY) -> set[int]:
     """Users in scope whose last back-office request is at or after ``since``."""
     cond, params = _scope(tenant_id)
     rows = await fetchall(ex, f"SELECT id FROM users WHERE last_seen_at >= ? AND {cond}", (since, *params))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import aiosqlite
+
 from ._rows import Executor, fetchall, fetchone
 
 
@@ -44,7 +46,7 @@ async def layered_values(ex: Executor, tenant_id: int | None) -> tuple[dict[str,
     return system, tenant
 
 
-async def save_values(conn, tenant_id: int | None, items: dict[str, str], at: str) -> None:
+async def save_values(conn: aiosqlite.Connection, tenant_id: int | None, items: dict[str, str], at: str) -> None:
     """Set (or, for an empty value, remove: fall back) the given keys."""
     for key, value in items.items():
         await conn.execute("DELETE FROM branding_values WHERE ifnull(tenant_id, 0) = ? AND key = ?",
@@ -68,13 +70,13 @@ async def image_kinds(ex: Executor, tenant_id: int | None) -> set[str]:
     return {r["kind"] for r in rows}
 
 
-async def save_image(conn, tenant_id: int | None, kind: str, mime: str, data: bytes, at: str) -> None:
+async def save_image(conn: aiosqlite.Connection, tenant_id: int | None, kind: str, mime: str, data: bytes, at: str) -> None:
     await delete_image(conn, tenant_id, kind)
     await conn.execute("INSERT INTO branding_images(tenant_id, kind, mime, data, updated_at) VALUES (?, ?, ?, ?, ?)",
                        (tenant_id, kind, mime, data, at))
 
 
-async def delete_image(conn, tenant_id: int | None, kind: str) -> bool:
+async def delete_image(conn: aiosqlite.Connection, tenant_id: int | None, kind: str) -> bool:
     cursor = await conn.execute("DELETE FROM branding_images WHERE ifnull(tenant_id, 0) = ? AND kind = ?",
                                 (_scope(tenant_id), kind))
     return cursor.rowcount > 0
@@ -85,7 +87,7 @@ async def get_setting(ex: Executor, key: str) -> str | None:
     return None if row is None else row["value"]
 
 
-async def set_setting(conn, key: str, value: str) -> None:
+async def set_setting(conn: aiosqlite.Connection, key: str, value: str) -> None:
     await conn.execute("DELETE FROM system_settings WHERE key = ?", (key,))
     if value:
         await conn.execute("INSERT INTO system_settings(key, value) VALUES (?, ?)", (key, value))

@@ -14,7 +14,7 @@ import aiosqlite
 
 from ..events import CallEvent
 from ..values import CallState
-from ._rows import Executor, fetchone
+from ._rows import Executor, fetchone, inserted_id
 from .database import Database
 
 
@@ -56,7 +56,7 @@ def _call(row: aiosqlite.Row | None) -> CallRow | None:
     return None if row is None else CallRow(**{k: row[k] for k in CallRow.__dataclass_fields__})
 
 
-async def insert_call(conn, call: CallRow) -> None:
+async def insert_call(conn: aiosqlite.Connection, call: CallRow) -> None:
     values = [getattr(call, k) for k in CallRow.__dataclass_fields__]
     await conn.execute(f"INSERT INTO calls({_COLUMNS}) VALUES ({','.join('?' * len(values))})", values)
 
@@ -77,7 +77,7 @@ async def list_calls(db: Database, tenant_id: int, limit: int = 100) -> list[Cal
     return [_call(r) for r in rows]
 
 
-async def accept(conn, call_id: str, user_id: int, name: str, email: str, at: str) -> bool:
+async def accept(conn: aiosqlite.Connection, call_id: str, user_id: int, name: str, email: str, at: str) -> bool:
     """The atomic compare-and-set: True only for the one caller that moved ringing -> accepted."""
     cursor = await conn.execute(
         "UPDATE calls SET state = 'accepted', agent_id = ?, agent_name = ?, agent_email = ?, accepted_at = ?"
@@ -87,7 +87,7 @@ async def accept(conn, call_id: str, user_id: int, name: str, email: str, at: st
     return cursor.rowcount == 1
 
 
-async def finish_ringing(conn, call_id: str, state: str, at: str, miss_reason: str = "") -> bool:
+async def finish_ringing(conn: aiosqlite.Connection, call_id: str, state: str, at: str, miss_reason: str = "") -> bool:
     """ringing -> missed / abandoned, only if still ringing."""
     assert state in (CallState.MISSED, CallState.ABANDONED)
     cursor = await conn.execute(
@@ -97,7 +97,7 @@ async def finish_ringing(conn, call_id: str, state: str, at: str, miss_reason: s
     return cursor.rowcount == 1
 
 
-async def end(conn, call_id: str, at: str, duration_s: float) -> bool:
+async def end(conn: aiosqlite.Connection, call_id: str, at: str, duration_s: float) -> bool:
     """accepted -> ended, only once."""
     cursor = await conn.execute(
         "UPDATE calls SET state = 'ended', ended_at = ?, duration_s = ? WHERE id = ? AND state = 'accepted'",
@@ -106,12 +106,12 @@ async def end(conn, call_id: str, at: str, duration_s: float) -> bool:
     return cursor.rowcount == 1
 
 
-async def add_event(conn, event: CallEvent) -> int:
+async def add_event(conn: aiosqlite.Connection, event: CallEvent) -> int:
     cursor = await conn.execute(
         "INSERT INTO call_events(call_id, tenant_id, type, payload, at) VALUES (?, ?, ?, ?, ?)",
         (event.call_id, event.tenant_id, event.type, event.payload_json(), event.at),
     )
-    return cursor.lastrowid
+    return inserted_id(cursor)
 
 
 async def list_events(db: Database, tenant_id: int, call_id: str) -> list[tuple[str, str, str]]:
@@ -122,7 +122,7 @@ async def list_events(db: Database, tenant_id: int, call_id: str) -> list[tuple[
     return [(r["type"], r["payload"], r["at"]) for r in rows]
 
 
-async def add_ring(conn, call_id: str, tenant_id: int, user_id: int, group_id: int, row_index: int, online: bool,
+async def add_ring(conn: aiosqlite.Connection, call_id: str, tenant_id: int, user_id: int, group_id: int, row_index: int, online: bool,
                    at: str) -> bool:
     """Record that a user was rung; False when they were rung already by an earlier row."""
     cursor = await conn.execute(
@@ -133,7 +133,7 @@ async def add_ring(conn, call_id: str, tenant_id: int, user_id: int, group_id: i
     return cursor.rowcount == 1
 
 
-async def mark_ring_online(conn, call_id: str, user_id: int) -> None:
+async def mark_ring_online(conn: aiosqlite.Connection, call_id: str, user_id: int) -> None:
     await conn.execute("UPDATE call_rings SET online = 1 WHERE call_id = ? AND user_id = ?", (call_id, user_id))
 
 

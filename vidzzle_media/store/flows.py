@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import aiosqlite
+
+from ._rows import inserted_id
 from .database import Database, utcnow
 
 
@@ -45,7 +48,7 @@ async def _rows(db: Database, flow_ids: list[int]) -> dict[int, list[tuple[int, 
     return result
 
 
-def _flow(r, rows) -> FlowRow:
+def _flow(r: aiosqlite.Row, rows: list[tuple[int, int]]) -> FlowRow:
     return FlowRow(r["id"], r["tenant_id"], r["name"], r["description"], r["embed_id"], json.loads(r["hours"]),
                    r["exit_url"], r["out_of_hours_url"], r["escalation_url"], rows, r["timezone"])
 
@@ -76,7 +79,7 @@ async def get_by_embed_id(db: Database, embed_id: str) -> FlowRow | None:
     return None if r is None else _flow(r, (await _rows(db, [r["id"]]))[r["id"]])
 
 
-async def _set_rows(conn, flow_id: int, rows: list[tuple[int, int]]) -> None:
+async def _set_rows(conn: aiosqlite.Connection, flow_id: int, rows: list[tuple[int, int]]) -> None:
     await conn.execute("DELETE FROM call_flow_rows WHERE flow_id = ?", (flow_id,))
     await conn.executemany(
         "INSERT INTO call_flow_rows(flow_id, position, group_id, ring_seconds) VALUES (?, ?, ?, ?)",
@@ -84,7 +87,7 @@ async def _set_rows(conn, flow_id: int, rows: list[tuple[int, int]]) -> None:
     )
 
 
-async def create_flow(conn, tenant_id: int, *, name: str, description: str, embed_id: str, hours: list[list[str]],
+async def create_flow(conn: aiosqlite.Connection, tenant_id: int, *, name: str, description: str, embed_id: str, hours: list[list[str]],
                       rows: list[tuple[int, int]], exit_url: str, out_of_hours_url: str, escalation_url: str) -> int:
     now = utcnow()
     cursor = await conn.execute(
@@ -92,11 +95,12 @@ async def create_flow(conn, tenant_id: int, *, name: str, description: str, embe
         " escalation_url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (tenant_id, name, description, embed_id, json.dumps(hours), exit_url, out_of_hours_url, escalation_url, now, now),
     )
-    await _set_rows(conn, cursor.lastrowid, rows)
-    return cursor.lastrowid
+    flow_id = inserted_id(cursor)
+    await _set_rows(conn, flow_id, rows)
+    return flow_id
 
 
-async def update_flow(conn, tenant_id: int, flow_id: int, *, name: str, description: str, hours: list[list[str]],
+async def update_flow(conn: aiosqlite.Connection, tenant_id: int, flow_id: int, *, name: str, description: str, hours: list[list[str]],
                       rows: list[tuple[int, int]], exit_url: str, out_of_hours_url: str, escalation_url: str) -> bool:
     cursor = await conn.execute(
         "UPDATE call_flows SET name = ?, description = ?, hours = ?, exit_url = ?, out_of_hours_url = ?,"
@@ -109,7 +113,7 @@ async def update_flow(conn, tenant_id: int, flow_id: int, *, name: str, descript
     return True
 
 
-async def delete_flow(conn, tenant_id: int, flow_id: int) -> bool:
+async def delete_flow(conn: aiosqlite.Connection, tenant_id: int, flow_id: int) -> bool:
     """Deleting the row invalidates its embed id for good (ids are never reused)."""
     cursor = await conn.execute("DELETE FROM call_flows WHERE tenant_id = ? AND id = ?", (tenant_id, flow_id))
     return cursor.rowcount == 1

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import aiosqlite
+
+from ._rows import inserted_id
 from .database import Database, utcnow
 
 
@@ -34,12 +37,12 @@ class MemberRow:
     """The user's own language ("" = the tenant's): their mails and SMS come in it."""
 
 
-async def _members(db_or_conn, tenant_id: int, group_ids: list[int]) -> dict[int, list[int]]:
+async def _members(db: Database, tenant_id: int, group_ids: list[int]) -> dict[int, list[int]]:
     result: dict[int, list[int]] = {gid: [] for gid in group_ids}
     if not group_ids:
         return result
     marks = ",".join("?" * len(group_ids))
-    rows = await db_or_conn.fetchall(
+    rows = await db.fetchall(
         f"SELECT group_id, user_id FROM call_group_members WHERE tenant_id = ? AND group_id IN ({marks}) ORDER BY user_id",
         (tenant_id, *group_ids),
     )
@@ -82,7 +85,7 @@ async def tenant_users(db: Database, tenant_id: int) -> list[tuple[int, str, str
     return [(r["id"], r["name"], r["email"]) for r in rows]
 
 
-async def _set_members(conn, tenant_id: int, group_id: int, member_ids: list[int]) -> None:
+async def _set_members(conn: aiosqlite.Connection, tenant_id: int, group_id: int, member_ids: list[int]) -> None:
     await conn.execute("DELETE FROM call_group_members WHERE group_id = ? AND tenant_id = ?", (group_id, tenant_id))
     await conn.executemany(
         "INSERT INTO call_group_members(group_id, user_id, tenant_id) VALUES (?, ?, ?)",
@@ -90,16 +93,17 @@ async def _set_members(conn, tenant_id: int, group_id: int, member_ids: list[int
     )
 
 
-async def create_group(conn, tenant_id: int, name: str, description: str, member_ids: list[int]) -> int:
+async def create_group(conn: aiosqlite.Connection, tenant_id: int, name: str, description: str, member_ids: list[int]) -> int:
     cursor = await conn.execute(
         "INSERT INTO call_groups(tenant_id, name, description, created_at) VALUES (?, ?, ?, ?)",
         (tenant_id, name, description, utcnow()),
     )
-    await _set_members(conn, tenant_id, cursor.lastrowid, member_ids)
-    return cursor.lastrowid
+    group_id = inserted_id(cursor)
+    await _set_members(conn, tenant_id, group_id, member_ids)
+    return group_id
 
 
-async def update_group(conn, tenant_id: int, group_id: int, name: str, description: str, member_ids: list[int]) -> bool:
+async def update_group(conn: aiosqlite.Connection, tenant_id: int, group_id: int, name: str, description: str, member_ids: list[int]) -> bool:
     cursor = await conn.execute(
         "UPDATE call_groups SET name = ?, description = ? WHERE tenant_id = ? AND id = ?",
         (name, description, tenant_id, group_id),
@@ -120,7 +124,7 @@ async def flows_using(db: Database, tenant_id: int, group_id: int) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def delete_group(conn, tenant_id: int, group_id: int) -> bool:
+async def delete_group(conn: aiosqlite.Connection, tenant_id: int, group_id: int) -> bool:
     cursor = await conn.execute("DELETE FROM call_groups WHERE tenant_id = ? AND id = ?", (tenant_id, group_id))
     return cursor.rowcount == 1
 

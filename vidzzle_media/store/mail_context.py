@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .database import Database
+from ._rows import fetchone
 
 
 @dataclass
@@ -23,23 +23,16 @@ class Dealer:
     email: str = ""
 
 
-async def _fetchone(conn_or_db: Any, sql: str, params: tuple):
-    if isinstance(conn_or_db, Database):
-        return await conn_or_db.fetchone(sql, params)
-    cursor = await conn_or_db.execute(sql, params)
-    return await cursor.fetchone()
-
-
 async def dealer(conn_or_db: Any, tenant_id: int | None) -> Dealer | None:
     """The tenant's dealer data; None for no tenant (support mails) or an unknown id."""
     if tenant_id is None:
         return None
-    row = await _fetchone(conn_or_db, "SELECT name, street, zip, city, email FROM tenants WHERE id = ?", (tenant_id,))
+    row = await fetchone(conn_or_db, "SELECT name, street, zip, city, email FROM tenants WHERE id = ?", (tenant_id,))
     if row is None:
         return None
     return Dealer(name=row[0], street=row[1], zip=row[2], city=row[3], email=row[4])
 
 
 async def system_setting(conn_or_db: Any, key: str) -> str | None:
-    row = await _fetchone(conn_or_db, "SELECT value FROM system_settings WHERE key = ?", (key,))
+    row = await fetchone(conn_or_db, "SELECT value FROM system_settings WHERE key = ?", (key,))
     return None if row is None else row[0]

@@ -26,4 +26,5 @@ async def webhook_failures(db: Database) -> tuple[int, int]:
 
 async def oldest_queued(db: Database) -> str | None:
     """Creation time of the oldest undelivered outbox item (None: queue empty)."""
-    return await db.fetchval("SELECT MIN(created_at) FROM outbox WHERE state = 'queued'")
+    oldest = await db.fetchval("SELECT MIN(created_at) FROM outbox WHERE state = 'queued'")
+    return str(oldest) if oldest is not None else None

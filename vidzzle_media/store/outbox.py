@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+import aiosqlite
+
 from ..values import OutboxKind, OutboxState
+from ._rows import fetchcount, inserted_id
 from .database import Database
 
 KINDS = tuple(OutboxKind)
@@ -80,7 +83,7 @@ class AttemptRow:
     duration_ms: int
 
 
-def _item(row) -> OutboxItem:
+def _item(row: aiosqlite.Row) -> OutboxItem:
     return OutboxItem(
         id=row["id"], tenant_id=row["tenant_id"], kind=row["kind"], recipient=row["recipient"],
         payload=json.loads(row["payload"]), state=row["state"], attempts=row["attempts"],
@@ -92,7 +95,7 @@ def _item(row) -> OutboxItem:
 _ITEM_COLUMNS = "id, tenant_id, kind, recipient, payload, state, attempts, next_attempt_at, last_error, created_at, sent_at, retry_until"
 
 
-async def enqueue(conn, *, kind: str, tenant_id: int | None, recipient: str, payload: dict[str, Any],
+async def enqueue(conn: aiosqlite.Connection, *, kind: str, tenant_id: int | None, recipient: str, payload: dict[str, Any],
                   now: datetime) -> int:
     """Insert a queued row on the caller's (writer) connection; returns its id."""
     if kind not in KINDS:
@@ -103,7 +106,7 @@ async def enqueue(conn, *, kind: str, tenant_id: int | None, recipient: str, pay
         " VALUES (?, ?, ?, ?, 'queued', 0, ?, ?)",
         (tenant_id, kind, recipient, json.dumps(payload, ensure_ascii=False), stamp, stamp),
     )
-    return cursor.lastrowid
+    return inserted_id(cursor)
 
 
 async def release_claims(db: Database, now: datetime) -> int:
@@ -226,8 +229,9 @@ async def next_due(db: Database, kinds: Iterable[str]) -> str | None:
     if not kinds:
         return None
     marks = ", ".join("?" for _ in kinds)
-    return await db.fetchval(
+    due = await db.fetchval(
         f"SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued' AND kind IN ({marks})", kinds)
+    return str(due) if due is not None else None
 
 
 async def list_attempts(db: Database, *, kind: str, tenant_id: int | None, limit: int = 200,
@@ -254,7 +258,7 @@ async def list_attempts(db: Database, *, kind: str, tenant_id: int | None, limit
 
 
 async def count_attempts(db: Database, item_id: int) -> int:
-    return await db.fetchval("SELECT COUNT(*) FROM outbox_attempts WHERE outbox_id = ?", (item_id,))
+    return await fetchcount(db, "SELECT COUNT(*) FROM outbox_attempts WHERE outbox_id = ?", (item_id,))
 
 
 async def latest_to(db: Database, kind: str, recipients: Iterable[str]) -> dict[str, OutboxItem]:

@@ -64,7 +64,7 @@ async def count(ex: Executor, tenant_id: int) -> int:
     return await fetchcount(ex, "SELECT COUNT(*) AS n FROM presentations WHERE tenant_id = ?", (tenant_id,))
 
 
-async def insert(conn, *, tenant_id: int, title: str, file_name: str, size_bytes: int, pages: int,
+async def insert(conn: aiosqlite.Connection, *, tenant_id: int, title: str, file_name: str, size_bytes: int, pages: int,
                  thumbnail: bytes, make_default: bool, at: str) -> int:
     if make_default:
         await conn.execute("UPDATE presentations SET is_default = 0 WHERE tenant_id = ? AND is_default = 1", (tenant_id,))
@@ -75,7 +75,7 @@ async def insert(conn, *, tenant_id: int, title: str, file_name: str, size_bytes
     return inserted_id(cursor)
 
 
-async def set_default(conn, tenant_id: int, presentation_id: int) -> bool:
+async def set_default(conn: aiosqlite.Connection, tenant_id: int, presentation_id: int) -> bool:
     found = await fetchone(conn, "SELECT id FROM presentations WHERE tenant_id = ? AND id = ?",
                            (tenant_id, presentation_id))
     if found is None:
@@ -86,7 +86,7 @@ async def set_default(conn, tenant_id: int, presentation_id: int) -> bool:
     return True
 
 
-async def delete(conn, tenant_id: int, presentation_id: int) -> PresentationRow | None:
+async def delete(conn: aiosqlite.Connection, tenant_id: int, presentation_id: int) -> PresentationRow | None:
     """Remove the row; returns it (for the file) or None if not the tenant's."""
     row = await get(conn, tenant_id, presentation_id)
     if row is not None:

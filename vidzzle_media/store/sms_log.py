@@ -35,7 +35,7 @@ async def insert(db: Database, *, outbox_id: int, tenant_id: int | None, recipie
 async def list_entries(db: Database, *, tenant_id: int | None = None, limit: int = 200) -> list[SmsLogEntry]:
     """Newest first; ``tenant_id`` None lists every tenant (support)."""
     sql = "SELECT id, outbox_id, tenant_id, recipient, text, created_at FROM sms_log"
-    params: tuple = ()
+    params: tuple[object, ...] = ()
     if tenant_id is not None:
         sql += " WHERE tenant_id = ?"
         params = (tenant_id,)

@@ -177,4 +177,5 @@ async def filter_choices(db: Database, tenant_id: int | None) -> tuple[list[tupl
 async def tenant_timezone(db: Database, tenant_id: int | None) -> str | None:
     if tenant_id is None:
         return None
-    return await db.fetchval("SELECT timezone FROM tenants WHERE id = ?", (tenant_id,))
+    zone = await db.fetchval("SELECT timezone FROM tenants WHERE id = ?", (tenant_id,))
+    return str(zone) if zone is not None else None

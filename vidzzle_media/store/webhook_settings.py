@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import aiosqlite
+
 from .database import Database, utcnow
 
 
@@ -31,7 +33,7 @@ async def get(db: Database, tenant_id: int) -> WebhookSettingsRow:
     return WebhookSettingsRow(**{k: row[k] for k in WebhookSettingsRow.__dataclass_fields__})
 
 
-async def get_in(conn, tenant_id: int) -> WebhookSettingsRow:
+async def get_in(conn: aiosqlite.Connection, tenant_id: int) -> WebhookSettingsRow:
     """Same as ``get`` but inside the caller's transaction."""
     cursor = await conn.execute(
         "SELECT tenant_id, start_url, start_headers, end_url, end_headers, secret, secret_created_at"
@@ -44,7 +46,7 @@ async def get_in(conn, tenant_id: int) -> WebhookSettingsRow:
     return WebhookSettingsRow(**{k: row[k] for k in WebhookSettingsRow.__dataclass_fields__})
 
 
-async def save_urls(conn, tenant_id: int, start_url: str, start_headers: str, end_url: str, end_headers: str) -> None:
+async def save_urls(conn: aiosqlite.Connection, tenant_id: int, start_url: str, start_headers: str, end_url: str, end_headers: str) -> None:
     await conn.execute(
         "INSERT INTO webhook_settings(tenant_id, start_url, start_headers, end_url, end_headers, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(tenant_id) DO UPDATE SET start_url = excluded.start_url,"
@@ -54,7 +56,7 @@ async def save_urls(conn, tenant_id: int, start_url: str, start_headers: str, en
     )
 
 
-async def save_secret(conn, tenant_id: int, secret: str) -> None:
+async def save_secret(conn: aiosqlite.Connection, tenant_id: int, secret: str) -> None:
     now = utcnow()
     await conn.execute(
         "INSERT INTO webhook_settings(tenant_id, secret, secret_created_at, updated_at) VALUES (?, ?, ?, ?)"
