@@ -94,7 +94,7 @@ PC_CLOSE_TIMEOUT_S = 5.0
 _CONNECT_TASK = "RTCPeerConnection.__connect"
 
 
-def _connect_tasks(pc: RTCPeerConnection) -> list[asyncio.Task]:
+def _connect_tasks(pc: RTCPeerConnection) -> list[asyncio.Task[Any]]:
     """aiortc's own connect task(s) of ``pc`` that are still running.
 
     aiortc starts ``__connect`` with ensure_future and never awaits it; a PC
@@ -204,7 +204,7 @@ def _patch_loop_for_port_ranges(loop: asyncio.AbstractEventLoop) -> None:
         return
     real_create = loop.create_datagram_endpoint
 
-    async def create(protocol_factory, local_addr=None, **kw):
+    async def create(protocol_factory: Any, local_addr: Any = None, **kw: Any) -> Any:
         rng = _PORT_RANGE.get()
         if rng is None or local_addr is None or local_addr[1] != 0:
             return await real_create(protocol_factory, local_addr=local_addr, **kw)
@@ -242,10 +242,10 @@ def bind_port_range(pc: RTCPeerConnection, port_min: int, port_max: int) -> None
         conn._vidzzle_ports = True
         original = conn.get_component_candidates
 
-        async def gather(component: int, addresses: list[str], timeout: int = 5, _orig=original) -> list:
+        async def gather(component: int, addresses: list[str], timeout: int = 5, _orig: Any = original) -> list[Any]:
             token = _PORT_RANGE.set((port_min, port_max))
             try:
-                return await _orig(component, addresses, timeout)
+                return list(await _orig(component, addresses, timeout))
             finally:
                 _PORT_RANGE.reset(token)
 
@@ -279,7 +279,8 @@ def install_receive_hook(
             transport = getattr(protocol, "transport", None)
             if transport is not None and hasattr(transport, "max_size"):
                 transport.max_size = DATAGRAM_READ_SIZE
-            protocol.datagram_received = _make_receiver(protocol.datagram_received, dtls, allowed, on_rtp)
+            protocol.datagram_received = _make_receiver(  # type: ignore[assignment]
+                protocol.datagram_received, dtls, allowed, on_rtp)
 
 
 class _Unprotect:
@@ -287,7 +288,7 @@ class _Unprotect:
 
     __slots__ = ("session", "_srtp", "_cdata", "_buf", "_len", "_room")
 
-    def __init__(self, session) -> None:
+    def __init__(self, session: Any) -> None:
         self.session = session
         # cffi objects of libsrtp's session (Any: pylibsrtp has no types for them)
         self._srtp: Any = None
@@ -304,7 +305,8 @@ class _Unprotect:
         n = len(data)
         if n > self._room:
             try:
-                return self.session.unprotect(data)
+                whole: bytes = self.session.unprotect(data)
+                return whole
             except (pylibsrtp.Error, ValueError):
                 return None
         self._buf[0:n] = data
@@ -312,16 +314,17 @@ class _Unprotect:
         length[0] = n
         if _srtp_unprotect(self._srtp, self._cdata, length):
             return None
-        return self._buf[0:length[0]]
+        plain: bytes = self._buf[0:length[0]]
+        return plain
 
 
-DROPPED: collections.Counter = collections.Counter()
+DROPPED: collections.Counter[str] = collections.Counter()
 """Datagrams dropped before aioice/aiortc saw them, by reason (for /metrics)."""
 _LOGGED_AT: dict[str, float] = {}
 LOG_INTERVAL_S = 60.0
 
 
-def drop(reason: str, addr: tuple | None = None) -> None:
+def drop(reason: str, addr: tuple[Any, ...] | None = None) -> None:
     """Count a dropped datagram; log at most one line per reason per minute
     (anyone on the internet can send datagrams to a media port)."""
     DROPPED[reason] += 1
@@ -332,7 +335,7 @@ def drop(reason: str, addr: tuple | None = None) -> None:
                  reason, addr[0] if addr else "?", DROPPED[reason])
 
 
-def screen(data: bytes, addr: tuple) -> bool:
+def screen(data: bytes, addr: tuple[Any, ...]) -> bool:
     """Whether a datagram may go on to aioice/aiortc (RFC 7983 demultiplexing):
     STUN (first byte 0-3) must parse — aioice lets struct errors escape as
     tracebacks —, DTLS (20-63) and RTP/RTCP (128-191) pass, nothing else."""
@@ -355,11 +358,12 @@ def screen(data: bytes, addr: tuple) -> bool:
     return False
 
 
-def _make_receiver(original, dtls, allowed, on_rtp):
+def _make_receiver(original: Any, dtls: Any, allowed: Callable[[str], bool],
+                   on_rtp: Callable[[bytes], None] | None) -> Callable[[bytes, tuple[Any, ...]], None]:
     verdicts: dict[str, bool] = {}
     unprotect: _Unprotect | None = None
 
-    def datagram_received(data: bytes, addr: tuple) -> None:
+    def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
         nonlocal unprotect
         ok = verdicts.get(addr[0])
         if ok is None:
@@ -400,14 +404,14 @@ def install_datagram_filter(pc: RTCPeerConnection, drop: Callable[[bytes], bool]
         for protocol in list(conn._protocols):
             original = protocol.datagram_received
 
-            def datagram_received(data: bytes, addr: tuple, _orig=original) -> None:
+            def datagram_received(data: bytes, addr: tuple[Any, ...], _orig: Any = original) -> None:
                 if not drop(data):
                     _orig(data, addr)
 
             protocol.datagram_received = datagram_received  # type: ignore[assignment]
 
 
-def install_rtcp_observer(pc: RTCPeerConnection, on_rtcp: Callable[[list], None]) -> None:
+def install_rtcp_observer(pc: RTCPeerConnection, on_rtcp: Callable[[list[Any]], None]) -> None:
     """Let ``on_rtcp(packets)`` see every RTCP compound packet the PC receives
     (used for the publisher's SRs), before aiortc routes it as usual."""
     for dtls in dtls_transports(pc):
@@ -416,7 +420,7 @@ def install_rtcp_observer(pc: RTCPeerConnection, on_rtcp: Callable[[list], None]
         dtls._vidzzle_rtcp = True
         original = dtls._handle_rtcp_data
 
-        async def handle(data: bytes, _orig=original) -> None:
+        async def handle(data: bytes, _orig: Any = original) -> None:
             try:
                 packets = RtcpPacket.parse(data)
             except Exception:
@@ -619,7 +623,7 @@ def idle_sender(sender: RTCRtpSender, hooks: SenderHooks) -> None:
     rtcp_started = sender._RTCRtpSender__rtcp_started
     rtcp_exited = sender._RTCRtpSender__rtcp_exited
 
-    async def run_rtp(codec) -> None:
+    async def run_rtp(codec: Any) -> None:
         rtp_started.set()
         try:
             await asyncio.Future()
@@ -650,7 +654,7 @@ def idle_sender(sender: RTCRtpSender, hooks: SenderHooks) -> None:
 
     original_send = sender.send
 
-    async def send(parameters) -> None:
+    async def send(parameters: Any) -> None:
         await original_send(parameters)
         sender._vidzzle_parameters = parameters
         sender._vidzzle_hooks.on_started(parameters)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -22,7 +23,7 @@ class CodecInfo:
     """Payload type on the publishing leg."""
     rtx_payload_type: int | None = None
     """RTX payload type on the publishing leg (None: not negotiated)."""
-    parameters: dict = field(default_factory=dict, compare=False, hash=False)
+    parameters: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     """fmtp parameters (H.264 profile-level-id, packetization-mode)."""
     header_extensions: dict[int, str] = field(default_factory=dict, compare=False, hash=False)
     """Extension id -> URI on the publishing leg."""
@@ -39,7 +40,7 @@ class CodecInfo:
         return self.mime_type.split("/", 1)[1].upper()
 
 
-def codec_from_sdp_media(media) -> CodecInfo | None:
+def codec_from_sdp_media(media: Any) -> CodecInfo | None:
     """The first media codec (+ its RTX) of an ``aiortc.sdp.MediaDescription``."""
     codecs = [c for c in media.rtp.codecs if c.mimeType.split("/")[1].lower() != "rtx"]
     if not codecs:

@@ -65,7 +65,7 @@ class Consumer(AsyncIOEventEmitter):
         self._pt = producer.codec.payload_type
         self._rtx_pt: int | None = None
         self._ext_map: dict[int, int] = {}
-        self._ext_key: tuple = ()
+        self._ext_key: tuple[tuple[int, int], ...] = ()
         self._path: aiortc_glue.SendPath | None = None
         self._waiting_keyframe = producer.kind == "video"
         self._waiting_since = time.monotonic()
@@ -77,7 +77,7 @@ class Consumer(AsyncIOEventEmitter):
         self._rtx_seq = random.randint(0, 0x7FFF)
         #: (sequence, timestamp, extension block, incoming view) by our sequence;
         #: the views are shared by every leg of the producer
-        self._history: list[tuple | None] = [None] * HISTORY_SIZE
+        self._history: list[tuple[Any, ...] | None] = [None] * HISTORY_SIZE
         self.on("error", lambda exc: log.error("%r: %s", self, exc))
         hooks = aiortc_glue.SenderHooks(
             on_started=self._on_started, on_nack=self._on_nack,
@@ -104,7 +104,7 @@ class Consumer(AsyncIOEventEmitter):
 
     # --- leg setup --------------------------------------------------------------
 
-    def _on_started(self, parameters) -> None:
+    def _on_started(self, parameters: Any) -> None:
         """aiortc started the sender: the answer is applied and DTLS is up."""
         if self.closed:
             return

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from aiortc import RTCConfiguration, RTCIceServer
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from . import aiortc_glue
@@ -98,7 +98,7 @@ class IcePolicy:
         except ValueError:
             return False
 
-    def before_gather(self, pc) -> None:
+    def before_gather(self, pc: RTCPeerConnection) -> None:
         """Hook a PC before ``setLocalDescription`` gathers its candidates."""
         aiortc_glue.bind_port_range(pc, self.settings.udp_port_min, self.settings.udp_port_max)
 
@@ -121,7 +121,7 @@ class IcePolicy:
         pairs = dict(zip(s.host_addresses, s.announced_addresses, strict=False))
         single = s.announced_addresses[0] if len(s.announced_addresses) == 1 else None
 
-        def twin(m: re.Match) -> str:
+        def twin(m: re.Match[str]) -> str:
             line, address = m.group(0), m.group("address")
             announced = single if single is not None and ":" not in address else pairs.get(address)
             if announced is None or announced == address:

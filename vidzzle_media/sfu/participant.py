@@ -7,7 +7,7 @@ import logging
 import random
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
 from aiortc import RTCPeerConnection, RTCRtpCodecCapability, RTCRtpSender, RTCSessionDescription
 from aiortc import sdp as aiortc_sdp
@@ -58,7 +58,7 @@ OFFERS_PER_MINUTE = 30
 class OfferBudget:
     """Offers a participant may still make (refilled continuously)."""
 
-    def __init__(self, per_minute: int = OFFERS_PER_MINUTE, clock=time.monotonic) -> None:
+    def __init__(self, per_minute: int = OFFERS_PER_MINUTE, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute, self.clock = per_minute, clock
         self.left, self.at = float(per_minute), clock()
 
@@ -71,7 +71,7 @@ class OfferBudget:
         self.left -= 1
 
 
-def check_offer_shape(desc) -> None:
+def check_offer_shape(desc: Any) -> None:
     """Refuse an offer aiortc would accept and then fail on in a background
     task (an unretrieved exception per offer): every m-line needs a unique,
     non-empty mid, ICE credentials and a DTLS fingerprint, and a BUNDLE group
@@ -96,7 +96,7 @@ def check_offer_shape(desc) -> None:
 class _ReceiverUpstream:
     """Feedback to a publishing browser through the aiortc receiver's RTCP."""
 
-    def __init__(self, participant: Participant, receiver) -> None:
+    def __init__(self, participant: Participant, receiver: Any) -> None:
         self._participant = participant
         self._receiver = receiver
 
@@ -144,17 +144,17 @@ class Participant(AsyncIOEventEmitter):
         self._by_mid: dict[str, Producer] = {}
         self._by_pt: dict[int, Producer] = {}
         self._needs_negotiation = False
-        self._negotiation: asyncio.Task | None = None
+        self._negotiation: asyncio.Task[None] | None = None
         self._answer: asyncio.Future[str] | None = None
         self._answer_given = False
         #: inactive m-lines of departed producers, by (kind, codec), reusable
-        self._free: dict[tuple[str, str], list] = {}
-        self._feedback: asyncio.Task | None = None
+        self._free: dict[tuple[str, str], list[Any]] = {}
+        self._feedback: asyncio.Task[None] | None = None
         self._rtcp_ssrc = random.randint(1, 0xFFFFFFFF)
-        self._early_candidates: list = []
+        self._early_candidates: list[Any] = []
         self._publish_lock = asyncio.Lock()
         self._offers = OfferBudget()
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.on("error", lambda exc: log.error("%r: %s", self, exc))
 
     def __repr__(self) -> str:
@@ -190,7 +190,7 @@ class Participant(AsyncIOEventEmitter):
             self.state = state
             self.emit("statechange", state)
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         if self.closed:
             coro.close()
             return
@@ -240,7 +240,7 @@ class Participant(AsyncIOEventEmitter):
                 self._feedback = asyncio.ensure_future(self._publisher_feedback())
             return self._ice.announce(pc.localDescription.sdp)
 
-    def _filter_codecs(self, desc) -> None:
+    def _filter_codecs(self, desc: Any) -> None:
         wanted = {"audio": "opus", "video": self.video_codec.lower()}
         for media in desc.media:
             if media.kind not in wanted:
@@ -300,7 +300,7 @@ class Participant(AsyncIOEventEmitter):
             return None
         return self.last_media_at is not None and time.monotonic() - self.last_media_at < within_s
 
-    def _on_rtcp(self, packets: list) -> None:
+    def _on_rtcp(self, packets: list[Any]) -> None:
         for packet in packets:
             if isinstance(packet, RtcpSrPacket):
                 info = packet.sender_info
@@ -362,7 +362,7 @@ class Participant(AsyncIOEventEmitter):
             raise NegotiationError("candidate before description")
         await self._add_candidate(pc, cand)
 
-    async def _add_candidate(self, pc: RTCPeerConnection, cand) -> None:
+    async def _add_candidate(self, pc: RTCPeerConnection, cand: Any) -> None:
         try:
             await pc.addIceCandidate(cand)
         except Exception as exc:
@@ -456,7 +456,7 @@ class Participant(AsyncIOEventEmitter):
         self._answer_given = True
         self._answer.set_result(sdp)
 
-    def tracks(self) -> list[dict]:
+    def tracks(self) -> list[dict[str, Any]]:
         """What each live m-line of the subscribe PC carries."""
         return [{"consumer_id": c.id, "producer_id": c.producer.id, "kind": c.kind, "mid": c.mid,
                  "participant_id": c.app_data.get("participant_id"), "source": c.app_data.get("source")}

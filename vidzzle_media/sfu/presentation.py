@@ -89,11 +89,12 @@ def page_image(pdf_path: str, page_index: int, width: int, height: int, pages_di
         count = pdf_pages.page_count(pages_dir)
         if count == 0:
             raise ValueError("document has no rendered pages")
-        canvas = pymupdf.Pixmap(str(pdf_pages.page_file(pages_dir, max(0, min(page_index, count - 1)))))
+        page = pdf_pages.page_file(pages_dir, max(0, min(page_index, count - 1)))
+        canvas = pymupdf.Pixmap(str(page))  # type: ignore[no-untyped-call]  # pymupdf has no types
         if (canvas.width, canvas.height) != (width, height) or canvas.n != 3:
             raise ValueError("rendered page has the wrong size")
         return canvas, count
-    with pymupdf.open(pdf_path) as doc:
+    with pymupdf.open(pdf_path) as doc:  # type: ignore[no-untyped-call]
         count = doc.page_count
         if count == 0:
             raise ValueError("document has no pages")
@@ -171,7 +172,7 @@ class Presentation(AsyncIOEventEmitter):
         self._encodes = 0
         self._sent = 0
         self._show_lock = asyncio.Lock()
-        self._repeat: asyncio.Task | None = None
+        self._repeat: asyncio.Task[None] | None = None
         self.closed = False
         self.on("error", lambda exc: log.error("presentation: %s", exc))
 

@@ -57,7 +57,7 @@ class RtpView:
         self.payload = data[pos:end] if pos or end != len(data) else data
         self.keyframe_start = False
         #: rewritten extension blocks by leg mapping (legs often share one)
-        self.ext_cache: dict = {}
+        self.ext_cache: dict[tuple[tuple[int, int], ...], bytes] = {}
 
 
 def parse_one_byte_extensions(block: bytes) -> list[tuple[int, bytes]]:

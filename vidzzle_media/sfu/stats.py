@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
+    from .consumer import Consumer
     from .room import Room
 
 
@@ -23,7 +24,7 @@ class ForwardingTotals:
     retransmits: int = 0
     """Packets sent again in answer to a receiver's NACK."""
 
-    def add(self, consumer) -> None:
+    def add(self, consumer: Consumer) -> None:
         self.packets += consumer.packets_sent
         self.bytes += consumer.octets_sent
         self.retransmits += consumer.retransmits
