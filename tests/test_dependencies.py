@@ -97,3 +97,24 @@ def test_services_subpackages_import_one_way():
                         and rank[target[2]] >= level:
                     problems.append(f"{path.relative_to(PACKAGE)} imports services.{target[2]}")
     assert problems == []
+
+
+LAZY_IMPORT_ALLOWED = {"services/branding/pdf_probe.py"}
+"""pymupdf loads inside the limits the probe process sets first (its docstring says why)."""
+
+
+def test_services_know_neither_aiohttp_nor_sqlite_and_import_at_the_top():
+    problems = []
+    for path in sorted((PACKAGE / "services").rglob("*.py")):
+        name = str(path.relative_to(PACKAGE))
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                roots = [a.name.split(".")[0] for a in node.names] if isinstance(node, ast.Import) \
+                    else [(node.module or "").split(".")[0]] if not node.level else []
+                problems += [f"{name} imports {root}" for root in roots if root in ("aiohttp", "aiosqlite")]
+        for function in ast.walk(tree):
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and name not in LAZY_IMPORT_ALLOWED:
+                problems += [f"{name}:{node.lineno} imports inside {function.name}()" for node in ast.walk(function)
+                             if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert problems == []

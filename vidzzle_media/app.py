@@ -156,8 +156,7 @@ def create_app(settings: Settings) -> web.Application:
     # Order matters: cleanup runs in reverse, so rooms close before calls,
     # calls before the outbox (which flushes), and the outbox before the database.
     outbox_mail.configure(settings)
-    outbox = OutboxWorker(database, settings,
-                          build_senders=lambda session: senders.build(database, settings, session))
+    outbox = OutboxWorker(database, settings, sender_source=senders.OutboxSenders(database, settings))
     app[keys.OUTBOX] = outbox
 
     async def outbox_ctx(app: web.Application):

@@ -3,8 +3,8 @@
 The one place where the outbox's sender ports (``services/outbox/delivery.py``,
 ``sms_senders.SmsSender``) meet their transports (SMTP, the SMS gateway's
 HTTP API, webhooks over the outbound policy's session). The composition root
-hands ``build`` to the ``OutboxWorker``, which calls it at start with its
-HTTP session.
+hands an ``OutboxSenders`` to the ``OutboxWorker``: its start opens the HTTP
+session and builds the senders, its stop closes the session.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from .services.outbox.delivery import Sender
 from .services.outbox.sms import SmsOutboxSender
 from .services.outbox.sms_log import LogSmsSender
 from .services.outbox.sms_senders import SmsSender
-from .services.outbox.webhooks import WebhookSender
 from .store import Database
+from .transports import outbound
 from .transports.sms_http import HttpSmsSender
 from .transports.smtp import SmtpMailSender
+from .transports.webhook_http import WebhookSender
 from .values import OutboxKind
 
 log = logging.getLogger(__name__)
@@ -47,3 +48,25 @@ def build(db: Database, settings: Settings, session: aiohttp.ClientSession) -> d
     else:
         log.warning("smtp.host is empty: mails stay queued in the outbox")
     return senders
+
+
+class OutboxSenders:
+    """The senders of an install and the HTTP session they share (the outbound address policy)."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> dict[str, Sender]:
+        self._session = outbound.client_session(outbound.OutboundPolicy.from_cidrs(self.settings.outbound.allow))
+        try:
+            return build(self.db, self.settings, self._session)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -64,7 +64,7 @@ async def make_worker(db, settings, clock):
         kwargs.setdefault("now", clock)
         kwargs.setdefault("rand", lambda: 1.0)
         if "senders" not in kwargs:
-            kwargs.setdefault("build_senders", lambda session: senders.build(database or db, settings, session))
+            kwargs.setdefault("sender_source", senders.OutboxSenders(database or db, settings))
         worker = OutboxWorker(database or db, settings, **kwargs)
         await worker.start(run_loops=run_loops)
         workers.append(worker)

@@ -72,7 +72,8 @@ KILLER = textwrap.dedent("""
     import aiohttp
     from vidzzle_media.config import load_settings
     from vidzzle_media.services.outbox.worker import OutboxWorker
-    from vidzzle_media.services.outbox.webhooks import WebhookSender, queue_webhook
+    from vidzzle_media.services.outbox.webhooks import queue_webhook
+    from vidzzle_media.transports.webhook_http import WebhookSender
     from vidzzle_media.store import Database
 
     async def main(path, tenant, base):

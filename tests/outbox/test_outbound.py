@@ -14,10 +14,11 @@ from admin.helpers import database, make_tenant
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
-from vidzzle_media.services.outbox.webhooks import WebhookSender, queue_webhook
+from vidzzle_media.services.outbox.webhooks import queue_webhook
 from vidzzle_media.store import outbox as outbox_store
 from vidzzle_media.transports import outbound
 from vidzzle_media.transports.outbound import OutboundPolicy
+from vidzzle_media.transports.webhook_http import WebhookSender
 
 STRICT = OutboundPolicy()
 

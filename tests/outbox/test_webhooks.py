@@ -143,7 +143,7 @@ def test_secret_format():
 async def test_a_hanging_target_times_out_and_is_retried(http_peer, db, tenant, clock, make_worker):
     import aiohttp
 
-    from vidzzle_media.services.outbox.webhooks import TIMEOUT, WebhookSender
+    from vidzzle_media.transports.webhook_http import TIMEOUT, WebhookSender
 
     assert TIMEOUT.total == 10
     http_peer.holds["/slow"] = asyncio.Event()          # never set: the target hangs

@@ -7,10 +7,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-import aiosqlite
-
 from ...errors import Gone, NotFound
 from ...i18n import gettext
+from ...store import Connection
 from ...store import tokens as store
 
 PURPOSE_OPTIN = "optin"
@@ -46,7 +45,7 @@ KEEP_EXPIRED = timedelta(days=30)
 """How long an expired one-time link is remembered."""
 
 
-async def issue(conn: aiosqlite.Connection, *, purpose: str, user_id: int | None, tenant_id: int | None,
+async def issue(conn: Connection, *, purpose: str, user_id: int | None, tenant_id: int | None,
                 subject: str, ttl: timedelta, now: datetime | None = None) -> str:
     """Create a token inside the caller's transaction; returns the clear token (put it in the link only).
     Tokens expired for longer than KEEP_EXPIRED are purged on the way (until then an old
@@ -80,7 +79,7 @@ async def peek(db, token: str, purpose: str, now: datetime | None = None) -> Tok
     return _check(await store.get_token(db, token_hash(token), purpose), _now(now))
 
 
-async def consume(conn: aiosqlite.Connection, *, token: str, purpose: str, now: datetime | None = None) -> TokenGrant:
+async def consume(conn: Connection, *, token: str, purpose: str, now: datetime | None = None) -> TokenGrant:
     """Validate and use a token inside the caller's transaction (single use)."""
     now = _now(now)
     if not _plausible(token):

@@ -21,7 +21,11 @@ def probe(pdf_path: str, thumb_path: str, max_pages: int, pages_dir: str = "",
     """Check the PDF, write the thumbnail of page 1 and, with ``pages_dir``,
     every page as the call shows it (pdf_pages.letterboxed at the video
     size): the only place a tenant's PDF is ever rendered, under this
-    process's CPU and memory limits; ``max_output`` bounds the images."""
+    process's CPU and memory limits; ``max_output`` bounds the images.
+
+    pymupdf is imported here, after ``main`` set the limits, so that even
+    loading the PDF library happens inside them (the one import inside a
+    function in services/)."""
     import pymupdf
 
     from ... import pdf_pages

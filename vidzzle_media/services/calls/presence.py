@@ -10,23 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Iterable
-
-from aiohttp import web
+from typing import Any, Iterable, Protocol
 
 from ...protocol import ServerMessage
 
 log = logging.getLogger(__name__)
 
 
+class AgentSocket(Protocol):
+    """What presence needs of an agent's WebSocket (aiohttp's WebSocketResponse is one)."""
+
+    @property
+    def closed(self) -> bool: ...
+    async def send_json(self, data: Any) -> None: ...
+    async def close(self, *, code: int = ..., message: bytes = ...) -> bool: ...
+
+
 class Presence:
     """user id -> open sockets, plus each user's tenant."""
 
     def __init__(self) -> None:
-        self._sockets: dict[int, set[web.WebSocketResponse]] = {}
+        self._sockets: dict[int, set[AgentSocket]] = {}
         self._tenant: dict[int, int | None] = {}
 
-    def add(self, user_id: int, tenant_id: int | None, ws: web.WebSocketResponse) -> bool:
+    def add(self, user_id: int, tenant_id: int | None, ws: AgentSocket) -> bool:
         """Register a socket; True when the user just came online."""
         sockets = self._sockets.setdefault(user_id, set())
         first = not sockets
@@ -34,7 +41,7 @@ class Presence:
         self._tenant[user_id] = tenant_id
         return first
 
-    def remove(self, user_id: int, ws: web.WebSocketResponse) -> bool:
+    def remove(self, user_id: int, ws: AgentSocket) -> bool:
         """Drop a socket; True when the user just went offline."""
         sockets = self._sockets.get(user_id)
         if not sockets:
@@ -61,7 +68,7 @@ class Presence:
         results = await asyncio.gather(*(self._send(ws, data) for ws in targets))
         return sum(results)
 
-    async def _send(self, ws: web.WebSocketResponse, message: dict) -> bool:
+    async def _send(self, ws: AgentSocket, message: dict) -> bool:
         if ws.closed:
             return False
         try:

@@ -27,18 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from ...store import Database
 from ...store import outbox as outbox_store
-from ...store.outbox import OutboxItem
-from ...transports import outbound
 from ...values import OutboxKind
-from .delivery import DeliveryResult, describe
 
 log = logging.getLogger(__name__)
 
-TIMEOUT = aiohttp.ClientTimeout(total=10)
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 #: headers the sender sets itself; extra headers cannot replace them
 RESERVED = frozenset({"content-type", "content-length", "host", "webhook-id", "webhook-timestamp",
@@ -92,41 +86,6 @@ async def queue_webhook(conn, *, tenant_id: int, url: str, headers: dict[str, st
                                          payload=payload, now=now or datetime.now(timezone.utc))
     log.debug("queued webhook %s as outbox %d", event, item_id)
     return item_id
-
-
-class WebhookSender:
-    """POSTs ``webhook`` outbox items through a shared aiohttp session."""
-
-    def __init__(self, session: aiohttp.ClientSession, timeout: aiohttp.ClientTimeout = TIMEOUT):
-        self.session = session
-        self.timeout = timeout
-
-    async def deliver(self, item: OutboxItem, now: datetime) -> DeliveryResult:
-        payload = item.payload
-        msg_id = message_id(item.id)
-        timestamp = int(now.timestamp())
-        headers = dict(payload.get("headers") or {})
-        headers.update({
-            "Content-Type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(payload["secret"], msg_id, timestamp, payload["body"]),
-        })
-        try:
-            async with self.session.post(item.recipient, data=payload["body"].encode("utf-8"), headers=headers,
-                                         timeout=self.timeout, allow_redirects=False) as response:
-                await response.content.read(64 * 1024)
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError, OSError, outbound.Refused) as exc:
-            log.info("webhook %s to %s failed: %s", msg_id, urlsplit(item.recipient).hostname, describe(exc))
-            category = outbound.category(exc)   # the tenant sees this: no socket details
-            # a forbidden address stays forbidden: retrying for a day would only knock again
-            return DeliveryResult(ok=False, error=category, permanent=category == outbound.REFUSED)
-        if 200 <= status < 300:
-            return DeliveryResult(ok=True, status=str(status))
-        if 300 <= status < 400:
-            return DeliveryResult(ok=False, status=str(status), error=f"HTTP {status}: redirects are not followed")
-        return DeliveryResult(ok=False, status=str(status), error=f"HTTP {status}")
 
 
 @dataclass

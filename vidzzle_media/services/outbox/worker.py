@@ -30,15 +30,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable
-
-import aiohttp
+from typing import Callable, Protocol
 
 from ...config import Settings
 from ...store import Database
 from ...store import outbox as outbox_store
 from ...store.outbox import OutboxItem, parse_iso
-from ...transports import outbound
 from ...values import OutboxKind
 from .delivery import DeliveryResult, Sender, describe
 
@@ -82,15 +79,19 @@ DRAIN_SECONDS = 10.0
 """how long a stop waits for the deliveries due at that moment"""
 
 
-SenderFactory = Callable[[aiohttp.ClientSession], dict[str, Sender]]
-"""builds the senders at start, given the worker's HTTP session (``vidzzle_media/senders.py``)"""
+class SenderSource(Protocol):
+    """Makes the sender of every kind at the worker's start and releases what
+    they share (an HTTP session) at its stop (``vidzzle_media/senders.py``)."""
+
+    async def open(self) -> dict[str, Sender]: ...
+    async def close(self) -> None: ...
 
 
 class OutboxWorker:
     """Claims due outbox rows and hands them to the sender of their kind.
 
-    ``build_senders`` makes the sender of every kind at start (the composition
-    root passes ``senders.build``); ``senders`` gives them directly (tests);
+    ``sender_source`` makes the sender of every kind at start (the composition
+    root passes ``senders.OutboxSenders``); ``senders`` gives them directly (tests);
     with neither there is nothing to deliver. ``now`` is the
     clock used for due times, backoffs and webhook timestamps; ``rand`` the
     jitter source.
@@ -98,18 +99,17 @@ class OutboxWorker:
 
     def __init__(self, db: Database, settings: Settings, *, now: Clock = utc_now,
                  rand: Callable[[], float] = random.random, senders: dict[str, Sender] | None = None,
-                 build_senders: SenderFactory | None = None,
+                 sender_source: SenderSource | None = None,
                  poll_interval_s: float = 5.0, batch: int = 20, policies: dict[str, RetryPolicy] | None = None):
         self.db = db
         self.settings = settings
         self.now = now
         self.rand = rand
         self.senders: dict[str, Sender] = dict(senders) if senders is not None else {}
-        self._build_senders = build_senders
+        self._source = sender_source
         self.poll_interval_s = poll_interval_s
         self.batch = batch
         self.policies = dict(POLICIES, **(policies or {}))
-        self._session: aiohttp.ClientSession | None = None
         self._wakeups: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task] = []
         #: set by stop(): loops deliver what is due now, then end
@@ -120,14 +120,8 @@ class OutboxWorker:
         released = await outbox_store.release_claims(self.db, self.now())
         if released:
             log.warning("outbox: %d item(s) claimed by a previous run are due again", released)
-        if self._build_senders is not None:
-            self._session = outbound.client_session(outbound.OutboundPolicy.from_cidrs(self.settings.outbound.allow))
-            try:
-                self.senders = self._build_senders(self._session)
-            except BaseException:
-                await self._session.close()
-                self._session = None
-                raise
+        if self._source is not None:
+            self.senders = await self._source.open()
         if run_loops:
             for kind in self.senders:
                 self._wakeups[kind] = asyncio.Event()
@@ -146,9 +140,8 @@ class OutboxWorker:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._source is not None:
+            await self._source.close()
 
     def wake(self) -> None:
         """Deliver what is due now (call after committing new outbox rows)."""
