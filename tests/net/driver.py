@@ -183,16 +183,16 @@ def start_coturn(work: Path) -> subprocess.Popen:
         stdout=log, stderr=subprocess.STDOUT)
 
 
-async def wait_server(topology: Topology, server: subprocess.Popen, work: Path, timeout: float) -> None:
-    """Until the server accepts connections where customers reach it (or has died: its log says why)."""
+async def wait_port(process: subprocess.Popen, host: str, port: int, log: Path, timeout: float) -> None:
+    """Until ``host:port`` accepts TCP connections (or ``process`` has died: its log says why)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with socket.create_connection((topology.public_server, PORT), timeout=1):
+            with socket.create_connection((host, port), timeout=1):
                 return
         except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start:\n" + (work / "server.log").read_text()[-3000:]) from None
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"nothing listens on {host}:{port}:\n" + log.read_text()[-3000:]) from None
             await asyncio.sleep(0.1)
 
 
@@ -216,6 +216,14 @@ def nat_ports(topology: Topology) -> list[int]:
             sock.close()
 
 
+async def read_pairs(customer, agent, result: CallResult) -> None:
+    """The candidate pairs both sides use now (getStats)."""
+    customer_side, agent_side = await customer.evaluate(PAIRS_JS), await agent.evaluate(PAIRS_JS)
+    result.customer_pairs, result.customer_remote = customer_side["pairs"], customer_side["remote"]
+    result.customer_offered = customer_side["offered"]
+    result.agent_pairs, result.agent_remote = agent_side["pairs"], agent_side["remote"]
+
+
 async def disrupt(topology: Topology, customer, agent, result: CallResult) -> None:
     """Change the customer's network mid-call (E: a new address, F: UDP
     blocked from now on) and measure the freeze on both sides."""
@@ -230,6 +238,8 @@ async def disrupt(topology: Topology, customer, agent, result: CallResult) -> No
         Lab.block_customer_udp()
     try:
         gaps = await watch
+        # the pairs now, before an unblocked network lets Chromium move back to direct UDP
+        await read_pairs(customer, agent, result)
     finally:
         if topology.udp_blocked_mid_call:
             Lab.unblock_customer_udp()      # the next call starts on an open network again
@@ -266,10 +276,8 @@ async def one_call(agent_browser, customer_browser, embed: str, email: str, base
             result.accept_to_first_frame_ms = max(firsts) - accepted_at
             if topology.disrupted:
                 await disrupt(topology, customer, agent, result)
-        customer_side, agent_side = await customer.evaluate(PAIRS_JS), await agent.evaluate(PAIRS_JS)
-        result.customer_pairs, result.customer_remote = customer_side["pairs"], customer_side["remote"]
-        result.customer_offered = customer_side["offered"]
-        result.agent_pairs, result.agent_remote = agent_side["pairs"], agent_side["remote"]
+        if not topology.disrupted:      # disrupt() read them right after the change
+            await read_pairs(customer, agent, result)
         await agent.click("#hangup")
     except Exception as exc:   # a report of what failed beats a traceback here: the caller asserts on it
         result.error = f"{type(exc).__name__}: {exc}"[:500]
@@ -290,7 +298,9 @@ async def run(topology: Topology, work: Path, repeat: int) -> dict:
     server = start_server(topology, work)
     calls: list[CallResult] = []
     try:
-        await wait_server(topology, server, work, 30)
+        await wait_port(server, topology.public_server, PORT, work / "server.log", 30)
+        if coturn is not None:      # the server's own agent allocates on it at the first call
+            await wait_port(coturn, TURN_HOST, 3478, work / "coturn.log", 15)
         async with async_playwright() as p:
             agent_browser = await p.chromium.launch(executable_path=str(lab.browser_in("agt", work)),
                                                     args=FLAGS + resolver_flags(topology, topology.server))
