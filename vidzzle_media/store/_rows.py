@@ -3,13 +3,19 @@ transaction's writer connection (reads inside a write)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 import aiosqlite
 
 from .database import Database
 
 Executor = Database | aiosqlite.Connection
+T = TypeVar("T")
+
+
+def maybe(mapper: Callable[[aiosqlite.Row], T], row: aiosqlite.Row | None) -> T | None:
+    """``mapper(row)``, or None when the query found no row."""
+    return None if row is None else mapper(row)
 
 
 async def fetchone(ex: Executor, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import overload
 
 import aiosqlite
 
 from ..errors import Conflict
 from ..i18n import gettext
-from ._rows import Executor, fetchall, fetchcount, fetchone, inserted_id
+from ._rows import Executor, fetchall, fetchcount, fetchone, inserted_id, maybe
 
 _ANY = object()
 
@@ -46,15 +45,7 @@ class UserRecord:
     """The back-office language the user chose ("" = the tenant's)."""
 
 
-@overload
-def _user(row: None) -> None: ...
-@overload
-def _user(row: aiosqlite.Row) -> UserRecord: ...
-@overload
-def _user(row: aiosqlite.Row | None) -> UserRecord | None: ...
-def _user(row: aiosqlite.Row | None) -> UserRecord | None:
-    if row is None:
-        return None
+def _user(row: aiosqlite.Row) -> UserRecord:
     return UserRecord(row["id"], row["tenant_id"], row["role"], row["name"], row["email"], row["mobile"],
                       row["password_hash"], bool(row["locked"]), bool(row["notify_email"]),
                       bool(row["notify_sms"]), row["created_at"], row["language"])
@@ -69,7 +60,7 @@ def _scope(tenant_id: object) -> tuple[str, tuple[object, ...]]:
 
 async def get_user(ex: Executor, user_id: int, *, tenant_id: object = _ANY) -> UserRecord | None:
     cond, params = _scope(tenant_id)
-    return _user(await fetchone(ex, f"SELECT {_COLUMNS} FROM users WHERE id = ? AND {cond}", (user_id, *params)))
+    return maybe(_user, await fetchone(ex, f"SELECT {_COLUMNS} FROM users WHERE id = ? AND {cond}", (user_id, *params)))
 
 
 async def reread_user(ex: Executor, user_id: int) -> UserRecord:
@@ -81,7 +72,7 @@ async def reread_user(ex: Executor, user_id: int) -> UserRecord:
 
 
 async def get_user_by_email(ex: Executor, email: str) -> UserRecord | None:
-    return _user(await fetchone(ex, f"SELECT {_COLUMNS} FROM users WHERE email = ?", (email.strip(),)))
+    return maybe(_user, await fetchone(ex, f"SELECT {_COLUMNS} FROM users WHERE email = ?", (email.strip(),)))
 
 
 async def list_users(ex: Executor, *, tenant_id: object = _ANY) -> list[UserRecord]:

@@ -8,13 +8,12 @@ correct however many accepts race.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import overload
 
 import aiosqlite
 
 from ..events import CallEvent
 from ..values import CallState
-from ._rows import Executor, fetchone, inserted_id
+from ._rows import Executor, fetchone, inserted_id, maybe
 from .database import Database
 
 
@@ -46,14 +45,8 @@ class CallRow:
 _COLUMNS = ", ".join(CallRow.__dataclass_fields__)
 
 
-@overload
-def _call(row: None) -> None: ...
-@overload
-def _call(row: aiosqlite.Row) -> CallRow: ...
-@overload
-def _call(row: aiosqlite.Row | None) -> CallRow | None: ...
-def _call(row: aiosqlite.Row | None) -> CallRow | None:
-    return None if row is None else CallRow(**{k: row[k] for k in CallRow.__dataclass_fields__})
+def _call(row: aiosqlite.Row) -> CallRow:
+    return CallRow(**{k: row[k] for k in CallRow.__dataclass_fields__})
 
 
 async def insert_call(conn: aiosqlite.Connection, call: CallRow) -> None:
@@ -63,11 +56,11 @@ async def insert_call(conn: aiosqlite.Connection, call: CallRow) -> None:
 
 async def get_call(db: Database, call_id: str) -> CallRow | None:
     """By id alone: for the public API (the caller proves the customer key) and timers."""
-    return _call(await db.fetchone(f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,)))
+    return maybe(_call, await db.fetchone(f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,)))
 
 
 async def get_tenant_call(db: Database, tenant_id: int, call_id: str) -> CallRow | None:
-    return _call(await db.fetchone(f"SELECT {_COLUMNS} FROM calls WHERE tenant_id = ? AND id = ?", (tenant_id, call_id)))
+    return maybe(_call, await db.fetchone(f"SELECT {_COLUMNS} FROM calls WHERE tenant_id = ? AND id = ?", (tenant_id, call_id)))
 
 
 async def list_calls(db: Database, tenant_id: int, limit: int = 100) -> list[CallRow]:
@@ -163,18 +156,18 @@ async def open_calls(db: Database) -> list[CallRow]:
 async def get_call_in(conn: aiosqlite.Connection, call_id: str) -> CallRow | None:
     """Inside the caller's transaction (sees its own writes)."""
     cursor = await conn.execute(f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,))
-    return _call(await cursor.fetchone())
+    return maybe(_call, await cursor.fetchone())
 
 
 async def reread_call(ex: Executor, call_id: str) -> CallRow:
     """A call known to exist (the caller just read or changed it; calls are never deleted)."""
-    call = _call(await fetchone(ex, f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,)))
-    if call is None:
+    row = await fetchone(ex, f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,))
+    if row is None:
         raise LookupError(f"call {call_id} vanished")
-    return call
+    return _call(row)
 
 
 async def get_call_by_room(db: Database, room_id: str) -> CallRow | None:
     if not room_id:
         return None
-    return _call(await db.fetchone(f"SELECT {_COLUMNS} FROM calls WHERE room_id = ?", (room_id,)))
+    return maybe(_call, await db.fetchone(f"SELECT {_COLUMNS} FROM calls WHERE room_id = ?", (room_id,)))

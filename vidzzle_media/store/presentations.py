@@ -4,11 +4,10 @@ live under the data dir and are managed by services/presentations.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import overload
 
 import aiosqlite
 
-from ._rows import Executor, fetchall, fetchcount, fetchone, inserted_id
+from ._rows import Executor, fetchall, fetchcount, fetchone, inserted_id, maybe
 
 _COLUMNS = "id, tenant_id, title, file_name, size_bytes, pages, is_default, created_at"
 
@@ -29,15 +28,7 @@ class PresentationRow:
     created_at: str
 
 
-@overload
-def _row(r: None) -> None: ...
-@overload
-def _row(r: aiosqlite.Row) -> PresentationRow: ...
-@overload
-def _row(r: aiosqlite.Row | None) -> PresentationRow | None: ...
-def _row(r: aiosqlite.Row | None) -> PresentationRow | None:
-    if r is None:
-        return None
+def _row(r: aiosqlite.Row) -> PresentationRow:
     return PresentationRow(r["id"], r["tenant_id"], r["title"], r["file_name"], r["size_bytes"], r["pages"],
                            bool(r["is_default"]), r["created_at"])
 
@@ -50,7 +41,7 @@ async def list_for_tenant(ex: Executor, tenant_id: int) -> list[PresentationRow]
 
 
 async def get(ex: Executor, tenant_id: int, presentation_id: int) -> PresentationRow | None:
-    return _row(await fetchone(ex, f"SELECT {_COLUMNS} FROM presentations WHERE tenant_id = ? AND id = ?",
+    return maybe(_row, await fetchone(ex, f"SELECT {_COLUMNS} FROM presentations WHERE tenant_id = ? AND id = ?",
                                (tenant_id, presentation_id)))
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import overload
 
 import aiosqlite
 
-from ._rows import Executor, fetchall, fetchone, inserted_id
+from ._rows import Executor, fetchall, fetchone, inserted_id, maybe
 
 _COLUMNS = "id, name, street, zip, city, email, timezone, created_at, language"
 
@@ -30,20 +29,14 @@ class TenantRecord:
     """Default language of the tenant's staff, customers, mails and SMS."""
 
 
-@overload
-def _tenant(row: None) -> None: ...
-@overload
-def _tenant(row: aiosqlite.Row) -> TenantRecord: ...
-@overload
-def _tenant(row: aiosqlite.Row | None) -> TenantRecord | None: ...
-def _tenant(row: aiosqlite.Row | None) -> TenantRecord | None:
-    return None if row is None else TenantRecord(*(row[k] for k in
+def _tenant(row: aiosqlite.Row) -> TenantRecord:
+    return TenantRecord(*(row[k] for k in
                                                    ("id", "name", "street", "zip", "city", "email", "timezone", "created_at",
                                                     "language")))
 
 
 async def get_tenant(ex: Executor, tenant_id: int) -> TenantRecord | None:
-    return _tenant(await fetchone(ex, f"SELECT {_COLUMNS} FROM tenants WHERE id = ?", (tenant_id,)))
+    return maybe(_tenant, await fetchone(ex, f"SELECT {_COLUMNS} FROM tenants WHERE id = ?", (tenant_id,)))
 
 
 async def list_tenants(ex: Executor) -> list[TenantRecord]:
