@@ -84,9 +84,9 @@ class Client:
     """A test participant speaking directly to an sfu Participant (or via signalling)."""
 
     def __init__(self, video: bool = True, audio: bool = True, width: int = 320, height: int = 180,
-                 video_codec: str = "video/VP8") -> None:
-        self.publish_pc = RTCPeerConnection(CONFIG())
-        self.subscribe_pc = RTCPeerConnection(CONFIG())
+                 video_codec: str = "video/VP8", config: RTCConfiguration | None = None) -> None:
+        self.publish_pc = RTCPeerConnection(config or CONFIG())
+        self.subscribe_pc = RTCPeerConnection(config or CONFIG())
         self.video_track = CounterVideoTrack(width, height) if video else None
         self.audio_track = AudioStreamTrack() if audio else None
         self.received: list[Received] = []

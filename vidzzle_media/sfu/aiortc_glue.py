@@ -456,7 +456,7 @@ class SendPath:
     """
 
     __slots__ = ("_dtls", "_nominated", "_pair", "_transport", "_addr", "_sock_sendto",
-                 "_session", "_srtp", "_cdata", "_buf", "_len", "_room", "congested")
+                 "_session", "_srtp", "_cdata", "_buf", "_len", "_room", "_queued", "congested")
 
     #: above this many bytes queued in the socket transport, packets are
     #: dropped (bounded queue; the Consumer then waits for a key frame)
@@ -470,6 +470,7 @@ class SendPath:
         self._transport: Any = None
         self._addr: Any = None
         self._sock_sendto: Any = None
+        self._queued: Any = None
         self._session: Any = None
         self._srtp: Any = None
         self._cdata: Any = None
@@ -498,6 +499,9 @@ class SendPath:
         self._addr = pair.remote_addr
         sock = getattr(transport, "_sock", None)
         self._sock_sendto = sock.sendto if sock is not None and hasattr(transport, "_buffer") else None
+        # a pair on the server's own TURN allocation sends through aioice's
+        # TurnTransport, which queues in tasks and has no write-buffer size
+        self._queued = getattr(transport, "get_write_buffer_size", None)
         if session is not self._session:
             self._session = session
             fast = _SRTP_FAST and all(hasattr(session, a) for a in ("_srtp", "_cdata", "_buffer"))
@@ -561,7 +565,8 @@ class SendPath:
                 pass  # the transport queues it and waits for the socket
             except OSError:
                 return False
-        if transport.get_write_buffer_size() > self.MAX_BUFFERED:
+        queued = self._queued
+        if queued is not None and queued() > self.MAX_BUFFERED:
             self.congested = True
             return False
         self.congested = False
