@@ -70,7 +70,8 @@ async def test_metrics_calls_and_outbox(client):
     db = client.server.app[DATABASE]
     tenant = await make_tenant(db, "Metric Motors")
     now = datetime.now(timezone.utc)
-    await insert(db, [call_row(tenant, now, state=state) for state in ("ringing", "ended", "ended", "missed")])
+    await insert(db, [call_row(tenant, now, state=state) for state in ("ringing", "ended", "ended")]
+                 + [call_row(tenant, now, state="missed", miss_reason="all_declined")])
     async with db.transaction() as conn:
         await queue_webhook(conn, tenant_id=tenant, url="http://127.0.0.1:9/hook", headers={}, body={"a": 1},
                             secret="whsec_dGVzdA==", event="call.end")
@@ -78,6 +79,8 @@ async def test_metrics_calls_and_outbox(client):
     assert sample(text, "vidzzle_calls", '{state="ended"}') == 2
     assert sample(text, "vidzzle_calls", '{state="missed"}') == 1
     assert sample(text, "vidzzle_ringing_calls") == 1
+    assert sample(text, "vidzzle_unaccepted_calls", '{reason="all_declined"}') == 1
+    assert sample(text, "vidzzle_unaccepted_calls", '{reason="holiday"}') == 0      # every cause is listed
     assert sample(text, "vidzzle_outbox_depth", '{kind="webhook"}') == 1
     client.server.app[OUTBOX].wake()     # port 9 refuses: one failed attempt
     for _ in range(100):

@@ -76,7 +76,7 @@ class CallAccepted(CallEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class CallMissed(CallEvent):
-    """The last row passed unanswered (escalated) or the call was cut off.
+    """Nobody could be rung or the rows ran out unanswered (escalated), or the call was cut off.
 
     reason: a ``values.MissReason``."""
 
@@ -85,7 +85,13 @@ class CallMissed(CallEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class CallAbandoned(CallEvent):
-    """The customer left before anyone accepted."""
+    """The customer left before anyone accepted, after ``waited_s`` seconds.
+
+    reason: ``customer_cancelled``, or ``customer_media_failed`` when the
+    pre-ring check failed (a ``values.MissReason``)."""
+
+    reason: str = "customer_cancelled"
+    waited_s: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -61,6 +61,11 @@ async def gather(app: web.Application) -> list:
         calls.add_metric([state], count)
     families.append(calls)
     gauge("vidzzle_ringing_calls", "Calls ringing right now.", by_state["ringing"])
+    unaccepted = GaugeMetricFamily("vidzzle_unaccepted_calls", "Call records nobody accepted, by cause.",
+                                   labels=["reason"])
+    for reason, count in (await store_metrics.unaccepted_by_reason(db)).items():
+        unaccepted.add_metric([reason], count)
+    families.append(unaccepted)
 
     depth = GaugeMetricFamily("vidzzle_outbox_depth", "Queued outbox items by kind.", labels=["kind"])
     for kind, count in (await outbox.depth(db)).items():

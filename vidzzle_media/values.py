@@ -32,10 +32,23 @@ NOT_ACCEPTED = (CallState.MISSED, CallState.ABANDONED, CallState.OUT_OF_HOURS)
 
 
 class MissReason(StrEnum):
-    """Why a call was missed (calls.miss_reason; "" for every other state)."""
+    """Why an incoming call was not accepted (calls.miss_reason; "" for a
+    call an agent took). One cause per call, set at the moment it is decided."""
 
+    OUT_OF_HOURS = "out_of_hours"
+    """The flow's business hours were closed."""
+    HOLIDAY = "holiday"
+    """A public holiday or one-off closed day of the flow."""
+    NO_AGENT_AVAILABLE = "no_agent_available"
+    """Nobody in the flow's groups was online and free to ring."""
     RANG_UNANSWERED = "rang_unanswered"
-    NO_MEMBER_ONLINE = "no_member_online"
+    """Agents were rung, none accepted before the last row ran out."""
+    ALL_DECLINED = "all_declined"
+    """Every agent who could be rung declined."""
+    CUSTOMER_CANCELLED = "customer_cancelled"
+    """The customer left while it rang (the record keeps how long they waited)."""
+    CUSTOMER_MEDIA_FAILED = "customer_media_failed"
+    """The customer's camera, microphone or network failed the pre-ring check."""
     INTERRUPTED = "interrupted"
     """The server stopped while it rang."""
 

@@ -57,7 +57,7 @@ async def test_escalation_at_exact_boundaries(cli, db, calls, clock, rooms):
     assert await resp.json() == {"call_id": call_id, "state": "escalated",
                                  "redirect_url": "https://dealer.example/sorry"}
     call = await call_store.get_call(db, call_id)
-    assert call.state == "missed" and call.miss_reason == "no_member_online"
+    assert call.state == "missed" and call.miss_reason == "no_agent_available"
     assert rooms.entry(body["room_id"]) is None                     # the room is gone
     types = [t for t, _, _ in await call_store.list_events(db, tenant, call_id)]
     assert types == ["CallCreated", "CallRinging", "CallRinging", "CallMissed"]
@@ -72,7 +72,7 @@ async def test_out_of_hours_on_a_closed_day(cli, db, calls):
     assert status == 200
     assert body["state"] == "out_of_hours" and body["out_of_hours_url"] == "https://dealer.example/closed"
     call = await call_store.get_call(db, body["call_id"])
-    assert call.state == "out_of_hours" and call.room_id == ""
+    assert call.state == "out_of_hours" and call.room_id == "" and call.miss_reason == "out_of_hours"
     await calls.dispatcher.settle()
     assert await _rung(db, call.id) == {}
     assert [t for t, _, _ in await call_store.list_events(db, tenant, call.id)] == ["CallCreated", "CallOutOfHours"]
@@ -92,16 +92,18 @@ async def test_customer_leaves_while_ringing(cli, db, calls, clock, rooms):
     tenant, a1, a2, embed = await _setup(db)
     _, body = await _start(cli, embed)
     await calls.dispatcher.settle()
+    await clock.advance(12.5)
     resp = await cli.post(f"/api/calls/{body['call_id']}/leave", json={"customer_key": body["customer_key"]})
     assert (await resp.json())["state"] == "abandoned"
     assert not calls.dispatcher.is_ringing(body["call_id"])
     await clock.advance(100)
     await calls.dispatcher.settle()
     call = await call_store.get_call(db, body["call_id"])
-    assert call.state == "abandoned"
+    assert call.state == "abandoned" and call.miss_reason == "customer_cancelled"
     assert set(await _rung(db, call.id)) == set(a1)                 # row 2 never rang
     assert rooms.entry(body["room_id"]) is None
-    assert [t for t, _, _ in await call_store.list_events(db, tenant, call.id)][-1] == "CallAbandoned"
+    last, payload, _ = (await call_store.list_events(db, tenant, call.id))[-1]
+    assert last == "CallAbandoned" and json.loads(payload)["waited_s"] == 12.5
 
 
 async def test_customer_leaving_the_room_abandons(cli, db, calls, rooms):

@@ -162,7 +162,7 @@ async def test_webhooks_on_accept_and_end_with_a_failing_then_recovering_target(
     payload = json.loads(b2)
     call = await call_store.get_call(db, body["call_id"])
     assert payload == {"callid": body["call_id"], "start": call.accepted_at, "end": "", "callflow": call.flow_id,
-                       "userid": agent_id, "username": f"agent0.t{tenant}@example.com"}
+                       "userid": agent_id, "username": f"agent0.t{tenant}@example.com", "reason": ""}
     assert h2["Authorization"] == "Bearer abc" and _verify(secret, h2, b2)
 
     await clock.advance(42)
@@ -208,8 +208,10 @@ async def test_missed_and_abandoned_calls_send_the_end_webhook(cli, db, calls, c
             _, body = bodies[call_id]
             call = await call_store.get_call(db, call_id)
             assert body == {"callid": call_id, "start": "", "end": call.ended_at, "callflow": call.flow_id,
-                            "userid": 0, "username": ""}
+                            "userid": 0, "username": "", "reason": call.miss_reason}
         assert {(await call_store.get_call(db, c)).state for c in bodies} == {"abandoned", "missed"}
+        assert bodies[left["call_id"]][1]["reason"] == "customer_cancelled"
+        assert bodies[missed["call_id"]][1]["reason"] == "no_agent_available"    # nobody was online
         assert all(r[0].get("webhook-id") for r in target.requests)
     finally:
         await target.stop()

@@ -101,13 +101,13 @@ async def test_calls_list_filters_and_isolation(client, world, browser):
     now = datetime.now(UTC)
     rows = [call_row(world.tenant_a, now - timedelta(minutes=i), state="missed" if i % 3 == 0 else "ended",
                      duration=60, agent_id=world.user_a, agent_name="Udo User",
-                     miss_reason="no_member_online" if i % 3 == 0 else "") for i in range(120)]
+                     miss_reason="no_agent_available" if i % 3 == 0 else "") for i in range(120)]
     await insert(db, rows + [call_row(world.tenant_b, now, state="missed", miss_reason="rang_unanswered")])
     await browser.login("admin.a@example.com")
     page = await browser.get("/admin/calls")
     assert page.status == 200
     assert page.text.count("data-call-id=") == 50 and 'id="next-page"' in page.text
-    assert "No agent online" in page.text
+    assert "No agent available (nobody online or free)" in page.text
     seen = set()
     path = "/admin/calls?state=missed"
     while path:
@@ -138,3 +138,36 @@ async def test_dashboard_page_draws_svg_with_links(client, world, browser):
     assert 'href="/admin/calls?date=' in page.text
     assert 'id="tile-calls-today">2<' in page.text
     assert "2:05 min" in page.text
+
+
+async def test_why_calls_were_not_accepted_breakdown_links_to_its_calls(client, world, browser):
+    db = database(client)
+    a = world.tenant_a
+    await insert(db, [
+        call_row(a, NOW - timedelta(hours=1), state="missed", miss_reason="no_agent_available"),
+        call_row(a, NOW - timedelta(hours=2), state="missed", miss_reason="no_agent_available"),
+        call_row(a, NOW - timedelta(days=6), state="out_of_hours", miss_reason="out_of_hours"),
+        call_row(a, NOW - timedelta(days=8), state="missed", miss_reason="rang_unanswered"),     # older than 7 days
+        call_row(a, NOW - timedelta(minutes=3), state="abandoned", miss_reason="customer_cancelled"),
+        call_row(a, NOW - timedelta(minutes=4), duration=30),                                    # answered
+        call_row(world.tenant_b, NOW - timedelta(hours=1), state="missed", miss_reason="all_declined"),
+    ])
+    d = await dashboard(db, a, now=NOW)
+    assert [(m.reason, m.count) for m in d.missed] == [("no_agent_available", 2), ("customer_cancelled", 1),
+                                                       ("out_of_hours", 1)]
+    for m in d.missed:
+        page = await call_list.call_page(db, a, _query(m.link))
+        assert [r.miss_reason for r in page.rows] == [m.reason] * m.count
+    page = await call_list.call_page(db, a, {"reason": "nonsense"})
+    assert "reason" in page.problems and len(page.rows) == 6
+
+    await browser.login("admin.a@example.com")
+    shown = await browser.get("/admin/")                  # the page counts up to the real now: nothing yet
+    assert "Why calls were not accepted (last 7 days)" in shown.text and 'data-reason="' not in shown.text
+    await insert(db, [call_row(a, datetime.now(UTC) - timedelta(minutes=1), state="abandoned",
+                               miss_reason="customer_cancelled")])
+    shown = await browser.get("/admin/")
+    assert 'data-reason="customer_cancelled"' in shown.text and "Customer cancelled" in shown.text
+    listed = await browser.get("/admin/calls?reason=customer_cancelled")
+    assert listed.text.count("data-call-id=") == 2
+    assert "Customer cancelled after 0:00 min" in listed.text     # with the time the customer waited

@@ -28,7 +28,7 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 ALLOWED_TEXT = {
     "__APPNAME__", "GSM-7", "Unicode (UCS-2)", "data-cwbbb-name", 'data-cwbbb-gdpr="1"', "ms", "s)", "URL",
     'Authorization: Bearer abc123', "vidzzle-media create-support",
-    '{"callid": "…", "start": "ISO-8601", "end": "ISO-8601", "callflow": id, "userid": id, "username": "email"}',
+    '{"callid": "…", "start": "ISO-8601", "end": "ISO-8601", "callflow": id, "userid": id, "username": "email", "reason": "…"}',
 }
 """Brand names and technical tokens that read the same in every language."""
 

@@ -35,6 +35,14 @@ def _label(labels: Mapping[str, str], value: str) -> str:
     return gettext(labels[value]) if value in labels else value
 
 
+def _reason(row) -> str:
+    """Why the call was not accepted; a cancelled one says after how long."""
+    label = _label(call_list.MISS_REASONS, row.miss_reason)
+    waited = call_list.waited_s(row)
+    return gettext("%(reason)s after %(duration)s", reason=label, duration=format_duration(waited)) \
+        if waited is not None else label
+
+
 @routes.get("/calls", name="calls")
 async def calls_page(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
@@ -48,12 +56,13 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
         "row": r, "created": _local(r.created_at, tz), "accepted": _local(r.accepted_at, tz),
         "ended": _local(r.ended_at, tz), "duration": format_duration(r.duration_s, unit=False),
         "state": _label(call_list.STATE_LABELS, r.state), "direction": _label(call_list.DIRECTION_LABELS, r.direction),
-        "reason": _label(call_list.MISS_REASONS, r.miss_reason),
+        "reason": _reason(r),
     } for r in page.rows]
     return await render(request, "calls/list.html", {
         "rows": rows, "page": page, "filters": page.filters, "flows": flows, "agents": agents,
         "states": [(k, gettext(call_list.STATE_LABELS[k])) for k in call_list.STATES], "timezone": tz_name,
         "directions": [(k, gettext(label)) for k, label in call_list.DIRECTION_LABELS.items()],
+        "reasons": [(k, gettext(label)) for k, label in call_list.MISS_REASONS.items()],
         "all_tenants": tenant_id is None, "scope_tenant": tenant_id,
     })
 

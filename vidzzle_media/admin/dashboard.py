@@ -12,6 +12,8 @@ from aiohttp import web
 from .. import keys
 from ..i18n import format_duration
 from ..services.accounts.activity import WINDOW_S
+from ..services.calls.call_list import MISS_REASONS
+from ..services.calls.dashboard import MISS_DAYS
 from ..services.calls.dashboard import dashboard as call_numbers
 from . import chart
 from .auth import require_user, tenant_scope
@@ -39,7 +41,8 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         "avg_outgoing": format_duration(stats.outgoing.avg_duration_s if stats else 0),
         "follow_up_path": FOLLOW_UP_PATH,
         "scope_tenant": tenant_id,
-        "chart_of": chart.build,   # dashboard_chart.html: SVG geometry of stats.bars
+        "chart_of": chart.build,
+        "miss_labels": MISS_REASONS, "miss_days": MISS_DAYS,   # dashboard_chart.html: SVG geometry of stats.bars
     })
 
 

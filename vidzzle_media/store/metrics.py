@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..values import CallState
+from ..values import CallState, MissReason
 from .database import Database
 
 CALL_STATES = tuple(CallState)
@@ -11,6 +11,14 @@ CALL_STATES = tuple(CallState)
 async def calls_by_state(db: Database) -> dict[str, int]:
     rows = await db.fetchall("SELECT state, COUNT(*) FROM calls GROUP BY state")
     counts: dict[str, int] = {state: 0 for state in CALL_STATES}
+    counts.update({row[0]: row[1] for row in rows})
+    return counts
+
+
+async def unaccepted_by_reason(db: Database) -> dict[str, int]:
+    """Every cause of ``values.MissReason`` with its count of call records (0 included)."""
+    rows = await db.fetchall("SELECT miss_reason, COUNT(*) FROM calls WHERE miss_reason != '' GROUP BY miss_reason")
+    counts: dict[str, int] = {reason: 0 for reason in MissReason}
     counts.update({row[0]: row[1] for row in rows})
     return counts
 

@@ -47,6 +47,8 @@ class CallFilter:
     """None: every tenant's calls (support)."""
     state: str = ""
     """A call state, or ``accepted_any`` (was accepted) / ``not_accepted`` (missed, abandoned, out of hours)."""
+    miss_reason: str = ""
+    """Why it was not accepted (a ``values.MissReason``)."""
     direction: str = ""
     flow_id: int | None = None
     agent_id: int | None = None
@@ -92,6 +94,14 @@ async def day_numbers(db: Database, tenant_id: int, start: str, end: str) -> dic
     return {d: found.get(d, DayNumbers(0, 0, 0.0)) for d in ("incoming", "outgoing")}
 
 
+async def miss_reasons(db: Database, tenant_id: int, start: str, end: str) -> dict[str, int]:
+    """Incoming calls created in [start, end) that nobody accepted, by cause."""
+    rows = await db.fetchall(
+        "SELECT miss_reason, COUNT(*) AS n FROM calls WHERE tenant_id = ? AND created_at >= ? AND created_at < ?"
+        " AND direction = 'incoming' AND miss_reason != '' GROUP BY miss_reason", (tenant_id, start, end))
+    return {r["miss_reason"]: int(r["n"]) for r in rows}
+
+
 async def hourly(db: Database, tenant_id: int, start: str, end: str, start_epoch: int) -> list[HourBucket]:
     """Buckets of 3600 s counted from ``start_epoch`` (the window start, a whole
     minute); empty hours are absent. Grouped by text (UTC hour + whether the
@@ -128,6 +138,9 @@ async def list_calls(db: Database, f: CallFilter) -> list[CallListRow]:
     elif f.state:
         where.append("c.state = ?")
         params.append(f.state)
+    if f.miss_reason:
+        where.append("c.miss_reason = ?")
+        params.append(f.miss_reason)
     if f.direction:
         where.append("c.direction = ?")
         params.append(f.direction)

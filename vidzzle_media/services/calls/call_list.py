@@ -2,6 +2,7 @@
 query string, validated, turned into a store query with a keyset cursor.
 
 Filters: ``state`` (a call state, ``accepted_any`` or ``not_accepted``),
+``reason`` (why it was not accepted, a ``values.MissReason``),
 ``direction``, ``flow``, ``agent`` (ids of the tenant), ``date`` (local day
 in the tenant's time zone) or ``from``/``to`` (UTC ISO instants, what the
 dashboard chart links to), ``duration=1`` (only calls with a duration),
@@ -30,13 +31,18 @@ STATE_LABELS: dict[str, str] = {
 STATES = tuple(STATE_LABELS)
 DIRECTION_LABELS: dict[str, str] = {Direction.INCOMING: N_("Incoming"), Direction.OUTGOING: N_("Outgoing")}
 MISS_REASONS: dict[str, str] = {
+    MissReason.OUT_OF_HOURS: N_("Out of hours"),
+    MissReason.HOLIDAY: N_("Closed: holiday"),
+    MissReason.NO_AGENT_AVAILABLE: N_("No agent available (nobody online or free)"),
     MissReason.RANG_UNANSWERED: N_("Nobody answered in time"),
-    MissReason.NO_MEMBER_ONLINE: N_("No agent online"),
+    MissReason.ALL_DECLINED: N_("All agents declined"),
+    MissReason.CUSTOMER_CANCELLED: N_("Customer cancelled"),
+    MissReason.CUSTOMER_MEDIA_FAILED: N_("Customer's camera, microphone or network failed"),
     MissReason.INTERRUPTED: N_("Interrupted: the server stopped while ringing"),
 }
 """Labels are msgids: the page translates them (``gettext``)."""
 PAGE_SIZE = 50
-FILTER_KEYS = ("state", "direction", "flow", "agent", "date", "from", "to", "duration")
+FILTER_KEYS = ("state", "reason", "direction", "flow", "agent", "date", "from", "to", "duration")
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,11 @@ async def call_page(db: Database, tenant_id: int | None, query: Mapping[str, str
             f, filters["state"] = replace(f, state=state), state
         else:
             problems["state"] = gettext("Unknown state.")
+    if reason := get("reason"):
+        if reason in MISS_REASONS:
+            f, filters["reason"] = replace(f, miss_reason=reason), reason
+        else:
+            problems["reason"] = gettext("Unknown reason.")
     if direction := get("direction"):
         if direction in DIRECTION_LABELS:
             f, filters["direction"] = replace(f, direction=direction), direction
@@ -117,6 +128,16 @@ async def call_page(db: Database, tenant_id: int | None, query: Mapping[str, str
         last = rows[-1]
         next_query = urlencode({**filters, "before": f"{last.created_at}|{last.id}"})
     return CallPage(rows=rows, next_query=next_query, filters=filters, problems=problems)
+
+
+def waited_s(row: CallListRow) -> float | None:
+    """Seconds a customer waited before leaving (``customer_cancelled``); None otherwise."""
+    if row.miss_reason != MissReason.CUSTOMER_CANCELLED or not row.ended_at:
+        return None
+    try:
+        return max(0.0, (datetime.fromisoformat(row.ended_at) - datetime.fromisoformat(row.created_at)).total_seconds())
+    except ValueError:
+        return None
 
 
 async def timezone_name(db: Database, tenant_id: int | None) -> str:

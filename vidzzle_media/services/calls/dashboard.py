@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 from ...store import Database, stats
 
 CHART_HOURS = 48
+MISS_DAYS = 7
+"""The breakdown of why calls were not accepted covers this many days up to now."""
 CALLS_PATH = "/admin/calls"
 
 
@@ -58,6 +60,17 @@ class Bar:
 
 
 @dataclass(frozen=True)
+class MissCount:
+    """Calls not accepted for one cause in the last MISS_DAYS days."""
+
+    reason: str
+    """A ``values.MissReason``."""
+    count: int
+    link: str
+    """The calls-list URL of those calls."""
+
+
+@dataclass(frozen=True)
 class Dashboard:
     """Everything the dashboard shows about calls."""
 
@@ -72,6 +85,8 @@ class Dashboard:
     """CHART_HOURS hours, oldest first."""
     links: dict[str, str]
     """calls_today / avg_duration / outgoing / avg_outgoing -> calls-list URL"""
+    missed: list[MissCount] = field(default_factory=list)
+    """Why incoming calls of the last MISS_DAYS days were not accepted, most frequent first."""
 
     @property
     def calls_today(self) -> int:
@@ -108,9 +123,14 @@ async def dashboard(db: Database, tenant_id: int, now: datetime | None = None) -
             "accepted": calls_link(**span, state="accepted_any"),
             "not_accepted": calls_link(**span, state="not_accepted"),
         }))
+    since = now - timedelta(days=MISS_DAYS)
+    missed = [MissCount(reason, count, calls_link(**{"from": iso(since), "to": iso(now), "reason": reason,
+                                                     "direction": "incoming"}))
+              for reason, count in sorted((await stats.miss_reasons(db, tenant_id, iso(since), iso(now))).items(),
+                                          key=lambda item: (-item[1], item[0]))]
     today = day.isoformat()
     return Dashboard(day=day, timezone=tz_name, incoming=numbers["incoming"], outgoing=numbers["outgoing"],
-                     bars=bars, links={
+                     bars=bars, missed=missed, links={
                          "calls_today": calls_link(date=today, direction="incoming"),
                          "avg_duration": calls_link(date=today, direction="incoming", duration="1"),
                          "outgoing": calls_link(date=today, direction="outgoing"),

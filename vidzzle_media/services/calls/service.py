@@ -185,7 +185,7 @@ class CallService:
         common: dict[str, Any] = {"call_id": call.id, "tenant_id": call.tenant_id, "at": at}
         created = events.CallCreated(**common, flow_id=flow.id, customer_name=name)
         if not is_open(WeekHours.from_pairs(flow.hours), flow.timezone, now):
-            call.state = CallState.OUT_OF_HOURS
+            call.state, call.miss_reason = CallState.OUT_OF_HOURS, MissReason.OUT_OF_HOURS
             async with self.db.transaction() as conn:
                 await store.insert_call(conn, call)
                 await store.add_event(conn, created)
@@ -264,7 +264,7 @@ class CallService:
         """R-CALL-3: the last row passed unanswered -> missed (escalated)."""
         self._live.pop(call_id, None)
         rung = await store.rung_users(self.db, call_id)
-        reason = MissReason.RANG_UNANSWERED if any(rung.values()) else MissReason.NO_MEMBER_ONLINE
+        reason = MissReason.RANG_UNANSWERED if any(rung.values()) else MissReason.NO_AGENT_AVAILABLE
         _, at = self._now()
         async with self.db.transaction() as conn:
             call = await store.get_call_in(conn, call_id)
@@ -279,16 +279,18 @@ class CallService:
         await self.presence.push(rung, agent_messages.Withdrawn(call_id, "escalated"))
         await self._close_room(call, "escalated")
 
-    async def abandon(self, call_id: str) -> bool:
+    async def abandon(self, call_id: str, reason: MissReason = MissReason.CUSTOMER_CANCELLED) -> bool:
         """R-CALL-5: the customer left while ringing."""
         self.dispatcher.stop(call_id)
         self._live.pop(call_id, None)
-        _, at = self._now()
+        now, at = self._now()
         async with self.db.transaction() as conn:
             call = await store.get_call_in(conn, call_id)
-            if call is None or not await store.finish_ringing(conn, call_id, CallState.ABANDONED, at):
+            if call is None or not await store.finish_ringing(conn, call_id, CallState.ABANDONED, at, reason):
                 return False
-            await store.add_event(conn, events.CallAbandoned(call_id=call_id, tenant_id=call.tenant_id, at=at))
+            waited = round(max(0.0, (now - datetime.fromisoformat(call.created_at)).total_seconds()), 1)
+            await store.add_event(conn, events.CallAbandoned(call_id=call_id, tenant_id=call.tenant_id, at=at,
+                                                             reason=reason, waited_s=waited))
             hook = await queue_call_webhook(conn, await store.reread_call(conn, call_id), "end", now=self.clock.now())
         log.info("call %s: abandoned by the customer", call_id)
         if hook:

@@ -98,8 +98,9 @@ async def regenerate_secret(db: Database, tenant_id: int) -> str:
 
 
 def payload(call: CallRow) -> dict:
-    """Exactly the JSON of R-HOOK-2. A call nobody accepted (missed, abandoned)
-    has no start, user id 0 and an empty user name."""
+    """The JSON of R-HOOK-2 plus ``reason``. A call nobody accepted (missed,
+    abandoned) has no start, user id 0, an empty user name and its
+    ``values.MissReason`` as the reason ("" for a call an agent took)."""
     return {
         "callid": call.id,
         "start": call.accepted_at or "",
@@ -107,6 +108,7 @@ def payload(call: CallRow) -> dict:
         "callflow": call.flow_id,
         "userid": call.agent_id or 0,
         "username": call.agent_email or "",
+        "reason": call.miss_reason,
     }
 
 
