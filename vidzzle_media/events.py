@@ -75,6 +75,13 @@ class CallAccepted(CallEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CallDeclined(CallEvent):
+    """An agent pressed "Decline": the call stops ringing for them only."""
+
+    user_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class CallMissed(CallEvent):
     """Nobody could be rung or the rows ran out unanswered (escalated), or the call was cut off.
 
@@ -103,4 +110,4 @@ class CallEnded(CallEvent):
 
 
 EVENT_TYPES = {cls.__name__: cls for cls in (CallCreated, CallOutOfHours, CallRinging, CallAccepted,
-                                             CallMissed, CallAbandoned, CallEnded)}
+                                             CallDeclined, CallMissed, CallAbandoned, CallEnded)}

@@ -121,18 +121,21 @@ async def test_wizard_validates_each_step_and_saves(world, db, cli):
     assert page.path == "/admin/flows"
     flow = (await flow_service.list_flows(db, ta))[0]
     assert flow.rows == [(group, 200), (group, 40)] and flow.hours[6] == ["10:00", "10:00"]
+    assert not flow.ring_busy_agents                                    # busy agents are skipped by default
     assert len(flow.embed_id) >= 32                                     # 192 bits, urlsafe
     text = unescape(page.text)
     assert '<script src="http://127.0.0.1/embed.js"></script>' in text
     assert f'<button id="btn-cwbbb-osr" data-cwbbb-igh="{flow.embed_id}" data-cwbbb-name="Customer" data-cwbbb-gdpr="1">' in text
 
-    # edit through the same wizard; the embed id stays
+    # edit through the same wizard; the embed id stays; step 2's checkbox rides along as a hidden field
     page = await admin.get(f"/admin/flows/{flow.id}/edit")
     assert 'value="Sales"' in page.text
-    page = await admin.post(f"/admin/flows/{flow.id}/edit", {**step3, "name": "Sales 2"})
+    page = await admin.post(f"/admin/flows/{flow.id}/edit", {**step2, **rows, "ring_busy_agents": "1"})
+    assert 'name="ring_busy_agents" value="1"' in page.text, page.text[page.text.find("wizard-steps"):][:3000]
+    page = await admin.post(f"/admin/flows/{flow.id}/edit", {**step3, "name": "Sales 2", "ring_busy_agents": "1"})
     assert page.path == "/admin/flows"
     edited = await flow_service.get_flow(db, ta, flow.id)
-    assert edited.name == "Sales 2" and edited.embed_id == flow.embed_id
+    assert edited.name == "Sales 2" and edited.embed_id == flow.embed_id and edited.ring_busy_agents
 
     # delete after confirmation: the embed id no longer starts calls
     page = await admin.get(f"/admin/flows/{flow.id}/delete")

@@ -8,6 +8,7 @@ from admin.helpers import make_tenant
 
 from vidzzle_media.keys import PRESENCE
 from vidzzle_media.store import calls as call_store
+from vidzzle_media.store import flows as flow_store
 
 from .world import make_agents, make_flow, make_group, online_agent
 
@@ -129,7 +130,7 @@ async def test_customer_left_and_escalation_are_pushed(cli, db, calls, clock):
 
 async def test_agent_coming_online_gets_the_ringing_call(cli, db, calls):
     tenant = await make_tenant(db, "Alpha Cars")
-    ids = await make_agents(db, tenant, 1)
+    ids = await make_agents(db, tenant, 1, notify_email=True)    # offline, but the mail reaches them
     group = await make_group(db, tenant, "One", ids)
     embed = await make_flow(db, tenant, [(group, 60)])
     body = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "Late"})).json()
@@ -144,7 +145,7 @@ async def test_agent_coming_online_gets_the_ringing_call(cli, db, calls):
 async def test_accept_of_a_foreign_or_unrung_call(cli, db, calls):
     ta = await make_tenant(db, "Alpha Cars")
     tb = await make_tenant(db, "Beta Motors")
-    a_ids = await make_agents(db, ta, 2, prefix="alpha")
+    a_ids = await make_agents(db, ta, 2, prefix="alpha", notify_email=True)
     group = await make_group(db, ta, "One", [a_ids[0]])
     embed = await make_flow(db, ta, [(group, 60)])
     body = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "C"})).json()
@@ -206,3 +207,63 @@ async def test_bad_messages_get_the_room_sockets_error_replies(cli, db):
     await agent.ws.send_json({"type": "ping"})
     assert (await agent.next("pong"))["type"] == "pong"
     await _close([agent])
+
+
+async def test_decline_stops_ringing_for_that_agent_only_then_the_next_row_rings_at_once(cli, db, calls, clock):
+    tenant = await make_tenant(db, "Alpha Cars")
+    ids, agents = await _agents(cli, db, tenant, 3)
+    row1, row2 = await make_group(db, tenant, "One", ids[:2]), await make_group(db, tenant, "Two", [ids[2]])
+    embed = await make_flow(db, tenant, [(row1, 60), (row2, 30)])
+    body = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "C"})).json()
+    call_id = body["call_id"]
+    await calls.dispatcher.settle()
+    await asyncio.gather(agents[0].next("ringing"), agents[1].next("ringing"))
+
+    await agents[0].ws.send_json({"type": "decline", "call_id": call_id})
+    assert (await agents[0].next("result"))["ok"]
+    assert await agents[0].next("withdrawn") == {"type": "withdrawn", "call_id": call_id, "reason": "declined"}
+    await calls.dispatcher.settle()
+    assert not [m for m in await agents[1].drain() if m["type"] == "withdrawn"]    # still rings for agent 1
+    assert not [m for m in await agents[2].drain() if m["type"] == "ringing"]       # row 2 waits its turn
+
+    await agents[1].ws.send_json({"type": "decline", "call_id": call_id})           # row 1 all declined:
+    assert (await agents[1].next("result"))["ok"]
+    await calls.dispatcher.settle()
+    assert (await agents[2].next("ringing"))["call_id"] == call_id                   # row 2 now, not at 60 s
+    await agents[2].ws.send_json({"type": "decline", "call_id": call_id})
+    assert (await agents[2].next("result"))["ok"]
+    await calls.dispatcher.settle()
+    call = await call_store.get_call(db, call_id)
+    assert (call.state, call.miss_reason) == ("missed", "all_declined")             # nobody made to wait
+    types = [t for t, _, _ in await call_store.list_events(db, tenant, call_id)]
+    assert types.count("CallDeclined") == 3
+
+    await agents[0].ws.send_json({"type": "decline", "call_id": call_id})           # too late: a clear answer
+    result = await agents[0].next("result")
+    assert not result["ok"] and result["status"] == 410
+    await _close(agents)
+
+
+async def test_an_agent_in_a_call_is_not_rung_unless_the_flow_says_so(cli, db, calls):
+    tenant = await make_tenant(db, "Alpha Cars")
+    ids, agents = await _agents(cli, db, tenant, 2)
+    group = await make_group(db, tenant, "All", ids)
+    embed = await make_flow(db, tenant, [(group, 60)])
+    first = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "First"})).json()
+    await calls.dispatcher.settle()
+    await agents[0].ws.send_json({"type": "accept", "call_id": first["call_id"]})
+    assert (await agents[0].next("result"))["ok"]
+
+    assert (await agents[1].next("ringing"))["customer_name"] == "First"
+    second = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "Second"})).json()
+    await calls.dispatcher.settle()
+    assert (await agents[1].next("ringing"))["customer_name"] == "Second"
+    assert set(await call_store.rung_users(db, second["call_id"])) == {ids[1]}      # agent 0 is busy
+
+    flow = (await flow_store.list_flows(db, tenant))[0]
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE call_flows SET ring_busy_agents = 1 WHERE id = ?", (flow.id,))
+    third = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "Third"})).json()
+    await calls.dispatcher.settle()
+    assert set(await call_store.rung_users(db, third["call_id"])) == set(ids)
+    await _close(agents)

@@ -13,9 +13,10 @@ from .world import ALL_WEEK, make_agents, make_flow, make_group
 
 
 async def _setup(db, rows=((1, 20), (2, 30))):
+    """Agents offline in the browser but notified by mail: every row rings its whole time."""
     tenant = await make_tenant(db, "Alpha Cars")
-    a1 = await make_agents(db, tenant, 2, prefix="first")
-    a2 = await make_agents(db, tenant, 1, prefix="second")
+    a1 = await make_agents(db, tenant, 2, prefix="first", notify_email=True)
+    a2 = await make_agents(db, tenant, 1, prefix="second", notify_email=True)
     g1 = await make_group(db, tenant, "Sales", a1)
     g2 = await make_group(db, tenant, "Service", a2)
     groups = {1: g1, 2: g2}
@@ -57,7 +58,7 @@ async def test_escalation_at_exact_boundaries(cli, db, calls, clock, rooms):
     assert await resp.json() == {"call_id": call_id, "state": "escalated",
                                  "redirect_url": "https://dealer.example/sorry"}
     call = await call_store.get_call(db, call_id)
-    assert call.state == "missed" and call.miss_reason == "no_agent_available"
+    assert call.state == "missed" and call.miss_reason == "rang_unanswered"
     assert rooms.entry(body["room_id"]) is None                     # the room is gone
     types = [t for t, _, _ in await call_store.list_events(db, tenant, call_id)]
     assert types == ["CallCreated", "CallRinging", "CallRinging", "CallMissed"]
@@ -187,3 +188,36 @@ async def test_restart_closes_calls_left_open(aiohttp_client, settings, db, cli,
         assert (await call_store.get_call(again, accepted["call_id"])).state == "ended"
     finally:
         await again.close()
+
+
+async def test_rows_nobody_can_answer_are_skipped_at_once(cli, db, calls, clock):
+    """Row 1's agents are offline without mail, row 2's agent gets a mail:
+    row 2 rings at 0 s, and the call escalates 30 s later, not 50 s."""
+    tenant = await make_tenant(db, "Alpha Cars")
+    offline = await make_agents(db, tenant, 2, prefix="first")
+    mailed = await make_agents(db, tenant, 1, prefix="second", notify_email=True)
+    embed = await make_flow(db, tenant, [(await make_group(db, tenant, "Sales", offline), 20),
+                                         (await make_group(db, tenant, "Service", mailed), 30)])
+    _, body = await _start(cli, embed)
+    await calls.dispatcher.settle()
+    assert set(await _rung(db, body["call_id"])) == set(offline) | set(mailed)     # at 0 s
+    await clock.advance(29.9)
+    await calls.dispatcher.settle()
+    assert (await call_store.get_call(db, body["call_id"])).state == "ringing"
+    await clock.advance(0.1)
+    await calls.dispatcher.settle()
+    call = await call_store.get_call(db, body["call_id"])
+    assert (call.state, call.miss_reason) == ("missed", "rang_unanswered")
+
+
+async def test_nobody_to_ring_at_all_sends_the_customer_on_at_once(cli, db, calls, clock):
+    tenant = await make_tenant(db, "Alpha Cars")
+    embed = await make_flow(db, tenant, [(await make_group(db, tenant, "Sales", await make_agents(db, tenant, 2)),
+                                          60)])
+    _, body = await _start(cli, embed)
+    await calls.dispatcher.settle()                   # no time passes on the clock
+    resp = await cli.get(f"/api/calls/{body['call_id']}", params={"key": body["customer_key"]})
+    assert await resp.json() == {"call_id": body["call_id"], "state": "escalated",
+                                 "redirect_url": "https://dealer.example/sorry"}
+    call = await call_store.get_call(db, body["call_id"])
+    assert (call.state, call.miss_reason, call.ended_at) == ("missed", "no_agent_available", call.created_at)

@@ -150,7 +150,7 @@ async def test_webhooks_on_accept_and_end_with_a_failing_then_recovering_target(
     assert secret.startswith("whsec_")
     outbox = cli.server.app[OUTBOX]
     outbox.now = clock.now                       # one injected clock for routing and retries
-    agent_id, body = await _ringing_call(cli, db, calls, tenant)
+    agent_id, body = await _ringing_call(cli, db, calls, tenant, notify_email=True)
     agent = CurrentUser(agent_id, tenant, "user", "Agent 0", f"agent0.t{tenant}@example.com")
     await calls.accept(body["call_id"], agent)
     await hook_target.wait(1)                    # first attempt: 500
@@ -192,7 +192,7 @@ async def test_missed_and_abandoned_calls_send_the_end_webhook(cli, db, calls, c
         tenant = await make_tenant(db, "Beta Cars")
         await webhook_settings.save_settings(db, tenant, {
             "start_url": target.url + "/start", "start_headers": "", "end_url": target.url + "/end", "end_headers": ""}, policy=LOOPBACK)
-        ids = await make_agents(db, tenant, 1)
+        ids = await make_agents(db, tenant, 1, notify_email=True)     # offline, told by mail: the rows ring out
         group = await make_group(db, tenant, "Service", ids)
         embed = await make_flow(db, tenant, [(group, 20)])
         left, missed = [await (await cli.post("/api/calls", json={"embed_id": embed, "name": n})).json()
@@ -211,7 +211,7 @@ async def test_missed_and_abandoned_calls_send_the_end_webhook(cli, db, calls, c
                             "userid": 0, "username": "", "reason": call.miss_reason}
         assert {(await call_store.get_call(db, c)).state for c in bodies} == {"abandoned", "missed"}
         assert bodies[left["call_id"]][1]["reason"] == "customer_cancelled"
-        assert bodies[missed["call_id"]][1]["reason"] == "no_agent_available"    # nobody was online
+        assert bodies[missed["call_id"]][1]["reason"] == "rang_unanswered"
         assert all(r[0].get("webhook-id") for r in target.requests)
     finally:
         await target.stop()
@@ -221,7 +221,7 @@ async def test_ringing_calls_are_bounded_per_address_and_per_tenant(cli, db):
     settings = cli.server.app[keys.SETTINGS]
     settings.security.ringing_calls_per_address, settings.security.ringing_calls_per_tenant = 2, 3
     tenant = await make_tenant(db, "Burst Cars")
-    ids = await make_agents(db, tenant, 1)
+    ids = await make_agents(db, tenant, 1, notify_email=True)
     embed = await make_flow(db, tenant, [(await make_group(db, tenant, "Sales", ids), 60)])
     statuses = [(await cli.post("/api/calls", json={"embed_id": embed, "name": f"C{i}"})).status for i in range(3)]
     assert statuses == [201, 201, 429]                    # the third from the same address

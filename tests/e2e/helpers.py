@@ -48,9 +48,12 @@ async def give_presentation(world, tenant_id: int) -> bool:
 
 async def team(world, name: str, agents: int = 1, ring: tuple[int, ...] = (60,), open_: bool = True,
                presentation: bool = False, language: str = "en"):
-    """A tenant with agents in one group and a flow ringing it; returns (tenant, agent ids, emails, embed id)."""
+    """A tenant with agents in one group and a flow ringing it; returns (tenant, agent ids, emails, embed id).
+
+    The agents get call mails: offline ones can still answer, so a call rings
+    its whole time even before (or without) an agent's console being open."""
     tenant = await make_tenant(world.db, name, language=language)
-    ids = await make_agents(world.db, tenant, agents)
+    ids = await make_agents(world.db, tenant, agents, notify_email=True)
     gid = await make_group(world.db, tenant, "Team", ids)
     embed = await make_flow(world, tenant, [(gid, secs) for secs in ring], open_=open_)
     if presentation:

@@ -7,6 +7,8 @@ validates the current step, "Save" validates all three again (services/flows.py)
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from .. import keys
@@ -35,8 +37,11 @@ def _rows(form: dict) -> list[tuple[str, str]]:
     return rows
 
 
+_ROW_FIELD = re.compile(r"^(group|ring)_\d+$")
+
+
 def _with_rows(form: dict, rows: list[tuple[str, str]]) -> dict:
-    clean = {k: v for k, v in form.items() if not k.startswith(("group_", "ring_"))}
+    clean = {k: v for k, v in form.items() if not _ROW_FIELD.match(k)}
     for i, (group, ring) in enumerate(rows):
         clean[f"group_{i}"], clean[f"ring_{i}"] = group, ring
     return clean

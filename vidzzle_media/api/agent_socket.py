@@ -68,6 +68,9 @@ async def _handle(ws: web.WebSocketResponse, calls, user, raw: str) -> None:
             result = await calls.accept(call_id, user)
             answer = am.Result("accept", True, call_id, room_id=result.room_id, room_token=result.room_token,
                                agent_path=result.agent_path)
+        elif isinstance(message, am.Decline):
+            await calls.decline(call_id, user)
+            answer = am.Result("decline", True, call_id)
         else:
             await calls.hang_up(call_id, user)
             answer = am.Result("hangup", True, call_id)

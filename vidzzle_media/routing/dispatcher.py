@@ -59,6 +59,24 @@ class Dispatcher:
             live.timer.cancel()
         return True
 
+    def skip(self, call_id: str) -> bool:
+        """Nobody in the rows ringing now can answer: the next row starts now
+        (the rest of the plan moves up by the time saved), or, after the last
+        row, the call escalates now. False when the call is not ringing here."""
+        live = self._calls.get(call_id)
+        if live is None:
+            return False
+        elapsed = self.clock.time() - live.started
+        following = live.plan.next_change(elapsed)
+        if following is None:
+            return False
+        if live.timer is not None:
+            live.timer.cancel()
+            live.timer = None
+        live.started -= following - elapsed
+        self._step(call_id, following)
+        return True
+
     def is_ringing(self, call_id: str) -> bool:
         return call_id in self._calls
 

@@ -13,7 +13,7 @@ import aiosqlite
 
 from ..events import CallEvent
 from ..values import CallState
-from ._rows import Executor, fetchone, inserted_id, maybe
+from ._rows import Executor, fetchall, fetchone, inserted_id, maybe
 from .database import Database
 
 
@@ -130,6 +130,50 @@ async def mark_ring_online(conn: aiosqlite.Connection, call_id: str, user_id: in
     await conn.execute("UPDATE call_rings SET online = 1 WHERE call_id = ? AND user_id = ?", (call_id, user_id))
 
 
+@dataclass(frozen=True)
+class Ring:
+    """One agent rung for a call."""
+
+    online: bool
+    """The ring reached the agent's browser (online then, or came online while it rang)."""
+    notified: bool
+    """A mail or SMS with the call's link went out to the agent."""
+    declined: bool
+    """The agent pressed "Decline"."""
+
+    @property
+    def can_answer(self) -> bool:
+        """The agent knows of the call (browser, mail or SMS) and has not declined it."""
+        return (self.online or self.notified) and not self.declined
+
+
+async def rings(ex: Executor, call_id: str) -> dict[int, Ring]:
+    """user id -> how the call rang them."""
+    rows = await fetchall(ex, "SELECT user_id, online, notified, declined_at FROM call_rings WHERE call_id = ?",
+                          (call_id,))
+    return {r["user_id"]: Ring(bool(r["online"]), bool(r["notified"]), r["declined_at"] is not None) for r in rows}
+
+
+async def mark_ring_notified(conn: aiosqlite.Connection, call_id: str, user_id: int) -> None:
+    await conn.execute("UPDATE call_rings SET notified = 1 WHERE call_id = ? AND user_id = ?", (call_id, user_id))
+
+
+async def decline(conn: aiosqlite.Connection, call_id: str, user_id: int, at: str) -> bool:
+    """Mark the user's ring declined; False when they were not rung or declined already."""
+    cursor = await conn.execute(
+        "UPDATE call_rings SET declined_at = ? WHERE call_id = ? AND user_id = ? AND declined_at IS NULL",
+        (at, call_id, user_id))
+    return cursor.rowcount == 1
+
+
+async def busy_agents(db: Database, tenant_id: int) -> set[int]:
+    """Agents of the tenant in an accepted call right now."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT agent_id FROM calls WHERE tenant_id = ? AND state = 'accepted' AND agent_id IS NOT NULL",
+        (tenant_id,))
+    return {r["agent_id"] for r in rows}
+
+
 async def rung_users(db: Database, call_id: str) -> dict[int, bool]:
     """user id -> was online while rung."""
     rows = await db.fetchall("SELECT user_id, online FROM call_rings WHERE call_id = ?", (call_id,))
@@ -137,11 +181,12 @@ async def rung_users(db: Database, call_id: str) -> dict[int, bool]:
 
 
 async def ringing_for_user(db: Database, tenant_id: int, user_id: int) -> list[CallRow]:
-    """Calls ringing right now for this user (pushed again when they come online)."""
+    """Calls ringing right now for this user, unless they declined (pushed again when they come online)."""
     rows = await db.fetchall(
         f"SELECT {', '.join('c.' + k for k in CallRow.__dataclass_fields__)} FROM calls c"
         " JOIN call_rings r ON r.call_id = c.id"
-        " WHERE c.tenant_id = ? AND r.user_id = ? AND c.state = 'ringing' ORDER BY c.created_at",
+        " WHERE c.tenant_id = ? AND r.user_id = ? AND c.state = 'ringing' AND r.declined_at IS NULL"
+        " ORDER BY c.created_at",
         (tenant_id, user_id),
     )
     return [_call(r) for r in rows]

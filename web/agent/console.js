@@ -1,4 +1,4 @@
-// Agent console: presence (/ws/agent), ringing toasts with sound, accept.
+// Agent console: presence (/ws/agent), ringing toasts with sound, accept or decline.
 import { isRinging, startRinging, stopRinging, unlock } from "/static/agent/ring.js";
 import { _, loadMessages } from "/static/js/i18n.js";
 
@@ -52,7 +52,16 @@ function showToast(msg) {
     sessionStorage.setItem("vidzzle-accept-at", String(Date.now()));
     send({ type: "accept", call_id: msg.call_id });
   });
-  actions.append(accept);
+  const decline = document.createElement("button");
+  decline.type = "button";
+  decline.className = "button decline";
+  decline.textContent = _("Decline");
+  decline.title = _("Stop ringing for me; the call goes on ringing for the others");
+  decline.addEventListener("click", () => {
+    decline.disabled = accept.disabled = true;
+    send({ type: "decline", call_id: msg.call_id });
+  });
+  actions.append(accept, decline);
   el.append(title, flow, actions);
   $("toasts").append(el);
   toasts.set(msg.call_id, el);
@@ -77,11 +86,13 @@ function onMessage(msg) {
     case "ringing": return showToast(msg);
     case "taken": return removeToast(msg.call_id, _("Taken by %(name)s", { name: msg.by }));
     case "customer_left": return removeToast(msg.call_id, _("The customer hung up"));
-    case "withdrawn": return removeToast(msg.call_id, _("Nobody answered in time"));
+    case "withdrawn":
+      return removeToast(msg.call_id, msg.reason === "declined" ? _("You declined this call") : _("Nobody answered in time"));
     case "accepted": removeToast(msg.call_id); go(msg.agent_path); return;
     case "result":
       if (msg.of === "accept" && msg.ok) { removeToast(msg.call_id); go(msg.agent_path); }
       else if (msg.of === "accept") removeToast(msg.call_id, msg.error || _("Could not accept"));
+      else if (msg.of === "decline" && !msg.ok) removeToast(msg.call_id, msg.error);
   }
 }
 

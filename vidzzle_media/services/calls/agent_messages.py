@@ -28,6 +28,14 @@ class Accept(ClientMessage):
 
 
 @dataclass
+class Decline(ClientMessage):
+    """Stop the call ringing for this agent; answered with ``result`` (of ``decline``)."""
+
+    type: ClassVar[str] = "decline"
+    call_id: str
+
+
+@dataclass
 class Hangup(ClientMessage):
     """End one's own call; answered with ``result`` (of ``hangup``)."""
 
@@ -35,7 +43,7 @@ class Hangup(ClientMessage):
     call_id: str
 
 
-AGENT_CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {m.type: m for m in (Ping, Accept, Hangup)}
+AGENT_CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {m.type: m for m in (Ping, Accept, Decline, Hangup)}
 
 
 def parse_agent_message(raw: str | bytes) -> ClientMessage:
@@ -71,7 +79,7 @@ class Ringing(ServerMessage):
 
 @dataclass
 class Withdrawn(ServerMessage):
-    """The call stopped ringing here (escalated to the next row, or missed)."""
+    """The call stopped ringing here: ``reason`` "escalated" (missed) or "declined" (by this agent)."""
 
     type: ClassVar[str] = "withdrawn"
     call_id: str
@@ -111,7 +119,7 @@ class Ended(ServerMessage):
 
 @dataclass
 class Result(ServerMessage):
-    """The answer to ``accept`` or ``hangup``: ok, or why not (``error`` in the
+    """The answer to ``accept``, ``decline`` or ``hangup``: ok, or why not (``error`` in the
     agent's language, ``status`` as HTTP would say it)."""
 
     type: ClassVar[str] = "result"

@@ -97,6 +97,8 @@ class _Live:
     customer_name: str
     address: str = ""
     """Where the customer's request came from (the per-address limit)."""
+    ring_busy: bool = False
+    """The flow rings agents who are in a call already."""
 
 
 def _iso(at: datetime) -> str:
@@ -118,6 +120,15 @@ def customer_state(call: CallRow) -> dict[str, Any]:
     elif call.state == CallState.ACCEPTED:
         result["agent_name"] = call.agent_name
     return result
+
+
+def miss_reason(rings: dict[int, store.Ring]) -> MissReason:
+    """Why a call whose rows ran out was missed, from how it rang each agent."""
+    if any(ring.can_answer for ring in rings.values()):
+        return MissReason.RANG_UNANSWERED
+    if any(ring.declined for ring in rings.values()):
+        return MissReason.ALL_DECLINED
+    return MissReason.NO_AGENT_AVAILABLE
 
 
 class CallService:
@@ -200,7 +211,7 @@ class CallService:
         async with self.db.transaction() as conn:
             await store.insert_call(conn, call)
             await store.add_event(conn, created)
-        self._live[call.id] = _Live(plan, flow.tenant_id, flow.name, name, address)
+        self._live[call.id] = _Live(plan, flow.tenant_id, flow.name, name, address, flow.ring_busy_agents)
         self.dispatcher.start(call.id, plan)
         log.info("call %s: ringing flow %d", call.id, flow.id)
         return StartResult(CallState.RINGING, call.id, customer_key=key, room_id=call.room_id, room_token=token)
@@ -227,10 +238,16 @@ class CallService:
     # -- ringing (Dispatcher callbacks) -------------------------------------
 
     async def ring_rows(self, call_id: str, rows: list[int]) -> None:
+        """Ring the members of ``rows`` (an agent in a call only if the flow
+        says so). When nobody rung so far can answer (all offline without a
+        mail or SMS of the call, busy, or declined), the next row rings at
+        once instead of after this one's ring time, and after the last row
+        the call escalates at once."""
         live = self._live.get(call_id)
         if live is None:
             return
         members = {i: await group_store.members_of(self.db, live.tenant_id, [live.plan.rows[i].group_id]) for i in rows}
+        busy = set() if live.ring_busy else await store.busy_agents(self.db, live.tenant_id)
         now, at = self._now()
         rung_online: list[int] = []
         queued = False
@@ -241,6 +258,8 @@ class CallService:
             for i in rows:
                 newly = []
                 for m in members[i]:
+                    if m.id in busy:
+                        continue
                     online = self.presence.is_online(m.id)
                     if await store.add_ring(conn, call_id, call.tenant_id, m.id, live.plan.rows[i].group_id, i,
                                             online, at):
@@ -251,11 +270,17 @@ class CallService:
                     call_id=call_id, tenant_id=call.tenant_id, at=at, row_index=i,
                     group_id=live.plan.rows[i].group_id, user_ids=[m.id for m in newly], online_user_ids=online_ids))
                 for m in newly:
-                    queued = await notify_member(conn, self.settings, call, m, now=now) or queued
+                    if await notify_member(conn, self.settings, call, m, now=now):
+                        await store.mark_ring_notified(conn, call_id, m.id)
+                        queued = True
+            answerable = any(ring.can_answer for ring in (await store.rings(conn, call_id)).values())
         if rung_online:
             await self.presence.push(rung_online, self._ringing_message(call_id, live))
         if queued:
             self.wake()
+        if not answerable:
+            log.info("call %s: nobody in rows %s can answer: next row now", call_id, rows)
+            self.dispatcher.skip(call_id)
 
     def _ringing_message(self, call_id: str, live: _Live) -> agent_messages.Ringing:
         return agent_messages.Ringing(call_id, live.customer_name, live.flow_name)
@@ -264,7 +289,7 @@ class CallService:
         """R-CALL-3: the last row passed unanswered -> missed (escalated)."""
         self._live.pop(call_id, None)
         rung = await store.rung_users(self.db, call_id)
-        reason = MissReason.RANG_UNANSWERED if any(rung.values()) else MissReason.NO_AGENT_AVAILABLE
+        reason = miss_reason(await store.rings(self.db, call_id))
         _, at = self._now()
         async with self.db.transaction() as conn:
             call = await store.get_call_in(conn, call_id)
@@ -301,6 +326,28 @@ class CallService:
         return True
 
     # -- agent side ---------------------------------------------------------
+
+    async def decline(self, call_id: str, agent: Agent) -> None:
+        """The agent pressed "Decline": the call stops ringing for them (all
+        their tabs) and goes on for the others; when nobody rung can answer
+        any more, the next row rings now."""
+        await self.agent_call(call_id, agent)
+        _, at = self._now()
+        async with self.db.transaction() as conn:
+            call = await store.reread_call(conn, call_id)
+            rings = await store.rings(conn, call_id)
+            if agent.id not in rings:
+                raise Forbidden(gettext("This call was not offered to you."))
+            if call.state != CallState.RINGING:
+                raise Gone(gettext("The customer is no longer waiting."))
+            if await store.decline(conn, call_id, agent.id, at):
+                await store.add_event(conn, events.CallDeclined(call_id=call_id, tenant_id=call.tenant_id, at=at,
+                                                                user_id=agent.id))
+            answerable = any(ring.can_answer for ring in (await store.rings(conn, call_id)).values())
+        log.info("call %s: declined by user %d", call_id, agent.id)
+        await self.presence.push([agent.id], agent_messages.Withdrawn(call_id, "declined"))
+        if not answerable:
+            self.dispatcher.skip(call_id)
 
     async def accept_from_link(self, token: str, agent: Agent) -> AcceptResult:
         """An agent opened the link of a call notification: the link is for

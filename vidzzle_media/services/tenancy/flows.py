@@ -39,11 +39,13 @@ class FlowDraft:
     exit_url: str = ""
     out_of_hours_url: str = ""
     escalation_url: str = ""
+    ring_busy_agents: bool = False
+    """Ring agents already in a call too (step 2; default: skip them)."""
 
     @classmethod
     def from_flow(cls, flow: FlowRow) -> "FlowDraft":
         return cls(flow.name, flow.description, flow.hours, list(flow.rows), flow.exit_url, flow.out_of_hours_url,
-                   flow.escalation_url)
+                   flow.escalation_url, flow.ring_busy_agents)
 
 
 def step1(data: Mapping, draft: FlowDraft) -> FlowDraft:
@@ -84,8 +86,10 @@ def _row_inputs(data: Mapping) -> list[tuple[str, str]]:
 
 
 async def step2(db: Database, tenant_id: int, data: Mapping, draft: FlowDraft) -> FlowDraft:
-    """Ordered rows of (call group, ring seconds); at least one; sum <= 240 s."""
+    """Ordered rows of (call group, ring seconds); at least one; sum <= 240 s;
+    whether busy agents ring too."""
     errors: dict[str, str] = {}
+    draft.ring_busy_agents = str(data.get("ring_busy_agents", "")) in ("1", "on")
     inputs = _row_inputs(data)
     valid_groups = {g.id for g in await group_store.list_groups(db, tenant_id)}
     rows: list[tuple[int, int]] = []
@@ -153,7 +157,8 @@ def step3(data: Mapping, draft: FlowDraft) -> FlowDraft:
 def draft_as_form(draft: FlowDraft) -> dict[str, str]:
     """The draft as the form fields of all three steps (hidden fields of the wizard)."""
     form = {"name": draft.name, "description": draft.description, "exit_url": draft.exit_url,
-            "out_of_hours_url": draft.out_of_hours_url, "escalation_url": draft.escalation_url}
+            "out_of_hours_url": draft.out_of_hours_url, "escalation_url": draft.escalation_url,
+            "ring_busy_agents": "1" if draft.ring_busy_agents else ""}
     for day, (start, end) in zip(WEEKDAYS, draft.hours, strict=True):
         form[f"{day}_start"], form[f"{day}_end"] = start, end
     for i, (gid, secs) in enumerate(draft.rows):
@@ -196,7 +201,8 @@ async def get_flow(db: Database, tenant_id: int, flow_id: int) -> FlowRow:
 
 def _fields(draft: FlowDraft) -> dict:
     return dict(name=draft.name, description=draft.description, hours=draft.hours, rows=draft.rows,
-                exit_url=draft.exit_url, out_of_hours_url=draft.out_of_hours_url, escalation_url=draft.escalation_url)
+                exit_url=draft.exit_url, out_of_hours_url=draft.out_of_hours_url, escalation_url=draft.escalation_url,
+                ring_busy_agents=draft.ring_busy_agents)
 
 
 async def create_flow(db: Database, tenant_id: int, data: Mapping) -> int:
