@@ -161,6 +161,40 @@ async def test_f_two_agents_rung_one_accepts_other_toast_disappears(chromium, wo
         await ctx.close()
 
 
+async def test_h_decline_then_busy_agent_is_not_rung(chromium, world):
+    """Agent 0 declines: their toast says so and goes, agent 1's keeps ringing
+    and accepts. A second customer then rings agent 0 only: agent 1 is busy."""
+    _, _, emails, embed = await team(world, "Hotel Cars", agents=2)
+    a_ctx, a = await agent_console(chromium, world, emails[0])
+    b_ctx, b = await agent_console(chromium, world, emails[1])
+    cctx, host = await customer_page(chromium, world, embed)
+    await click_call(host)
+    call_id = await toast(a)
+    assert await toast(b) == call_id
+    await a.click(f".toast[data-call-id='{call_id}'] .decline")
+    await a.wait_for_selector(f".toast[data-call-id='{call_id}'].gone", timeout=2000)
+    assert "You declined this call" in await a.text_content(f".toast[data-call-id='{call_id}']")
+    assert not await a.evaluate("window.vidzzleAgent.isRinging()")
+    assert await b.is_visible(f".toast[data-call-id='{call_id}'] .accept")     # still ringing for agent 1
+    assert await b.evaluate("window.vidzzleAgent.isRinging()")
+    await b.click(f".toast[data-call-id='{call_id}'] .accept")
+    await b.wait_for_url(f"**/admin/call/{call_id}")
+    b_console = await b_ctx.new_page()                    # agent 1 also has the console open in another tab:
+    await b_console.goto(world.base + "/admin/console")   # online, but busy in a call
+    await b_console.wait_for_selector("#presence[data-state=online]", timeout=10000)
+
+    c2ctx, host2 = await customer_page(chromium, world, embed)
+    await click_call(host2)
+    second = await toast(a)
+    assert second != call_id
+    await a.wait_for_timeout(500)                          # a push to agent 1 would have arrived by now
+    assert await b_console.locator(".toast").count() == 0
+    await a.click(f".toast[data-call-id='{second}'] .accept")
+    await a.wait_for_url(f"**/admin/call/{second}")
+    for ctx in (a_ctx, b_ctx, cctx, c2ctx):
+        await ctx.close()
+
+
 async def test_g_camera_denied_message_then_audio_only(pw, chromium, world):
     _, _, emails, embed = await team(world, "Golf Cars")
     actx, agent = await agent_console(chromium, world, emails[0])
