@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import re
 from contextvars import ContextVar
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
@@ -159,6 +159,12 @@ def format_moment(at: datetime) -> str:
 def format_pattern(at: datetime, pattern: str) -> str:
     """``at`` (already in the wanted zone) with a CLDR ``pattern`` such as "EEE d", in the current locale."""
     return format_datetime(at, pattern, tzinfo=at.tzinfo, locale=current_locale())
+
+
+def format_day(day: date) -> str:
+    """A calendar day with its weekday as the viewer's locale writes it ("Fr., 25.12.2026")."""
+    locale = current_locale()
+    return format_date(day, f"EEE, {locale.date_formats['medium'].pattern}", locale=locale)
 
 
 def format_number(value: float | int) -> str:

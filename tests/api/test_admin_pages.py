@@ -225,3 +225,26 @@ async def test_agents_cannot_manage_routing(world, db):
     agent = await world["login"](f"alpha0.t{world['ta']}@example.com")
     for path in ("/admin/groups", "/admin/flows", "/admin/webhooks"):
         assert (await agent.get(path)).status == 403, path
+
+
+async def test_wizard_closed_days_region_exceptions_and_the_next_five(world, db):
+    admin = await world["login"]("admin.a@example.com")
+    ta = world["ta"]
+    group = await make_group(db, ta, "Sales", world["agents_a"])
+    page = await admin.post("/admin/flows/new", _step1(holiday_region="DE-XX", exceptions="2026-12-24 9-12\nsoon"))
+    assert page.status == 400
+    assert "holiday_region" in page.field_errors and "Line 1, 2" in page.field_errors["exceptions"]
+    page = await admin.post("/admin/flows/new", {**_step1(holiday_region="de-by", exceptions="2099-01-02 closed"),
+                                                 "action": "preview"})
+    assert page.status == 200 and 'name="name"' in page.text                # still step 1, with the preview
+    closed = page.text.split('id="closed-days"')[1].split("</ul>")[0]
+    assert closed.count("<li>") == 5 and "closed (exception)" not in closed   # holidays come before 2099
+    step2 = {**_step1(holiday_region="de-by", exceptions="2099-01-02 closed"), "step": "2",
+             "group_0": str(group), "ring_0": "30"}
+    page = await admin.post("/admin/flows/new", {**step2, "step": "3", "action": "save", **URLS})
+    assert page.path == "/admin/flows"
+    flow = (await flow_service.list_flows(db, ta))[0]
+    assert (flow.holiday_region, flow.exceptions) == ("DE-BY", [["2099-01-02", None]])
+    page = await admin.get(f"/admin/flows/{flow.id}/edit")
+    assert 'value="DE-BY"' in page.text and "2099-01-02 closed</textarea>" in page.text
+    assert page.text.split('id="closed-days"')[1].split("</ul>")[0].count("<li>") == 5

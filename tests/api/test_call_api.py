@@ -79,6 +79,24 @@ async def test_out_of_hours_on_a_closed_day(cli, db, calls):
     assert [t for t, _, _ in await call_store.list_events(db, tenant, call.id)] == ["CallCreated", "CallOutOfHours"]
 
 
+async def test_a_public_holiday_and_a_closed_exception_are_closed_days(cli, db, clock):
+    tenant = await make_tenant(db, "Alpha Cars")
+    group = await make_group(db, tenant, "Sales", await make_agents(db, tenant, 1, notify_email=True))
+    bavaria = await make_flow(db, tenant, [(group, 30)], holiday_region="DE-BY", exceptions="2026-03-03 closed")
+    berlin = await make_flow(db, tenant, [(group, 30)], holiday_region="DE-BE", name="Berlin")
+    clock.set_now(clock.now().replace(month=1, day=6))             # Epiphany: a holiday in Bavaria only
+    _, body = await _start(cli, bavaria)
+    assert body["state"] == "out_of_hours" and body["out_of_hours_url"] == "https://dealer.example/closed"
+    call = await call_store.get_call(db, body["call_id"])
+    assert (call.state, call.miss_reason) == ("out_of_hours", "holiday")
+    assert (await _start(cli, berlin))[1]["state"] == "ringing"
+    clock.set_now(clock.now().replace(month=3, day=3))             # the one-off closed day
+    call = await call_store.get_call(db, (await _start(cli, bavaria))[1]["call_id"])
+    assert (call.state, call.miss_reason) == ("out_of_hours", "holiday")
+    clock.set_now(clock.now().replace(month=3, day=4))
+    assert (await _start(cli, bavaria))[1]["state"] == "ringing"
+
+
 async def test_out_of_hours_outside_the_day(cli, db, clock):
     tenant = await make_tenant(db, "Alpha Cars")
     group = await make_group(db, tenant, "Sales", await make_agents(db, tenant, 1))

@@ -46,9 +46,9 @@ async def make_group(db, tenant_id: int, name: str, members: list[int]) -> int:
 
 
 async def make_flow(db, tenant_id: int, rows: list[tuple[int, int]], *, hours: dict | None = None,
-                    name: str = "Sales") -> str:
-    """A flow; returns its embed id."""
-    form = {"name": name, **(hours or ALL_WEEK), **URLS}
+                    name: str = "Sales", **options: str) -> str:
+    """A flow; returns its embed id. ``options``: more wizard fields (holiday_region, exceptions, ...)."""
+    form = {"name": name, **(hours or ALL_WEEK), **URLS, **options}
     for i, (gid, secs) in enumerate(rows):
         form[f"group_{i}"], form[f"ring_{i}"] = str(gid), str(secs)
     flow_id = await flow_service.create_flow(db, tenant_id, form)

@@ -17,9 +17,11 @@ CLOSED = {f"{d}_{k}": "00:00" for d in ("monday", "tuesday", "wednesday", "thurs
           for k in ("start", "end")}
 
 
-async def make_flow(world, tenant_id: int, rows: list[tuple[int, int]], *, open_: bool = True, name: str = "Sales") -> str:
+async def make_flow(world, tenant_id: int, rows: list[tuple[int, int]], *, open_: bool = True, name: str = "Sales",
+                    **options: str) -> str:
+    """``options``: more wizard fields (holiday_region, exceptions, ...)."""
     form = {"name": name, **(OPEN if open_ else CLOSED), "exit_url": world.land("exit"),
-            "out_of_hours_url": world.land("closed"), "escalation_url": world.land("sorry")}
+            "out_of_hours_url": world.land("closed"), "escalation_url": world.land("sorry"), **options}
     for i, (gid, secs) in enumerate(rows):
         form[f"group_{i}"], form[f"ring_{i}"] = str(gid), str(secs)
     flow_id = await flow_service.create_flow(world.db, tenant_id, form)
@@ -47,7 +49,7 @@ async def give_presentation(world, tenant_id: int) -> bool:
 
 
 async def team(world, name: str, agents: int = 1, ring: tuple[int, ...] = (60,), open_: bool = True,
-               presentation: bool = False, language: str = "en"):
+               presentation: bool = False, language: str = "en", **flow_options: str):
     """A tenant with agents in one group and a flow ringing it; returns (tenant, agent ids, emails, embed id).
 
     The agents get call mails: offline ones can still answer, so a call rings
@@ -55,7 +57,7 @@ async def team(world, name: str, agents: int = 1, ring: tuple[int, ...] = (60,),
     tenant = await make_tenant(world.db, name, language=language)
     ids = await make_agents(world.db, tenant, agents, notify_email=True)
     gid = await make_group(world.db, tenant, "Team", ids)
-    embed = await make_flow(world, tenant, [(gid, secs) for secs in ring], open_=open_)
+    embed = await make_flow(world, tenant, [(gid, secs) for secs in ring], open_=open_, **flow_options)
     if presentation:
         await give_presentation(world, tenant)
     emails = [f"agent{i}.t{tenant}@example.com" for i in range(agents)]

@@ -8,7 +8,9 @@ import json
 import os
 import statistics
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -108,6 +110,21 @@ async def test_c_out_of_hours_redirect_without_ringing(chromium, world):
     await asyncio.sleep(0.5)
     assert await agent.query_selector(".toast") is None
     assert not [m for m in await agent.evaluate("window.vidzzleAgent.messages") if m["type"] == "ringing"]
+    await actx.close()
+    await cctx.close()
+
+
+async def test_c_closed_day_redirects_and_the_calls_list_says_why(chromium, world):
+    today = datetime.now(ZoneInfo("Europe/Berlin")).date()          # the tenant's day
+    _, _, emails, embed = await team(world, "Charlie Closed", exceptions=f"{today.isoformat()} closed")
+    actx, agent = await agent_console(chromium, world, emails[0])
+    cctx, host = await customer_page(chromium, world, embed)
+    await click_call(host)
+    await host.wait_for_url(world.land("closed"), timeout=10000)
+    assert await agent.query_selector(".toast") is None
+    await agent.goto(world.base + "/admin/calls")
+    row = agent.locator("#calls-table tbody tr").first
+    assert "Closed: holiday" in await row.inner_text()
     await actx.close()
     await cctx.close()
 

@@ -8,16 +8,20 @@ validates the current step, "Save" validates all three again (services/flows.py)
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from aiohttp import web
 
 from .. import keys
 from ..errors import ValidationError
-from ..i18n import N_, day_names, gettext
+from ..i18n import N_, current_language, day_names, format_day, gettext
+from ..routing.closures import regions
 from ..routing.hours import RULE as HOURS_RULE
 from ..routing.hours import WEEKDAYS
 from ..services.accounts.links import base_url
 from ..services.branding import brand
+from ..services.calls.call_list import timezone_name
+from ..services.calls.dashboard import tz_of
 from ..services.tenancy import flows as service
 from ..services.tenancy import groups as group_service
 from .auth import MANAGERS, database, require_manager_scope
@@ -48,10 +52,17 @@ def _with_rows(form: dict, rows: list[tuple[str, str]]) -> dict:
 
 
 async def _wizard(request, tenant_id, form, *, step=1, flow=None, errors=None, status=200):
-    groups = await group_service.list_groups(database(request), tenant_id)
+    db = database(request)
+    groups = await group_service.list_groups(db, tenant_id)
     rows = _rows(form) or [("", "")]
     total = sum(int(r) for _, r in rows if str(r).isdigit())
+    closed: list[tuple[str, str]] = []
+    if step == 1:
+        today = datetime.now(tz_of(await timezone_name(db, tenant_id))).date()
+        closed = [(format_day(day), name) for day, name in
+                  await service.closed_preview(db, tenant_id, form, today, current_language())]
     return await render(request, "routing/flow_wizard.html", {
+        "closed_days": closed, "regions": regions() if step == 1 else [],
         "form": form, "rows": rows, "step": step, "step_titles": STEP_TITLES, "flow": flow,
         "errors": errors or {}, "weekdays": list(zip(WEEKDAYS, day_names(), strict=True)), "hours_rule": HOURS_RULE, "groups": [(g.id, g.name) for g in groups],
         "total": total, "max_total": service.MAX_TOTAL_RING_SECONDS,
@@ -68,6 +79,8 @@ async def _step_post(request, tenant_id, flow=None):
     rows = _rows(form)
     if action == "back":
         return await _wizard(request, tenant_id, form, step=max(1, step - 1), flow=flow)
+    if action == "preview":                  # step 1 again, with the closed days its fields give now
+        return await _wizard(request, tenant_id, form, step=1, flow=flow)
     if action == "add_row":
         return await _wizard(request, tenant_id, _with_rows(form, [*rows, ("", "")]), step=2, flow=flow)
     if action.startswith("remove_") and action[7:].isdigit():

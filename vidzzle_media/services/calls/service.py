@@ -25,8 +25,9 @@ from ...config import Settings
 from ...errors import Conflict, Forbidden, Gone, NotFound, TooManyRequests
 from ...i18n import gettext
 from ...routing.clock import Clock, LoopClock, TimerHandle
+from ...routing.closures import FlowCalendar, Openness, exceptions_from_json
 from ...routing.dispatcher import Dispatcher
-from ...routing.hours import WeekHours, is_open
+from ...routing.hours import WeekHours
 from ...routing.plan import PlanRow, RingPlan
 from ...store import Database
 from ...store import calls as store
@@ -195,13 +196,16 @@ class CallService:
                        accepted_at=None, ended_at=None, duration_s=None)
         common: dict[str, Any] = {"call_id": call.id, "tenant_id": call.tenant_id, "at": at}
         created = events.CallCreated(**common, flow_id=flow.id, customer_name=name)
-        if not is_open(WeekHours.from_pairs(flow.hours), flow.timezone, now):
-            call.state, call.miss_reason = CallState.OUT_OF_HOURS, MissReason.OUT_OF_HOURS
+        openness = FlowCalendar(WeekHours.from_pairs(flow.hours), flow.timezone, flow.holiday_region,
+                                exceptions_from_json(flow.exceptions)).openness(now)
+        if openness != Openness.OPEN:
+            call.state = CallState.OUT_OF_HOURS
+            call.miss_reason = MissReason.HOLIDAY if openness == Openness.HOLIDAY else MissReason.OUT_OF_HOURS
             async with self.db.transaction() as conn:
                 await store.insert_call(conn, call)
                 await store.add_event(conn, created)
                 await store.add_event(conn, events.CallOutOfHours(**common, flow_id=flow.id))
-            log.info("call %s: flow %d closed, out of hours", call.id, flow.id)
+            log.info("call %s: flow %d closed (%s)", call.id, flow.id, openness)
             return StartResult(CallState.OUT_OF_HOURS, call.id, out_of_hours_url=flow.out_of_hours_url)
         plan = RingPlan(tuple(PlanRow(gid, secs) for gid, secs in flow.rows))
         token = ""

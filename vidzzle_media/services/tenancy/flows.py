@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import date
 from html import escape
 from typing import Mapping
 from urllib.parse import urlsplit
 
 from ...errors import NotFound, ValidationError
 from ...i18n import gettext
+from ...routing.closures import (
+    MAX_EXCEPTIONS,
+    DayException,
+    FlowCalendar,
+    check_region,
+    exceptions_from_json,
+    exceptions_text,
+    exceptions_to_json,
+    parse_exceptions,
+)
 from ...routing.hours import RULE as HOURS_RULE
-from ...routing.hours import WEEKDAYS, DayHours, parse_hhmm
+from ...routing.hours import WEEKDAYS, DayHours, WeekHours, parse_hhmm
 from ...routing.plan import MAX_TOTAL_RING_SECONDS
 from ...store import Database
 from ...store import flows as store
@@ -41,15 +52,20 @@ class FlowDraft:
     escalation_url: str = ""
     ring_busy_agents: bool = False
     """Ring agents already in a call too (step 2; default: skip them)."""
+    holiday_region: str = ""
+    """Public holidays of this region close the flow (step 1; "DE-BY", "" for none)."""
+    exceptions: list[DayException] = field(default_factory=list)
+    """One-off closed or special-hours days (step 1)."""
 
     @classmethod
     def from_flow(cls, flow: FlowRow) -> "FlowDraft":
         return cls(flow.name, flow.description, flow.hours, list(flow.rows), flow.exit_url, flow.out_of_hours_url,
-                   flow.escalation_url, flow.ring_busy_agents)
+                   flow.escalation_url, flow.ring_busy_agents, flow.holiday_region,
+                   list(exceptions_from_json(flow.exceptions)))
 
 
 def step1(data: Mapping, draft: FlowDraft) -> FlowDraft:
-    """Name, description, per-weekday start/end."""
+    """Name, description, per-weekday start/end, holiday region and dated exceptions."""
     errors: dict[str, str] = {}
     draft.name = str(data.get("name", "")).strip()
     draft.description = str(data.get("description", "")).strip()
@@ -68,6 +84,19 @@ def step1(data: Mapping, draft: FlowDraft) -> FlowDraft:
         except ValueError:
             errors[day] = gettext("Enter start and end as HH:MM (the end may be 24:00).") + " " + gettext(HOURS_RULE)
     draft.hours = hours
+    try:
+        draft.holiday_region = check_region(str(data.get("holiday_region", "")))
+    except ValueError:
+        draft.holiday_region = str(data.get("holiday_region", "")).strip()[:20]
+        errors["holiday_region"] = gettext("Unknown region: use a country code or country-subdivision, e.g. DE or DE-BY.")
+    exceptions, bad = parse_exceptions(str(data.get("exceptions", ""))[:20000])
+    draft.exceptions = exceptions
+    if bad:
+        errors["exceptions"] = gettext(
+            "Line %(lines)s: write one day per line as YYYY-MM-DD closed, or YYYY-MM-DD HH:MM-HH:MM for special "
+            "hours (each day once).", lines=", ".join(str(n) for n in bad))
+    elif len(exceptions) > MAX_EXCEPTIONS:
+        errors["exceptions"] = gettext("At most %(count)s days.", count=MAX_EXCEPTIONS)
     if errors:
         raise ValidationError(fields=errors)
     return draft
@@ -158,7 +187,8 @@ def draft_as_form(draft: FlowDraft) -> dict[str, str]:
     """The draft as the form fields of all three steps (hidden fields of the wizard)."""
     form = {"name": draft.name, "description": draft.description, "exit_url": draft.exit_url,
             "out_of_hours_url": draft.out_of_hours_url, "escalation_url": draft.escalation_url,
-            "ring_busy_agents": "1" if draft.ring_busy_agents else ""}
+            "ring_busy_agents": "1" if draft.ring_busy_agents else "", "holiday_region": draft.holiday_region,
+            "exceptions": exceptions_text(draft.exceptions)}
     for day, (start, end) in zip(WEEKDAYS, draft.hours, strict=True):
         form[f"{day}_start"], form[f"{day}_end"] = start, end
     for i, (gid, secs) in enumerate(draft.rows):
@@ -183,6 +213,22 @@ async def validate(db: Database, tenant_id: int, data: Mapping) -> FlowDraft:
     return draft
 
 
+async def closed_preview(db: Database, tenant_id: int, data: Mapping, today: date, language: str = "",
+                         count: int = 5) -> list[tuple[date, str]]:
+    """The next ``count`` days the wizard's current region and exceptions
+    close the flow (what step 1 shows under the fields); nothing while
+    either field has an error."""
+    try:
+        region = check_region(str(data.get("holiday_region", "")))
+    except ValueError:
+        return []
+    exceptions, bad = parse_exceptions(str(data.get("exceptions", ""))[:20000])
+    if bad:
+        return []
+    hours = WeekHours.from_pairs([["00:00", "00:00"]] * 7)     # weekly closed days are not listed
+    return FlowCalendar(hours, "UTC", region, tuple(exceptions)).closed_days(today, count, language)
+
+
 def new_embed_id() -> str:
     """192 random bits, URL-safe: unguessable (R-FLOW-2, >= 128 bits)."""
     return secrets.token_urlsafe(24)
@@ -202,7 +248,8 @@ async def get_flow(db: Database, tenant_id: int, flow_id: int) -> FlowRow:
 def _fields(draft: FlowDraft) -> dict:
     return dict(name=draft.name, description=draft.description, hours=draft.hours, rows=draft.rows,
                 exit_url=draft.exit_url, out_of_hours_url=draft.out_of_hours_url, escalation_url=draft.escalation_url,
-                ring_busy_agents=draft.ring_busy_agents)
+                ring_busy_agents=draft.ring_busy_agents, holiday_region=draft.holiday_region,
+                exceptions=exceptions_to_json(draft.exceptions))
 
 
 async def create_flow(db: Database, tenant_id: int, data: Mapping) -> int:
