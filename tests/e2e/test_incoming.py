@@ -139,6 +139,9 @@ async def test_d_gdpr_consent_once_then_remembered(chromium, world):
     await host.click(".cwbbb-accept")
     frame = await call_frame(host)
     await frame.wait_for_selector("#v-wait:not([hidden])")
+    await frame.wait_for_selector("#waiting-for:not([hidden])", timeout=5000)     # who the customer waits for
+    assert await frame.text_content("#waiting-for-text") == "You are waiting for Delta Cars · Team"
+    assert await frame.is_hidden("#estimate") and await frame.is_hidden("#queue")   # no history, nobody else
     cookies = {c["name"]: c for c in await cctx.cookies(world.host)}
     cookie = cookies[f"cwbbb_gdpr_{embed}"]
     assert 13.9 * 86400 < cookie["expires"] - time.time() <= 14 * 86400 + 5

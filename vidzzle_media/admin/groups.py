@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
-from ..errors import Conflict, ValidationError
+from ..errors import Conflict, NotFound, ValidationError
 from ..i18n import gettext
+from ..services.branding.images import MAX_IMAGE_BYTES, PICTURE_SIZE
 from ..services.tenancy import groups as service
 from .auth import MANAGERS, database, require_manager_scope
 from .forms import int_param
@@ -16,19 +19,36 @@ routes = web.RouteTableDef()
 
 
 async def _form(request, tenant_id, *, group=None, form=None, members=None, errors=None, status=200):
-    choices = await service.member_choices(database(request), tenant_id)
+    db = database(request)
+    choices = await service.member_choices(db, tenant_id)
     if group is not None and form is None:
         form, members = {"name": group.name, "description": group.description}, group.member_ids
+    has_picture = group is not None and await _has_picture(db, tenant_id, group.id)
     return await render(request, "routing/group_form.html", {
         "group": group, "form": form or {}, "members": set(members or []), "choices": choices,
-        "errors": errors or {}}, status=status)
+        "errors": errors or {}, "has_picture": has_picture, "picture_size": PICTURE_SIZE}, status=status)
+
+
+async def _has_picture(db, tenant_id: int, group_id: int) -> bool:
+    try:
+        await service.picture(db, tenant_id, group_id)
+    except NotFound:
+        return False
+    return True
 
 
 async def _post(request):
-    form = await request.post()
+    """(form, data, uploaded picture bytes or None, remove the picture?)"""
+    try:
+        form = await request.post()
+    except ValueError:          # a body over the server's size limit
+        raise ValidationError(fields={"picture": gettext("The file is too large (at most %(size)s KiB).",
+                                                          size=MAX_IMAGE_BYTES // 1024)}) from None
     data = {"name": form.get("name", ""), "description": form.get("description", ""),
             "members": form.getall("members", [])}
-    return form, data
+    field = form.get("picture")
+    upload = await asyncio.to_thread(field.file.read, MAX_IMAGE_BYTES + 1) if isinstance(field, web.FileField) else None
+    return form, data, upload, form.get("remove_picture") == "1"
 
 
 def _member_ints(values) -> list[int]:
@@ -52,9 +72,9 @@ async def group_new(request: web.Request) -> web.StreamResponse:
 @routes.post("/groups/new")
 async def group_create(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await require_manager_scope(request)
-    form, data = await _post(request)
+    form, data, upload, _ = await _post(request)
     try:
-        await service.create_group(database(request), tenant_id, data)
+        await service.create_group(database(request), tenant_id, data, upload)
     except ValidationError as exc:
         return await _form(request, tenant_id, form=data, members=_member_ints(data["members"]), errors=exc.fields,
                            status=400)
@@ -73,14 +93,21 @@ async def group_edit(request: web.Request) -> web.StreamResponse:
 async def group_update(request: web.Request) -> web.StreamResponse:
     _, tenant_id = await require_manager_scope(request)
     group = await service.get_group(database(request), tenant_id, int_param(request, "group_id"))
-    form, data = await _post(request)
+    form, data, upload, remove = await _post(request)
     try:
-        await service.update_group(database(request), tenant_id, group.id, data)
+        await service.update_group(database(request), tenant_id, group.id, data, upload, remove)
     except ValidationError as exc:
         return await _form(request, tenant_id, group=group, form=data, members=_member_ints(data["members"]),
                            errors=exc.fields, status=400)
     flash(request, gettext("Call group %(name)s saved.", name=data["name"].strip()), "success")
     raise web.HTTPFound("/admin/groups")
+
+
+@routes.get("/groups/{group_id}/picture")
+async def group_picture(request: web.Request) -> web.StreamResponse:
+    _, tenant_id = await require_manager_scope(request)
+    png = await service.picture(database(request), tenant_id, int_param(request, "group_id"))
+    return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "private, no-cache"})
 
 
 @routes.get("/groups/{group_id}/delete")

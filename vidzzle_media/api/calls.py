@@ -100,6 +100,14 @@ async def call_status(request: web.Request) -> web.Response:
     return _json(await _service(request).status(request.match_info["call_id"], _key(request)))
 
 
+@public("status")
+async def call_picture(request: web.Request) -> web.Response:
+    """The picture of the group a ringing customer waits for (PNG), or 404."""
+    picture = await _service(request).picture(request.match_info["call_id"], _key(request))
+    return web.Response(body=picture, content_type="image/png",
+                        headers={**CORS_HEADERS, "Cache-Control": "private, max-age=300"})
+
+
 @public("leave")
 async def leave_call(request: web.Request) -> web.Response:
     body = await _body(request)
@@ -122,6 +130,7 @@ def call_limits() -> dict[str, RateLimiter]:
 def register(app: web.Application) -> None:
     app.router.add_post("/api/calls", start_call)
     app.router.add_get("/api/calls/{call_id}", call_status)
+    app.router.add_get("/api/calls/{call_id}/picture", call_picture)
     app.router.add_post("/api/calls/{call_id}/leave", leave_call)
     app.router.add_route("OPTIONS", "/api/calls", preflight)
     app.router.add_route("OPTIONS", "/api/calls/{call_id}", preflight)

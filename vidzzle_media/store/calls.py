@@ -8,6 +8,7 @@ correct however many accepts race.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiosqlite
 
@@ -216,3 +217,39 @@ async def get_call_by_room(db: Database, room_id: str) -> CallRow | None:
     if not room_id:
         return None
     return maybe(_call, await db.fetchone(f"SELECT {_COLUMNS} FROM calls WHERE room_id = ?", (room_id,)))
+
+
+async def answer_times(db: Database, flow_id: int, since: str, limit: int) -> list[float]:
+    """Seconds from ringing to accept of the flow's latest ``limit`` incoming calls accepted since ``since``."""
+    rows = await db.fetchall(
+        "SELECT created_at, accepted_at FROM calls WHERE flow_id = ? AND direction = 'incoming'"
+        " AND accepted_at IS NOT NULL AND created_at >= ? ORDER BY created_at DESC LIMIT ?", (flow_id, since, limit))
+    return [(datetime.fromisoformat(r["accepted_at"]) - datetime.fromisoformat(r["created_at"])).total_seconds()
+            for r in rows]
+
+
+async def queue_place(db: Database, call: CallRow) -> tuple[int, int]:
+    """(ringing calls of the same flow that started earlier, all ringing calls of the flow)."""
+    row = await db.fetchone(
+        "SELECT SUM(created_at < ? OR (created_at = ? AND id < ?)) AS ahead, COUNT(*) AS total FROM calls"
+        " WHERE flow_id = ? AND state = 'ringing'", (call.created_at, call.created_at, call.id, call.flow_id))
+    return (int(row["ahead"] or 0), int(row["total"] or 0)) if row is not None else (0, 0)
+
+
+@dataclass(frozen=True)
+class WaitingFor:
+    dealer: str
+    group: str
+    picture: bool
+    group_id: int | None
+
+
+async def waiting_for(db: Database, call: CallRow) -> WaitingFor:
+    """The tenant's name and the flow's first group (name, whether it has a picture)."""
+    row = await db.fetchone(
+        "SELECT t.name AS dealer, g.id AS group_id, COALESCE(g.name, '') AS grp, g.picture IS NOT NULL AS pic"
+        " FROM tenants t LEFT JOIN call_flow_rows r ON r.flow_id = ? AND r.position = 0"
+        " LEFT JOIN call_groups g ON g.id = r.group_id WHERE t.id = ?", (call.flow_id, call.tenant_id))
+    if row is None:
+        return WaitingFor("", "", False, None)
+    return WaitingFor(row["dealer"], row["grp"], bool(row["pic"]), row["group_id"])

@@ -148,3 +148,16 @@ async def members_of(db: Database, tenant_id: int, group_ids: list[int]) -> list
             seen[r["id"]] = MemberRow(r["id"], r["name"], r["email"], r["mobile"], bool(r["notify_email"]),
                                       bool(r["notify_sms"]), r["group_id"], r["language"])
     return list(seen.values())
+
+
+async def picture(db: Database, tenant_id: int, group_id: int) -> bytes | None:
+    """The group's picture (PNG), if it has one."""
+    value = await db.fetchval("SELECT picture FROM call_groups WHERE tenant_id = ? AND id = ?", (tenant_id, group_id))
+    return bytes(value) if value is not None else None
+
+
+async def set_picture(conn: aiosqlite.Connection, tenant_id: int, group_id: int, png: bytes | None) -> bool:
+    """Store (or with None remove) the group's picture; False for a group not of the tenant."""
+    cursor = await conn.execute("UPDATE call_groups SET picture = ? WHERE tenant_id = ? AND id = ?",
+                                (png, tenant_id, group_id))
+    return cursor.rowcount == 1

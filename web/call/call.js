@@ -191,13 +191,38 @@ async function hangUp() {
   finish(_("The call has ended"), _("Thank you. You can close this window."));
 }
 
-// Fallback while ringing: the room closes on escalation, but poll too.
+function fmtWait(seconds) {
+  return seconds < 60 ? _("less than a minute") : _("about %(minutes)s min", { minutes: Math.round(seconds / 60) });
+}
+
+// The waiting view: who the customer waits for, the honest estimate (the
+// server sends none without enough history) and the place in line.
+function showWaiting(s) {
+  const who = [s.dealer, s.group].filter(Boolean).join(" · ");
+  if (who) {
+    $("waiting-for-text").textContent = _("You are waiting for %(who)s", { who });
+    $("waiting-for").hidden = false;
+  }
+  if (s.picture && $("group-picture").hidden) {
+    $("group-picture").src = `/api/calls/${state.call.call_id}/picture?key=${encodeURIComponent(state.call.customer_key)}`;
+    $("group-picture").hidden = false;
+  }
+  $("estimate").hidden = s.estimate_s == null;
+  if (s.estimate_s != null) $("estimate").textContent = _("Estimated wait: %(time)s", { time: fmtWait(s.estimate_s) });
+  $("queue").hidden = !(s.waiting > 1);
+  if (s.waiting > 1) {
+    $("queue").textContent = _("You are number %(position)s of %(waiting)s in line", { position: s.position, waiting: s.waiting });
+  }
+}
+
+// While ringing: the waiting view, and a fallback for escalation (the room closes then too).
 async function pollStatus() {
   while (state.phase === "ringing") {
-    await new Promise((r) => setTimeout(r, 2000));
-    if (state.phase !== "ringing") return;
     const s = await api(`/api/calls/${state.call.call_id}?key=${encodeURIComponent(state.call.customer_key)}`).catch(() => null);
+    if (state.phase !== "ringing") return;
     if (s && s.state === "escalated") return onRoomClosed("escalated");
+    if (s && s.state === "ringing") showWaiting(s);
+    await new Promise((r) => setTimeout(r, 2000));
   }
 }
 

@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass
 from io import BytesIO
 
-from PIL import Image, ImageSequence
+from PIL import Image, ImageOps, ImageSequence
 
 from ...i18n import gettext
 
@@ -189,6 +189,34 @@ def check_upload(kind: str, data: bytes) -> ImageInfo:
         raise _size_problem(info, want)
     decode_every_frame(data, want)
     return info
+
+
+PICTURE_SIZE = 160
+"""A group picture is shown as a PICTURE_SIZE square (a circle on the customer's waiting view)."""
+MAX_PICTURE_SIDE = 1024
+
+
+def square_picture(data: bytes) -> bytes:
+    """Check an uploaded picture like the mail images (format by content,
+    byte limit, dimensions from the header before anything is decoded,
+    every frame decoded under Pillow's pixel limit) and return it as a
+    PICTURE_SIZE square PNG of its first frame, centre-cropped: nothing of
+    the upload but its pixels ever reaches a customer's browser."""
+    if not data:
+        raise ImageProblem(gettext("The file is empty."))
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageProblem(gettext("The file is too large (at most %(size)s KiB).", size=MAX_IMAGE_BYTES // 1024))
+    info = inspect(data)
+    if max(info.width, info.height) > MAX_PICTURE_SIDE or min(info.width, info.height) < 32:
+        raise ImageProblem(gettext("The image is %(width)s×%(height)s pixels; it must be between 32 and %(max)s "
+                                   "pixels wide and high.", width=info.width, height=info.height,
+                                   max=MAX_PICTURE_SIDE))
+    decode_every_frame(data, (info.width, info.height))
+    with Image.open(BytesIO(data)) as image:
+        square = ImageOps.fit(image.convert("RGBA"), (PICTURE_SIZE, PICTURE_SIZE))
+    out = BytesIO()
+    square.save(out, "PNG", optimize=True)
+    return out.getvalue()
 
 
 def decode_every_frame(data: bytes, want: tuple[int, int]) -> None:

@@ -41,6 +41,7 @@ from . import agent_messages
 from .notify import TOKEN_PURPOSE, notify_member, presentation_documents
 from .presence import Presence
 from .room_port import RoomDirectory
+from .waiting import waiting
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +229,21 @@ class CallService:
         return call
 
     async def status(self, call_id: str, key: str) -> dict[str, Any]:
-        return customer_state(await self.customer_call(call_id, key))
+        """customer_state, and while it rings the waiting view (services/calls/waiting.py)."""
+        call = await self.customer_call(call_id, key)
+        result = customer_state(call)
+        if call.state == CallState.RINGING:
+            result.update((await waiting(self.db, call, self.clock.now())).as_dict())
+        return result
+
+    async def picture(self, call_id: str, key: str) -> bytes:
+        """The picture of the group the customer waits for; NotFound without one."""
+        call = await self.customer_call(call_id, key)
+        group = (await store.waiting_for(self.db, call)).group_id
+        picture = None if group is None else await group_store.picture(self.db, call.tenant_id, group)
+        if picture is None:
+            raise NotFound(gettext("No picture."))
+        return picture
 
     async def leave(self, call_id: str, key: str) -> dict[str, Any]:
         """The customer leaves: abandoned while ringing, ended once accepted."""

@@ -9,6 +9,7 @@ from ...i18n import gettext
 from ...store import Database
 from ...store import groups as store
 from ...store.groups import GroupRow
+from ..branding.images import ImageProblem, square_picture
 
 
 def _member_ids(data: Mapping) -> list[int]:
@@ -58,18 +59,45 @@ async def member_choices(db: Database, tenant_id: int) -> list[tuple[int, str, s
     return await store.tenant_users(db, tenant_id)
 
 
-async def create_group(db: Database, tenant_id: int, data: Mapping) -> int:
+def _picture(upload: bytes | None) -> bytes | None:
+    """The upload as the stored square PNG; None when nothing was uploaded."""
+    if not upload:
+        return None
+    try:
+        return square_picture(upload)
+    except ImageProblem as exc:
+        raise ValidationError(fields={"picture": str(exc)}) from None
+
+
+async def create_group(db: Database, tenant_id: int, data: Mapping, picture: bytes | None = None) -> int:
+    """``picture``: an uploaded image for the customers waiting for this group (optional)."""
     name, description, members = await _parse(db, tenant_id, data)
+    png = _picture(picture)
     async with db.transaction() as conn:
-        return await store.create_group(conn, tenant_id, name, description, members)
+        group_id = await store.create_group(conn, tenant_id, name, description, members)
+        if png is not None:
+            await store.set_picture(conn, tenant_id, group_id, png)
+        return group_id
 
 
-async def update_group(db: Database, tenant_id: int, group_id: int, data: Mapping) -> None:
+async def update_group(db: Database, tenant_id: int, group_id: int, data: Mapping, picture: bytes | None = None,
+                       remove_picture: bool = False) -> None:
+    """``picture`` replaces the group's picture; ``remove_picture`` drops it."""
     await get_group(db, tenant_id, group_id)
     name, description, members = await _parse(db, tenant_id, data)
+    png = _picture(picture)
     async with db.transaction() as conn:
         if not await store.update_group(conn, tenant_id, group_id, name, description, members):
             raise NotFound(gettext("No such call group."))
+        if png is not None or remove_picture:
+            await store.set_picture(conn, tenant_id, group_id, png)
+
+
+async def picture(db: Database, tenant_id: int, group_id: int) -> bytes:
+    found = await store.picture(db, tenant_id, group_id)
+    if found is None:
+        raise NotFound(gettext("No picture."))
+    return found
 
 
 async def delete_group(db: Database, tenant_id: int, group_id: int) -> GroupRow:
