@@ -99,6 +99,15 @@ class CallAbandoned(CallEvent):
 
     reason: str = "customer_cancelled"
     waited_s: float = 0.0
+    media_problem: str = ""
+    """With ``customer_media_failed``: permission_denied, no_device, device_busy, network or other."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerReady(CallEvent):
+    """The pre-ring check passed (the customer's media reaches the server): agents ring from now on."""
+
+    audio_only: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,4 +119,4 @@ class CallEnded(CallEvent):
 
 
 EVENT_TYPES = {cls.__name__: cls for cls in (CallCreated, CallOutOfHours, CallRinging, CallAccepted,
-                                             CallDeclined, CallMissed, CallAbandoned, CallEnded)}
+                                             CallDeclined, CallMissed, CallAbandoned, CallEnded, CustomerReady)}

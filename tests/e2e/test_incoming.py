@@ -248,6 +248,34 @@ async def test_g_camera_denied_message_then_audio_only(pw, chromium, world):
         await actx.close()
 
 
+async def test_g2_blocked_camera_and_microphone_never_ring_and_the_record_says_why(pw, chromium, world):
+    _, _, emails, embed = await team(world, "Golf Blocked")
+    actx, agent = await agent_console(chromium, world, emails[0])
+    flags = [f for f in FLAGS if f != "--use-fake-ui-for-media-stream"]      # no permission is granted
+    strict = await pw.chromium.launch(executable_path=CHROMIUM, args=flags)
+    try:
+        cctx = await strict.new_context()
+        host = await cctx.new_page()
+        await host.goto(f"{world.host}/?embed={embed}")
+        await click_call(host)
+        frame = await call_frame(host)
+        await frame.wait_for_selector("#media-error:not([hidden])", timeout=10000)
+        assert "blocked" in await frame.text_content("#media-error-text")
+        assert "Checking your camera" in await frame.text_content("#wait-title")
+        await frame.click("#audio-only")                     # the microphone is blocked too: still the message
+        await frame.wait_for_selector("#media-error:not([hidden])", timeout=10000)
+        await asyncio.sleep(1)
+        assert not [m for m in await agent.evaluate("window.vidzzleAgent.messages") if m["type"] == "ringing"]
+        await frame.click("#cancel")
+        await host.wait_for_selector(".cwbbb-overlay", state="detached", timeout=5000)
+        await agent.goto(world.base + "/admin/calls")
+        row = agent.locator("#calls-table tbody tr").first
+        assert "camera, microphone or network failed" in await row.inner_text()
+    finally:
+        await strict.close()
+        await actx.close()
+
+
 async def test_latency_median_of_5(chromium, world):
     """click -> agent ringing, accept -> first remote frame at agent and customer."""
     _, _, emails, embed = await team(world, "Latency Cars")

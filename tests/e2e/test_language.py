@@ -32,6 +32,8 @@ async def test_german_browser_german_tenant(chromium, world):
     frame = await call_frame(host)
     await frame.wait_for_selector("#v-wait:not([hidden])")
     await wait_true(frame, "document.documentElement.lang === 'de'")
+    # first the pre-ring check, then the ringing
+    await wait_true(frame, "document.getElementById('wait-title').textContent.startsWith('Sie werden')", 15000)
     assert await frame.text_content("#wait-title") == "Sie werden mit einem Mitarbeiter verbunden…"
     assert await frame.text_content("#cancel") == "Abbrechen"
     call_id = await toast(agent)
@@ -64,5 +66,6 @@ async def test_english_browser_same_german_dealer(chromium, world):
     await host.click(".cwbbb-accept")
     frame = await call_frame(host)
     await frame.wait_for_selector("#v-wait:not([hidden])")
+    await wait_true(frame, "document.getElementById('wait-title').textContent.startsWith('Connecting')", 15000)
     assert await frame.text_content("#wait-title") == "Connecting you to an agent…"
     await cctx.close()

@@ -72,6 +72,11 @@ EXPECTED_CUSTOMER_PAIR = {
 }
 
 
+# One re-run: B-coturn failed twice in about 40 CI and local runs without a
+# reproducible cause (20 repeated lab calls after the TURN-transport fix all
+# connected); a second failure in a row still fails the suite with the
+# report (every pair and the error) in its assertion message.
+@pytest.mark.flaky(reruns=1)
 @pytest.mark.parametrize("name", sorted(EXPECTED_CUSTOMER_PAIR))
 def test_call_through_topology(name, tmp_path):
     reason = lab_unavailable()

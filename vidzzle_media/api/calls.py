@@ -81,7 +81,8 @@ async def start_call(request: web.Request) -> web.Response:
         raise BadRequest(gettext("%(field)s is required.", field="embed_id"), fields={"embed_id": gettext("Required.")})
     settings = request.app[keys.SETTINGS]
     base = base_url(settings, f"{request.scheme}://{request.host}")
-    result = await _service(request).start_incoming(embed_id, name, base, address=request.remote or "")
+    result = await _service(request).start_incoming(embed_id, name, base, address=request.remote or "",
+                                                    precheck=body.get("precheck") is True)
     if result.state == CallState.OUT_OF_HOURS:
         return _json({"state": CallState.OUT_OF_HOURS, "call_id": result.call_id, "out_of_hours_url": result.out_of_hours_url})
     return _json({
@@ -108,10 +109,19 @@ async def call_picture(request: web.Request) -> web.Response:
                         headers={**CORS_HEADERS, "Cache-Control": "private, max-age=300"})
 
 
+@public("status")
+async def customer_ready(request: web.Request) -> web.Response:
+    """The customer page's pre-ring check passed: ring once their media reaches the server (409 until then)."""
+    body = await _body(request)
+    return _json(await _service(request).ready(request.match_info["call_id"], _key(request, body),
+                                               audio_only=body.get("audio_only") is True))
+
+
 @public("leave")
 async def leave_call(request: web.Request) -> web.Response:
     body = await _body(request)
-    return _json(await _service(request).leave(request.match_info["call_id"], _key(request, body)))
+    return _json(await _service(request).leave(request.match_info["call_id"], _key(request, body),
+                                               media_problem=str(body.get("media_problem") or "")[:40]))
 
 
 async def preflight(request: web.Request) -> web.Response:
@@ -131,7 +141,9 @@ def register(app: web.Application) -> None:
     app.router.add_post("/api/calls", start_call)
     app.router.add_get("/api/calls/{call_id}", call_status)
     app.router.add_get("/api/calls/{call_id}/picture", call_picture)
+    app.router.add_post("/api/calls/{call_id}/ready", customer_ready)
     app.router.add_post("/api/calls/{call_id}/leave", leave_call)
     app.router.add_route("OPTIONS", "/api/calls", preflight)
     app.router.add_route("OPTIONS", "/api/calls/{call_id}", preflight)
     app.router.add_route("OPTIONS", "/api/calls/{call_id}/leave", preflight)
+    app.router.add_route("OPTIONS", "/api/calls/{call_id}/ready", preflight)

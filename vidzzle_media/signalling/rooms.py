@@ -183,6 +183,15 @@ class RoomDirectory(AsyncIOEventEmitter):
         log.info("room %s closed: %s", room_id[:8], reason)
         self.emit("room_closed", RoomClosed(room_id, reason))
 
+    def media_arriving(self, room_id: str, role: str, within_s: float = 2.0) -> bool:
+        """A participant of ``role`` in the room publishes and its media reached
+        the SFU within the last ``within_s`` (ICE, DTLS and SRTP all work)."""
+        entry = self.rooms.get(room_id)
+        if entry is None:
+            return False
+        return any(session.grant is not None and session.grant.role == role and session.participant is not None
+                   and session.participant.receiving(within_s) is True for session in entry.sessions.values())
+
     def stats(self) -> DirectoryStats:
         """What /metrics shows of the media side."""
         forwarded = forwarding_totals(entry.room for entry in self.rooms.values())

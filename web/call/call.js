@@ -54,6 +54,10 @@ const mediaErrors = () => ({
   OverconstrainedError: _("Your camera does not support the requested format. Try again or continue with audio only."),
 });
 
+// what the call record keeps of a failed check (services/calls MEDIA_PROBLEMS)
+const MEDIA_PROBLEM = { NotAllowedError: "permission_denied", SecurityError: "permission_denied",
+                        NotFoundError: "no_device", NotReadableError: "device_busy", AbortError: "device_busy" };
+
 async function getMedia(audioOnly) {
   $("media-error").hidden = true;
   try {
@@ -61,10 +65,12 @@ async function getMedia(audioOnly) {
       : { audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } };
     const stream = await navigator.mediaDevices.getUserMedia(constraints);
     state.audioOnly = audioOnly;
+    state.mediaProblem = "";
     $("media-explain").hidden = true;
     return stream;
   } catch (err) {
     state.mediaError = err.name;
+    state.mediaProblem = MEDIA_PROBLEM[err.name] || "other";
     $("media-error-text").textContent = mediaErrors()[err.name] || _("Camera/microphone unavailable (%(reason)s).", { reason: err.name });
     $("media-error").hidden = false;
     $("audio-only").hidden = audioOnly;
@@ -100,7 +106,7 @@ function attachTrack({ track, stream, info }) {
 function startTimer() {
   const t0 = Date.now();
   const tick = () => {
-    if (state.phase !== "ringing" && state.phase !== "waiting") return;
+    if (!["checking", "ringing", "waiting"].includes(state.phase)) return;
     $("elapsed").textContent = fmtElapsed(Date.now() - t0);
     setTimeout(tick, 500);
   };
@@ -121,9 +127,15 @@ function enterCall(name) {
 // Leaving the page (tab closed, reload, overlay removed) is an explicit
 // leave: the server would otherwise keep a ringing call alive for its
 // re-join grace (docs/api.md).
+function leaveBody() {
+  const body = { customer_key: state.call.customer_key };
+  if (state.phase === "checking" && state.mediaProblem) body.media_problem = state.mediaProblem;
+  return JSON.stringify(body);
+}
+
 function leaveBeacon() {
-  if (!state.call || !state.call.customer_key || (state.phase !== "ringing" && state.phase !== "incall")) return;
-  navigator.sendBeacon(`/api/calls/${state.call.call_id}/leave`, JSON.stringify({ customer_key: state.call.customer_key }));
+  if (!state.call || !state.call.customer_key || !["checking", "ringing", "incall"].includes(state.phase)) return;
+  navigator.sendBeacon(`/api/calls/${state.call.call_id}/leave`, leaveBody());
 }
 window.addEventListener("pagehide", leaveBeacon);
 
@@ -179,8 +191,8 @@ function wireControls() {
 
 async function hangUp() {
   if (state.call && state.call.customer_key) {
-    const result = await api(`/api/calls/${state.call.call_id}/leave`, {
-      method: "POST", body: JSON.stringify({ customer_key: state.call.customer_key }) }).catch(() => null);
+    const result = await api(`/api/calls/${state.call.call_id}/leave`, { method: "POST", body: leaveBody() })
+      .catch(() => null);
     if (result && result.redirect_url) return redirect(result.redirect_url, _("The call has ended"));
     if (state.phase !== "incall") {
       finish(_("Call cancelled"), _("You cancelled the call."));
@@ -217,9 +229,9 @@ function showWaiting(s) {
 
 // While ringing: the waiting view, and a fallback for escalation (the room closes then too).
 async function pollStatus() {
-  while (state.phase === "ringing") {
+  while (state.phase === "ringing" || state.phase === "checking") {
     const s = await api(`/api/calls/${state.call.call_id}?key=${encodeURIComponent(state.call.customer_key)}`).catch(() => null);
-    if (state.phase !== "ringing") return;
+    if (state.phase !== "ringing" && state.phase !== "checking") return;
     if (s && s.state === "escalated") return onRoomClosed("escalated");
     if (s && s.state === "ringing") showWaiting(s);
     await new Promise((r) => setTimeout(r, 2000));
@@ -232,18 +244,20 @@ async function incoming() {
   const embedId = params.get("embed") || "";
   const name = params.get("name") || _("Customer");
   state.times.pageStart = Date.now();
-  const call = await api("/api/calls", { method: "POST", body: JSON.stringify({ embed_id: embedId, name }) });
+  // precheck: agents ring only once this page has shown that camera,
+  // microphone and network work (ready() below)
+  const call = await api("/api/calls", { method: "POST", body: JSON.stringify({ embed_id: embedId, name, precheck: true }) });
   state.call = call;
   state.times.started = Date.now();
   if (call.state === "out_of_hours") return redirect(call.out_of_hours_url, _("We are closed right now"));
-  state.phase = "ringing";
+  state.phase = "checking";
+  $("wait-title").textContent = _("Checking your camera, microphone and connection…");
   show("v-wait");
   startTimer();
   wireControls();
   pollStatus();
   // Media (or the customer's choice of audio only) BEFORE joining: Firefox
-  // gathers no usable ICE candidates until getUserMedia was granted. The
-  // call already rings meanwhile, so this costs no time after the accept.
+  // gathers no usable ICE candidates until getUserMedia was granted.
   const stream = await waitForMedia();
   state.stream = stream;
   if (state.phase === "ended") return;
@@ -254,7 +268,41 @@ async function incoming() {
   if (state.phase === "ended") return;
   await state.client.publish(stream);
   state.times.published = Date.now();
+  await mediaReachesUs();
+  if (state.phase !== "checking") return;
+  state.phase = "ringing";
+  $("wait-title").textContent = _("Connecting you to an agent…");
   if (agent) enterCall(agent.display_name);
+}
+
+const NETWORK_CHECK_MS = 15000;
+
+// The server confirms that this page's media arrives (409 until it does);
+// after NETWORK_CHECK_MS of trying, the customer is told the network blocks
+// the call, and can try again.
+async function mediaReachesUs() {
+  const deadline = Date.now() + NETWORK_CHECK_MS;
+  while (state.phase === "checking") {
+    try {
+      await api(`/api/calls/${state.call.call_id}/ready`, { method: "POST", body: JSON.stringify({
+        customer_key: state.call.customer_key, audio_only: state.audioOnly }) });
+      state.mediaProblem = "";
+      $("media-error").hidden = true;
+      return;
+    } catch (err) {
+      if (err.status !== 409) throw err;
+    }
+    if (Date.now() > deadline) {
+      state.mediaProblem = "network";
+      $("media-error-text").textContent = _("Your camera and microphone work, but the video does not get through your network (a firewall or a company network may block it). Try another network, such as mobile data, then try again.");
+      $("audio-only").hidden = true;
+      $("media-error").hidden = false;
+      await new Promise((resolve) => { $("retry-media").onclick = resolve; });
+      $("media-error").hidden = true;
+      return mediaReachesUs();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 async function invited() {

@@ -23,3 +23,6 @@ class RoomDirectory(Protocol):
     async def close_room(self, room_id: str, reason: str) -> None:
         """Close the room (everyone leaves); unknown ids are ignored."""
 
+    def media_arriving(self, room_id: str, role: str) -> bool:
+        """A participant of ``role`` in the room sends media that reaches the server now."""
+

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -55,6 +56,12 @@ automatic re-join, a replaced connection): a join with the same room token
 within this time keeps the call ringing. Only an explicit leave
 (POST /api/calls/{id}/leave: cancel, hang up, the unload beacon) or the grace
 running out abandons it. At least the client's 10 s of re-join attempts."""
+
+
+READY_WAIT_S = 3.0
+"""How long ``ready`` waits for the customer's media to reach the server before answering 409."""
+MEDIA_PROBLEMS = ("permission_denied", "no_device", "device_busy", "network", "other")
+"""Why a customer's pre-ring check failed (the page says which; the call's events keep it)."""
 
 
 class Agent(Protocol):
@@ -101,6 +108,8 @@ class _Live:
     """Where the customer's request came from (the per-address limit)."""
     ring_busy: bool = False
     """The flow rings agents who are in a call already."""
+    checking: bool = False
+    """The customer's pre-ring check has not passed yet: nobody rings."""
 
 
 def _iso(at: datetime) -> str:
@@ -172,8 +181,12 @@ class CallService:
 
     # -- customer side ------------------------------------------------------
 
-    async def start_incoming(self, embed_id: str, customer_name: str, base_url: str, address: str = "") -> StartResult:
+    async def start_incoming(self, embed_id: str, customer_name: str, base_url: str, address: str = "",
+                             precheck: bool = False) -> StartResult:
         """R-CALL-1/2: out of hours -> record only; else room + ringing.
+
+        ``precheck``: the customer's page checks camera, microphone and that
+        its media reaches the server first; agents ring only from ``ready``.
 
         Each ringing call holds a room: a tenant and a customer address may
         have only so many at once (security.ringing_calls_per_*), so a burst
@@ -216,9 +229,13 @@ class CallService:
         async with self.db.transaction() as conn:
             await store.insert_call(conn, call)
             await store.add_event(conn, created)
-        self._live[call.id] = _Live(plan, flow.tenant_id, flow.name, name, address, flow.ring_busy_agents)
-        self.dispatcher.start(call.id, plan)
-        log.info("call %s: ringing flow %d", call.id, flow.id)
+        self._live[call.id] = _Live(plan, flow.tenant_id, flow.name, name, address, flow.ring_busy_agents,
+                                    checking=precheck and self.rooms is not None)
+        if self._live[call.id].checking:
+            log.info("call %s: flow %d, checking the customer's media before ringing", call.id, flow.id)
+        else:
+            self.dispatcher.start(call.id, plan)
+            log.info("call %s: ringing flow %d", call.id, flow.id)
         return StartResult(CallState.RINGING, call.id, customer_key=key, room_id=call.room_id, room_token=token)
 
     async def customer_call(self, call_id: str, key: str) -> CallRow:
@@ -234,6 +251,8 @@ class CallService:
         result = customer_state(call)
         if call.state == CallState.RINGING:
             result.update((await waiting(self.db, call, self.clock.now())).as_dict())
+            live = self._live.get(call_id)
+            result["checking"] = live is not None and live.checking
         return result
 
     async def picture(self, call_id: str, key: str) -> bytes:
@@ -245,11 +264,40 @@ class CallService:
             raise NotFound(gettext("No picture."))
         return picture
 
-    async def leave(self, call_id: str, key: str) -> dict[str, Any]:
-        """The customer leaves: abandoned while ringing, ended once accepted."""
+    async def ready(self, call_id: str, key: str, audio_only: bool = False) -> dict[str, Any]:
+        """The customer's pre-ring check passed on their side: if their media
+        reaches the server too (waiting up to READY_WAIT_S for it), agents
+        ring from now on. Conflict while it does not (the page retries and,
+        after a while, tells the customer their network blocks the call)."""
+        call = await self.customer_call(call_id, key)
+        live = self._live.get(call_id)
+        if call.state != CallState.RINGING or live is None or not live.checking:
+            return await self.status(call_id, key)
+        deadline = time.monotonic() + READY_WAIT_S
+        while not (self.rooms is not None and self.rooms.media_arriving(call.room_id, RoomRole.CUSTOMER)):
+            if time.monotonic() > deadline:
+                raise Conflict(gettext("Your camera and microphone do not reach us yet."))
+            await asyncio.sleep(0.1)
+        if not live.checking or self._live.get(call_id) is not live:
+            return await self.status(call_id, key)      # a second ready, or the call ended meanwhile
+        live.checking = False
+        _, at = self._now()
+        async with self.db.transaction() as conn:
+            await store.add_event(conn, events.CustomerReady(call_id=call_id, tenant_id=call.tenant_id, at=at,
+                                                             audio_only=audio_only))
+        self.dispatcher.start(call_id, live.plan)
+        log.info("call %s: the customer's media arrives: ringing", call_id)
+        return await self.status(call_id, key)
+
+    async def leave(self, call_id: str, key: str, media_problem: str = "") -> dict[str, Any]:
+        """The customer leaves: abandoned while ringing, ended once accepted.
+        ``media_problem``: why their pre-ring check failed, if it did
+        (MEDIA_PROBLEMS): the call is recorded as customer_media_failed."""
         call = await self.customer_call(call_id, key)
         if call.state == CallState.RINGING:
-            await self.abandon(call_id)
+            problem = media_problem if media_problem in MEDIA_PROBLEMS else ("other" if media_problem else "")
+            await self.abandon(call_id, MissReason.CUSTOMER_MEDIA_FAILED if problem else MissReason.CUSTOMER_CANCELLED,
+                               media_problem=problem)
         elif call.state == CallState.ACCEPTED:
             await self.end_call(call_id, by="customer")
         return customer_state(await store.reread_call(self.db, call_id))
@@ -323,7 +371,8 @@ class CallService:
         await self.presence.push(rung, agent_messages.Withdrawn(call_id, "escalated"))
         await self._close_room(call, "escalated")
 
-    async def abandon(self, call_id: str, reason: MissReason = MissReason.CUSTOMER_CANCELLED) -> bool:
+    async def abandon(self, call_id: str, reason: MissReason = MissReason.CUSTOMER_CANCELLED,
+                      media_problem: str = "") -> bool:
         """R-CALL-5: the customer left while ringing."""
         self.dispatcher.stop(call_id)
         self._live.pop(call_id, None)
@@ -334,7 +383,8 @@ class CallService:
                 return False
             waited = round(max(0.0, (now - datetime.fromisoformat(call.created_at)).total_seconds()), 1)
             await store.add_event(conn, events.CallAbandoned(call_id=call_id, tenant_id=call.tenant_id, at=at,
-                                                             reason=reason, waited_s=waited))
+                                                             reason=reason, waited_s=waited,
+                                                             media_problem=media_problem))
             hook = await queue_call_webhook(conn, await store.reread_call(conn, call_id), "end", now=self.clock.now())
         log.info("call %s: abandoned by the customer", call_id)
         if hook:
