@@ -15,7 +15,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from .conftest import CHROMIUM, FLAGS
-from .helpers import _frames, agent_console, call_frame, click_call, media, team, toast, wait_media, wait_true
+from .helpers import (
+    _frames,
+    agent_console,
+    call_frame,
+    click_call,
+    logged_in,
+    media,
+    team,
+    toast,
+    wait_media,
+    wait_true,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -125,6 +136,37 @@ async def test_c_closed_day_redirects_and_the_calls_list_says_why(chromium, worl
     await agent.goto(world.base + "/admin/calls")
     row = agent.locator("#calls-table tbody tr").first
     assert "Closed: holiday" in await row.inner_text()
+    await actx.close()
+    await cctx.close()
+
+
+async def test_c_callback_instead_of_a_lost_lead_then_a_video_call_back(chromium, world):
+    _, _, emails, embed = await team(world, "Charlie Callback", open_=False, offer_callback="1")
+    cctx, host = await customer_page(chromium, world, embed)
+    await click_call(host)
+    frame = await call_frame(host)
+    await frame.wait_for_selector("#v-callback:not([hidden])", timeout=10000)
+    assert await frame.text_content("#callback-title") == "We are closed right now"
+    await frame.fill("#cb-name", "Clara Kunde")
+    await frame.click("#callback-send")                                   # no phone, no email: said so
+    await frame.wait_for_selector("#cb-phone-error:has-text('phone number or an email')", timeout=5000)
+    await frame.fill("#cb-phone", "+49 89 7654321")
+    await frame.fill("#cb-preferred", "heute nach 17 Uhr")
+    await frame.click("#callback-send")
+    await frame.wait_for_selector("#v-end:not([hidden])", timeout=5000)
+    assert await frame.text_content("#end-title") == "Thank you"
+    assert host.url.startswith(world.host)                                # not sent away
+
+    actx, agent = await logged_in(chromium, world, emails[0])
+    await agent.goto(world.base + "/admin/")
+    assert await agent.text_content("#tile-callbacks") == "1"
+    await agent.click("#tile-callbacks")
+    row = agent.locator("#callbacks-table tbody tr").first
+    assert "Clara Kunde" in await row.inner_text() and "heute nach 17 Uhr" in await row.inner_text()
+    await row.locator(".call-back").click()
+    await agent.wait_for_url("**/admin/call/**", timeout=10000)           # in the follow-up call
+    await agent.goto(world.base + "/admin/callbacks?state=done")
+    assert "Clara Kunde" in await agent.locator("#callbacks-table tbody").inner_text()
     await actx.close()
     await cctx.close()
 

@@ -38,6 +38,7 @@ PAGES: list[str | ModuleType] = [
     "vidzzle_media.admin.webhooks",
     "vidzzle_media.admin.call_link",
     "vidzzle_media.admin.calls",
+    "vidzzle_media.admin.callbacks",
     "vidzzle_media.admin.branding",
     "vidzzle_media.admin.templates_editor",
     "vidzzle_media.admin.presentations",

@@ -12,6 +12,7 @@ from aiohttp import web
 from .. import keys
 from ..i18n import format_duration
 from ..services.accounts.activity import WINDOW_S
+from ..services.calls import callbacks
 from ..services.calls.call_list import MISS_REASONS
 from ..services.calls.dashboard import MISS_DAYS
 from ..services.calls.dashboard import dashboard as call_numbers
@@ -29,7 +30,9 @@ FOLLOW_UP_PATH = "/admin/followup"
 async def dashboard(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
     tenant_id = await tenant_scope(request, user)
-    stats = None if tenant_id is None else await call_numbers(request.config_dict[keys.DATABASE], tenant_id)
+    db = request.config_dict[keys.DATABASE]
+    stats = None if tenant_id is None else await call_numbers(db, tenant_id)
+    open_callbacks = None if tenant_id is None else await callbacks.open_count(db, tenant_id)
     online = request.config_dict[keys.PRESENCE].online_user_ids(tenant_id)
     active = await request.config_dict[keys.ACTIVITY].logged_in_ids(tenant_id)
     return await render(request, "dashboard.html", {
@@ -42,7 +45,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         "follow_up_path": FOLLOW_UP_PATH,
         "scope_tenant": tenant_id,
         "chart_of": chart.build,
-        "miss_labels": MISS_REASONS, "miss_days": MISS_DAYS,   # dashboard_chart.html: SVG geometry of stats.bars
+        "miss_labels": MISS_REASONS, "miss_days": MISS_DAYS, "open_callbacks": open_callbacks,   # dashboard_chart.html: SVG geometry of stats.bars
     })
 
 

@@ -26,6 +26,7 @@ TITLES = {
     "after_password_change": N_("After password change email"),
     "call_invitation": N_("Call invitation email"),
     "call_notification": N_("Call notification email"),
+    "callback_request": N_("Callback request email"),
 }
 
 

@@ -23,7 +23,8 @@ async def _page(request, tenant_id, *, form=None, errors=None, new_secret=None, 
     current = await service.get_settings(database(request), tenant_id)
     if form is None:
         form = {"start_url": current.start_url, "start_headers": current.start_headers,
-                "end_url": current.end_url, "end_headers": current.end_headers}
+                "end_url": current.end_url, "end_headers": current.end_headers,
+                "callback_url": current.callback_url, "callback_headers": current.callback_headers}
     return await render(request, "routing/webhooks.html", {
         "form": form, "errors": errors or {}, "current": current, "new_secret": new_secret}, status=status)
 

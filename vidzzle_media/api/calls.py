@@ -84,7 +84,10 @@ async def start_call(request: web.Request) -> web.Response:
     result = await _service(request).start_incoming(embed_id, name, base, address=request.remote or "",
                                                     precheck=body.get("precheck") is True)
     if result.state == CallState.OUT_OF_HOURS:
-        return _json({"state": CallState.OUT_OF_HOURS, "call_id": result.call_id, "out_of_hours_url": result.out_of_hours_url})
+        closed = {"state": CallState.OUT_OF_HOURS, "call_id": result.call_id, "out_of_hours_url": result.out_of_hours_url}
+        if result.callback_offer:
+            closed |= {"callback": "offered", "customer_key": result.customer_key}
+        return _json(closed)
     return _json({
         "state": CallState.RINGING,
         "call_id": result.call_id,
@@ -118,6 +121,14 @@ async def customer_ready(request: web.Request) -> web.Response:
 
 
 @public("leave")
+async def request_callback(request: web.Request) -> web.Response:
+    """A customer nobody could take asks to be called back (docs/api.md)."""
+    body = await _body(request)
+    return _json(await _service(request).request_callback(request.match_info["call_id"], _key(request, body), body),
+                 status=201)
+
+
+@public("leave")
 async def leave_call(request: web.Request) -> web.Response:
     body = await _body(request)
     return _json(await _service(request).leave(request.match_info["call_id"], _key(request, body),
@@ -142,6 +153,8 @@ def register(app: web.Application) -> None:
     app.router.add_get("/api/calls/{call_id}", call_status)
     app.router.add_get("/api/calls/{call_id}/picture", call_picture)
     app.router.add_post("/api/calls/{call_id}/ready", customer_ready)
+    app.router.add_post("/api/calls/{call_id}/callback", request_callback)
+    app.router.add_route("OPTIONS", "/api/calls/{call_id}/callback", preflight)
     app.router.add_post("/api/calls/{call_id}/leave", leave_call)
     app.router.add_route("OPTIONS", "/api/calls", preflight)
     app.router.add_route("OPTIONS", "/api/calls/{call_id}", preflight)

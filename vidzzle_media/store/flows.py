@@ -36,10 +36,13 @@ class FlowRow:
     """Public holidays of this region are closed days ("DE-BY"; "" for none)."""
     exceptions: list[list[Any]] = field(default_factory=list)
     """One-off days: [["YYYY-MM-DD", None | ["HH:MM", "HH:MM"]], ...] (None: closed all day)."""
+    offer_callback: bool = False
+    """A customer who cannot be served is offered "We'll call you back" before the redirect."""
 
 
 _COLUMNS = ("f.id, f.tenant_id, f.name, f.description, f.embed_id, f.hours, f.exit_url, f.out_of_hours_url,"
-            " f.escalation_url, t.timezone, f.ring_busy_agents, f.holiday_region, f.exceptions")
+            " f.escalation_url, t.timezone, f.ring_busy_agents, f.holiday_region, f.exceptions,"
+            " f.offer_callback")
 
 
 async def _rows(db: Database, flow_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
@@ -58,7 +61,8 @@ async def _rows(db: Database, flow_ids: list[int]) -> dict[int, list[tuple[int, 
 def _flow(r: aiosqlite.Row, rows: list[tuple[int, int]]) -> FlowRow:
     return FlowRow(r["id"], r["tenant_id"], r["name"], r["description"], r["embed_id"], json.loads(r["hours"]),
                    r["exit_url"], r["out_of_hours_url"], r["escalation_url"], rows, r["timezone"],
-                   bool(r["ring_busy_agents"]), r["holiday_region"], json.loads(r["exceptions"]))
+                   bool(r["ring_busy_agents"]), r["holiday_region"], json.loads(r["exceptions"]),
+                   bool(r["offer_callback"]))
 
 
 async def list_flows(db: Database, tenant_id: int) -> list[FlowRow]:
@@ -97,14 +101,15 @@ async def _set_rows(conn: aiosqlite.Connection, flow_id: int, rows: list[tuple[i
 
 async def create_flow(conn: aiosqlite.Connection, tenant_id: int, *, name: str, description: str, embed_id: str, hours: list[list[str]],
                       rows: list[tuple[int, int]], exit_url: str, out_of_hours_url: str, escalation_url: str,
-                      ring_busy_agents: bool = False, holiday_region: str = "", exceptions: list[list[Any]] | None = None) -> int:
+                      ring_busy_agents: bool = False, holiday_region: str = "", exceptions: list[list[Any]] | None = None,
+                      offer_callback: bool = False) -> int:
     now = utcnow()
     cursor = await conn.execute(
         "INSERT INTO call_flows(tenant_id, name, description, embed_id, hours, exit_url, out_of_hours_url,"
-        " escalation_url, ring_busy_agents, holiday_region, exceptions, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " escalation_url, ring_busy_agents, holiday_region, exceptions, offer_callback, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (tenant_id, name, description, embed_id, json.dumps(hours), exit_url, out_of_hours_url, escalation_url,
-         int(ring_busy_agents), holiday_region, json.dumps(exceptions or []), now, now),
+         int(ring_busy_agents), holiday_region, json.dumps(exceptions or []), int(offer_callback), now, now),
     )
     flow_id = inserted_id(cursor)
     await _set_rows(conn, flow_id, rows)
@@ -113,13 +118,14 @@ async def create_flow(conn: aiosqlite.Connection, tenant_id: int, *, name: str, 
 
 async def update_flow(conn: aiosqlite.Connection, tenant_id: int, flow_id: int, *, name: str, description: str, hours: list[list[str]],
                       rows: list[tuple[int, int]], exit_url: str, out_of_hours_url: str, escalation_url: str,
-                      ring_busy_agents: bool = False, holiday_region: str = "", exceptions: list[list[Any]] | None = None) -> bool:
+                      ring_busy_agents: bool = False, holiday_region: str = "", exceptions: list[list[Any]] | None = None,
+                      offer_callback: bool = False) -> bool:
     cursor = await conn.execute(
         "UPDATE call_flows SET name = ?, description = ?, hours = ?, exit_url = ?, out_of_hours_url = ?,"
-        " escalation_url = ?, ring_busy_agents = ?, holiday_region = ?, exceptions = ?, updated_at = ?"
-        " WHERE tenant_id = ? AND id = ?",
+        " escalation_url = ?, ring_busy_agents = ?, holiday_region = ?, exceptions = ?, offer_callback = ?,"
+        " updated_at = ? WHERE tenant_id = ? AND id = ?",
         (name, description, json.dumps(hours), exit_url, out_of_hours_url, escalation_url, int(ring_busy_agents),
-         holiday_region, json.dumps(exceptions or []), utcnow(), tenant_id, flow_id),
+         holiday_region, json.dumps(exceptions or []), int(offer_callback), utcnow(), tenant_id, flow_id),
     )
     if cursor.rowcount != 1:
         return False

@@ -18,13 +18,19 @@ class WebhookSettingsRow:
     start_headers: str = ""
     end_url: str = ""
     end_headers: str = ""
+    callback_url: str = ""
+    """Where ``callback.requested`` goes ("" for nowhere)."""
+    callback_headers: str = ""
     secret: str = ""
     secret_created_at: str | None = None
 
 
+_COLUMNS = ", ".join(WebhookSettingsRow.__dataclass_fields__)
+
+
 async def get(db: Database, tenant_id: int) -> WebhookSettingsRow:
     row = await db.fetchone(
-        "SELECT tenant_id, start_url, start_headers, end_url, end_headers, secret, secret_created_at"
+        f"SELECT {_COLUMNS}"
         " FROM webhook_settings WHERE tenant_id = ?",
         (tenant_id,),
     )
@@ -36,7 +42,7 @@ async def get(db: Database, tenant_id: int) -> WebhookSettingsRow:
 async def get_in(conn: aiosqlite.Connection, tenant_id: int) -> WebhookSettingsRow:
     """Same as ``get`` but inside the caller's transaction."""
     cursor = await conn.execute(
-        "SELECT tenant_id, start_url, start_headers, end_url, end_headers, secret, secret_created_at"
+        f"SELECT {_COLUMNS}"
         " FROM webhook_settings WHERE tenant_id = ?",
         (tenant_id,),
     )
@@ -46,13 +52,15 @@ async def get_in(conn: aiosqlite.Connection, tenant_id: int) -> WebhookSettingsR
     return WebhookSettingsRow(**{k: row[k] for k in WebhookSettingsRow.__dataclass_fields__})
 
 
-async def save_urls(conn: aiosqlite.Connection, tenant_id: int, start_url: str, start_headers: str, end_url: str, end_headers: str) -> None:
+async def save_urls(conn: aiosqlite.Connection, tenant_id: int, start_url: str, start_headers: str, end_url: str,
+                    end_headers: str, callback_url: str = "", callback_headers: str = "") -> None:
     await conn.execute(
-        "INSERT INTO webhook_settings(tenant_id, start_url, start_headers, end_url, end_headers, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(tenant_id) DO UPDATE SET start_url = excluded.start_url,"
-        " start_headers = excluded.start_headers, end_url = excluded.end_url, end_headers = excluded.end_headers,"
-        " updated_at = excluded.updated_at",
-        (tenant_id, start_url, start_headers, end_url, end_headers, utcnow()),
+        "INSERT INTO webhook_settings(tenant_id, start_url, start_headers, end_url, end_headers, callback_url,"
+        " callback_headers, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(tenant_id) DO UPDATE SET"
+        " start_url = excluded.start_url, start_headers = excluded.start_headers, end_url = excluded.end_url,"
+        " end_headers = excluded.end_headers, callback_url = excluded.callback_url,"
+        " callback_headers = excluded.callback_headers, updated_at = excluded.updated_at",
+        (tenant_id, start_url, start_headers, end_url, end_headers, callback_url, callback_headers, utcnow()),
     )
 
 

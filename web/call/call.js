@@ -12,7 +12,7 @@ const state = { phase: "start", call: null, client: null, stream: null, times: {
 window.vidzzle = state;
 
 function show(view) {
-  for (const v of ["v-gdpr", "v-wait", "v-call", "v-end"]) $(v).hidden = v !== view;
+  for (const v of ["v-gdpr", "v-wait", "v-callback", "v-call", "v-end"]) $(v).hidden = v !== view;
 }
 
 function finish(title, text) {
@@ -158,10 +158,40 @@ async function joinRoom(token, displayName) {
   return agent;
 }
 
+// Nobody can take the call and the flow offers a callback: the customer
+// leaves their details, or "No, thanks" goes on to the flow's URL.
+function offerCallback(url, title) {
+  if (state.phase === "callback" || state.phase === "ended") return;
+  state.phase = "callback";
+  if (state.client) state.client.leave();
+  if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+  $("callback-title").textContent = title;
+  $("cb-name").value = params.get("name") || "";
+  show("v-callback");
+  $("callback-no").onclick = () => redirect(url, title);
+  $("callback-form").onsubmit = async (e) => {
+    e.preventDefault();
+    for (const f of ["name", "phone", "email"]) $(`cb-${f}-error`).textContent = "";
+    $("callback-send").disabled = true;
+    const body = { customer_key: state.call.customer_key };
+    for (const f of ["name", "phone", "email", "preferred"]) body[f] = $(`cb-${f}`).value;
+    try {
+      await api(`/api/calls/${state.call.call_id}/callback`, { method: "POST", body: JSON.stringify(body) });
+      finish(_("Thank you"), _("We will call you back as soon as we can. You can close this window."));
+    } catch (err) {
+      $("callback-send").disabled = false;
+      const fields = (err.body && err.body.fields) || {};
+      for (const [f, text] of Object.entries(fields)) if ($(`cb-${f}-error`)) $(`cb-${f}-error`).textContent = text;
+      if (!Object.keys(fields).length) $("cb-name-error").textContent = err.message;
+    }
+  };
+}
+
 async function onRoomClosed(reason) {
-  if (state.phase === "ended") return;
+  if (state.phase === "ended" || state.phase === "callback") return;
   if (state.call && state.call.customer_key) {
     const status = await api(`/api/calls/${state.call.call_id}?key=${encodeURIComponent(state.call.customer_key)}`).catch(() => null);
+    if (status && status.callback === "offered") return offerCallback(status.redirect_url, _("No agent is available right now"));
     if (status && status.redirect_url) return redirect(status.redirect_url, status.state === "escalated"
       ? _("No agent is available right now") : _("The call has ended"));
     if (status && status.state === "escalated") return finish(_("No agent is available right now"), _("Please try again later."));
@@ -249,6 +279,7 @@ async function incoming() {
   const call = await api("/api/calls", { method: "POST", body: JSON.stringify({ embed_id: embedId, name, precheck: true }) });
   state.call = call;
   state.times.started = Date.now();
+  if (call.state === "out_of_hours" && call.callback === "offered") return offerCallback(call.out_of_hours_url, _("We are closed right now"));
   if (call.state === "out_of_hours") return redirect(call.out_of_hours_url, _("We are closed right now"));
   state.phase = "checking";
   $("wait-title").textContent = _("Checking your camera, microphone and connection…");

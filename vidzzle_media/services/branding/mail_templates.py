@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from ...i18n import N_, gettext
 
-TEMPLATES = ("confirmation", "password_change", "after_password_change", "call_invitation", "call_notification")
+TEMPLATES = ("confirmation", "password_change", "after_password_change", "call_invitation", "call_notification",
+             "callback_request")
 
 #: templates whose body may do without __LINK__
 LINK_OPTIONAL = frozenset({"after_password_change"})
@@ -32,6 +33,7 @@ BODY_VARIABLES: dict[str, tuple[str, ...]] = {
     "after_password_change": _COMMON + ("__RECIPIENT_EMAIL__",),
     "call_invitation": _COMMON + ("__LINK__",),
     "call_notification": _COMMON + ("__LINK__",),
+    "callback_request": _COMMON + ("__LINK__",),
 }
 
 #: variables of the signature (R-BRAND-5)
@@ -107,6 +109,16 @@ DEFAULT_TEMPLATES: dict[str, TemplateText] = {
             "<p>a customer of __DEALER_COMPANY_NAME__ is waiting for you in a video call on __APPNAME__.</p>"
             '<p><a href="__LINK__">Accept the video call</a></p>'
             "<p>If a colleague accepts the call first, the link tells you so.</p>"
+            "<p>Kind regards<br>__SENDER_NAME__</p>"
+        ),
+    ),
+    "callback_request": TemplateText(
+        subject=N_("A customer asks to be called back"),
+        body=N_(
+            "<p>Hello __RECIPIENT_NAME__,</p>"
+            "<p>a customer of __DEALER_COMPANY_NAME__ could not be served by video call on __APPNAME__ "
+            "and asks to be called back.</p>"
+            '<p><a href="__LINK__">Open the callback requests</a></p>'
             "<p>Kind regards<br>__SENDER_NAME__</p>"
         ),
     ),

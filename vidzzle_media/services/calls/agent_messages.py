@@ -9,6 +9,9 @@ from typing import ClassVar
 
 from ...protocol import ClientMessage, ServerMessage, parse_message
 
+AGENT_CALL_PATH = "/admin/call/"
+"""The back-office page of a call (+ its id): where ``accepted`` and a follow-up start send the agent."""
+
 # --- agent -> server ------------------------------------------------------------------
 
 

@@ -31,8 +31,8 @@ from ..accounts import tokens
 from ..branding import brand
 from ..outbox.mail import queue_mail
 from ..outbox.sms import queue_sms
+from .agent_messages import AGENT_CALL_PATH
 from .notify import presentation_documents
-from .service import AGENT_CALL_PATH
 
 log = logging.getLogger(__name__)
 

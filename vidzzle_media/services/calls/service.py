@@ -31,6 +31,7 @@ from ...routing.dispatcher import Dispatcher
 from ...routing.hours import WeekHours
 from ...routing.plan import PlanRow, RingPlan
 from ...store import Database
+from ...store import callbacks as callback_store
 from ...store import calls as store
 from ...store import flows as flow_store
 from ...store import groups as group_store
@@ -38,7 +39,8 @@ from ...store.calls import CallRow
 from ...values import CallState, Direction, MissReason, RoomRole
 from ..accounts import tokens
 from ..tenancy.webhook_settings import queue_call_webhook
-from . import agent_messages
+from . import agent_messages, callbacks
+from .agent_messages import AGENT_CALL_PATH
 from .notify import TOKEN_PURPOSE, notify_member, presentation_documents
 from .presence import Presence
 from .room_port import RoomDirectory
@@ -46,7 +48,6 @@ from .waiting import waiting
 
 log = logging.getLogger(__name__)
 
-AGENT_CALL_PATH = "/admin/call/"
 MAX_CUSTOMER_NAME = 80
 CUSTOMER_REJOIN_GRACE_S = 15.0
 """Seconds a ringing call survives its customer's room connection dropping.
@@ -81,6 +82,8 @@ class StartResult:
     """'ringing' or 'out_of_hours'."""
     call_id: str
     out_of_hours_url: str = ""
+    callback_offer: bool = False
+    """Out of hours: the flow offers "We'll call you back" (POST .../callback with the customer key)."""
     customer_key: str = ""
     """Secret proving the customer in status/leave requests."""
     room_id: str = ""
@@ -220,7 +223,10 @@ class CallService:
                 await store.add_event(conn, created)
                 await store.add_event(conn, events.CallOutOfHours(**common, flow_id=flow.id))
             log.info("call %s: flow %d closed (%s)", call.id, flow.id, openness)
-            return StartResult(CallState.OUT_OF_HOURS, call.id, out_of_hours_url=flow.out_of_hours_url)
+            if not flow.offer_callback:
+                return StartResult(CallState.OUT_OF_HOURS, call.id, out_of_hours_url=flow.out_of_hours_url)
+            return StartResult(CallState.OUT_OF_HOURS, call.id, out_of_hours_url=flow.out_of_hours_url,
+                               callback_offer=True, customer_key=key)
         plan = RingPlan(tuple(PlanRow(gid, secs) for gid, secs in flow.rows))
         token = ""
         if self.rooms is not None:
@@ -253,7 +259,27 @@ class CallService:
             result.update((await waiting(self.db, call, self.clock.now())).as_dict())
             live = self._live.get(call_id)
             result["checking"] = live is not None and live.checking
+        elif call.state in callbacks.OFFERED_AFTER and call.flow_id is not None:
+            flow = await flow_store.get_flow(self.db, call.tenant_id, call.flow_id)
+            if callbacks.offered(call, flow):
+                requested = await callback_store.for_call(self.db, call.id) is not None
+                result["callback"] = "requested" if requested else "offered"
         return result
+
+    async def request_callback(self, call_id: str, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The customer of an unserved call asks to be called back (services/calls/callbacks.py)."""
+        call = await self.customer_call(call_id, key)
+        flow = None if call.flow_id is None else await flow_store.get_flow(self.db, call.tenant_id, call.flow_id)
+        if flow is None or not callbacks.offered(call, flow):
+            raise Conflict(gettext("A callback cannot be requested for this call."))
+        request = callbacks.parse_request(data)
+        members = await group_store.members_of(self.db, call.tenant_id, sorted({gid for gid, _ in flow.rows}))
+        now, at = self._now()
+        async with self.db.transaction() as conn:
+            queued = await callbacks.record(conn, call, flow, request, members, at=at, now=now)
+        if queued:
+            self.wake()
+        return await self.status(call_id, key)
 
     async def picture(self, call_id: str, key: str) -> bytes:
         """The picture of the group the customer waits for; NotFound without one."""

@@ -56,12 +56,14 @@ class FlowDraft:
     """Public holidays of this region close the flow (step 1; "DE-BY", "" for none)."""
     exceptions: list[DayException] = field(default_factory=list)
     """One-off closed or special-hours days (step 1)."""
+    offer_callback: bool = False
+    """Offer "We'll call you back" before the escalation or out-of-hours redirect (step 3)."""
 
     @classmethod
     def from_flow(cls, flow: FlowRow) -> "FlowDraft":
         return cls(flow.name, flow.description, flow.hours, list(flow.rows), flow.exit_url, flow.out_of_hours_url,
                    flow.escalation_url, flow.ring_busy_agents, flow.holiday_region,
-                   list(exceptions_from_json(flow.exceptions)))
+                   list(exceptions_from_json(flow.exceptions)), flow.offer_callback)
 
 
 def step1(data: Mapping, draft: FlowDraft) -> FlowDraft:
@@ -170,8 +172,9 @@ def check_url(value: str) -> str | None:
 
 
 def step3(data: Mapping, draft: FlowDraft) -> FlowDraft:
-    """Exit, out-of-hours and escalation URLs (http/https)."""
+    """Exit, out-of-hours and escalation URLs (http/https); whether to offer a callback."""
     errors = {}
+    draft.offer_callback = str(data.get("offer_callback", "")) in ("1", "on")
     for name in ("exit_url", "out_of_hours_url", "escalation_url"):
         value = str(data.get(name, "")).strip()
         setattr(draft, name, value)
@@ -188,7 +191,7 @@ def draft_as_form(draft: FlowDraft) -> dict[str, str]:
     form = {"name": draft.name, "description": draft.description, "exit_url": draft.exit_url,
             "out_of_hours_url": draft.out_of_hours_url, "escalation_url": draft.escalation_url,
             "ring_busy_agents": "1" if draft.ring_busy_agents else "", "holiday_region": draft.holiday_region,
-            "exceptions": exceptions_text(draft.exceptions)}
+            "exceptions": exceptions_text(draft.exceptions), "offer_callback": "1" if draft.offer_callback else ""}
     for day, (start, end) in zip(WEEKDAYS, draft.hours, strict=True):
         form[f"{day}_start"], form[f"{day}_end"] = start, end
     for i, (gid, secs) in enumerate(draft.rows):
@@ -249,7 +252,7 @@ def _fields(draft: FlowDraft) -> dict:
     return dict(name=draft.name, description=draft.description, hours=draft.hours, rows=draft.rows,
                 exit_url=draft.exit_url, out_of_hours_url=draft.out_of_hours_url, escalation_url=draft.escalation_url,
                 ring_busy_agents=draft.ring_busy_agents, holiday_region=draft.holiday_region,
-                exceptions=exceptions_to_json(draft.exceptions))
+                exceptions=exceptions_to_json(draft.exceptions), offer_callback=draft.offer_callback)
 
 
 async def create_flow(db: Database, tenant_id: int, data: Mapping) -> int:

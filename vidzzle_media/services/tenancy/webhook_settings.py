@@ -61,7 +61,7 @@ async def save_settings(db: Database, tenant_id: int, data: Mapping, *, policy: 
     A URL the server may not send to (``policy``, on the addresses its host
     name resolves to now) is refused; delivery checks again at every connection."""
     values, errors = {}, {}
-    for kind in ("start", "end"):
+    for kind in ("start", "end", "callback"):
         url = str(data.get(f"{kind}_url", "")).strip()
         headers = str(data.get(f"{kind}_headers", "")).replace("\r\n", "\n").strip()
         problem = (check_url(url) or await url_problem(url, policy, lookup)) if url else None
@@ -77,7 +77,7 @@ async def save_settings(db: Database, tenant_id: int, data: Mapping, *, policy: 
     async with db.transaction() as conn:
         await store.save_urls(conn, tenant_id, **values)
         current = await store.get_in(conn, tenant_id)
-        if current.secret or not (values["start_url"] or values["end_url"]):
+        if current.secret or not (values["start_url"] or values["end_url"] or values["callback_url"]):
             return None
         secret = new_secret()
         await store.save_secret(conn, tenant_id, secret)
@@ -112,12 +112,9 @@ def payload(call: CallRow) -> dict:
     }
 
 
-async def queue_call_webhook(conn, call: CallRow, kind: str, *, now=None) -> int | None:
-    """Queue the start or end webhook of an incoming call in the caller's transaction."""
-    assert kind in ("start", "end")
-    if call.direction != "incoming":
-        return None
-    settings = await store.get_in(conn, call.tenant_id)
+async def queue_event_webhook(conn, tenant_id: int, kind: str, event: str, body: dict, *, now=None) -> int | None:
+    """Queue ``body`` to the tenant's ``kind`` URL (start, end, callback) as ``event``, in the caller's transaction."""
+    settings = await store.get_in(conn, tenant_id)
     url = getattr(settings, f"{kind}_url")
     if not url:
         return None
@@ -126,8 +123,16 @@ async def queue_call_webhook(conn, call: CallRow, kind: str, *, now=None) -> int
     except ValueError:   # validated on save; never let an old bad row break a call
         headers = {}
     try:
-        return await queue_webhook(conn, tenant_id=call.tenant_id, url=url, headers=headers, body=payload(call),
-                                   secret=settings.secret, event=f"call.{kind}", now=now)
-    except ValueError as exc:   # a bad setting must never undo the call's own change
-        log.warning("tenant %d: %s webhook not queued: %s", call.tenant_id, kind, exc)
+        return await queue_webhook(conn, tenant_id=tenant_id, url=url, headers=headers, body=body,
+                                   secret=settings.secret, event=event, now=now)
+    except ValueError as exc:   # a bad setting must never undo the change that caused the webhook
+        log.warning("tenant %d: %s webhook not queued: %s", tenant_id, event, exc)
         return None
+
+
+async def queue_call_webhook(conn, call: CallRow, kind: str, *, now=None) -> int | None:
+    """Queue the start or end webhook of an incoming call in the caller's transaction."""
+    assert kind in ("start", "end")
+    if call.direction != "incoming":
+        return None
+    return await queue_event_webhook(conn, call.tenant_id, kind, f"call.{kind}", payload(call), now=now)
