@@ -40,7 +40,6 @@ OFFERED_AFTER = (CallState.MISSED, CallState.OUT_OF_HOURS)
 """The calls a callback can follow: nobody could take them (the customer did not leave on their own)."""
 _EMAIL = re.compile(r"^[^@\s<>\"',;:()\[\]\\]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 SMS_TEXT = N_("A customer asks to be called back:")
-STATES = ("open", "claimed", "done")
 
 
 @dataclass(frozen=True)
