@@ -5,6 +5,7 @@ up on is recorded as customer_media_failed with what failed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from admin.helpers import make_tenant
@@ -75,4 +76,23 @@ async def test_a_failed_check_the_customer_gives_up_on_says_what_failed(cli, db,
                    json={"customer_key": body["customer_key"], "media_problem": "<script>"})
     _, payload, _ = (await call_store.list_events(db, tenant, body["call_id"]))[-1]
     assert json.loads(payload)["media_problem"] == "other"
+    await agent.close()
+
+
+async def test_a_check_that_never_passes_ends_the_call_instead_of_waiting_forever(cli, db, calls, clock):
+    tenant, embed, agent = await _setup(cli, db)
+    body = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "Gone", "precheck": True})).json()
+    await clock.advance(call_service.PRECHECK_TIMEOUT_S - 1)
+    assert (await call_store.get_call(db, body["call_id"])).state == "ringing"
+    await clock.advance(1)
+    await calls.dispatcher.settle()
+    for _ in range(50):
+        call = await call_store.get_call(db, body["call_id"])
+        if call.state != "ringing":
+            break
+        await asyncio.sleep(0.02)
+    assert (call.state, call.miss_reason) == ("abandoned", "customer_media_failed")
+    _, payload, _ = (await call_store.list_events(db, tenant, call.id))[-1]
+    assert json.loads(payload)["media_problem"] == "timeout"
+    assert not [m for m in await agent.drain() if m["type"] == "ringing"]
     await agent.close()

@@ -263,6 +263,9 @@ async function pollStatus() {
     const s = await api(`/api/calls/${state.call.call_id}?key=${encodeURIComponent(state.call.customer_key)}`).catch(() => null);
     if (state.phase !== "ringing" && state.phase !== "checking") return;
     if (s && s.state === "escalated") return onRoomClosed("escalated");
+    if (s && s.state === "abandoned") {
+      return finish(_("The call was cancelled"), _("We could not connect your camera and microphone in time. Please try again."));
+    }
     if (s && s.state === "ringing") showWaiting(s);
     await new Promise((r) => setTimeout(r, 2000));
   }

@@ -62,7 +62,10 @@ running out abandons it. At least the client's 10 s of re-join attempts."""
 READY_WAIT_S = 3.0
 """How long ``ready`` waits for the customer's media to reach the server before answering 409."""
 MEDIA_PROBLEMS = ("permission_denied", "no_device", "device_busy", "network", "other")
-"""Why a customer's pre-ring check failed (the page says which; the call's events keep it)."""
+"""Why a customer's pre-ring check failed (the page says which; the call's events keep it;
+"timeout" when it did not pass within PRECHECK_TIMEOUT_S)."""
+PRECHECK_TIMEOUT_S = 180.0
+"""A customer's pre-ring check that has not passed after this long ends the call (customer_media_failed)."""
 
 
 class Agent(Protocol):
@@ -113,6 +116,8 @@ class _Live:
     """The flow rings agents who are in a call already."""
     checking: bool = False
     """The customer's pre-ring check has not passed yet: nobody rings."""
+    check_timer: TimerHandle | None = None
+    """Ends a check that never passes (PRECHECK_TIMEOUT_S)."""
 
 
 def _iso(at: datetime) -> str:
@@ -239,6 +244,12 @@ class CallService:
                                     checking=precheck and self.rooms is not None)
         if self._live[call.id].checking:
             log.info("call %s: flow %d, checking the customer's media before ringing", call.id, flow.id)
+            call_id = call.id
+
+            def expired() -> None:
+                self.track(self._check_expired(call_id))
+
+            self._live[call.id].check_timer = self.clock.call_at(self.clock.time() + PRECHECK_TIMEOUT_S, expired)
         else:
             self.dispatcher.start(call.id, plan)
             log.info("call %s: ringing flow %d", call.id, flow.id)
@@ -307,6 +318,8 @@ class CallService:
         if not live.checking or self._live.get(call_id) is not live:
             return await self.status(call_id, key)      # a second ready, or the call ended meanwhile
         live.checking = False
+        if live.check_timer is not None:
+            live.check_timer.cancel()
         _, at = self._now()
         async with self.db.transaction() as conn:
             await store.add_event(conn, events.CustomerReady(call_id=call_id, tenant_id=call.tenant_id, at=at,
@@ -314,6 +327,15 @@ class CallService:
         self.dispatcher.start(call_id, live.plan)
         log.info("call %s: the customer's media arrives: ringing", call_id)
         return await self.status(call_id, key)
+
+    async def _check_expired(self, call_id: str) -> None:
+        """A pre-ring check that did not pass in PRECHECK_TIMEOUT_S (the customer
+        walked away from a blocked camera, say) ends the call instead of
+        keeping it, unseen by any agent, forever."""
+        live = self._live.get(call_id)
+        if live is not None and live.checking and not self.stopping:
+            log.info("call %s: the pre-ring check did not pass in %.0f s", call_id, PRECHECK_TIMEOUT_S)
+            await self.abandon(call_id, MissReason.CUSTOMER_MEDIA_FAILED, media_problem="timeout")
 
     async def leave(self, call_id: str, key: str, media_problem: str = "") -> dict[str, Any]:
         """The customer leaves: abandoned while ringing, ended once accepted.
@@ -401,7 +423,9 @@ class CallService:
                       media_problem: str = "") -> bool:
         """R-CALL-5: the customer left while ringing."""
         self.dispatcher.stop(call_id)
-        self._live.pop(call_id, None)
+        live = self._live.pop(call_id, None)
+        if live is not None and live.check_timer is not None:
+            live.check_timer.cancel()
         now, at = self._now()
         async with self.db.transaction() as conn:
             call = await store.get_call_in(conn, call_id)
@@ -640,6 +664,9 @@ class CallService:
     async def close(self) -> None:
         for handle in self._away.values():
             handle.cancel()
+        for live in self._live.values():
+            if live.check_timer is not None:
+                live.check_timer.cancel()
         self._away.clear()
         await self.dispatcher.close()
         if self._tasks:
