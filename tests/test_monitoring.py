@@ -13,6 +13,7 @@ from signalling.wspeer import WsPeer
 from vidzzle_media.keys import DATABASE, OUTBOX, ROOMS
 from vidzzle_media.services.outbox.webhooks import queue_webhook
 from vidzzle_media.sfu import aiortc_glue
+from vidzzle_media.store import callbacks as callback_store
 
 
 def sample(text: str, name: str, labels: str = "") -> float:
@@ -73,6 +74,11 @@ async def test_metrics_calls_and_outbox(client):
     await insert(db, [call_row(tenant, now, state=state) for state in ("ringing", "ended", "ended")]
                  + [call_row(tenant, now, state="missed", miss_reason="all_declined")])
     async with db.transaction() as conn:
+        for name in ("Open", "Done"):
+            await callback_store.insert(conn, tenant_id=tenant, flow_id=None, call_id=None, name=name, phone="+4989",
+                                        email="", preferred="", at=now.isoformat())
+        await callback_store.finish(conn, tenant, 2, now.isoformat())
+    async with db.transaction() as conn:
         await queue_webhook(conn, tenant_id=tenant, url="http://127.0.0.1:9/hook", headers={}, body={"a": 1},
                             secret="whsec_dGVzdA==", event="call.end")
     text = await (await client.get("/metrics")).text()
@@ -81,6 +87,7 @@ async def test_metrics_calls_and_outbox(client):
     assert sample(text, "vidzzle_ringing_calls") == 1
     assert sample(text, "vidzzle_unaccepted_calls", '{reason="all_declined"}') == 1
     assert sample(text, "vidzzle_unaccepted_calls", '{reason="holiday"}') == 0      # every cause is listed
+    assert sample(text, "vidzzle_open_callbacks") == 1                               # the done one is not
     assert sample(text, "vidzzle_outbox_depth", '{kind="webhook"}') == 1
     client.server.app[OUTBOX].wake()     # port 9 refuses: one failed attempt
     for _ in range(100):

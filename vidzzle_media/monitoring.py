@@ -66,6 +66,8 @@ async def gather(app: web.Application) -> list:
     for reason, count in (await store_metrics.unaccepted_by_reason(db)).items():
         unaccepted.add_metric([reason], count)
     families.append(unaccepted)
+    gauge("vidzzle_open_callbacks", "Callback requests of customers nobody could take, not done yet.",
+          await store_metrics.open_callbacks(db))
 
     depth = GaugeMetricFamily("vidzzle_outbox_depth", "Queued outbox items by kind.", labels=["kind"])
     for kind, count in (await outbox.depth(db)).items():

@@ -23,6 +23,11 @@ async def unaccepted_by_reason(db: Database) -> dict[str, int]:
     return counts
 
 
+async def open_callbacks(db: Database) -> int:
+    """Callback requests not done yet, across all tenants."""
+    return int(await db.fetchval("SELECT COUNT(*) FROM callbacks WHERE state != 'done'") or 0)
+
+
 async def webhook_failures(db: Database) -> tuple[int, int]:
     """(failed delivery attempts, webhooks given up) since the install began."""
     attempts = await db.fetchval(
