@@ -1,0 +1,284 @@
+"""Capacity benchmark: K concurrent 1:1 calls through the real server (issue 32, step 1).
+
+    python bench/capacity.py [--steps 1,5,10,20] [--seconds 20] [--clients 1] [--json FILE]
+
+The product's own workload: per call, a customer and an agent who both
+publish 640x360@30 VP8 (~1 Mbit/s) + Opus and both receive each other.
+The SERVER runs in its own process (``bench/_server.py``, as for
+``bench/fanout.py``). The clients run in ``--clients`` separate processes
+(this script with ``--client``) and do not encode or decode video: every
+publisher loops the same pre-encoded VP8 stream (30 frames encoded once at
+start, a key frame every second) handed to aiortc as ready packets, with
+the sender's wall-clock time in the last 8 bytes of each frame; every
+receiver counts complete frames and timestamp gaps out of aiortc's jitter
+buffer (``bench/_clients.py``) and reads the time back for the end-to-end
+latency (client -> server -> client, one machine, one clock).
+
+Per step: server CPU (% of one core, per call), forwarded packets per
+second, server RSS (per call over the idle process), receive fps and gaps
+of every leg, and the latency percentiles. Results are JSON (``--json``)
+plus a markdown table on stdout. Clients saturate before the server on a
+2-core machine: the table says how much CPU they used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fractions
+import json
+import os
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from fanout import Server, machine, pct, proc_cpu_s, proc_rss_mb  # noqa: E402
+
+STAMP = struct.Struct("!d")
+GOP = 30
+"""Frames in the looped stream (a key frame at its start: one per second)."""
+
+
+# --- the client process ------------------------------------------------------------------
+
+def encoded_loop(frames: int = GOP) -> list[bytes]:
+    """``frames`` VP8 frames of 640x360 moving texture, the first a key frame (libvpx via PyAV)."""
+    import av
+    import numpy as np
+
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height, codec.pix_fmt = 640, 360, "yuv420p"
+    codec.bit_rate, codec.framerate = 1_000_000, fractions.Fraction(30, 1)
+    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "g": str(frames)}
+    rnd = np.random.default_rng(1)
+    texture = rnd.integers(40, 216, size=(360, 1280), dtype=np.uint8)
+    out: list[bytes] = []
+    for n in range(frames + 5):
+        img = np.zeros((540, 640), dtype=np.uint8)
+        img[:360] = texture[:, (n * 8) % 640:(n * 8) % 640 + 640]
+        img[360:] = 128
+        frame = av.VideoFrame.from_ndarray(img, format="yuv420p")
+        frame.pts = n
+        out += [bytes(p) for p in codec.encode(frame)]
+    return out[:frames]
+
+
+def looped_track(frames: list[bytes]):
+    """A video track of ready VP8 packets at 30 fps (aiortc packetizes them unencoded)."""
+    import av
+    from aiortc import MediaStreamTrack
+
+    class Looped(MediaStreamTrack):
+        kind = "video"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.n = 0
+            self.start: float | None = None
+
+        async def recv(self) -> av.Packet:
+            if self.start is None:
+                self.start = time.monotonic()
+            delay = self.start + self.n / 30 - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            packet = av.Packet(frames[self.n % len(frames)] + STAMP.pack(time.time()))
+            packet.pts, packet.time_base = self.n * 3000, fractions.Fraction(1, 90000)
+            self.n += 1
+            return packet
+
+    return Looped()
+
+
+async def client(args: argparse.Namespace) -> None:
+    import _clients as cl
+    from aiohttp import ClientSession
+    from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+    from aiortc.mediastreams import AudioStreamTrack
+
+    from vidzzle_media.sfu import aiortc_glue
+
+    aiortc_glue.set_host_addresses(["127.0.0.1"])
+    frames = encoded_loop()
+    latencies: list[float] = []
+    original = cl.RxStats.video_frame
+
+    def video_frame(stats, timestamp: int, data: bytes) -> None:
+        original(stats, timestamp, data)
+        if len(data) > 8:
+            latencies.append((time.time() - STAMP.unpack(data[-8:])[0]) * 1000)
+
+    cl.RxStats.video_frame = video_frame
+
+    class Participant(cl.Receiver):
+        """Joins once, publishes the looped stream + Opus, receives the other side."""
+
+        async def publish(self) -> None:
+            pc = RTCPeerConnection(cl.config())
+            self.pcs.append(pc)
+            pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+            t = pc.addTransceiver(looped_track(frames), direction="sendonly")
+            caps = RTCRtpSender.getCapabilities("video").codecs
+            t.setCodecPreferences([c for c in caps if c.mimeType == "video/VP8"])
+            await pc.setLocalDescription(await pc.createOffer())
+            await self.send({"type": "offer", "pc": "publish", "sdp": pc.localDescription.sdp, "id": "pub"})
+            answer = await self.expect("answer")
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+
+    base = f"http://127.0.0.1:{args.port}"
+    people: list[Participant] = []
+    async with ClientSession() as http:
+        async def post(path: str, body: dict) -> dict:
+            async with http.post(base + path, json=body) as r:
+                r.raise_for_status()
+                return await r.json()
+
+        for call in range(args.calls):
+            room = await post("/bench/room", {})
+            for role in ("customer", "agent"):
+                name = f"{role}-{args.index}-{call}"
+                token = (await post("/bench/token", {"room_id": room["room_id"], "role": role, "name": name}))["token"]
+                p = Participant(http, base, room["ws_path"], token, name, capture={})
+                await p.connect()
+                await p.publish()
+                people.append(p)
+        ok = await cl_wait(lambda: all(p.stats.frames > 10 for p in people), 60)
+        print("READY" if ok else "NOT-READY", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)   # GO
+        before = [(p.stats.frames, p.stats.gaps) for p in people]
+        latencies.clear()
+        c0, t0 = time.process_time(), time.monotonic()
+        await asyncio.sleep(args.seconds)
+        span = time.monotonic() - t0
+        report = {
+            "fps": [(p.stats.frames - f) / span for p, (f, _) in zip(people, before, strict=True)],
+            "gaps": [p.stats.gaps - g for p, (_, g) in zip(people, before, strict=True)],
+            "latency_ms": latencies,
+            "client_cpu_percent": 100 * (time.process_time() - c0) / span,
+            "errors": [e for p in people for e in p.errors],
+        }
+        print(json.dumps(report), flush=True)
+        await asyncio.gather(*(p.close() for p in people), return_exceptions=True)
+
+
+async def cl_wait(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
+# --- the orchestrating process ----------------------------------------------------------------
+
+def forwarded_packets(port: int) -> float:
+    """The server's own total (``/metrics``: it keeps counting packets of closed consumers)."""
+    import re
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    match = re.search(r"^vidzzle_forwarded_packets_total (\S+)$", text, flags=re.M)
+    if match is None:
+        raise RuntimeError("no vidzzle_forwarded_packets_total in /metrics")
+    return float(match.group(1))
+
+
+def step(server: Server, calls: int, clients: int, seconds: float, idle_rss: float) -> dict:
+    shares = [calls // clients + (1 if i < calls % clients else 0) for i in range(clients)]
+    procs = [subprocess.Popen([sys.executable, __file__, "--client", "--calls", str(n), "--index", str(i),
+                               "--port", str(server.port), "--seconds", str(seconds)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for i, n in enumerate(shares) if n]
+    try:
+        ready = [p.stdout.readline().strip() for p in procs]
+        if any(r != "READY" for r in ready):
+            return {"calls": calls, "error": f"clients not ready: {ready}"}
+        time.sleep(2)                                    # past the last key frame requests
+        pid = server.proc.pid
+        packets0 = forwarded_packets(server.port)
+        c0, t0 = proc_cpu_s(pid), time.monotonic()
+        for p in procs:
+            p.stdin.write("GO\n")
+            p.stdin.flush()
+        time.sleep(seconds)                              # the clients measure the same window
+        span = time.monotonic() - t0
+        cpu = 100 * (proc_cpu_s(pid) - c0) / span
+        packets = (forwarded_packets(server.port) - packets0) / span
+        rss = proc_rss_mb(pid)
+        reports = [json.loads(p.stdout.readline()) for p in procs]
+    finally:
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    fps = [f for r in reports for f in r["fps"]]
+    lat = [ms for r in reports for ms in r["latency_ms"]]
+    return {
+        "calls": calls, "server_cpu_percent": round(cpu, 1), "cpu_percent_per_call": round(cpu / calls, 2),
+        "forwarded_pkt_s": round(packets), "us_per_forwarded_packet": round(cpu / 100 / packets * 1e6, 1) if packets else None,
+        "rss_mb": round(rss, 1), "rss_mb_per_call": round((rss - idle_rss) / calls, 2),
+        "fps_min": round(min(fps), 1), "fps_median": round(statistics.median(fps), 1),
+        "gaps": sum(g for r in reports for g in r["gaps"]),
+        "latency_ms_p50": pct(lat, 0.5), "latency_ms_p95": pct(lat, 0.95),
+        "client_cpu_percent": round(sum(r["client_cpu_percent"] for r in reports), 1),
+        "errors": [e for r in reports for e in r["errors"]][:5],
+    }
+
+
+def table(results: list[dict]) -> str:
+    head = ("| calls | server CPU % | % per call | fwd pkt/s | us/pkt | RSS MB | MB/call | fps min/median | gaps "
+            "| latency p50/p95 ms | clients CPU % |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = [f"| {r['calls']} | {r['server_cpu_percent']} | {r['cpu_percent_per_call']} | {r['forwarded_pkt_s']} "
+            f"| {r['us_per_forwarded_packet']} | {r['rss_mb']} | {r['rss_mb_per_call']} | {r['fps_min']}/{r['fps_median']} "
+            f"| {r['gaps']} | {r['latency_ms_p50']:.1f}/{r['latency_ms_p95']:.1f} | {r['client_cpu_percent']} |"
+            if "error" not in r else f"| {r['calls']} | {r['error']} |" for r in results]
+    return "\n".join([head, *rows])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", default="1,5,10,20", help="numbers of concurrent calls, one step each")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured window per step")
+    parser.add_argument("--clients", type=int, default=1, help="client processes sharing the calls")
+    parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--calls", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        asyncio.run(client(args))
+        return 0
+    results = []
+    for calls in (int(x) for x in args.steps.split(",")):
+        server = Server("forward")
+        server.start()
+        try:
+            time.sleep(1)
+            idle_rss = proc_rss_mb(server.proc.pid)
+            result = step(server, calls, max(1, min(args.clients, calls)), args.seconds, idle_rss)
+            result["idle_rss_mb"] = round(idle_rss, 1)
+            results.append(result)
+            print(table([result]).splitlines()[-1], flush=True)
+        finally:
+            server.stop()
+    out = {"machine": machine(), "pid": os.getpid(), "seconds": args.seconds, "clients": args.clients,
+           "results": results}
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+    print(table(results))
+    return 0 if all("error" not in r and r["gaps"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
