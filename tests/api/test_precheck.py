@@ -12,6 +12,7 @@ from admin.helpers import make_tenant
 from sfu.peers import Client
 from signalling.wspeer import WsPeer
 
+from vidzzle_media.services.calls import call_list
 from vidzzle_media.services.calls import service as call_service
 from vidzzle_media.sfu import aiortc_glue
 from vidzzle_media.store import calls as call_store
@@ -69,6 +70,8 @@ async def test_a_failed_check_the_customer_gives_up_on_says_what_failed(cli, db,
     assert (call.state, call.miss_reason) == ("abandoned", "customer_media_failed")
     last, payload, _ = (await call_store.list_events(db, tenant, call.id))[-1]
     assert last == "CallAbandoned" and json.loads(payload)["media_problem"] == "permission_denied"
+    (listed,) = (await call_list.call_page(db, tenant, {})).rows
+    assert (listed.miss_reason, listed.media_problem) == ("customer_media_failed", "permission_denied")
     assert not [m for m in await agent.drain() if m["type"] == "ringing"]     # the agent never saw it
     # without a problem a leave is a plain cancel; an unknown problem is kept as "other"
     body = await (await cli.post("/api/calls", json={"embed_id": embed, "name": "Eva", "precheck": True})).json()

@@ -312,7 +312,7 @@ async def test_g2_blocked_camera_and_microphone_never_ring_and_the_record_says_w
         await host.wait_for_selector(".cwbbb-overlay", state="detached", timeout=5000)
         await agent.goto(world.base + "/admin/calls")
         row = agent.locator("#calls-table tbody tr").first
-        assert "camera, microphone or network failed" in await row.inner_text()
+        assert "camera, microphone or network failed (access blocked)" in await row.inner_text()
     finally:
         await strict.close()
         await actx.close()

@@ -36,8 +36,10 @@ def _label(labels: Mapping[str, str], value: str) -> str:
 
 
 def _reason(row) -> str:
-    """Why the call was not accepted; a cancelled one says after how long."""
+    """Why the call was not accepted; a cancelled one says after how long, a failed check what failed."""
     label = _label(call_list.MISS_REASONS, row.miss_reason)
+    if row.media_problem:
+        label = f"{label} ({_label(call_list.MEDIA_PROBLEMS, row.media_problem)})"
     waited = call_list.waited_s(row)
     return gettext("%(reason)s after %(duration)s", reason=label, duration=format_duration(waited)) \
         if waited is not None else label

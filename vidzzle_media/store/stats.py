@@ -82,6 +82,8 @@ class CallListRow:
     accepted_at: str | None
     ended_at: str | None
     duration_s: float | None
+    media_problem: str = ""
+    """With ``customer_media_failed``: what failed (the CallAbandoned event's media_problem)."""
 
 
 async def day_numbers(db: Database, tenant_id: int, start: str, end: str) -> dict[str, DayNumbers]:
@@ -163,7 +165,10 @@ async def list_calls(db: Database, f: CallFilter) -> list[CallListRow]:
         params += [f.before[0], f.before[0], f.before[1]]
     rows = await db.fetchall(
         "SELECT c.id, c.tenant_id, COALESCE(t.name, '') AS tenant_name, c.created_at, c.direction, c.state, c.miss_reason, c.flow_id, COALESCE(fl.name, '') AS flow_name,"
-        " c.agent_id, c.agent_name, c.customer_name, c.accepted_at, c.ended_at, c.duration_s"
+        " c.agent_id, c.agent_name, c.customer_name, c.accepted_at, c.ended_at, c.duration_s,"
+        " CASE WHEN c.miss_reason = 'customer_media_failed' THEN COALESCE((SELECT json_extract(e.payload,"
+        " '$.media_problem') FROM call_events e WHERE e.call_id = c.id AND e.type = 'CallAbandoned'), '')"
+        " ELSE '' END AS media_problem"
         " FROM calls c LEFT JOIN call_flows fl ON fl.id = c.flow_id AND fl.tenant_id = c.tenant_id"
         " LEFT JOIN tenants t ON t.id = c.tenant_id"
         f" WHERE {' AND '.join(where)} ORDER BY c.created_at DESC, c.id DESC LIMIT ?",

@@ -41,6 +41,12 @@ MISS_REASONS: dict[str, str] = {
     MissReason.INTERRUPTED: N_("Interrupted: the server stopped while ringing"),
 }
 """Labels are msgids: the page translates them (``gettext``)."""
+MEDIA_PROBLEMS: dict[str, str] = {
+    "permission_denied": N_("access blocked"), "no_device": N_("no camera or microphone"),
+    "device_busy": N_("device in use"), "network": N_("network blocks the call"),
+    "timeout": N_("check not passed in time"), "other": N_("other problem"),
+}
+"""What failed in a customer's pre-ring check (CallAbandoned.media_problem), as the list says it."""
 PAGE_SIZE = 50
 FILTER_KEYS = ("state", "reason", "direction", "flow", "agent", "date", "from", "to", "duration")
 
