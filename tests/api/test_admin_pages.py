@@ -131,7 +131,7 @@ async def test_wizard_validates_each_step_and_saves(world, db, cli):
     page = await admin.get(f"/admin/flows/{flow.id}/edit")
     assert 'value="Sales"' in page.text
     page = await admin.post(f"/admin/flows/{flow.id}/edit", {**step2, **rows, "ring_busy_agents": "1"})
-    assert 'name="ring_busy_agents" value="1"' in page.text, page.text[page.text.find("wizard-steps"):][:3000]
+    assert 'name="ring_busy_agents" value="1"' in page.text                                    # step 3 keeps it
     page = await admin.post(f"/admin/flows/{flow.id}/edit", {**step3, "name": "Sales 2", "ring_busy_agents": "1"})
     assert page.path == "/admin/flows"
     edited = await flow_service.get_flow(db, ta, flow.id)

@@ -199,14 +199,21 @@ async def test_d_gdpr_consent_once_then_remembered(chromium, world):
     await cctx.close()
 
 
+async def two_agents_rung(chromium, world, name: str):
+    """Two agents' consoles and a customer whose call shows a toast at both:
+    (embed id, (context, page) of each agent and of the customer, call id)."""
+    _, _, emails, embed = await team(world, name, agents=2)
+    a = await agent_console(chromium, world, emails[0])
+    b = await agent_console(chromium, world, emails[1])
+    customer = await customer_page(chromium, world, embed)
+    await click_call(customer[1])
+    call_id = await toast(a[1])
+    assert await toast(b[1]) == call_id
+    return embed, a, b, customer, call_id
+
+
 async def test_f_two_agents_rung_one_accepts_other_toast_disappears(chromium, world):
-    _, _, emails, embed = await team(world, "Foxtrot Cars", agents=2)
-    a_ctx, a = await agent_console(chromium, world, emails[0])
-    b_ctx, b = await agent_console(chromium, world, emails[1])
-    cctx, host = await customer_page(chromium, world, embed)
-    await click_call(host)
-    call_id = await toast(a)
-    assert await toast(b) == call_id
+    embed, (a_ctx, a), (b_ctx, b), (cctx, host), call_id = await two_agents_rung(chromium, world, "Foxtrot Cars")
     assert await b.evaluate("window.vidzzleAgent.isRinging()")
     await a.click(f".toast[data-call-id='{call_id}'] .accept")
     await b.wait_for_selector(f".toast[data-call-id='{call_id}'].gone", timeout=2000)
@@ -226,13 +233,7 @@ async def test_f_two_agents_rung_one_accepts_other_toast_disappears(chromium, wo
 async def test_h_decline_then_busy_agent_is_not_rung(chromium, world):
     """Agent 0 declines: their toast says so and goes, agent 1's keeps ringing
     and accepts. A second customer then rings agent 0 only: agent 1 is busy."""
-    _, _, emails, embed = await team(world, "Hotel Cars", agents=2)
-    a_ctx, a = await agent_console(chromium, world, emails[0])
-    b_ctx, b = await agent_console(chromium, world, emails[1])
-    cctx, host = await customer_page(chromium, world, embed)
-    await click_call(host)
-    call_id = await toast(a)
-    assert await toast(b) == call_id
+    embed, (a_ctx, a), (b_ctx, b), (cctx, host), call_id = await two_agents_rung(chromium, world, "Hotel Cars")
     await a.click(f".toast[data-call-id='{call_id}'] .decline")
     await a.wait_for_selector(f".toast[data-call-id='{call_id}'].gone", timeout=2000)
     assert "You declined this call" in await a.text_content(f".toast[data-call-id='{call_id}']")

@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from ..errors import Conflict, NotFound, ValidationError
+from ..errors import Conflict, ValidationError
 from ..i18n import gettext
 from ..services.branding.images import MAX_IMAGE_BYTES, PICTURE_SIZE
 from ..services.tenancy import groups as service
@@ -23,18 +23,10 @@ async def _form(request, tenant_id, *, group=None, form=None, members=None, erro
     choices = await service.member_choices(db, tenant_id)
     if group is not None and form is None:
         form, members = {"name": group.name, "description": group.description}, group.member_ids
-    has_picture = group is not None and await _has_picture(db, tenant_id, group.id)
     return await render(request, "routing/group_form.html", {
         "group": group, "form": form or {}, "members": set(members or []), "choices": choices,
-        "errors": errors or {}, "has_picture": has_picture, "picture_size": PICTURE_SIZE}, status=status)
-
-
-async def _has_picture(db, tenant_id: int, group_id: int) -> bool:
-    try:
-        await service.picture(db, tenant_id, group_id)
-    except NotFound:
-        return False
-    return True
+        "errors": errors or {}, "has_picture": group is not None and group.has_picture,
+        "picture_size": PICTURE_SIZE}, status=status)
 
 
 async def _post(request):

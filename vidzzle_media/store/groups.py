@@ -20,6 +20,8 @@ class GroupRow:
     description: str
     member_ids: list[int] = field(default_factory=list)
     """Ids of the member users, ordered by id."""
+    has_picture: bool = False
+    """A picture is stored (``picture``); read by ``get_group`` only."""
 
 
 @dataclass
@@ -62,12 +64,14 @@ async def list_groups(db: Database, tenant_id: int) -> list[GroupRow]:
 
 async def get_group(db: Database, tenant_id: int, group_id: int) -> GroupRow | None:
     row = await db.fetchone(
-        "SELECT id, tenant_id, name, description FROM call_groups WHERE tenant_id = ? AND id = ?", (tenant_id, group_id)
+        "SELECT id, tenant_id, name, description, picture IS NOT NULL AS has_picture FROM call_groups"
+        " WHERE tenant_id = ? AND id = ?", (tenant_id, group_id)
     )
     if row is None:
         return None
     members = await _members(db, tenant_id, [group_id])
-    return GroupRow(row["id"], row["tenant_id"], row["name"], row["description"], members[group_id])
+    return GroupRow(row["id"], row["tenant_id"], row["name"], row["description"], members[group_id],
+                    bool(row["has_picture"]))
 
 
 async def tenant_user_ids(db: Database, tenant_id: int, user_ids: list[int]) -> set[int]:
