@@ -153,10 +153,9 @@ def install_server() -> None:
     original_on_nack = consumer_mod.Consumer._on_nack
 
     def on_nack(self, seq):
-        entry = self._history[seq & consumer_mod.HISTORY_MASK] if self._history else None
-        hit = entry is not None and entry[0] == seq
+        hit = self.leg.rebuild(seq) is not None
         server_log[str(self._ssrc)].append((now(), "nack", seq, "history" if hit else "upstream",
-                                            (seq - self._seq_offset) & 0xFFFF))
+                                            (seq - self.leg.seq_offset) & 0xFFFF))
         return original_on_nack(self, seq)
 
     consumer_mod.Consumer._on_nack = on_nack

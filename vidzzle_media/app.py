@@ -38,6 +38,8 @@ from .services.calls.service import CallService
 from .services.outbox import mail as outbox_mail
 from .services.outbox.worker import OutboxWorker
 from .sfu import IcePolicy
+from .sfu import core as media_core
+from .sfu.core import MediaCore
 from .signalling import RoomDirectory
 from .store import Database
 from .tls import server_ssl_context
@@ -168,6 +170,7 @@ def create_app(settings: Settings) -> web.Application:
     presence = Presence()
     app[keys.PRESENCE] = presence
     turn = TurnAccount.from_settings(settings.ice)      # credentials of the install's own TURN servers
+    media_core.select(MediaCore(settings.media.core))    # the per-packet forwarding core, process wide
     rooms = RoomDirectory(IcePolicy(settings.ice, turn_credential=turn.credential))  # the SFU's rooms
     app[keys.ROOMS] = rooms
     # call routing sees the rooms through its own Protocol (services/calls/room_port.py)

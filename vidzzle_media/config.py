@@ -97,6 +97,11 @@ class IceSettings:
 
 
 @dataclass
+class MediaSettings:
+    core: str = setting("python", "Forwarding core for media packets: compiled (C, built at install) or python (the reference implementation, several times slower per packet). Without a built C core the server uses python and says so.")
+
+
+@dataclass
 class RelaySettings:
     enabled: bool = setting(True, "Run the built-in TURN relay (TURN over TCP and TLS) so that calls connect when the customer's network blocks UDP.")
     host: str = setting("", "Address the relay listens on when it has a port of its own. Empty: server.host.")
@@ -132,6 +137,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     ice: IceSettings = field(default_factory=IceSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
@@ -260,6 +266,8 @@ def _validate(settings: Settings) -> None:
     lo, hi = settings.ice.udp_port_min, settings.ice.udp_port_max
     if (lo or hi) and not (0 < lo <= hi < 65536):
         raise ConfigError("ice.udp_port_min/udp_port_max must both be set, with min <= max")
+    if settings.media.core not in ("compiled", "python"):
+        raise ConfigError("media.core must be compiled or python")
     if settings.relay.enabled and not 0 <= settings.relay.port < 65536:
         raise ConfigError("relay.port must be between 0 and 65535")
     if settings.relay.enabled and settings.relay.port and settings.relay.port == settings.server.port:

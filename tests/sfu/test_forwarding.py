@@ -37,7 +37,7 @@ async def test_two_participants_exchange_audio_and_video(ice):
                 # publisher's abs-send-time would make receivers send REMB)
                 stripped = {i for i, uri in consumer.producer.codec.header_extensions.items()
                             if uri in (MID_URI, ABS_SEND_TIME_URI)}
-                assert stripped and not stripped & set(consumer._ext_map)
+                assert stripped and not stripped & set(consumer.leg.ext_map)
         await room.close()
         assert pa.state == "closed"
     finally:

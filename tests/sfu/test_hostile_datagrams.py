@@ -112,7 +112,7 @@ def test_a_producer_drops_and_counts_garbage_instead_of_forwarding_it():
         def forward(self, view):
             forwarded.append(view.seq)
 
-    producer._fanout = (Viewer(),)
+    producer._legs = (Viewer(),)
     before = aiortc_glue.DROPPED["malformed_payload"]
     for seq, payload in ((1, bytes([0x10, 0x00, 0x00])), (2, bytes([0x00, 0xAA, 0xBB]))):
         producer.receive(RtpView(struct.pack("!BBHII", 0x80, 96, seq, 1000, 42) + payload))

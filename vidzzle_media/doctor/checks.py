@@ -22,6 +22,7 @@ from ..config import Settings
 from ..i18n import gettext
 from ..listening import running_origin
 from ..services.branding import brand
+from ..sfu import core as media_core
 from ..sfu.aiortc_glue import machine_addresses
 from ..store import tenants as tenant_store
 from ..transports.outbound import OutboundPolicy, Refused, client_session
@@ -359,4 +360,17 @@ async def allowed_sites(settings: Settings, db) -> list[Finding]:
     return [Finding(name, PASS, gettext("every tenant names its websites."))]
 
 
-ALL = [public_url, answers, certificate, ports, addresses, turn_servers, smtp, sms, clock, data_dir, allowed_sites]
+async def forwarding_core(settings: Settings, db) -> list[Finding]:
+    """Media core: the compiled per-packet path is built (it forwards several times cheaper than Python)."""
+    name = gettext("Media core")
+    if settings.media.core == "python":
+        return [Finding(name, PASS, gettext("the Python reference core, as set (media.core = python)."))]
+    if not media_core.compiled_available():
+        return [Finding(name, WARN, gettext("the compiled core is not built: calls use the slower Python core."),
+                        gettext("Install a C compiler and the Python headers (Debian: gcc python3-dev), then "
+                                "reinstall the package."))]
+    return [Finding(name, PASS, gettext("compiled (C)."))]
+
+
+ALL = [public_url, answers, certificate, ports, addresses, turn_servers, smtp, sms, clock, data_dir, allowed_sites,
+       forwarding_core]

@@ -84,6 +84,18 @@ HOOKED_ATTRIBUTES: list[tuple[Any, str]] = [
 
 #: pylibsrtp version the direct libsrtp calls were written against
 PYLIBSRTP_VERSION = "1.0.0"
+#: the largest plain RTP packet the forward path protects (pylibsrtp's
+#: 1500-byte buffer less its trailer room); larger ones are dropped
+MAX_PLAIN_RTP = 1500 - _SRTP_TRAILER
+
+
+def srtp_protect_address() -> int | None:
+    """Address of libsrtp's ``srtp_protect`` inside pylibsrtp's binding, for
+    the compiled core (which calls the same libsrtp, not a copy); None when
+    this pylibsrtp build does not expose it."""
+    if not _SRTP_FAST:
+        return None
+    return int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
 
 
 
@@ -524,7 +536,7 @@ class SendPath:
             return self._protect_send(n)
         try:
             return self._send(self._session.protect(packet))
-        except pylibsrtp.Error:
+        except (pylibsrtp.Error, ValueError):   # ValueError: longer than pylibsrtp's buffer
             return False
 
     def send_rewritten(self, b0: int, b1: int, seq: int, timestamp: int, ssrc: int,
@@ -545,6 +557,30 @@ class SendPath:
             buf[12:pos] = ext
         buf[pos:n] = body
         return self._protect_send(n)
+
+    def target(self) -> tuple[Any, ...]:
+        """What the compiled core needs to send on this path by itself.
+
+        ``(dtls, connected)`` while it cannot send (the core asks again once
+        ``dtls._state is connected``); otherwise ``(dtls, connected,
+        nominated, pair, session, srtp, fd, family, host, port, backlog)``:
+        the objects it compares by identity per packet to notice a change
+        (then it asks again), libsrtp's session pointer, and the socket
+        (fd -1: through :meth:`send_datagram` only, e.g. a TURN allocation)
+        with the transport's queue (direct sends only while it is empty)."""
+        if not self._refresh() or self._srtp is None:
+            return (self._dtls, _DTLS_CONNECTED)
+        fd, family, backlog = -1, 0, None
+        if self._sock_sendto is not None:
+            sock = self._transport._sock
+            fd, family, backlog = sock.fileno(), int(sock.family), self._transport._buffer
+        return (self._dtls, _DTLS_CONNECTED, self._nominated, self._pair, self._session,
+                int(_srtp_ffi.cast("uintptr_t", self._srtp)), fd, family, self._addr[0], self._addr[1], backlog)
+
+    def send_datagram(self, data: bytes) -> bool:
+        """Send an already protected datagram (the compiled core's way when it
+        cannot write to the socket itself)."""
+        return self._send(data)
 
     def _protect_send(self, n: int) -> bool:
         length = self._len

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from pyee.asyncio import AsyncIOEventEmitter
 
-from . import aiortc_glue
+from . import aiortc_glue, core
 from .codec import CodecInfo
 from .reception import ReceptionStats
 from .rtp import (
@@ -64,9 +64,9 @@ class Producer(AsyncIOEventEmitter):
         self.codec = codec
         self.app_data = app_data or {}
         self.consumers: dict[str, Consumer] = {}
-        #: the same Consumers as a tuple, rebuilt on attach/detach (per packet
-        #: iteration without copying the dict)
-        self._fanout: tuple[Consumer, ...] = ()
+        #: the Consumers' legs as a tuple, rebuilt on attach/detach (the
+        #: per-packet core iterates it without copying the dict)
+        self._legs: tuple[Any, ...] = ()
         self.closed = False
         self.paused = False
         #: learnt from packets (SDP ssrc lines are optional)
@@ -136,8 +136,10 @@ class Producer(AsyncIOEventEmitter):
         self.packets += 1
         if self.paused:
             return
-        for consumer in self._fanout:
-            consumer.forward(view)
+        verdicts = core.fanout(view, self._legs)
+        if verdicts:
+            for leg, verdict in verdicts:
+                leg.owner.on_verdict(verdict)
 
     def on_sender_report(self, ssrc: int, ntp: int, rtp_ts: int) -> None:
         if ssrc == self.media_ssrc:
@@ -208,11 +210,11 @@ class Producer(AsyncIOEventEmitter):
 
     def attach(self, consumer: Consumer) -> None:
         self.consumers[consumer.id] = consumer
-        self._fanout = tuple(self.consumers.values())
+        self._legs = tuple(c.leg for c in self.consumers.values())
 
     def detach(self, consumer: Consumer) -> None:
         self.consumers.pop(consumer.id, None)
-        self._fanout = tuple(self.consumers.values())
+        self._legs = tuple(c.leg for c in self.consumers.values())
 
     def close(self) -> None:
         """Close this producer and, cascading, every Consumer it feeds."""
@@ -225,6 +227,6 @@ class Producer(AsyncIOEventEmitter):
         for consumer in list(self.consumers.values()):
             consumer.close()
         self.consumers.clear()
-        self._fanout = ()
+        self._legs = ()
         self.emit("close")
         self.remove_all_listeners()

@@ -1,0 +1,913 @@
+/*
+ * The compiled forwarding core: vidzzle_media.sfu.leg in C.
+ *
+ * One call per incoming RTP packet (fanout) does, for every receiving leg,
+ * what leg.Leg.forward does in Python: key-frame gating, the new 12-byte
+ * header, the remapped one-byte extension block, the NACK history (a
+ * preallocated ring holding a reference to the incoming packet), SRTP
+ * protect with libsrtp (the srtp_protect of pylibsrtp's own binding, called
+ * through its address: no second libsrtp, no crypto here), and the sends,
+ * batched per socket with sendmmsg while the GIL is released.
+ *
+ * The rules must stay identical to leg.py: tests/sfu/test_core_differential.py
+ * feeds both the same packets and compares the datagrams byte for byte.
+ * Everything that is not per packet stays in Python: the send path's
+ * target (SendPath.target, asked again when the DTLS state, the nominated
+ * pair or the SRTP session changes), the transport's queue when the socket
+ * is busy (SendPath.send_datagram) and the verdicts (the Consumer's).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define HISTORY_SIZE 1024
+#define HISTORY_MASK (HISTORY_SIZE - 1)
+#define EXT_INLINE 40
+#define MAX_PLAIN 1356          /* aiortc_glue.MAX_PLAIN_RTP */
+#define BUF_SIZE 2048           /* MAX_PLAIN + libsrtp's trailer, with room */
+#define BATCH 64
+#define VERDICT_WAITING 1
+#define VERDICT_CONGESTED 2
+
+#define STATE_DETACHED 0
+#define STATE_DOWN 1
+#define STATE_UP 2
+
+typedef int (*protect_fn)(void *ctx, void *rtp, int *len);
+static protect_fn srtp_protect_fn = NULL;
+
+static PyObject *str_target, *str_send_datagram, *str_congested, *str_state, *str_tx_srtp;
+static PyObject *str_data, *str_seq, *str_timestamp, *str_ssrc, *str_marker;
+static PyObject *str_payload_start, *str_payload_end, *str_keyframe_start;
+static PyObject *int_one, *randint;
+
+typedef struct {
+    PyObject *data;             /* the incoming packet (bytes); NULL: empty slot */
+    PyObject *ext_obj;          /* the extension block when longer than EXT_INLINE */
+    uint32_t ts;
+    uint16_t seq, pstart, pend;
+    uint8_t marker, ext_len;
+    uint8_t ext[EXT_INLINE];
+} Slot;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *owner;
+    PyObject *path;
+    int video;
+    unsigned int ts_step;
+    int pt;
+    unsigned int ssrc;
+    int seq_offset;
+    unsigned int ts_offset;
+    int has_src;
+    long long src_ssrc;
+    int has_max;
+    int max_seq;
+    unsigned int last_ts;
+    char waiting_keyframe;
+    unsigned long long packets_sent, octets_sent;
+    uint8_t ext_map[16];
+    int ext_any;
+    Slot *history;
+    /* the send target (SendPath.target) */
+    int state;
+    int maybe_congested;
+    PyObject *dtls, *connected, *nominated, *pair, *session, *backlog;
+    void *srtp;
+    int fd;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    int pending;                /* a datagram of this leg waits in the batch */
+    unsigned char buf[BUF_SIZE];
+} Leg;
+
+static PyTypeObject LegType;
+
+/* --- target ------------------------------------------------------------- */
+
+static void clear_target(Leg *self) {
+    Py_CLEAR(self->dtls);
+    Py_CLEAR(self->connected);
+    Py_CLEAR(self->nominated);
+    Py_CLEAR(self->pair);
+    Py_CLEAR(self->session);
+    Py_CLEAR(self->backlog);
+    self->srtp = NULL;
+    self->fd = -1;
+    self->addrlen = 0;
+}
+
+static int set_address(Leg *self, long family, PyObject *host, long port) {
+    const char *text = PyUnicode_AsUTF8(host);
+    if (text == NULL)
+        return -1;
+    memset(&self->addr, 0, sizeof(self->addr));
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&self->addr;
+        if (inet_pton(AF_INET, text, &sin->sin_addr) != 1)
+            return 0;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        self->addrlen = sizeof(*sin);
+        return 1;
+    }
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&self->addr;
+        if (inet_pton(AF_INET6, text, &sin6->sin6_addr) != 1) {
+            struct in_addr v4;
+            if (inet_pton(AF_INET, text, &v4) != 1)
+                return 0;       /* e.g. a scoped address: the transport sends it */
+            memset(&sin6->sin6_addr, 0, sizeof(sin6->sin6_addr));
+            sin6->sin6_addr.s6_addr[10] = 0xff;
+            sin6->sin6_addr.s6_addr[11] = 0xff;
+            memcpy(&sin6->sin6_addr.s6_addr[12], &v4, 4);
+        }
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        self->addrlen = sizeof(*sin6);
+        return 1;
+    }
+    return 0;
+}
+
+/* Ask the path for its target again (SendPath.target). */
+static int retarget(Leg *self) {
+    PyObject *t = PyObject_CallMethodNoArgs(self->path, str_target);
+    if (t == NULL)
+        return -1;
+    if (!PyTuple_Check(t) || (PyTuple_GET_SIZE(t) != 2 && PyTuple_GET_SIZE(t) != 11)) {
+        Py_DECREF(t);
+        PyErr_SetString(PyExc_TypeError, "SendPath.target() must return a 2- or 11-tuple");
+        return -1;
+    }
+    clear_target(self);
+    self->dtls = Py_NewRef(PyTuple_GET_ITEM(t, 0));
+    self->connected = Py_NewRef(PyTuple_GET_ITEM(t, 1));
+    self->state = STATE_DOWN;
+    if (PyTuple_GET_SIZE(t) == 11) {
+        void *srtp = PyLong_AsVoidPtr(PyTuple_GET_ITEM(t, 5));
+        long fd = PyLong_AsLong(PyTuple_GET_ITEM(t, 6));
+        long family = PyLong_AsLong(PyTuple_GET_ITEM(t, 7));
+        long port = PyLong_AsLong(PyTuple_GET_ITEM(t, 9));
+        if (PyErr_Occurred()) {
+            Py_DECREF(t);
+            return -1;
+        }
+        self->nominated = Py_NewRef(PyTuple_GET_ITEM(t, 2));
+        self->pair = Py_NewRef(PyTuple_GET_ITEM(t, 3));
+        self->session = Py_NewRef(PyTuple_GET_ITEM(t, 4));
+        self->srtp = srtp;
+        if (PyTuple_GET_ITEM(t, 10) != Py_None)
+            self->backlog = Py_NewRef(PyTuple_GET_ITEM(t, 10));
+        self->fd = -1;
+        if (fd >= 0) {
+            int ok = set_address(self, family, PyTuple_GET_ITEM(t, 8), port);
+            if (ok < 0) {
+                Py_DECREF(t);
+                return -1;
+            }
+            if (ok)
+                self->fd = (int)fd;
+        }
+        if (!PyDict_Check(self->nominated) || srtp == NULL) {
+            Py_DECREF(t);
+            PyErr_SetString(PyExc_TypeError, "SendPath.target(): bad nominated dict or srtp pointer");
+            return -1;
+        }
+        self->state = STATE_UP;
+    }
+    Py_DECREF(t);
+    return 0;
+}
+
+/* 1: the target changed (ask again), 0: unchanged, -1: error. */
+static int target_stale(Leg *self) {
+    PyObject *st = PyObject_GetAttr(self->dtls, str_state);
+    if (st == NULL)
+        return -1;
+    int connected = st == self->connected;
+    Py_DECREF(st);
+    if (self->state == STATE_DOWN)
+        return connected;
+    if (!connected)
+        return 1;
+    PyObject *pair = PyDict_GetItemWithError(self->nominated, int_one);
+    if (pair != self->pair)
+        return PyErr_Occurred() ? -1 : 1;
+    PyObject *session = PyObject_GetAttr(self->dtls, str_tx_srtp);
+    if (session == NULL)
+        return -1;
+    int stale = session != self->session;
+    Py_DECREF(session);
+    return stale;
+}
+
+/* --- history ------------------------------------------------------------ */
+
+static void clear_history(Leg *self) {
+    if (self->history == NULL)
+        return;
+    for (int i = 0; i < HISTORY_SIZE; i++) {
+        Py_CLEAR(self->history[i].data);
+        Py_CLEAR(self->history[i].ext_obj);
+    }
+}
+
+/* --- the Leg type --------------------------------------------------------- */
+
+static int Leg_init(Leg *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"owner", "video", "ts_step", NULL};
+    PyObject *owner;
+    int video;
+    unsigned int ts_step;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OpI", kwlist, &owner, &video, &ts_step))
+        return -1;
+    Py_XSETREF(self->owner, Py_NewRef(owner));
+    self->video = video;
+    self->ts_step = ts_step;
+    /* the same draws, in the same order, as leg.Leg.__init__ */
+    PyObject *seq = PyObject_CallFunction(randint, "ii", 0, 0x7FFF);
+    if (seq == NULL)
+        return -1;
+    self->seq_offset = (int)PyLong_AsLong(seq);
+    Py_DECREF(seq);
+    PyObject *ts = PyObject_CallFunction(randint, "iK", 0, 0xFFFFFFFFULL);
+    if (ts == NULL)
+        return -1;
+    self->ts_offset = (unsigned int)PyLong_AsUnsignedLong(ts);
+    Py_DECREF(ts);
+    if (PyErr_Occurred())
+        return -1;
+    self->waiting_keyframe = video ? 1 : 0;
+    self->fd = -1;
+    if (self->history == NULL) {
+        self->history = PyMem_Calloc(HISTORY_SIZE, sizeof(Slot));
+        if (self->history == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int Leg_traverse(Leg *self, visitproc visit, void *arg) {
+    Py_VISIT(self->owner);
+    Py_VISIT(self->path);
+    Py_VISIT(self->dtls);
+    Py_VISIT(self->connected);
+    Py_VISIT(self->nominated);
+    Py_VISIT(self->pair);
+    Py_VISIT(self->session);
+    Py_VISIT(self->backlog);
+    return 0;
+}
+
+static int Leg_clear(Leg *self) {
+    Py_CLEAR(self->owner);
+    Py_CLEAR(self->path);
+    clear_target(self);
+    clear_history(self);
+    self->state = STATE_DETACHED;
+    return 0;
+}
+
+static void Leg_dealloc(Leg *self) {
+    PyObject_GC_UnTrack(self);
+    Leg_clear(self);
+    PyMem_Free(self->history);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Leg_attach(Leg *self, PyObject *path) {
+    Py_XSETREF(self->path, Py_NewRef(path));
+    self->maybe_congested = 1;
+    if (retarget(self) < 0) {
+        Py_CLEAR(self->path);
+        clear_target(self);
+        self->state = STATE_DETACHED;
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *Leg_detach(Leg *self, PyObject *unused) {
+    Py_CLEAR(self->path);
+    clear_target(self);
+    clear_history(self);
+    self->state = STATE_DETACHED;
+    Py_RETURN_NONE;
+}
+
+static Py_ssize_t write_header(unsigned char *out, int ext, int marker, int pt, uint16_t seq,
+                               uint32_t ts, uint32_t ssrc) {
+    out[0] = ext ? 0x90 : 0x80;
+    out[1] = (unsigned char)(((marker & 1) << 7) | (pt & 0x7F));
+    out[2] = seq >> 8;
+    out[3] = seq & 0xFF;
+    out[4] = ts >> 24;
+    out[5] = (ts >> 16) & 0xFF;
+    out[6] = (ts >> 8) & 0xFF;
+    out[7] = ts & 0xFF;
+    out[8] = ssrc >> 24;
+    out[9] = (ssrc >> 16) & 0xFF;
+    out[10] = (ssrc >> 8) & 0xFF;
+    out[11] = ssrc & 0xFF;
+    return 12;
+}
+
+static PyObject *Leg_rebuild(Leg *self, PyObject *arg) {
+    long seq = PyLong_AsLong(arg);
+    if (seq == -1 && PyErr_Occurred())
+        return NULL;
+    if (self->history == NULL)
+        Py_RETURN_NONE;
+    Slot *slot = &self->history[seq & HISTORY_MASK];
+    if (slot->data == NULL || slot->seq != (uint16_t)seq || seq < 0 || seq > 0xFFFF)
+        Py_RETURN_NONE;
+    const unsigned char *ext = slot->ext;
+    Py_ssize_t ext_len = slot->ext_len;
+    if (slot->ext_obj != NULL) {
+        ext = (const unsigned char *)PyBytes_AS_STRING(slot->ext_obj);
+        ext_len = PyBytes_GET_SIZE(slot->ext_obj);
+    }
+    Py_ssize_t plen = slot->pend - slot->pstart;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, 12 + ext_len + plen);
+    if (out == NULL)
+        return NULL;
+    unsigned char *p = (unsigned char *)PyBytes_AS_STRING(out);
+    write_header(p, ext_len > 0, slot->marker, self->pt, slot->seq, slot->ts, self->ssrc);
+    memcpy(p + 12, ext, ext_len);
+    memcpy(p + 12 + ext_len, PyBytes_AS_STRING(slot->data) + slot->pstart, plen);
+    return out;
+}
+
+static PyObject *Leg_get_ext_map(Leg *self, void *closure) {
+    PyObject *d = PyDict_New();
+    if (d == NULL)
+        return NULL;
+    for (int i = 0; i < 16; i++) {
+        if (!self->ext_map[i])
+            continue;
+        PyObject *k = PyLong_FromLong(i), *v = PyLong_FromLong(self->ext_map[i]);
+        int r = (k && v) ? PyDict_SetItem(d, k, v) : -1;
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (r < 0) {
+            Py_DECREF(d);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+static int Leg_set_ext_map(Leg *self, PyObject *value, void *closure) {
+    if (value == NULL || !PyDict_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "ext_map must be a dict");
+        return -1;
+    }
+    uint8_t map[16] = {0};
+    int any = 0;
+    PyObject *k, *v;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(value, &pos, &k, &v)) {
+        long from = PyLong_AsLong(k), to = PyLong_AsLong(v);
+        if (PyErr_Occurred())
+            return -1;
+        if (to < 1 || to > 14) {
+            PyErr_SetString(PyExc_ValueError, "a one-byte header extension id is 1..14");
+            return -1;
+        }
+        if (from >= 1 && from <= 14) {   /* no other id can arrive in a one-byte block */
+            map[from] = (uint8_t)to;
+            any = 1;
+        }
+    }
+    memcpy(self->ext_map, map, sizeof(map));
+    self->ext_any = any;
+    return 0;
+}
+
+static PyObject *Leg_get_src_ssrc(Leg *self, void *closure) {
+    if (!self->has_src)
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong(self->src_ssrc);
+}
+
+static int Leg_set_src_ssrc(Leg *self, PyObject *value, void *closure) {
+    if (value == NULL || value == Py_None) {
+        self->has_src = 0;
+        return 0;
+    }
+    long long v = PyLong_AsLongLong(value);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    self->src_ssrc = v;
+    self->has_src = 1;
+    return 0;
+}
+
+static PyObject *Leg_get_max_seq(Leg *self, void *closure) {
+    if (!self->has_max)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(self->max_seq);
+}
+
+static int Leg_set_max_seq(Leg *self, PyObject *value, void *closure) {
+    if (value == NULL || value == Py_None) {
+        self->has_max = 0;
+        return 0;
+    }
+    long v = PyLong_AsLong(value);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    self->max_seq = (int)(v & 0xFFFF);
+    self->has_max = 1;
+    return 0;
+}
+
+static PyMemberDef Leg_members[] = {
+    {"owner", T_OBJECT, offsetof(Leg, owner), READONLY, "the Consumer, which acts on verdicts"},
+    {"path", T_OBJECT, offsetof(Leg, path), READONLY, "the SendPath (None until attached)"},
+    {"video", T_INT, offsetof(Leg, video), READONLY, NULL},
+    {"ts_step", T_UINT, offsetof(Leg, ts_step), 0, NULL},
+    {"pt", T_INT, offsetof(Leg, pt), 0, NULL},
+    {"ssrc", T_UINT, offsetof(Leg, ssrc), 0, NULL},
+    {"seq_offset", T_INT, offsetof(Leg, seq_offset), 0, NULL},
+    {"ts_offset", T_UINT, offsetof(Leg, ts_offset), 0, NULL},
+    {"last_ts", T_UINT, offsetof(Leg, last_ts), 0, NULL},
+    {"waiting_keyframe", T_BOOL, offsetof(Leg, waiting_keyframe), 0, NULL},
+    {"packets_sent", T_ULONGLONG, offsetof(Leg, packets_sent), 0, NULL},
+    {"octets_sent", T_ULONGLONG, offsetof(Leg, octets_sent), 0, NULL},
+    {NULL}
+};
+
+static PyGetSetDef Leg_getset[] = {
+    {"ext_map", (getter)Leg_get_ext_map, (setter)Leg_set_ext_map, NULL, NULL},
+    {"src_ssrc", (getter)Leg_get_src_ssrc, (setter)Leg_set_src_ssrc, NULL, NULL},
+    {"max_seq", (getter)Leg_get_max_seq, (setter)Leg_set_max_seq, NULL, NULL},
+    {NULL}
+};
+
+static PyMethodDef Leg_methods[] = {
+    {"attach", (PyCFunction)Leg_attach, METH_O, "Start sending on the SendPath."},
+    {"detach", (PyCFunction)Leg_detach, METH_NOARGS, "Stop sending and drop the history."},
+    {"rebuild", (PyCFunction)Leg_rebuild, METH_O, "The plain packet sent as seq, or None."},
+    {NULL}
+};
+
+static PyTypeObject LegType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vidzzle_media.sfu._fastpath.Leg",
+    .tp_doc = "One receiving leg's rewrite state (compiled; see leg.Leg).",
+    .tp_basicsize = sizeof(Leg),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Leg_init,
+    .tp_dealloc = (destructor)Leg_dealloc,
+    .tp_traverse = (traverseproc)Leg_traverse,
+    .tp_clear = (inquiry)Leg_clear,
+    .tp_members = Leg_members,
+    .tp_getset = Leg_getset,
+    .tp_methods = Leg_methods,
+};
+
+/* --- fanout --------------------------------------------------------------- */
+
+typedef struct {
+    const unsigned char *data;
+    Py_ssize_t len;
+    uint32_t ts, ssrc;
+    uint16_t seq;
+    int marker, keyframe;
+    Py_ssize_t pstart, pend;
+    Py_ssize_t ext_start, ext_end;   /* one-byte element bytes; ext_start < 0: none */
+} Packet;
+
+/* The leg's extension block (with its 4-byte header) into out; its length. */
+static Py_ssize_t build_ext(const Leg *leg, const Packet *pk, unsigned char *out, Py_ssize_t room) {
+    Py_ssize_t o = 4, i = pk->ext_start, n = pk->ext_end;
+    while (i < n) {
+        unsigned char b = pk->data[i];
+        if (b == 0) {
+            i++;
+            continue;
+        }
+        int id = b >> 4, length = (b & 0x0F) + 1;
+        if (id == 15 || i + 1 + length > n)
+            break;
+        uint8_t to = leg->ext_map[id];
+        if (to) {
+            if (o + 1 + length + 3 > room)
+                return -1;
+            out[o++] = (unsigned char)((to << 4) | (length - 1));
+            memcpy(out + o, pk->data + i + 1, length);
+            o += length;
+        }
+        i += 1 + length;
+    }
+    if (o == 4)
+        return 0;
+    while (o % 4)
+        out[o++] = 0;
+    Py_ssize_t words = (o - 4) / 4;
+    out[0] = 0xBE;
+    out[1] = 0xDE;
+    out[2] = (unsigned char)(words >> 8);
+    out[3] = (unsigned char)(words & 0xFF);
+    return o;
+}
+
+static int read_view(PyObject *view, Packet *pk, PyObject **data_out) {
+    PyObject *data = PyObject_GetAttr(view, str_data);
+    if (data == NULL)
+        return -1;
+    if (!PyBytes_Check(data)) {
+        Py_DECREF(data);
+        PyErr_SetString(PyExc_TypeError, "view.data must be bytes");
+        return -1;
+    }
+    *data_out = data;
+    pk->data = (const unsigned char *)PyBytes_AS_STRING(data);
+    pk->len = PyBytes_GET_SIZE(data);
+    PyObject *names[7] = {str_seq, str_timestamp, str_ssrc, str_marker, str_payload_start,
+                          str_payload_end, str_keyframe_start};
+    long long values[7];
+    for (int k = 0; k < 7; k++) {
+        PyObject *v = PyObject_GetAttr(view, names[k]);
+        if (v == NULL)
+            return -1;
+        values[k] = PyLong_AsLongLong(v);
+        Py_DECREF(v);
+        if (values[k] == -1 && PyErr_Occurred())
+            return -1;
+    }
+    pk->seq = (uint16_t)values[0];
+    pk->ts = (uint32_t)values[1];
+    pk->ssrc = (uint32_t)values[2];
+    pk->marker = (int)values[3];
+    pk->pstart = (Py_ssize_t)values[4];
+    pk->pend = (Py_ssize_t)values[5];
+    pk->keyframe = values[6] != 0;
+    if (pk->pstart < 12 || pk->pend < pk->pstart || pk->pend > pk->len || pk->len > 0xFFFF) {
+        PyErr_SetString(PyExc_ValueError, "view offsets outside its packet");
+        return -1;
+    }
+    pk->ext_start = -1;
+    pk->ext_end = -1;
+    const unsigned char *d = pk->data;
+    if (d[0] & 0x10) {
+        Py_ssize_t pos = 12 + 4 * (d[0] & 0x0F);
+        if (pos + 4 <= pk->len && d[pos] == 0xBE && d[pos + 1] == 0xDE) {
+            Py_ssize_t end = pos + 4 + 4 * (((Py_ssize_t)d[pos + 2] << 8) | d[pos + 3]);
+            if (end <= pk->pstart) {
+                pk->ext_start = pos + 4;
+                pk->ext_end = end;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The verdict when a send failed: CONGESTED for video while the path says so. */
+static int failed_verdict(Leg *leg) {
+    if (!leg->video || leg->path == NULL)
+        return 0;
+    PyObject *c = PyObject_GetAttr(leg->path, str_congested);
+    if (c == NULL)
+        return -1;
+    int congested = PyObject_IsTrue(c);
+    Py_DECREF(c);
+    if (congested < 0)
+        return -1;
+    leg->maybe_congested |= congested;
+    return congested ? VERDICT_CONGESTED : 0;
+}
+
+static int add_verdict(PyObject **out, Leg *leg, int verdict) {
+    if (*out == NULL && (*out = PyList_New(0)) == NULL)
+        return -1;
+    PyObject *pair = Py_BuildValue("(Oi)", (PyObject *)leg, verdict);
+    if (pair == NULL)
+        return -1;
+    int r = PyList_Append(*out, pair);
+    Py_DECREF(pair);
+    return r;
+}
+
+/* Through the transport (its queue, or a path without a socket of its own). */
+static int send_via_python(Leg *leg, const unsigned char *p, int n, Py_ssize_t plen, PyObject **out) {
+    PyObject *datagram = PyBytes_FromStringAndSize((const char *)p, n);
+    if (datagram == NULL)
+        return -1;
+    leg->maybe_congested = 1;
+    PyObject *r = PyObject_CallMethodOneArg(leg->path, str_send_datagram, datagram);
+    Py_DECREF(datagram);
+    if (r == NULL)
+        return -1;
+    int ok = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    if (ok < 0)
+        return -1;
+    if (ok) {
+        leg->packets_sent++;
+        leg->octets_sent += plen;
+        return 0;
+    }
+    int verdict = failed_verdict(leg);
+    if (verdict < 0)
+        return -1;
+    return verdict ? add_verdict(out, leg, verdict) : 0;
+}
+
+typedef struct {
+    Leg *leg;
+    int len;
+    int err;
+} Pending;
+
+/* Send the batch: one sendmmsg per run of the same socket, the GIL released. */
+static int flush(Pending *batch, int count, Py_ssize_t plen, PyObject **out) {
+    if (count == 0)
+        return 0;
+    struct mmsghdr msgs[BATCH];
+    struct iovec iov[BATCH];
+    memset(msgs, 0, sizeof(struct mmsghdr) * count);
+    for (int k = 0; k < count; k++) {
+        Leg *leg = batch[k].leg;
+        iov[k].iov_base = leg->buf;
+        iov[k].iov_len = batch[k].len;
+        msgs[k].msg_hdr.msg_iov = &iov[k];
+        msgs[k].msg_hdr.msg_iovlen = 1;
+        msgs[k].msg_hdr.msg_name = &leg->addr;
+        msgs[k].msg_hdr.msg_namelen = leg->addrlen;
+        batch[k].err = -1;      /* not attempted */
+    }
+    Py_BEGIN_ALLOW_THREADS
+    int k = 0;
+    while (k < count) {
+        int fd = batch[k].leg->fd, run = 1;
+        while (k + run < count && batch[k + run].leg->fd == fd)
+            run++;
+        int done = 0;
+        while (done < run) {
+            int sent = sendmmsg(fd, &msgs[k + done], run - done, 0);
+            if (sent < 0) {
+                if (errno == EINTR)
+                    continue;
+                batch[k + done].err = errno;
+                done++;
+            } else {
+                for (int j = 0; j < sent; j++)
+                    batch[k + done + j].err = 0;
+                done += sent;
+            }
+        }
+        k += run;
+    }
+    Py_END_ALLOW_THREADS
+    int status = 0;
+    for (int j = 0; j < count; j++) {
+        Leg *leg = batch[j].leg;
+        leg->pending = 0;
+        if (status < 0)
+            continue;
+        int err = batch[j].err;
+        if (err == 0) {
+            leg->packets_sent++;
+            leg->octets_sent += plen;
+            if (leg->maybe_congested) {
+                leg->maybe_congested = 0;
+                if (PyObject_SetAttr(leg->path, str_congested, Py_False) < 0)
+                    status = -1;
+            }
+        } else if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+            /* the socket is full: the transport queues it (or says congested) */
+            if (send_via_python(leg, leg->buf, batch[j].len, plen, out) < 0)
+                status = -1;
+        } else {
+            int verdict = failed_verdict(leg);
+            if (verdict < 0 || (verdict && add_verdict(out, leg, verdict) < 0))
+                status = -1;
+        }
+    }
+    return status;
+}
+
+static PyObject *fanout(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "fanout(view, legs: tuple)");
+        return NULL;
+    }
+    PyObject *legs = args[1];
+    Py_ssize_t n = PyTuple_GET_SIZE(legs);
+    if (n == 0)
+        Py_RETURN_NONE;
+    if (srtp_protect_fn == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "set_protect() was not called");
+        return NULL;
+    }
+    Packet pk;
+    PyObject *data = NULL, *out = NULL;
+    if (read_view(args[0], &pk, &data) < 0) {
+        Py_XDECREF(data);
+        return NULL;
+    }
+    Py_ssize_t plen = pk.pend - pk.pstart;
+    Pending batch[BATCH];
+    int count = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(legs, i);
+        if (!PyObject_TypeCheck(item, &LegType)) {
+            PyErr_SetString(PyExc_TypeError, "fanout: legs must be compiled Legs");
+            goto error;
+        }
+        Leg *leg = (Leg *)item;
+        if (leg->state == STATE_DETACHED)
+            continue;
+        int stale = target_stale(leg);
+        if (stale < 0 || (stale && retarget(leg) < 0))
+            goto error;
+        if (!leg->has_src || leg->src_ssrc != (long long)pk.ssrc || leg->waiting_keyframe) {
+            if (leg->video && !pk.keyframe) {
+                leg->waiting_keyframe = 1;
+                if (add_verdict(&out, leg, VERDICT_WAITING) < 0)
+                    goto error;
+                continue;
+            }
+            /* switch source: continue our sequence/timestamp space */
+            leg->waiting_keyframe = 0;
+            if (leg->has_src && leg->has_max) {
+                leg->seq_offset = (leg->max_seq + 1 - pk.seq) & 0xFFFF;
+                leg->ts_offset = leg->last_ts + leg->ts_step - pk.ts;
+            } else if (leg->has_max) {
+                leg->seq_offset = (leg->max_seq + 1 - pk.seq) & 0xFFFF;
+            } else {
+                leg->seq_offset = (leg->seq_offset - pk.seq) & 0xFFFF;
+            }
+            leg->src_ssrc = pk.ssrc;
+            leg->has_src = 1;
+        }
+        if (leg->pending) {     /* the same leg twice: its buffer is about to be reused */
+            int r = flush(batch, count, plen, &out);
+            count = 0;
+            if (r < 0)
+                goto error;
+        }
+        uint16_t seq = (uint16_t)((pk.seq + leg->seq_offset) & 0xFFFF);
+        uint32_t ts = pk.ts + leg->ts_offset;
+        unsigned char *buf = leg->buf;
+        Py_ssize_t ext_len = 0;
+        if (pk.ext_start >= 0 && leg->ext_any) {
+            ext_len = build_ext(leg, &pk, buf + 12, BUF_SIZE - 12);
+            if (ext_len < 0) {
+                PyErr_SetString(PyExc_ValueError, "extension block too long");
+                goto error;
+            }
+        }
+        /* history: the incoming packet by reference, the small rest inline */
+        Slot *slot = &leg->history[seq & HISTORY_MASK];
+        Py_XSETREF(slot->data, Py_NewRef(data));
+        Py_CLEAR(slot->ext_obj);
+        slot->seq = seq;
+        slot->ts = ts;
+        slot->marker = (uint8_t)(pk.marker & 1);
+        slot->pstart = (uint16_t)pk.pstart;
+        slot->pend = (uint16_t)pk.pend;
+        if (ext_len <= EXT_INLINE) {
+            memcpy(slot->ext, buf + 12, ext_len);
+            slot->ext_len = (uint8_t)ext_len;
+        } else {
+            slot->ext_len = 0;
+            slot->ext_obj = PyBytes_FromStringAndSize((const char *)buf + 12, ext_len);
+            if (slot->ext_obj == NULL)
+                goto error;
+        }
+        if (!leg->has_max || (((seq - leg->max_seq) & 0xFFFF) > 0 && ((seq - leg->max_seq) & 0xFFFF) < 0x8000)) {
+            leg->max_seq = seq;
+            leg->has_max = 1;
+            leg->last_ts = ts;
+        }
+        /* send */
+        Py_ssize_t total = 12 + ext_len + plen;
+        int len = (int)total;
+        if (leg->state != STATE_UP || total > MAX_PLAIN) {
+            int verdict = failed_verdict(leg);
+            if (verdict < 0 || (verdict && add_verdict(&out, leg, verdict) < 0))
+                goto error;
+            continue;
+        }
+        write_header(buf, ext_len > 0, pk.marker, leg->pt, seq, ts, leg->ssrc);
+        memcpy(buf + 12 + ext_len, pk.data + pk.pstart, plen);
+        if (srtp_protect_fn(leg->srtp, buf, &len) != 0) {
+            int verdict = failed_verdict(leg);   /* e.g. the key is used up: dropped, like aiortc */
+            if (verdict < 0 || (verdict && add_verdict(&out, leg, verdict) < 0))
+                goto error;
+            continue;
+        }
+        int queued = 0;
+        if (leg->backlog != NULL) {
+            Py_ssize_t q = PyObject_Length(leg->backlog);
+            if (q < 0)
+                goto error;
+            queued = q > 0;
+        }
+        if (leg->fd < 0 || queued) {
+            if (send_via_python(leg, buf, len, plen, &out) < 0)
+                goto error;
+            continue;
+        }
+        batch[count].leg = leg;
+        batch[count].len = len;
+        leg->pending = 1;
+        if (++count == BATCH) {
+            int r = flush(batch, count, plen, &out);
+            count = 0;
+            if (r < 0)
+                goto error;
+        }
+    }
+    if (flush(batch, count, plen, &out) < 0) {
+        count = 0;
+        goto error;
+    }
+    Py_DECREF(data);
+    if (out == NULL)
+        Py_RETURN_NONE;
+    return out;
+error:
+    for (int k = 0; k < count; k++)
+        batch[k].leg->pending = 0;
+    Py_XDECREF(data);
+    Py_XDECREF(out);
+    return NULL;
+}
+
+static PyObject *set_protect(PyObject *module, PyObject *arg) {
+    void *p = PyLong_AsVoidPtr(arg);
+    if (p == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "srtp_protect address is NULL");
+        return NULL;
+    }
+    srtp_protect_fn = (protect_fn)p;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"fanout", (PyCFunction)(void (*)(void))fanout, METH_FASTCALL,
+     "fanout(view, legs) -> list of (leg, verdict) or None: forward one packet on every leg."},
+    {"set_protect", set_protect, METH_O,
+     "Use libsrtp's srtp_protect at this address (pylibsrtp's binding)."},
+    {NULL}
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_fastpath", "The compiled forwarding core (see leg.py).", -1, module_methods,
+};
+
+#define INTERN(var, text) if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL
+
+PyMODINIT_FUNC PyInit__fastpath(void) {
+    INTERN(str_target, "target");
+    INTERN(str_send_datagram, "send_datagram");
+    INTERN(str_congested, "congested");
+    INTERN(str_state, "_state");
+    INTERN(str_tx_srtp, "_tx_srtp");
+    INTERN(str_data, "data");
+    INTERN(str_seq, "seq");
+    INTERN(str_timestamp, "timestamp");
+    INTERN(str_ssrc, "ssrc");
+    INTERN(str_marker, "marker");
+    INTERN(str_payload_start, "payload_start");
+    INTERN(str_payload_end, "payload_end");
+    INTERN(str_keyframe_start, "keyframe_start");
+    if ((int_one = PyLong_FromLong(1)) == NULL)
+        return NULL;
+    PyObject *random = PyImport_ImportModule("random");
+    if (random == NULL)
+        return NULL;
+    randint = PyObject_GetAttrString(random, "randint");
+    Py_DECREF(random);
+    if (randint == NULL)
+        return NULL;
+    if (PyType_Ready(&LegType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module_def);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "Leg", (PyObject *)&LegType) < 0 ||
+        PyModule_AddIntConstant(m, "HISTORY_SIZE", HISTORY_SIZE) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_PLAIN", MAX_PLAIN) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
