@@ -1,6 +1,6 @@
 """Bench-only server process for ``bench/fanout.py``.
 
-    python bench/_server.py --mode forward|relay --data-dir DIR
+    python bench/_server.py --mode forward|relay --data-dir DIR [--core compiled|python]
 
 Runs the REAL application (``create_app``; TLS off, ICE host 127.0.0.1, no
 STUN) on 127.0.0.1 with a free port and prints ``READY <port>`` on stdout.
@@ -60,6 +60,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", choices=("forward", "relay"), required=True)
     parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--core", choices=("compiled", "python"), default="compiled",
+                        help="the forwarding core (setting media.core)")
     parser.add_argument("--dgram-max-size", type=int, default=0,
                         help="experiment: asyncio datagram read size (stock 256 KiB), see DESIGN.md")
     args = parser.parse_args()
@@ -71,7 +73,7 @@ def main() -> int:
                         format="server %(levelname)s %(name)s: %(message)s")
     settings = load_settings(None, environ={}, overrides={
         "server.data_dir": args.data_dir, "server.host": "127.0.0.1", "tls.enabled": False,
-        "ice.host_addresses": ["127.0.0.1"], "server.log_level": "WARNING"})
+        "ice.host_addresses": ["127.0.0.1"], "server.log_level": "WARNING", "media.core": args.core})
     app = create_app(settings)
     relay_rooms = None
     if args.mode == "relay":

@@ -1,6 +1,6 @@
 """Capacity benchmark: K concurrent 1:1 calls through the real server (issue 32, step 1).
 
-    python bench/capacity.py [--steps 1,5,10,20] [--seconds 20] [--clients 1] [--json FILE]
+    python bench/capacity.py [--steps 1,5,10,20] [--seconds 20] [--clients 1] [--cores compiled,python] [--json FILE]
 
 The product's own workload: per call, a customer and an agent who both
 publish 640x360@30 VP8 (~1 Mbit/s) + Opus and both receive each other.
@@ -16,7 +16,9 @@ latency (client -> server -> client, one machine, one clock).
 
 Per step: server CPU (% of one core, per call), forwarded packets per
 second, server RSS (per call over the idle process), receive fps and gaps
-of every leg, and the latency percentiles. Results are JSON (``--json``)
+of every leg, and the latency percentiles. With several ``--cores`` every
+step runs once per forwarding core (setting ``media.core``), one after the
+other, so before/after ratios come from one sitting. Results are JSON (``--json``)
 plus a markdown table on stdout. Clients saturate before the server on a
 2-core machine: the table says how much CPU they used.
 """
@@ -236,12 +238,12 @@ def step(server: Server, calls: int, clients: int, seconds: float, idle_rss: flo
 
 
 def table(results: list[dict]) -> str:
-    head = ("| calls | server CPU % | % per call | fwd pkt/s | us/pkt | RSS MB | MB/call | fps min/median | gaps "
-            "| latency p50/p95 ms | clients CPU % |\n|---|---|---|---|---|---|---|---|---|---|---|")
-    rows = [f"| {r['calls']} | {r['server_cpu_percent']} | {r['cpu_percent_per_call']} | {r['forwarded_pkt_s']} "
+    head = ("| core | calls | server CPU % | % per call | fwd pkt/s | us/pkt | RSS MB | MB/call | fps min/median | gaps "
+            "| latency p50/p95 ms | clients CPU % |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = [f"| {r.get('core', 'python')} | {r['calls']} | {r['server_cpu_percent']} | {r['cpu_percent_per_call']} | {r['forwarded_pkt_s']} "
             f"| {r['us_per_forwarded_packet']} | {r['rss_mb']} | {r['rss_mb_per_call']} | {r['fps_min']}/{r['fps_median']} "
             f"| {r['gaps']} | {r['latency_ms_p50']:.1f}/{r['latency_ms_p95']:.1f} | {r['client_cpu_percent']} |"
-            if "error" not in r else f"| {r['calls']} | {r['error']} |" for r in results]
+            if "error" not in r else f"| {r.get('core', 'python')} | {r['calls']} | {r['error']} |" for r in results]
     return "\n".join([head, *rows])
 
 
@@ -250,6 +252,7 @@ def main() -> int:
     parser.add_argument("--steps", default="1,5,10,20", help="numbers of concurrent calls, one step each")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window per step")
     parser.add_argument("--clients", type=int, default=1, help="client processes sharing the calls")
+    parser.add_argument("--cores", default="compiled", help="forwarding cores to compare, e.g. compiled,python")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--calls", type=int, default=1, help=argparse.SUPPRESS)
@@ -261,17 +264,18 @@ def main() -> int:
         return 0
     results = []
     for calls in (int(x) for x in args.steps.split(",")):
-        server = Server("forward")
-        server.start()
-        try:
-            time.sleep(1)
-            idle_rss = proc_rss_mb(server.proc.pid)
-            result = step(server, calls, max(1, min(args.clients, calls)), args.seconds, idle_rss)
-            result["idle_rss_mb"] = round(idle_rss, 1)
-            results.append(result)
-            print(table([result]).splitlines()[-1], flush=True)
-        finally:
-            server.stop()
+        for core in args.cores.split(","):
+            server = Server("forward", core=core)
+            server.start()
+            try:
+                time.sleep(1)
+                idle_rss = proc_rss_mb(server.proc.pid)
+                result = {"core": core, **step(server, calls, max(1, min(args.clients, calls)), args.seconds, idle_rss)}
+                result["idle_rss_mb"] = round(idle_rss, 1)
+                results.append(result)
+                print(table([result]).splitlines()[-1], flush=True)
+            finally:
+                server.stop()
     out = {"machine": machine(), "pid": os.getpid(), "seconds": args.seconds, "clients": args.clients,
            "results": results}
     if args.json:

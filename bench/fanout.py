@@ -102,8 +102,9 @@ def pct(values: list[float], q: float) -> float | None:
 # --- server process ------------------------------------------------------------------------
 
 class Server:
-    def __init__(self, mode: str, dgram_max_size: int = 0, trace: bool = False) -> None:
+    def __init__(self, mode: str, dgram_max_size: int = 0, trace: bool = False, core: str = "compiled") -> None:
         self.mode = mode
+        self.core = core
         self.trace = trace
         self.dgram_max_size = dgram_max_size
         self.dir = tempfile.mkdtemp(prefix="vidzzle-bench-")
@@ -114,7 +115,7 @@ class Server:
     def start(self, timeout: float = 30.0) -> None:
         self.proc = subprocess.Popen([sys.executable, str(HERE / "_server.py"), "--mode", self.mode,
                                       "--data-dir", str(Path(self.dir) / "data"),
-                                      "--dgram-max-size", str(self.dgram_max_size)],
+                                      "--dgram-max-size", str(self.dgram_max_size), "--core", self.core],
                                      stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=self.dir,
                                      env={**os.environ, "VIDZZLE_BENCH_LOSSTRACE": "1"} if self.trace else None)
         deadline = time.monotonic() + timeout
@@ -171,7 +172,7 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
     base = f"http://127.0.0.1:{server.port}"
     pid = server.proc.pid
     notes: list[str] = []
-    result: dict = {"mode": args.mode, "subscribers": args.subscribers, "seconds": args.seconds,
+    result: dict = {"mode": args.mode, "core": args.core, "subscribers": args.subscribers, "seconds": args.seconds,
                     "loss_percent": args.loss, "warmup_s": args.warmup, "baseline_s": args.baseline,
                     "server_dgram_max_size": args.server_dgram_max_size or None}
     async with ClientSession() as http:
@@ -310,7 +311,7 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
     return result
 
 
-COLUMNS = [("mode", "mode"), ("subscribers", "N"), ("loss_percent", "loss %"),
+COLUMNS = [("mode", "mode"), ("core", "core"), ("subscribers", "N"), ("loss_percent", "loss %"),
            ("forwarded_packets_per_s", "fwd pkt/s"), ("server_cpu_percent", "server CPU %"),
            ("server_us_per_packet", "us/pkt"),
            ("server_marginal_us_per_packet", "marginal us/pkt"), ("receiver_fps_min", "fps min"), ("frame_gaps", "gaps"),
@@ -332,6 +333,8 @@ def main() -> int:
     parser.add_argument("--subscribers", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=10.0, help="steady measurement window")
     parser.add_argument("--mode", choices=("forward", "relay"), default="forward")
+    parser.add_argument("--core", choices=("compiled", "python"), default="compiled",
+                        help="the server's forwarding core (setting media.core)")
     parser.add_argument("--json", metavar="FILE", help="write the result here")
     parser.add_argument("--loss", type=float, default=0.0, metavar="PCT",
                         help="drop PCT %% of RTP packets publisher->server and at every receiver")
@@ -356,7 +359,7 @@ def main() -> int:
         args.baseline = min(3.0, args.seconds / 3)
     started = datetime.now(timezone.utc)
     load_start = list(os.getloadavg())
-    server = Server(args.mode, args.server_dgram_max_size, trace=bool(args.trace_loss))
+    server = Server(args.mode, args.server_dgram_max_size, trace=bool(args.trace_loss), core=args.core)
     server.start()
     try:
         result = asyncio.run(run(args, server))

@@ -98,7 +98,7 @@ class IceSettings:
 
 @dataclass
 class MediaSettings:
-    core: str = setting("python", "Forwarding core for media packets: compiled (C, built at install) or python (the reference implementation, several times slower per packet). Without a built C core the server uses python and says so.")
+    core: str = setting("compiled", "Forwarding core for media packets: compiled (C, built at install; the default) or python (the reference implementation, several times slower per packet). Without a built C core the server uses python and says so.")
 
 
 @dataclass

@@ -34,7 +34,8 @@ def test_fanout_smoke(tmp_path):
     assert result["late_join_first_frame_ms"] is not None
     for key in ("cpu_model", "cores", "python", "aiortc"):
         assert key in result["machine"], key
-    assert "| forward | 2 |" in proc.stdout  # the printed table
+    assert result["core"] == "compiled"
+    assert "| forward | compiled | 2 |" in proc.stdout  # the printed table
 
 
 @pytest.mark.bench
