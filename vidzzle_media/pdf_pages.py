@@ -7,14 +7,17 @@ bounded child process time, never the server."""
 from __future__ import annotations
 
 from pathlib import Path
-
-import pymupdf
+from typing import Any
 
 VIDEO_SIZE = (1280, 720)
 
 
-def letterboxed(page, width: int, height: int) -> pymupdf.Pixmap:
-    """``page`` (a PyMuPDF page) scaled to fit width x height, centred on white."""
+def letterboxed(page: Any, width: int, height: int) -> Any:
+    """``page`` (a PyMuPDF page) scaled to fit width x height, centred on white
+    (a PyMuPDF Pixmap). PyMuPDF is imported here, not at module level: the
+    server process only reads stored pages and never loads it."""
+    import pymupdf
+
     zoom = min(width / page.rect.width, height / page.rect.height)
     pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
     canvas = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, width, height), False)

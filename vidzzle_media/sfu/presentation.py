@@ -23,8 +23,8 @@ from fractions import Fraction
 from typing import Protocol, Sequence
 
 import av
-import pymupdf
 from aiortc import clock
+from PIL import Image
 from pyee.asyncio import AsyncIOEventEmitter
 
 from .. import pdf_pages
@@ -79,26 +79,29 @@ class EncodeStats:
     """Times the cached key frame was (re)sent."""
 
 
-def page_image(pdf_path: str, page_index: int, width: int, height: int, pages_dir: str = "") -> tuple[
-        pymupdf.Pixmap, int]:
-    """(The page letterboxed into width x height, page count). With
-    ``pages_dir`` (every uploaded document has one) the image rendered at
-    upload is loaded: no PDF is rendered in this process. Without it (the
-    developer page's demo, tests) the page is rendered here."""
+def page_image(pdf_path: str, page_index: int, width: int, height: int, pages_dir: str = "") -> tuple[bytes, int]:
+    """(The page letterboxed into width x height as RGB bytes, page count).
+
+    With ``pages_dir`` (every uploaded document has one) the PNG rendered at
+    upload is loaded with Pillow: no PDF is rendered in this process, and
+    PyMuPDF (with what it imports, ~130 MB) is never loaded into it. Without
+    it (the developer page's demo, tests) the page is rendered here."""
     if pages_dir:
         count = pdf_pages.page_count(pages_dir)
         if count == 0:
             raise ValueError("document has no rendered pages")
         page = pdf_pages.page_file(pages_dir, max(0, min(page_index, count - 1)))
-        canvas = pymupdf.Pixmap(str(page))  # type: ignore[no-untyped-call]  # pymupdf has no types
-        if (canvas.width, canvas.height) != (width, height) or canvas.n != 3:
-            raise ValueError("rendered page has the wrong size")
-        return canvas, count
+        with Image.open(page) as image:
+            if image.size != (width, height):
+                raise ValueError("rendered page has the wrong size")
+            return image.convert("RGB").tobytes(), count
+    import pymupdf  # only here: see above
+
     with pymupdf.open(pdf_path) as doc:  # type: ignore[no-untyped-call]
         count = doc.page_count
         if count == 0:
             raise ValueError("document has no pages")
-        return pdf_pages.letterboxed(doc[max(0, min(page_index, count - 1))], width, height), count
+        return pdf_pages.letterboxed(doc[max(0, min(page_index, count - 1))], width, height).samples, count
 
 
 @functools.lru_cache(maxsize=64)
@@ -118,7 +121,7 @@ def render_and_encode(pdf_path: str, page_index: int, width: int, height: int,
     frame = av.VideoFrame(width, height, "rgb24")
     if frame.planes[0].line_size != width * 3:
         raise ValueError("width must keep RGB rows unpadded (multiple of 32 px)")
-    frame.planes[0].update(canvas.samples)
+    frame.planes[0].update(canvas)
     frame = frame.reformat(format="yuv420p")
     frame.pts = 0
     ctx = av.CodecContext.create("libvpx", "w")

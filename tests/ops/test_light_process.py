@@ -1,0 +1,35 @@
+"""The server process stays light: PyMuPDF (about 130 MB of resident memory
+with what it imports) is loaded only by the bounded child process that checks
+and renders uploads; the server shows a presentation from the stored page
+images (with Pillow). Checked in a fresh interpreter, since this test process
+imports PyMuPDF elsewhere."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+SCRIPT = r"""
+import asyncio, sys, tempfile
+from pathlib import Path
+from PIL import Image
+from vidzzle_media.app import create_app
+from vidzzle_media.config import load_settings
+from vidzzle_media.sfu import presentation
+
+folder = Path(tempfile.mkdtemp())
+settings = load_settings(None, environ={}, overrides={"server.data_dir": str(folder / "data"), "tls.enabled": False})
+create_app(settings)
+pages = folder / "pages"
+pages.mkdir()
+Image.new("RGB", (640, 352), (200, 10, 10)).save(pages / "0001.png")
+key, delta, count = presentation.render_and_encode("", 0, 640, 352, str(pages))
+assert count == 1 and key and delta
+print(sorted(m for m in ("pymupdf", "fitz", "onnxruntime") if m in sys.modules))
+"""
+
+
+def test_the_server_process_never_loads_pymupdf(tmp_path):
+    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
