@@ -27,7 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define HISTORY_SIZE 1024
+#define HISTORY_SIZE 512        /* leg.HISTORY_SIZE; video legs only */
 #define HISTORY_MASK (HISTORY_SIZE - 1)
 #define EXT_INLINE 40
 #define MAX_PLAIN 1356          /* aiortc_glue.MAX_PLAIN_RTP */
@@ -248,7 +248,7 @@ static int Leg_init(Leg *self, PyObject *args, PyObject *kwds) {
         return -1;
     self->waiting_keyframe = video ? 1 : 0;
     self->fd = -1;
-    if (self->history == NULL) {
+    if (self->history == NULL && video) {
         self->history = PyMem_Calloc(HISTORY_SIZE, sizeof(Slot));
         if (self->history == NULL) {
             PyErr_NoMemory();
@@ -772,23 +772,25 @@ static PyObject *fanout(PyObject *module, PyObject *const *args, Py_ssize_t narg
                 goto error;
             }
         }
-        /* history: the incoming packet by reference, the small rest inline */
-        Slot *slot = &leg->history[seq & HISTORY_MASK];
-        Py_XSETREF(slot->data, Py_NewRef(data));
-        Py_CLEAR(slot->ext_obj);
-        slot->seq = seq;
-        slot->ts = ts;
-        slot->marker = (uint8_t)(pk.marker & 1);
-        slot->pstart = (uint16_t)pk.pstart;
-        slot->pend = (uint16_t)pk.pend;
-        if (ext_len <= EXT_INLINE) {
-            memcpy(slot->ext, buf + 12, ext_len);
-            slot->ext_len = (uint8_t)ext_len;
-        } else {
-            slot->ext_len = 0;
-            slot->ext_obj = PyBytes_FromStringAndSize((const char *)buf + 12, ext_len);
-            if (slot->ext_obj == NULL)
-                goto error;
+        /* history (video): the incoming packet by reference, the small rest inline */
+        if (leg->history != NULL) {
+            Slot *slot = &leg->history[seq & HISTORY_MASK];
+            Py_XSETREF(slot->data, Py_NewRef(data));
+            Py_CLEAR(slot->ext_obj);
+            slot->seq = seq;
+            slot->ts = ts;
+            slot->marker = (uint8_t)(pk.marker & 1);
+            slot->pstart = (uint16_t)pk.pstart;
+            slot->pend = (uint16_t)pk.pend;
+            if (ext_len <= EXT_INLINE) {
+                memcpy(slot->ext, buf + 12, ext_len);
+                slot->ext_len = (uint8_t)ext_len;
+            } else {
+                slot->ext_len = 0;
+                slot->ext_obj = PyBytes_FromStringAndSize((const char *)buf + 12, ext_len);
+                if (slot->ext_obj == NULL)
+                    goto error;
+            }
         }
         if (!leg->has_max || (((seq - leg->max_seq) & 0xFFFF) > 0 && ((seq - leg->max_seq) & 0xFFFF) < 0x8000)) {
             leg->max_seq = seq;

@@ -27,8 +27,12 @@ from .rtp import RtpView, build_extension_block, rewrite
 if TYPE_CHECKING:
     from .aiortc_glue import SendPath
 
-#: packets kept per leg for NACKs (a power of two: indexed by seq & mask)
-HISTORY_SIZE = 1024
+#: packets kept per video leg for NACKs (a power of two: indexed by seq &
+#: mask): 3 s at 1.5 Mbit/s, far beyond any round trip a retransmission is
+#: still useful for. The history keeps the incoming packets alive (about
+#: 1.2 kB each), so this is most of a call's memory. Audio legs keep none:
+#: browsers do not NACK Opus (a NACK for audio goes upstream instead).
+HISTORY_SIZE = 512
 HISTORY_MASK = HISTORY_SIZE - 1
 
 
@@ -72,7 +76,7 @@ class Leg:
         self._ext_key: tuple[tuple[int, int], ...] = ()
         #: (sequence, timestamp, extension block, incoming view) by our sequence;
         #: the views are shared by every leg of the producer
-        self._history: list[tuple[Any, ...] | None] = [None] * HISTORY_SIZE
+        self._history: list[tuple[Any, ...] | None] = [None] * (HISTORY_SIZE if video else 0)
 
     @property
     def ext_map(self) -> dict[int, int]:
@@ -91,7 +95,7 @@ class Leg:
     def detach(self) -> None:
         """Stop sending and drop the history (the leg is closed)."""
         self.path = None
-        self._history = [None] * HISTORY_SIZE
+        self._history = [None] * len(self._history)
 
     def forward(self, view: RtpView) -> Verdict | None:
         """Rewrite one packet for this leg and send it."""
@@ -114,7 +118,8 @@ class Leg:
                     [(m[i], v) for i, v in view.extensions if i in m])
             ext = cached
         # the plain packet is rebuilt from the view only when a NACK asks for it
-        self._history[seq & HISTORY_MASK] = (seq, ts, ext, view)
+        if self._history:
+            self._history[seq & HISTORY_MASK] = (seq, ts, ext, view)
         max_seq = self.max_seq
         if max_seq is None or 0 < ((seq - max_seq) & 0xFFFF) < 0x8000:
             self.max_seq = seq
@@ -141,7 +146,7 @@ class Leg:
 
     def rebuild(self, seq: int) -> bytes | None:
         """The plain packet sent as ``seq`` (our numbering), None when it left the history."""
-        entry = self._history[seq & HISTORY_MASK]
+        entry = self._history[seq & HISTORY_MASK] if self._history else None
         if entry is None or entry[0] != seq:
             return None
         _, ts, ext, view = entry
