@@ -11,6 +11,15 @@ from vidzzle_media.config import load_settings
 pytest_plugins = ["hangs"]      # a hanging test prints its pending asyncio tasks (tests/hangs.py)
 
 
+def pytest_configure(config):
+    """Every test runs on the product's default forwarding core (compiled), also
+    those that build rooms without ``create_app``; tests of the reference
+    core select it themselves."""
+    from vidzzle_media.sfu import core
+
+    core.select(core.MediaCore.COMPILED)
+
+
 @pytest.fixture
 def settings(tmp_path):
     """Settings for one test: its own data dir and SQLite file, plain HTTP,

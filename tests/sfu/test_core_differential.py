@@ -306,7 +306,7 @@ async def run(events: list[tuple[str, Any]], impl: Any, fanout: Any, seed: int) 
 async def test_compiled_core_sends_what_the_reference_sends(seed):
     from vidzzle_media.sfu import _fastpath
 
-    aiortc_glue_protect = aiortc_glue.srtp_protect_address()
+    aiortc_glue_protect = aiortc_glue.srtp_function_address("srtp_protect")
     _fastpath.set_protect(aiortc_glue_protect)
     events = stream(seed, 3000)
     reference = await run(events, leg.Leg, leg.fanout, seed)
@@ -329,3 +329,129 @@ async def test_compiled_core_sends_what_the_reference_sends(seed):
     for a, b in zip(reference["datagrams"], compiled["datagrams"], strict=True):
         assert len(a) == len(b)
         assert a == b
+
+
+# --- the receive side: View (rtp.RtpView) and Receiver (aiortc_glue._make_receiver) ---------------
+
+def hostile_variants(rng: random.Random, data: bytes) -> list[bytes]:
+    """The packet cut short, with flipped bits, with random bytes in its header."""
+    out = [data[:rng.randrange(len(data) + 1)]]
+    flipped = bytearray(data)
+    for _ in range(rng.randrange(1, 6)):
+        flipped[rng.randrange(min(len(flipped), 40))] ^= 1 << rng.randrange(8)
+    out.append(bytes(flipped))
+    out.append(bytes([0x80 | rng.randrange(64)]) + os.urandom(rng.randrange(0, 60)))
+    return out
+
+
+def view_fields(impl: Any, data: bytes) -> Any:
+    try:
+        v = impl(data)
+    except ValueError:
+        return "ValueError"
+    return (v.data, v.marker, v.payload_type, v.seq, v.timestamp, v.ssrc, v.payload_start, v.payload_end,
+            v.payload, v.extensions, v.keyframe_start, v.ext_cache)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_compiled_view_parses_what_the_reference_parses(seed):
+    from vidzzle_media.sfu import _fastpath
+
+    rng = random.Random(seed)
+    inputs = [e[1] for e in stream(seed, 2000) if e[0] == "rtp"]
+    inputs += [v for data in inputs[:1500] for v in hostile_variants(rng, data)]
+    rejected = 0
+    for data in inputs:
+        a, b = view_fields(RtpView, data), view_fields(_fastpath.View, data)
+        assert a == b, data.hex()
+        rejected += a == "ValueError"
+    assert 500 < rejected < len(inputs) - 1000     # both kinds were fed
+
+
+def inbound(key: bytes = KEY) -> pylibsrtp.Session:
+    return pylibsrtp.Session(policy=pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND,
+                                                     srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80))
+
+
+STUN_BINDING = struct.pack("!HHI12s", 0x0001, 0, 0x2112A442, b"t" * 12)
+MALFORMED_STUN = struct.pack("!HHI12s", 0x0001, 4, 0x2112A442, b"x" * 12) + struct.pack("!HH", 0x0024, 0)
+
+
+def datagrams(seed: int) -> list[tuple[Any, ...]]:
+    """What an ICE socket may get: our publisher's SRTP (some replayed, some
+    too long), forged RTP, SRTCP-, DTLS- and STUN-shaped datagrams, junk, from
+    allowed and refused addresses, while the SRTP session comes and goes."""
+    rng = random.Random(seed)
+    tx = session()
+    out: list[tuple[Any, ...]] = []
+    protected: list[bytes] = []
+    for i, event in enumerate(e for e in stream(seed, 1500) if e[0] == "rtp"):
+        host = "127.0.0.1" if rng.random() < 0.9 else f"198.18.{rng.randrange(2)}.{rng.randrange(90)}"
+        addr = (host, 40000 + rng.randrange(3))
+        if i == 600:
+            out.append(("session", None))             # DTLS not done: everything goes to aiortc
+        if i == 650:
+            out.append(("session", "new"))            # a new session (same keys)
+        try:
+            sealed = tx.protect(event[1])
+        except (pylibsrtp.Error, ValueError):         # a replay, or too long to protect
+            continue
+        protected.append(sealed)
+        roll = rng.random()
+        if roll < 0.03 and protected:
+            out.append(("dgram", rng.choice(protected[-200:]), addr))    # a replay
+        elif roll < 0.05:
+            forged = bytearray(sealed)
+            forged[-1] ^= 0xFF
+            out.append(("dgram", bytes(forged), addr))
+        elif roll < 0.07:
+            out.append(("dgram", rng.choice([STUN_BINDING, MALFORMED_STUN, b"", bytes([70]) + os.urandom(20),
+                                             bytes([22, 0xFE, 0xFD]) + os.urandom(30),
+                                             bytes([0x80, 200]) + os.urandom(40),
+                                             bytes([0x80, 96]) + os.urandom(9),
+                                             bytes([0x80, 96]) + os.urandom(1600)]), addr))
+        out.append(("dgram", sealed, addr))
+    return out
+
+
+def run_receiver(events: list[tuple[Any, ...]], make: Any, monkeypatch: Any) -> list[Any]:
+    record: list[Any] = []
+    monkeypatch.setattr(aiortc_glue, "drop", lambda reason, addr=None: record.append(("drop", reason, addr)))
+    monkeypatch.setattr(aiortc_glue, "report_forwarding_failure",
+                        lambda exc: record.append(("failed", type(exc).__name__, str(exc))))
+
+    def allowed(host: str) -> bool:
+        record.append(("asked", host))
+        return host.startswith("127.") or host.endswith(".7")
+
+    def on_rtp(plain: bytes) -> None:
+        record.append(("rtp", plain))
+        if plain[3] == 0x2A:
+            raise RuntimeError("a forwarding bug")
+
+    def original(data: bytes, addr: Any) -> None:
+        record.append(("aioice", data, addr))
+
+    dtls = SimpleNamespace(_rx_srtp=inbound())
+    hook = make(original, dtls, allowed, on_rtp)
+    for event in events:
+        if event[0] == "session":
+            dtls._rx_srtp = None if event[1] is None else inbound()
+        else:
+            hook(event[1], event[2])
+    return record
+
+
+def test_compiled_receiver_passes_what_the_reference_passes(monkeypatch):
+    from vidzzle_media.sfu import _fastpath
+
+    _fastpath.set_unprotect(aiortc_glue.srtp_function_address("srtp_unprotect"))
+    events = datagrams(7)
+    reference = run_receiver(events, aiortc_glue._make_receiver, monkeypatch)
+    compiled = run_receiver(events, core.compiled_receiver, monkeypatch)
+    kinds = {r[0] for r in reference}
+    assert kinds == {"rtp", "aioice", "drop", "asked", "failed"}, kinds
+    assert {r[1] for r in reference if r[0] == "drop"} >= {"unauthenticated_rtp", "unknown_protocol", "malformed_stun"}
+    assert len(reference) == len(compiled)
+    for i, (a, b) in enumerate(zip(reference, compiled, strict=True)):
+        assert a == b, f"outcome {i} differs"

@@ -2,13 +2,23 @@
 
 import asyncio
 
-from vidzzle_media.sfu import Room, aiortc_glue
+import pytest
+
+from vidzzle_media.sfu import Room, aiortc_glue, core
 from vidzzle_media.sfu.codec import ABS_SEND_TIME_URI, MID_URI
 
 from .peers import Client, join, wait_for
 
 
-async def test_two_participants_exchange_audio_and_video(ice):
+@pytest.fixture(params=[core.MediaCore.COMPILED, core.MediaCore.PYTHON])
+def media_core(request):
+    """Both forwarding cores carry a real call (the reference must not rot)."""
+    core.select(request.param)
+    yield request.param
+    core.select(core.MediaCore.COMPILED)
+
+
+async def test_two_participants_exchange_audio_and_video(ice, media_core):
     room = Room(ice)
     a, b = Client(width=320, height=180), Client(width=640, height=360)
     try:

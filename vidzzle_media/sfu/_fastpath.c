@@ -11,6 +11,10 @@
  *
  * The rules must stay identical to leg.py: tests/sfu/test_core_differential.py
  * feeds both the same packets and compares the datagrams byte for byte.
+ * The receive side is here too: Receiver (an ICE socket's datagram_received:
+ * address check, RTP/RTCP demultiplexing, SRTP unprotect with libsrtp's
+ * srtp_unprotect) and View (rtp.RtpView: the parsed packet the Producer
+ * reads), each the twin of its Python reference, tested the same way.
  * Everything that is not per packet stays in Python: the send path's
  * target (SendPath.target, asked again when the DTLS state, the nominated
  * pair or the SRTP session changes), the transport's queue when the socket
@@ -42,11 +46,13 @@
 
 typedef int (*protect_fn)(void *ctx, void *rtp, int *len);
 static protect_fn srtp_protect_fn = NULL;
+static protect_fn srtp_unprotect_fn = NULL;
 
 static PyObject *str_target, *str_send_datagram, *str_congested, *str_state, *str_tx_srtp;
 static PyObject *str_data, *str_seq, *str_timestamp, *str_ssrc, *str_marker;
 static PyObject *str_payload_start, *str_payload_end, *str_keyframe_start;
 static PyObject *int_one, *randint;
+static PyObject *str_rx_srtp, *str_unauthenticated;
 
 typedef struct {
     PyObject *data;             /* the incoming packet (bytes); NULL: empty slot */
@@ -479,6 +485,420 @@ static PyTypeObject LegType = {
     .tp_methods = Leg_methods,
 };
 
+
+/* --- View: rtp.RtpView in C ------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *data;
+    PyObject *payload;          /* lazy */
+    PyObject *extensions;       /* lazy */
+    PyObject *ext_cache;        /* lazy */
+    int marker, payload_type, seq;
+    unsigned int timestamp;
+    long long ssrc;
+    Py_ssize_t payload_start, payload_end;
+    Py_ssize_t ext_start, ext_end;      /* one-byte elements; ext_start < 0: none */
+    char keyframe_start;
+} View;
+
+static PyTypeObject ViewType;
+
+static int parse_view(View *v, PyObject *data) {
+    if (!PyBytes_Check(data)) {
+        PyErr_SetString(PyExc_TypeError, "RTP packet must be bytes");
+        return -1;
+    }
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    if (n < 12) {
+        PyErr_SetString(PyExc_ValueError, "RTP packet too short");
+        return -1;
+    }
+    if (d[0] >> 6 != 2) {
+        PyErr_SetString(PyExc_ValueError, "not RTP version 2");
+        return -1;
+    }
+    Py_ssize_t pos = 12 + 4 * (d[0] & 0x0F);
+    v->ext_start = v->ext_end = -1;
+    if (d[0] & 0x10) {
+        if (n < pos + 4) {
+            PyErr_SetString(PyExc_ValueError, "truncated extension header");
+            return -1;
+        }
+        Py_ssize_t ext_end = pos + 4 + 4 * (((Py_ssize_t)d[pos + 2] << 8) | d[pos + 3]);
+        if (ext_end > n) {
+            PyErr_SetString(PyExc_ValueError, "truncated extension");
+            return -1;
+        }
+        if (d[pos] == 0xBE && d[pos + 1] == 0xDE) {
+            Py_ssize_t i = pos + 4;
+            while (i < ext_end) {           /* rtp.parse_one_byte_extensions' checks */
+                unsigned char b = d[i];
+                if (b == 0) {
+                    i++;
+                    continue;
+                }
+                if (b >> 4 == 15)
+                    break;
+                Py_ssize_t length = (b & 0x0F) + 1;
+                if (i + 1 + length > ext_end) {
+                    PyErr_SetString(PyExc_ValueError, "truncated header extension element");
+                    return -1;
+                }
+                i += 1 + length;
+            }
+            v->ext_start = pos + 4;
+            v->ext_end = ext_end;
+        }
+        pos = ext_end;
+    }
+    Py_ssize_t end = n;
+    if (d[0] & 0x20) {
+        Py_ssize_t pad = d[n - 1];
+        if (pad == 0 || pad > end - pos) {
+            PyErr_SetString(PyExc_ValueError, "bad padding");
+            return -1;
+        }
+        end -= pad;
+    }
+    if (pos > end) {
+        PyErr_SetString(PyExc_ValueError, "truncated packet");
+        return -1;
+    }
+    Py_XSETREF(v->data, Py_NewRef(data));
+    Py_CLEAR(v->payload);
+    Py_CLEAR(v->extensions);
+    Py_CLEAR(v->ext_cache);
+    v->marker = d[1] >> 7;
+    v->payload_type = d[1] & 0x7F;
+    v->seq = (d[2] << 8) | d[3];
+    v->timestamp = ((unsigned int)d[4] << 24) | ((unsigned int)d[5] << 16) | ((unsigned int)d[6] << 8) | d[7];
+    v->ssrc = ((unsigned int)d[8] << 24) | ((unsigned int)d[9] << 16) | ((unsigned int)d[10] << 8) | d[11];
+    v->payload_start = pos;
+    v->payload_end = end;
+    v->keyframe_start = 0;
+    return 0;
+}
+
+static int View_init(View *self, PyObject *args, PyObject *kwds) {
+    PyObject *data;
+    if (!PyArg_ParseTuple(args, "O", &data))
+        return -1;
+    return parse_view(self, data);
+}
+
+static int View_traverse(View *self, visitproc visit, void *arg) {
+    Py_VISIT(self->extensions);
+    Py_VISIT(self->ext_cache);
+    return 0;
+}
+
+static int View_clear(View *self) {
+    Py_CLEAR(self->data);
+    Py_CLEAR(self->payload);
+    Py_CLEAR(self->extensions);
+    Py_CLEAR(self->ext_cache);
+    return 0;
+}
+
+static void View_dealloc(View *self) {
+    PyObject_GC_UnTrack(self);
+    View_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *View_get_payload(View *self, void *closure) {
+    if (self->data == NULL)
+        Py_RETURN_NONE;
+    if (self->payload == NULL) {
+        self->payload = PyBytes_FromStringAndSize(PyBytes_AS_STRING(self->data) + self->payload_start,
+                                                  self->payload_end - self->payload_start);
+        if (self->payload == NULL)
+            return NULL;
+    }
+    return Py_NewRef(self->payload);
+}
+
+static PyObject *View_get_extensions(View *self, void *closure) {
+    if (self->extensions == NULL) {
+        PyObject *list = PyList_New(0);
+        if (list == NULL)
+            return NULL;
+        if (self->ext_start >= 0) {
+            const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(self->data);
+            Py_ssize_t i = self->ext_start;
+            while (i < self->ext_end) {
+                unsigned char b = d[i];
+                if (b == 0) {
+                    i++;
+                    continue;
+                }
+                if (b >> 4 == 15)
+                    break;
+                Py_ssize_t length = (b & 0x0F) + 1;
+                PyObject *item = Py_BuildValue("(iy#)", b >> 4, (const char *)d + i + 1, length);
+                if (item == NULL || PyList_Append(list, item) < 0) {
+                    Py_XDECREF(item);
+                    Py_DECREF(list);
+                    return NULL;
+                }
+                Py_DECREF(item);
+                i += 1 + length;
+            }
+        }
+        self->extensions = list;
+    }
+    return Py_NewRef(self->extensions);
+}
+
+static PyObject *View_get_ext_cache(View *self, void *closure) {
+    if (self->ext_cache == NULL && (self->ext_cache = PyDict_New()) == NULL)
+        return NULL;
+    return Py_NewRef(self->ext_cache);
+}
+
+static PyObject *View_get_ssrc(View *self, void *closure) {
+    return PyLong_FromLongLong(self->ssrc);
+}
+
+static int View_set_ssrc(View *self, PyObject *value, void *closure) {
+    long long v = value == NULL ? -1 : PyLong_AsLongLong(value);
+    if (v == -1 && (value == NULL || PyErr_Occurred())) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "ssrc cannot be deleted");
+        return -1;
+    }
+    self->ssrc = v;
+    return 0;
+}
+
+static PyMemberDef View_members[] = {
+    {"data", T_OBJECT, offsetof(View, data), READONLY, NULL},
+    {"marker", T_INT, offsetof(View, marker), READONLY, NULL},
+    {"payload_type", T_INT, offsetof(View, payload_type), READONLY, NULL},
+    {"seq", T_INT, offsetof(View, seq), READONLY, NULL},
+    {"timestamp", T_UINT, offsetof(View, timestamp), READONLY, NULL},
+    {"payload_start", T_PYSSIZET, offsetof(View, payload_start), READONLY, NULL},
+    {"payload_end", T_PYSSIZET, offsetof(View, payload_end), READONLY, NULL},
+    {"keyframe_start", T_BOOL, offsetof(View, keyframe_start), 0, NULL},
+    {NULL}
+};
+
+static PyGetSetDef View_getset[] = {
+    {"payload", (getter)View_get_payload, NULL, NULL, NULL},
+    {"extensions", (getter)View_get_extensions, NULL, NULL, NULL},
+    {"ext_cache", (getter)View_get_ext_cache, NULL, NULL, NULL},
+    {"ssrc", (getter)View_get_ssrc, (setter)View_set_ssrc, NULL, NULL},
+    {NULL}
+};
+
+static PyTypeObject ViewType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vidzzle_media.sfu._fastpath.View",
+    .tp_doc = "One parsed incoming RTP packet (compiled; see rtp.RtpView).",
+    .tp_basicsize = sizeof(View),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)View_init,
+    .tp_dealloc = (destructor)View_dealloc,
+    .tp_traverse = (traverseproc)View_traverse,
+    .tp_clear = (inquiry)View_clear,
+    .tp_members = View_members,
+    .tp_getset = View_getset,
+};
+
+/* --- Receiver: aiortc_glue._make_receiver in C --------------------------------- */
+
+#define RX_ROOM 1500            /* pylibsrtp's buffer: longer SRTP is refused like there */
+#define MAX_VERDICTS 64
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *original, *dtls, *allowed, *on_rtp, *screen, *drop, *report, *pointer;
+    PyObject *verdicts;
+    PyObject *session;
+    void *srtp;
+    unsigned char buf[RX_ROOM + 64];
+} Receiver;
+
+static int Receiver_init(Receiver *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"original", "dtls", "allowed", "on_rtp", "screen", "drop", "report", "pointer", NULL};
+    PyObject *o[8];
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOOOO", kwlist, &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
+                                     &o[6], &o[7]))
+        return -1;
+    Py_XSETREF(self->original, Py_NewRef(o[0]));
+    Py_XSETREF(self->dtls, Py_NewRef(o[1]));
+    Py_XSETREF(self->allowed, Py_NewRef(o[2]));
+    Py_XSETREF(self->on_rtp, Py_NewRef(o[3]));
+    Py_XSETREF(self->screen, Py_NewRef(o[4]));
+    Py_XSETREF(self->drop, Py_NewRef(o[5]));
+    Py_XSETREF(self->report, Py_NewRef(o[6]));
+    Py_XSETREF(self->pointer, Py_NewRef(o[7]));
+    Py_XSETREF(self->verdicts, PyDict_New());
+    Py_CLEAR(self->session);
+    self->srtp = NULL;
+    return self->verdicts == NULL ? -1 : 0;
+}
+
+static int Receiver_traverse(Receiver *self, visitproc visit, void *arg) {
+    Py_VISIT(self->original);
+    Py_VISIT(self->dtls);
+    Py_VISIT(self->allowed);
+    Py_VISIT(self->on_rtp);
+    Py_VISIT(self->screen);
+    Py_VISIT(self->drop);
+    Py_VISIT(self->report);
+    Py_VISIT(self->pointer);
+    Py_VISIT(self->verdicts);
+    Py_VISIT(self->session);
+    return 0;
+}
+
+static int Receiver_clear(Receiver *self) {
+    Py_CLEAR(self->original);
+    Py_CLEAR(self->dtls);
+    Py_CLEAR(self->allowed);
+    Py_CLEAR(self->on_rtp);
+    Py_CLEAR(self->screen);
+    Py_CLEAR(self->drop);
+    Py_CLEAR(self->report);
+    Py_CLEAR(self->pointer);
+    Py_CLEAR(self->verdicts);
+    Py_CLEAR(self->session);
+    return 0;
+}
+
+static void Receiver_dealloc(Receiver *self) {
+    PyObject_GC_UnTrack(self);
+    Receiver_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Whether datagrams from this address may pass (asked once, then cached). */
+static int address_allowed(Receiver *self, PyObject *addr) {
+    if (!PyTuple_Check(addr) || PyTuple_GET_SIZE(addr) < 1) {
+        PyErr_SetString(PyExc_TypeError, "addr must be a tuple");
+        return -1;
+    }
+    PyObject *host = PyTuple_GET_ITEM(addr, 0);
+    PyObject *verdict = PyDict_GetItemWithError(self->verdicts, host);
+    if (verdict != NULL)
+        return verdict == Py_True;
+    if (PyErr_Occurred())
+        return -1;
+    PyObject *r = PyObject_CallOneArg(self->allowed, host);
+    if (r == NULL)
+        return -1;
+    int ok = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    if (ok < 0)
+        return -1;
+    if (PyDict_SetItem(self->verdicts, host, ok ? Py_True : Py_False) < 0)
+        return -1;
+    if (PyDict_GET_SIZE(self->verdicts) > MAX_VERDICTS)      /* bounded: spoofed sources cannot grow it */
+        PyDict_Clear(self->verdicts);
+    return ok;
+}
+
+static PyObject *Receiver_call(Receiver *self, PyObject *args, PyObject *kwds) {
+    PyObject *data, *addr;
+    if (!PyArg_ParseTuple(args, "OO", &data, &addr))
+        return NULL;
+    int ok = address_allowed(self, addr);
+    if (ok <= 0)
+        return ok < 0 ? NULL : Py_NewRef(Py_None);
+    if (!PyBytes_Check(data)) {
+        PyErr_SetString(PyExc_TypeError, "datagram must be bytes");
+        return NULL;
+    }
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    /* SRTP, not SRTCP (byte 1 of RTCP is 192-208): the hot path, checked first */
+    if (self->on_rtp != Py_None && n > 12 && d[0] > 127 && d[0] < 192 && !(d[1] > 191 && d[1] < 209)
+            && self->dtls != Py_None) {
+        PyObject *session = PyObject_GetAttr(self->dtls, str_rx_srtp);
+        if (session == NULL)
+            return NULL;
+        if (session != Py_None) {
+            if (session != self->session) {
+                PyObject *address = PyObject_CallOneArg(self->pointer, session);
+                if (address == NULL) {
+                    Py_DECREF(session);
+                    return NULL;
+                }
+                self->srtp = PyLong_AsVoidPtr(address);
+                Py_DECREF(address);
+                if (PyErr_Occurred()) {
+                    Py_DECREF(session);
+                    return NULL;
+                }
+                Py_XSETREF(self->session, Py_NewRef(session));
+            }
+            Py_DECREF(session);
+            int len = (int)n;
+            int authentic = n <= RX_ROOM && self->srtp != NULL;
+            if (authentic) {
+                memcpy(self->buf, d, n);
+                authentic = srtp_unprotect_fn(self->srtp, self->buf, &len) == 0;
+            }
+            if (!authentic)      /* not from our publisher (or a replay): SRTP says no */
+                return PyObject_CallFunctionObjArgs(self->drop, str_unauthenticated, addr, NULL);
+            PyObject *plain = PyBytes_FromStringAndSize((const char *)self->buf, len);
+            if (plain == NULL)
+                return NULL;
+            PyObject *r = PyObject_CallOneArg(self->on_rtp, plain);
+            Py_DECREF(plain);
+            if (r == NULL) {     /* never let forwarding kill the socket callback */
+                if (!PyErr_ExceptionMatches(PyExc_Exception))
+                    return NULL;
+                PyObject *type, *value, *tb;
+                PyErr_Fetch(&type, &value, &tb);
+                PyErr_NormalizeException(&type, &value, &tb);
+                if (tb != NULL)
+                    PyException_SetTraceback(value, tb);
+                r = PyObject_CallOneArg(self->report, value);
+                Py_XDECREF(type);
+                Py_XDECREF(value);
+                Py_XDECREF(tb);
+            }
+            return r;
+        }
+        Py_DECREF(session);
+    }
+    PyObject *passed = PyObject_CallFunctionObjArgs(self->screen, data, addr, NULL);
+    if (passed == NULL)
+        return NULL;
+    int pass = PyObject_IsTrue(passed);
+    Py_DECREF(passed);
+    if (pass < 0)
+        return NULL;
+    if (!pass)
+        Py_RETURN_NONE;
+    return PyObject_CallFunctionObjArgs(self->original, data, addr, NULL);
+}
+
+static PyMemberDef Receiver_members[] = {
+    {"original", T_OBJECT, offsetof(Receiver, original), READONLY, "aioice's datagram_received"},
+    {NULL}
+};
+
+static PyTypeObject ReceiverType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vidzzle_media.sfu._fastpath.Receiver",
+    .tp_doc = "An ICE socket's datagram_received (compiled; see aiortc_glue._make_receiver).",
+    .tp_basicsize = sizeof(Receiver),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Receiver_init,
+    .tp_dealloc = (destructor)Receiver_dealloc,
+    .tp_traverse = (traverseproc)Receiver_traverse,
+    .tp_clear = (inquiry)Receiver_clear,
+    .tp_call = (ternaryfunc)Receiver_call,
+    .tp_members = Receiver_members,
+};
+
 /* --- fanout --------------------------------------------------------------- */
 
 typedef struct {
@@ -526,6 +946,26 @@ static Py_ssize_t build_ext(const Leg *leg, const Packet *pk, unsigned char *out
 }
 
 static int read_view(PyObject *view, Packet *pk, PyObject **data_out) {
+    if (PyObject_TypeCheck(view, &ViewType)) {     /* the compiled View: its fields directly */
+        View *v = (View *)view;
+        if (v->data == NULL) {
+            PyErr_SetString(PyExc_ValueError, "an unparsed View");
+            return -1;
+        }
+        *data_out = Py_NewRef(v->data);
+        pk->data = (const unsigned char *)PyBytes_AS_STRING(v->data);
+        pk->len = PyBytes_GET_SIZE(v->data);
+        pk->seq = (uint16_t)v->seq;
+        pk->ts = v->timestamp;
+        pk->ssrc = (uint32_t)v->ssrc;
+        pk->marker = v->marker;
+        pk->pstart = v->payload_start;
+        pk->pend = v->payload_end;
+        pk->keyframe = v->keyframe_start != 0;
+        pk->ext_start = v->ext_start;
+        pk->ext_end = v->ext_end;
+        return 0;
+    }
     PyObject *data = PyObject_GetAttr(view, str_data);
     if (data == NULL)
         return -1;
@@ -863,11 +1303,24 @@ static PyObject *set_protect(PyObject *module, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+static PyObject *set_unprotect(PyObject *module, PyObject *arg) {
+    void *p = PyLong_AsVoidPtr(arg);
+    if (p == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "srtp_unprotect address is NULL");
+        return NULL;
+    }
+    srtp_unprotect_fn = (protect_fn)p;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"fanout", (PyCFunction)(void (*)(void))fanout, METH_FASTCALL,
      "fanout(view, legs) -> list of (leg, verdict) or None: forward one packet on every leg."},
     {"set_protect", set_protect, METH_O,
      "Use libsrtp's srtp_protect at this address (pylibsrtp's binding)."},
+    {"set_unprotect", set_unprotect, METH_O,
+     "Use libsrtp's srtp_unprotect at this address (pylibsrtp's binding)."},
     {NULL}
 };
 
@@ -891,6 +1344,8 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
     INTERN(str_payload_start, "payload_start");
     INTERN(str_payload_end, "payload_end");
     INTERN(str_keyframe_start, "keyframe_start");
+    INTERN(str_rx_srtp, "_rx_srtp");
+    INTERN(str_unauthenticated, "unauthenticated_rtp");
     if ((int_one = PyLong_FromLong(1)) == NULL)
         return NULL;
     PyObject *random = PyImport_ImportModule("random");
@@ -900,12 +1355,14 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
     Py_DECREF(random);
     if (randint == NULL)
         return NULL;
-    if (PyType_Ready(&LegType) < 0)
+    if (PyType_Ready(&LegType) < 0 || PyType_Ready(&ViewType) < 0 || PyType_Ready(&ReceiverType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL)
         return NULL;
     if (PyModule_AddObjectRef(m, "Leg", (PyObject *)&LegType) < 0 ||
+        PyModule_AddObjectRef(m, "View", (PyObject *)&ViewType) < 0 ||
+        PyModule_AddObjectRef(m, "Receiver", (PyObject *)&ReceiverType) < 0 ||
         PyModule_AddIntConstant(m, "HISTORY_SIZE", HISTORY_SIZE) < 0 ||
         PyModule_AddIntConstant(m, "MAX_PLAIN", MAX_PLAIN) < 0) {
         Py_DECREF(m);

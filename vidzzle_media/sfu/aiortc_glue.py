@@ -89,13 +89,18 @@ PYLIBSRTP_VERSION = "1.0.0"
 MAX_PLAIN_RTP = 1500 - _SRTP_TRAILER
 
 
-def srtp_protect_address() -> int | None:
-    """Address of libsrtp's ``srtp_protect`` inside pylibsrtp's binding, for
-    the compiled core (which calls the same libsrtp, not a copy); None when
-    this pylibsrtp build does not expose it."""
+def srtp_function_address(name: str) -> int | None:
+    """Address of libsrtp's ``srtp_protect`` or ``srtp_unprotect`` inside
+    pylibsrtp's binding, for the compiled core (which calls the same libsrtp,
+    not a copy); None when this pylibsrtp build does not expose it."""
     if not _SRTP_FAST:
         return None
-    return int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
+    return int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, name)))
+
+
+def srtp_session_pointer(session: pylibsrtp.Session) -> int:
+    """The ``srtp_t`` of a pylibsrtp session (for the compiled core)."""
+    return int(_srtp_ffi.cast("uintptr_t", session._srtp[0]))
 
 
 
@@ -291,7 +296,7 @@ def install_receive_hook(
             transport = getattr(protocol, "transport", None)
             if transport is not None and hasattr(transport, "max_size"):
                 transport.max_size = DATAGRAM_READ_SIZE
-            protocol.datagram_received = _make_receiver(  # type: ignore[assignment]
+            protocol.datagram_received = receiver_factory(  # type: ignore[assignment]
                 protocol.datagram_received, dtls, allowed, on_rtp)
 
 
@@ -397,13 +402,23 @@ def _make_receiver(original: Any, dtls: Any, allowed: Callable[[str], bool],
                     return
                 try:
                     on_rtp(plain)
-                except Exception:  # never let forwarding kill the socket callback
-                    log.exception("forwarding failed")
+                except Exception as exc:  # never let forwarding kill the socket callback
+                    report_forwarding_failure(exc)
                 return
         if screen(data, addr):     # everything else: STUN, DTLS, SRTCP, or junk
             original(data, addr)
 
     return datagram_received
+
+
+#: makes an ICE socket's ``datagram_received`` (the forwarding core in use
+#: sets it: this Python one, or the compiled ``_fastpath.Receiver``)
+receiver_factory: Callable[..., Callable[[bytes, tuple[Any, ...]], None]] = _make_receiver
+
+
+def report_forwarding_failure(exc: BaseException) -> None:
+    """What a receive hook does when forwarding a packet raised."""
+    log.error("forwarding failed", exc_info=exc)
 
 
 def install_datagram_filter(pc: RTCPeerConnection, drop: Callable[[bytes], bool]) -> None:

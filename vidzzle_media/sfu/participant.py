@@ -14,11 +14,10 @@ from aiortc import sdp as aiortc_sdp
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, pack_remb_fci
 from pyee.asyncio import AsyncIOEventEmitter
 
-from . import aiortc_glue
+from . import aiortc_glue, core
 from .codec import CodecInfo, codec_from_sdp_media
 from .consumer import Consumer
 from .producer import Producer
-from .rtp import RtpView
 
 if TYPE_CHECKING:
     from .ice import IcePolicy
@@ -285,7 +284,7 @@ class Participant(AsyncIOEventEmitter):
     def _on_rtp(self, data: bytes) -> None:
         self.last_media_at = time.monotonic()
         try:
-            view = RtpView(data)
+            view = core.View(data)
         except ValueError:      # authenticated, but malformed: never forwarded
             aiortc_glue.drop("malformed_rtp")
             return

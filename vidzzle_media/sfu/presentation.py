@@ -28,10 +28,9 @@ from PIL import Image
 from pyee.asyncio import AsyncIOEventEmitter
 
 from .. import pdf_pages
-from . import aiortc_glue
+from . import aiortc_glue, core
 from .codec import CodecInfo
 from .producer import Producer
-from .rtp import RtpView
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +263,7 @@ class Presentation(AsyncIOEventEmitter):
             header = struct.pack("!BBHII", 0x80, ((i == last) << 7) | PAYLOAD_TYPE, self._seq,
                                  timestamp, self._ssrc)
             self._seq = (self._seq + 1) & 0xFFFF
-            self.producer.receive(RtpView(header + payload))
+            self.producer.receive(core.View(header + payload))
 
     async def _repeat_loop(self) -> None:
         while True:

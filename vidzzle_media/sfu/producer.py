@@ -111,7 +111,7 @@ class Producer(AsyncIOEventEmitter):
                 if data is None:
                     return
                 try:
-                    view = RtpView(data)
+                    view = core.View(data)
                 except ValueError:
                     return
                 view.ssrc = self.media_ssrc
