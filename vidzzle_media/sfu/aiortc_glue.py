@@ -354,25 +354,28 @@ def drop(reason: str, addr: tuple[Any, ...] | None = None) -> None:
 
 def screen(data: bytes, addr: tuple[Any, ...]) -> bool:
     """Whether a datagram may go on to aioice/aiortc (RFC 7983 demultiplexing):
-    STUN (first byte 0-3) must parse — aioice lets struct errors escape as
-    tracebacks —, DTLS (20-63) and RTP/RTCP (128-191) pass, nothing else."""
+    STUN (first byte 0-3), DTLS (20-63) and RTP/RTCP (128-191) pass, nothing
+    else. aioice parses EVERY datagram as STUN first (what fails with a
+    ValueError goes on to its data path), and lets other parse errors, e.g.
+    a struct.error from an attribute that is too short, escape as a
+    traceback per datagram; so any datagram on which that parse raises
+    anything but ValueError is dropped here, whatever its first byte
+    (found by bench/fuzz.py: an RTCP-looking datagram with a STUN cookie)."""
     if not data:
         drop("empty", addr)
         return False
     first = data[0]
-    if first < 4:
-        try:
-            aioice.stun.parse_message(data)
-        except ValueError:
-            pass                 # aioice hands it to the data path, which ignores it
-        except Exception:
-            drop("malformed_stun", addr)
-            return False
-        return True
-    if 19 < first < 64 or 127 < first < 192:
-        return True
-    drop("unknown_protocol", addr)
-    return False
+    if not (first < 4 or 19 < first < 64 or 127 < first < 192):
+        drop("unknown_protocol", addr)
+        return False
+    try:
+        aioice.stun.parse_message(data)
+    except ValueError:
+        pass                     # not STUN: aioice hands it to the data path
+    except Exception:
+        drop("malformed_stun", addr)
+        return False
+    return True
 
 
 def _make_receiver(original: Any, dtls: Any, allowed: Callable[[str], bool],
