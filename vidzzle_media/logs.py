@@ -19,6 +19,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+QUIET_LIBRARIES = ("aioice", "aiortc")
+"""Libraries whose INFO is detail for their developers, not for an administrator."""
+
+
 def configure_logging(level: str = "INFO", as_json: bool = False) -> None:
     handler = logging.StreamHandler()
     if as_json:
@@ -28,3 +32,9 @@ def configure_logging(level: str = "INFO", as_json: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # aioice and aiortc log every ICE check and state change at INFO: dozens
+    # of lines per call, and a stranger's offer can start them (bench/fuzz.py).
+    # They speak at WARNING unless the whole server logs at DEBUG.
+    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)

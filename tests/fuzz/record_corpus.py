@@ -117,10 +117,31 @@ def images() -> list[bytes]:
     return out
 
 
+def pdfs() -> list[bytes]:
+    """Small real PDFs (PyMuPDF): text, two pages, a drawing, an embedded image."""
+    import pymupdf
+
+    out = []
+    for kind in ("text", "two", "drawing", "image"):
+        doc = pymupdf.open()
+        page = doc.new_page(width=400, height=300)
+        if kind in ("text", "two"):
+            page.insert_text((40, 60), "Willkommen im Autohaus", fontsize=18)
+        if kind == "two":
+            doc.new_page(width=300, height=400).insert_text((20, 40), "Seite 2")
+        if kind == "drawing":
+            page.draw_rect(pymupdf.Rect(20, 20, 200, 120), color=(1, 0, 0), fill=(0, 0, 1))
+        if kind == "image":
+            page.insert_image(pymupdf.Rect(10, 10, 110, 110), stream=images()[1])
+        out.append(doc.tobytes(garbage=3, deflate=True))
+    return out
+
+
 def main() -> int:
     got = asyncio.run(record())
     sdp = got["sdp"][0].decode()
-    folders = {"rtp": got["rtp"], "rtcp": got["rtcp"], "stun": got["stun"], "sdp": got["sdp"], "image": images()}
+    folders = {"rtp": got["rtp"], "rtcp": got["rtcp"], "stun": got["stun"], "sdp": got["sdp"], "image": images(),
+               "pdf": pdfs()}
     for name, items in messages(sdp).items():
         folders[name] = [json.dumps(m).encode() for m in items]
     for name, items in folders.items():

@@ -10,11 +10,14 @@ more than one log line per 1,000 inputs count against it
 short version in CI).
 
 Surfaces so far: ``room_json`` and ``agent_json`` (the two WebSocket
-protocols' parsers), ``rtp`` (SRTP from an authenticated publisher, so the
+protocols' parsers), ``sdp`` (offers: the checks before aiortc, and 1 in
+50 of those that pass published on a real Participant), ``rtp`` (SRTP from an authenticated publisher, so the
 SFU's own receive hook, packet view, Producer checks and forwarding legs
 are reached, not only libsrtp's rejection), ``stun`` (a live aioice ICE
 connection's socket, behind the glue's datagram screen) and ``image``
-(the back office's image checks, Pillow included). Seeds:
+(the back office's image checks, Pillow included), ``api`` (the customer
+call API over real HTTP) and ``pdf`` (the upload check of the bounded
+child process, PyMuPDF). Seeds:
 ``tests/fuzz/corpus/<surface>/`` (recorded by ``record_corpus.py``).
 """
 
@@ -32,6 +35,10 @@ from types import SimpleNamespace
 from typing import Any
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
+#: ``busy``: the harness itself (not an input) makes the server work, e.g. a
+#: fresh call to fuzz against; ``accepted``: the server took the last input
+#: as a valid request (what that logs is the event log, not noise)
+HARNESS = {"busy": False, "accepted": False}
 Feed = Callable[[bytes], Any]
 
 
@@ -253,6 +260,7 @@ async def _stun() -> tuple[Feed, Callable[[], Awaitable[None]]]:
     aiortc_glue.set_host_addresses(["127.0.0.1"])
     conn = aioice.Connection(ice_controlling=False, components=1)
     await conn.gather_candidates()
+    aiortc_glue._bound_ice_backlog(conn)        # as install_receive_hook does
     conn.remote_username, conn.remote_password = "peer", "peerpasswordpeerpassword"
     protocol = conn._protocols[0]
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -286,7 +294,168 @@ async def _stun() -> tuple[Feed, Callable[[], Awaitable[None]]]:
     return feed, close
 
 
+FULL_OFFER_EVERY = 50
+"""1 in this many offers that pass the checks also goes through a whole
+publish (aiortc applies it and answers, sockets and all): ~10 ms each."""
+
+
+async def _sdp() -> tuple[Feed, Callable[[], Awaitable[None]]]:
+    """SDP offers as the room socket hands them over: parsed and checked
+    (``parse_offer``, ``shape_offer``) every time, and now and then
+    published on a real Participant (aiortc's own handling of what passed)."""
+    from vidzzle_media.sfu import DefaultIce, IcePolicy
+    from vidzzle_media.sfu.participant import Participant, parse_offer, shape_offer
+
+    ice = IcePolicy(DefaultIce())
+    passed = [0]
+
+    async def publish(text: str) -> None:
+        participant = Participant("fuzz", ice)
+        try:
+            await participant.publish(text)
+        finally:
+            await participant.close()
+
+    def feed(data: bytes) -> Any:
+        text = data.decode("utf-8", "replace")
+        shape_offer(parse_offer(text), "VP8")
+        passed[0] += 1
+        return publish(text) if passed[0] % FULL_OFFER_EVERY == 0 else None
+
+    async def close() -> None:
+        from vidzzle_media.sfu import aiortc_glue
+
+        aiortc_glue.set_host_addresses(None)
+    return feed, close
+
+
+API_ROUTES = ["/api/calls", "/api/calls/{id}/ready", "/api/calls/{id}/callback", "/api/calls/{id}/leave",
+              "/api/calls/{id}"]
+CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
+                 "application/octet-stream"]
+
+
+async def _api() -> tuple[Feed, Callable[[], Awaitable[None]]]:
+    """The customer call API over real HTTP (the real app, SQLite file, a
+    tenant with a flow and agents): the first byte of an input picks the
+    route and content type, the rest is the body. The per-address rate
+    limits are lifted (every input comes from one address); everything
+    else, the ringing-call limits included, is the product's."""
+    import tempfile
+
+    from admin.helpers import make_tenant
+    from aiohttp.test_utils import TestClient, TestServer
+    from api.world import make_agents, make_flow, make_group
+
+    from vidzzle_media import keys
+    from vidzzle_media.api.ratelimit import RateLimiter
+    from vidzzle_media.app import create_app
+    from vidzzle_media.config import load_settings
+    from vidzzle_media.services.calls import service as call_service
+
+    # "ready" waits up to 3 s for the customer's media, which never comes here
+    call_service.READY_WAIT_S = 0.02
+    folder = Path(tempfile.mkdtemp(prefix="vidzzle-fuzz-"))
+    settings = load_settings(None, environ={}, overrides={
+        "server.data_dir": str(folder / "data"), "server.host": "127.0.0.1", "server.public_url": "http://127.0.0.1",
+        "tls.enabled": False, "ice.host_addresses": ["127.0.0.1"], "relay.enabled": False})
+    app = create_app(settings)
+    client = TestClient(TestServer(app, access_log=None))
+    await client.start_server()
+    app[keys.LIMITS] = {name: RateLimiter(limit=10**9, window_s=60) for name in app[keys.LIMITS]}
+    db = app[keys.DATABASE]
+    tenant = await make_tenant(db, "Fuzz Cars")
+    agents = await make_agents(db, tenant, 2, prefix="fuzz", notify_email=True)
+    embed = await make_flow(db, tenant, [(await make_group(db, tenant, "Sales", agents), 20)], offer_callback="on")
+    call: dict[str, str] = {}
+
+    async def new_call() -> None:
+        HARNESS["busy"] = True
+        try:
+            async with client.post("/api/calls", json={"embed_id": embed, "name": "Erika", "precheck": True}) as r:
+                body = await r.json()
+            if r.status == 201:
+                call.update(id=body["call_id"], key=body["customer_key"])
+        finally:
+            HARNESS["busy"] = False
+
+    await new_call()
+    sent = [0]
+
+    async def request(data: bytes) -> None:
+        sent[0] += 1
+        if sent[0] % 200 == 0:
+            await new_call()
+        route = API_ROUTES[data[0] % len(API_ROUTES)].replace("{id}", call.get("id", "x"))
+        ctype = CONTENT_TYPES[(data[0] // len(API_ROUTES)) % len(CONTENT_TYPES)]
+        headers = {"Content-Type": ctype, "X-Call-Key": call.get("key", "")}
+        method = client.get if route.count("/") == 3 and route != "/api/calls" else client.post
+        async with method(route, data=data[1:], headers=headers) as r:
+            await r.read()
+            if r.status >= 500:
+                raise AssertionError(f"HTTP {r.status} for {route} ({ctype})")
+            HARNESS["accepted"] = r.status < 400
+
+    def feed(data: bytes) -> Any:
+        return request(data) if data else None
+
+    async def close() -> None:
+        await client.close()
+
+    feed.extra_seeds = [bytes([0]) + json.dumps({"embed_id": embed, "name": "Erika", "precheck": True}).encode(),
+                        bytes([1]) + json.dumps({"audio_only": True}).encode(),
+                        bytes([2]) + json.dumps({"name": "Erika", "phone": "+49 171 1234567", "email": "e@example.com",
+                                                 "preferred_time": "morgen 10 Uhr"}).encode(),
+                        bytes([3]) + json.dumps({"media_problem": "denied"}).encode(),
+                        bytes([12]) + b"embed_id=" + embed.encode() + b"&name=Erika"]  # type: ignore[attr-defined]
+    return feed, close
+
+
+PAGES_EVERY = 20
+"""1 in this many PDFs is also rendered page by page at the video size."""
+
+
+async def _pdf() -> tuple[Feed, Callable[[], Awaitable[None]]]:
+    """An uploaded PDF as the bounded child process checks it (``pdf_probe.probe``,
+    with the child's memory limit on this fuzz process): it must answer with a
+    result for any bytes, never raise; a crash of this process is a finding
+    (in the product the child dies, the server lives)."""
+    import resource
+    import tempfile
+
+    import pymupdf
+
+    from vidzzle_media.services.branding import pdf_probe
+
+    folder = Path(tempfile.mkdtemp(prefix="vidzzle-fuzz-pdf-"))
+    pages = folder / "pages"
+    pages.mkdir()
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, hard))
+    count = [0]
+
+    def feed(data: bytes) -> None:
+        count[0] += 1
+        target = folder / "upload.pdf"
+        target.write_bytes(data)
+        result = pdf_probe.probe(str(target), str(folder / "thumb.png"), 50,
+                                 str(pages) if count[0] % PAGES_EVERY == 0 else "", max_output=50 * 1024 * 1024)
+        if not isinstance(result, dict) or not ("pages" in result or "error" in result):
+            raise AssertionError(f"probe answered {result!r}")
+        pymupdf.TOOLS.store_shrink(100)   # MuPDF's cache: the product's child never lives this long
+
+    async def close() -> None:
+        import shutil
+
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        shutil.rmtree(folder, ignore_errors=True)
+    return feed, close
+
+
 SURFACES = {s.name: s for s in (
+    Surface("pdf", "pdf", (), _pdf),
+    Surface("api", "api", (), _api),
+    Surface("sdp", "sdp", (), _sdp),
     Surface("room_json", "room_json", (), _room_json, json_aware=True),
     Surface("agent_json", "agent_json", (), _agent_json, json_aware=True),
     Surface("rtp", "rtp", (), _rtp),
@@ -299,7 +468,9 @@ def _rejections() -> None:
     """The documented "no" of each parser (imported late: the runner sets up logging first)."""
     from vidzzle_media.protocol import ProtocolError
     from vidzzle_media.services.branding.images import ImageProblem
+    from vidzzle_media.sfu.participant import NegotiationError
 
     SURFACES["room_json"].rejects = (ProtocolError,)
     SURFACES["agent_json"].rejects = (ProtocolError,)
     SURFACES["image"].rejects = (ImageProblem,)
+    SURFACES["sdp"].rejects = (NegotiationError,)

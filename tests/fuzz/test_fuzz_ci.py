@@ -21,7 +21,7 @@ def test_ten_thousand_hostile_inputs_per_surface(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "fuzz.py"), "--inputs", "10000", "--seed", "29",
                            "--json", str(out)], capture_output=True, text=True, timeout=600)
     results = json.loads(out.read_text())["results"]
-    assert {r["surface"] for r in results} == {"room_json", "agent_json", "rtp", "stun", "image"}
+    assert {r["surface"] for r in results} == {"room_json", "agent_json", "sdp", "api", "rtp", "stun", "image", "pdf"}
     for r in results:
         assert r["inputs"] == 10000
         assert r["crashes"] == 0, r

@@ -21,3 +21,55 @@ async def test_an_rtcp_shaped_datagram_that_breaks_aioices_stun_parser_is_droppe
         assert aiortc_glue.DROPPED["malformed_stun"] == before + 1
     finally:
         await close()
+
+
+async def test_junk_before_ice_connects_does_not_pile_up_in_aioices_queue():
+    feed, close = await surfaces._stun()
+    try:
+        for i in range(5000):                # DTLS-shaped: aioice queues it for its (not yet running) reader
+            feed(bytes([22, 0xFE, 0xFD]) + i.to_bytes(4, "big") * 8)
+        conn = feed.__closure__ and next(c.cell_contents for c in feed.__closure__
+                                         if type(c.cell_contents).__name__ == "StunProtocol").receiver
+        assert conn._queue.qsize() == aiortc_glue.MAX_ICE_BACKLOG      # grew to 5000 before the bound
+        assert aiortc_glue.DROPPED["ice_backlog"] >= 5000 - aiortc_glue.MAX_ICE_BACKLOG
+    finally:
+        await close()
+
+
+def test_an_rtx_codec_whose_apt_has_no_value_is_not_a_crash():
+    from vidzzle_media.sfu.participant import parse_offer, shape_offer
+
+    offer = (surfaces.CORPUS / "sdp" / "seed-000").read_text().replace("a=fmtp:98 apt=97", "a=fmtp:98 apt")
+    desc = parse_offer(offer)
+    shape_offer(desc, "VP8")                 # raised TypeError (int(None)) before the fix
+    video = next(m for m in desc.media if m.kind == "video")
+    assert 98 not in video.fmt and 97 in video.fmt     # an RTX that repairs nothing is dropped
+
+
+def test_a_pdf_with_a_broken_page_count_is_unreadable_not_an_exception(tmp_path):
+    from vidzzle_media.services.branding import pdf_probe
+
+    found = surfaces.CORPUS.parent / "regressions" / "pdf-invalid-page-count.pdf"
+    result = pdf_probe.probe(str(found), str(tmp_path / "thumb.png"), 50)     # raised RuntimeError before
+    assert result == {"error": "unreadable", "detail": "RuntimeError"}
+
+
+def test_ice_and_webrtc_libraries_log_warnings_only_at_the_default_level():
+    import logging
+
+    from vidzzle_media.logs import configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("INFO")
+        assert not logging.getLogger("aioice.ice").isEnabledFor(logging.INFO)
+        assert not logging.getLogger("aiortc.rtcpeerconnection").isEnabledFor(logging.INFO)
+        assert logging.getLogger("vidzzle_media.sfu").isEnabledFor(logging.INFO)
+        configure_logging("DEBUG")
+        assert logging.getLogger("aioice.ice").isEnabledFor(logging.DEBUG)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        for name in ("aioice", "aiortc"):
+            logging.getLogger(name).setLevel(logging.NOTSET)

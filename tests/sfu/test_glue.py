@@ -37,6 +37,7 @@ async def test_instance_level_hooks_exist(ice):
                 assert session._srtp[0] is not None and len(session._buffer) == 1500
             conn = dtls.transport._connection
             assert conn._protocols and 1 in conn._nominated
+            assert conn._vidzzle_bounded and conn._queue.qsize() < aiortc_glue.MAX_ICE_BACKLOG
             assert all(getattr(proto, "_vidzzle_hooked", False) for proto in conn._protocols)
             assert all(proto.transport.max_size == aiortc_glue.DATAGRAM_READ_SIZE for proto in conn._protocols)
             assert all(proto.transport._sock is not None and not proto.transport._buffer for proto in conn._protocols)

@@ -61,6 +61,8 @@ HOOKED_ATTRIBUTES: list[tuple[Any, str]] = [
     (aioice.ice, "get_host_addresses"),
     (aioice.ice.Connection, "_protocols"),  # instance attribute, checked on instances
     (aioice.ice.Connection, "_nominated"),
+    (aioice.ice.Connection, "_queue"),  # instance attribute, checked on instances
+    (aioice.ice.Connection, "data_received"),
     (aioice.ice.StunProtocol, "datagram_received"),
     (RTCDtlsTransport, "_rx_srtp"),
     (RTCDtlsTransport, "_tx_srtp"),
@@ -288,6 +290,7 @@ def install_receive_hook(
     """
     dtls_list = dtls_transports(pc)
     for conn in _ice_connections(pc):
+        _bound_ice_backlog(conn)
         dtls = next((d for d in dtls_list if d.transport.iceGatherer._connection is conn), None)
         for protocol in list(conn._protocols):
             if getattr(protocol, "_vidzzle_hooked", False):
@@ -298,6 +301,32 @@ def install_receive_hook(
                 transport.max_size = DATAGRAM_READ_SIZE
             protocol.datagram_received = receiver_factory(  # type: ignore[assignment]
                 protocol.datagram_received, dtls, allowed, on_rtp)
+
+
+#: datagrams aioice may hold for aiortc's DTLS transport (which reads them
+#: only once ICE is connected); beyond this they are dropped
+MAX_ICE_BACKLOG = 256
+
+
+def _bound_ice_backlog(conn: aioice.ice.Connection) -> None:
+    """aioice queues every non-STUN datagram for its reader in an unbounded
+    queue, and aiortc reads it only once ICE is connected: until then a
+    flood of DTLS- or RTCP-shaped datagrams to a media port would grow
+    memory without limit (found by bench/fuzz.py, the ``stun`` surface:
+    150 MB per million datagrams). Past ``MAX_ICE_BACKLOG`` they are dropped."""
+    if getattr(conn, "_vidzzle_bounded", False):
+        return
+    conn._vidzzle_bounded = True
+    queue = conn._queue
+    original = conn.data_received
+
+    def data_received(data: bytes, component: int) -> None:
+        if queue.qsize() >= MAX_ICE_BACKLOG:
+            drop("ice_backlog")
+            return
+        original(data, component)
+
+    conn.data_received = data_received
 
 
 class _Unprotect:
@@ -777,7 +806,7 @@ def check_hooks() -> list[str]:
     """Names of hooked attributes that no longer exist (class level)."""
     missing = []
     for owner, name in HOOKED_ATTRIBUTES:
-        if name in ("_protocols", "_nominated", "_rx_srtp", "_tx_srtp", "_ssrc", "_rtx_ssrc", "_stream_id",
+        if name in ("_protocols", "_nominated", "_queue", "_rx_srtp", "_tx_srtp", "_ssrc", "_rtx_ssrc", "_stream_id",
                     "_state", "_srtp", "_cdata", "_buffer"):
             continue  # instance attributes: checked on live objects by the test
         if not hasattr(owner, name):

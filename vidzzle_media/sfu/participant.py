@@ -92,6 +92,47 @@ def check_offer_shape(desc: Any) -> None:
             raise NegotiationError("the BUNDLE group names an m-line the offer does not have")
 
 
+def parse_offer(offer_sdp: str) -> Any:
+    """A client's offer as aiortc's SessionDescription (NegotiationError when
+    it does not parse or carries neither audio nor video)."""
+    try:
+        desc = aiortc_sdp.SessionDescription.parse(offer_sdp)
+    except Exception as exc:
+        raise NegotiationError(f"unparsable offer: {exc}") from exc
+    if not any(media.kind in ("audio", "video") for media in desc.media):
+        raise NegotiationError("offer has no audio or video")
+    return desc
+
+
+def _apt(codec: Any) -> int | None:
+    """The payload type an RTX codec repairs (None: missing or not a number,
+    e.g. ``apt`` without a value: found by bench/fuzz.py)."""
+    try:
+        return int(codec.parameters.get("apt"))
+    except (TypeError, ValueError):
+        return None
+
+
+def shape_offer(desc: Any, video_codec: str) -> None:
+    """Check a parsed offer (``check_offer_shape``) and narrow it to the
+    room's codecs (Opus; VP8 or H.264: a pass-through SFU cannot translate,
+    so every leg of a room must share the codec) before aiortc sees it."""
+    check_offer_shape(desc)
+    wanted = {"audio": "opus", "video": video_codec.lower()}
+    for media in desc.media:
+        if media.kind in wanted:
+            keep_pts = {c.payloadType for c in media.rtp.codecs
+                        if c.mimeType.split("/")[1].lower() == wanted[media.kind]}
+            keep_pts |= {c.payloadType for c in media.rtp.codecs if c.mimeType.lower().endswith("/rtx")
+                         and _apt(c) in keep_pts}
+            media.rtp.codecs = [c for c in media.rtp.codecs if c.payloadType in keep_pts]
+            media.fmt = [pt for pt in media.fmt if pt in keep_pts]
+        # aiortc writes a=rtcp-mux only next to an a=rtcp line, which
+        # Firefox does not send: keep the round trip from losing it
+        if media.rtcp_mux and media.rtcp_port is None:
+            media.rtcp_port, media.rtcp_host = 9, "0.0.0.0"
+
+
 class _ReceiverUpstream:
     """Feedback to a publishing browser through the aiortc receiver's RTCP."""
 
@@ -209,20 +250,9 @@ class Participant(AsyncIOEventEmitter):
         async with self._publish_lock:
             if self.closed:
                 raise NegotiationError("participant closed")
-            try:
-                desc = aiortc_sdp.SessionDescription.parse(offer_sdp)
-            except Exception as exc:
-                raise NegotiationError(f"unparsable offer: {exc}") from exc
-            if not any(media.kind in ("audio", "video") for media in desc.media):
-                raise NegotiationError("offer has no audio or video")
+            desc = parse_offer(offer_sdp)
             self._offers.spend()
-            check_offer_shape(desc)
-            self._filter_codecs(desc)
-            for media in desc.media:
-                # aiortc writes a=rtcp-mux only next to an a=rtcp line, which
-                # Firefox does not send: keep the round trip from losing it
-                if media.rtcp_mux and media.rtcp_port is None:
-                    media.rtcp_port, media.rtcp_host = 9, "0.0.0.0"
+            shape_offer(desc, self.video_codec)
             if self._publish_pc is None:
                 self._publish_pc = self._new_pc("publish")
             pc = self._publish_pc
@@ -238,17 +268,6 @@ class Participant(AsyncIOEventEmitter):
             if self._feedback is None:
                 self._feedback = asyncio.ensure_future(self._publisher_feedback())
             return self._ice.announce(pc.localDescription.sdp)
-
-    def _filter_codecs(self, desc: Any) -> None:
-        wanted = {"audio": "opus", "video": self.video_codec.lower()}
-        for media in desc.media:
-            if media.kind not in wanted:
-                continue
-            keep_pts = {c.payloadType for c in media.rtp.codecs if c.mimeType.split("/")[1].lower() == wanted[media.kind]}
-            keep_pts |= {c.payloadType for c in media.rtp.codecs if c.mimeType.lower().endswith("/rtx")
-                         and int(c.parameters.get("apt", -1)) in keep_pts}
-            media.rtp.codecs = [c for c in media.rtp.codecs if c.payloadType in keep_pts]
-            media.fmt = [pt for pt in media.fmt if pt in keep_pts]
 
     def _add_producers(self, pc: RTCPeerConnection) -> None:
         answer = aiortc_sdp.SessionDescription.parse(pc.localDescription.sdp)

@@ -35,9 +35,12 @@ def probe(pdf_path: str, thumb_path: str, max_pages: int, pages_dir: str = "",
     except Exception as exc:   # any parser failure = not a usable PDF
         return {"error": "unreadable", "detail": type(exc).__name__}
     with doc:
-        if doc.needs_pass or doc.is_encrypted:
-            return {"error": "password"}
-        pages = doc.page_count
+        try:
+            if doc.needs_pass or doc.is_encrypted:
+                return {"error": "password"}
+            pages = doc.page_count
+        except Exception as exc:   # a broken page tree (found by bench/fuzz.py: "Invalid number of pages")
+            return {"error": "unreadable", "detail": type(exc).__name__}
         if pages < 1:
             return {"error": "no_pages"}
         if pages > max_pages:
