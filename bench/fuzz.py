@@ -80,8 +80,10 @@ async def run_surface(name: str, inputs: int, seed: int) -> dict:
         nonlocal unhandled
         unhandled += 1
         if len(findings) < MAX_FINDINGS:
-            findings.append({"kind": "event loop", "message": str(context.get("message")),
-                             "exception": repr(context.get("exception"))})
+            exc = context.get("exception")
+            findings.append({"kind": "event loop", "message": str(context.get("message")), "exception": repr(exc),
+                             "traceback": "".join(traceback.format_exception(exc))[-1500:] if exc else "",
+                             "input": surfaces.HARNESS["last_async"].hex()[:8000]})
 
     loop.set_exception_handler(loop_error)
     surfaces.HARNESS["busy"] = True                 # setting up (migrations applied, ...) is not the inputs' doing

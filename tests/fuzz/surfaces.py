@@ -38,7 +38,8 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 #: ``busy``: the harness itself (not an input) makes the server work, e.g. a
 #: fresh call to fuzz against; ``accepted``: the server took the last input
 #: as a valid request (what that logs is the event log, not noise)
-HARNESS = {"busy": False, "accepted": False}
+#: ``last_async``: the last input handed to async code (a task it started may fail later)
+HARNESS: dict[str, Any] = {"busy": False, "accepted": False, "last_async": b""}
 Feed = Callable[[bytes], Any]
 
 
@@ -310,6 +311,7 @@ async def _sdp() -> tuple[Feed, Callable[[], Awaitable[None]]]:
     passed = [0]
 
     async def publish(text: str) -> None:
+        HARNESS["last_async"] = text.encode()
         participant = Participant("fuzz", ice)
         try:
             await participant.publish(text)
@@ -389,8 +391,9 @@ async def _api() -> tuple[Feed, Callable[[], Awaitable[None]]]:
         route = API_ROUTES[data[0] % len(API_ROUTES)].replace("{id}", call.get("id", "x"))
         ctype = CONTENT_TYPES[(data[0] // len(API_ROUTES)) % len(CONTENT_TYPES)]
         headers = {"Content-Type": ctype, "X-Call-Key": call.get("key", "")}
-        method = client.get if route.count("/") == 3 and route != "/api/calls" else client.post
-        async with method(route, data=data[1:], headers=headers) as r:
+        method = "GET" if route.count("/") == 3 and route != "/api/calls" else "POST"
+        # the session, not TestClient.request: that keeps every response until the end
+        async with client.session.request(method, client.make_url(route), data=data[1:], headers=headers) as r:
             await r.read()
             if r.status >= 500:
                 raise AssertionError(f"HTTP {r.status} for {route} ({ctype})")

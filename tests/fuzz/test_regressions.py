@@ -73,3 +73,41 @@ def test_ice_and_webrtc_libraries_log_warnings_only_at_the_default_level():
         root.setLevel(level)
         for name in ("aioice", "aiortc"):
             logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+async def test_an_offer_whose_first_bundled_m_line_has_an_unknown_kind_is_refused():
+    import asyncio
+
+    import pytest
+
+    from vidzzle_media.sfu import DefaultIce, IcePolicy
+    from vidzzle_media.sfu.participant import NegotiationError, Participant
+
+    ice = IcePolicy(DefaultIce())
+    found = (surfaces.CORPUS.parent / "regressions" / "offer-unknown-media-kind.sdp").read_text()
+    loop = asyncio.get_running_loop()
+    errors: list[dict] = []
+    loop.set_exception_handler(lambda loop, context: errors.append(context))
+    participant = Participant("fuzz", ice)
+    try:
+        with pytest.raises(NegotiationError, match="unknown media kind"):
+            await participant.publish(found)     # was accepted; aiortc's connect task then failed unseen
+    finally:
+        await participant.close()
+        await asyncio.sleep(0.1)
+        loop.set_exception_handler(None)
+        aiortc_glue.set_host_addresses(None)
+    assert errors == []
+
+
+async def test_a_candidate_port_above_65535_is_refused_not_fatal_for_the_socket():
+    import pytest
+    from aiortc import sdp as aiortc_sdp
+
+    from vidzzle_media.sfu.participant import NegotiationError, check_candidate, parse_offer, shape_offer
+
+    found = (surfaces.CORPUS.parent / "regressions" / "offer-candidate-port-overflow.sdp").read_text()
+    with pytest.raises(NegotiationError, match="port 72211"):
+        shape_offer(parse_offer(found), "VP8")   # was accepted; aioice's sendto then raised OverflowError
+    with pytest.raises(NegotiationError, match="out of range"):      # trickled the same way
+        check_candidate(aiortc_sdp.candidate_from_sdp("1 1 udp 2130706431 127.0.0.1 72211 typ host"))

@@ -4,7 +4,7 @@ Both implement the same pieces: a ``Leg`` per receiving leg and
 ``fanout(view, legs)`` (:mod:`.leg`), the parsed packet ``View``
 (:class:`.rtp.RtpView`) and an ICE socket's receive hook
 (``aiortc_glue._make_receiver``). The choice is process wide and made once by the
-composition root (setting ``media_core``) before any call starts; legs
+composition root (setting ``media.core``) before any call starts; legs
 made before a switch keep their implementation.
 """
 

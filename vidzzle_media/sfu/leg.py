@@ -11,7 +11,7 @@ SRTP protect and the send. It exists twice with one interface:
 
 ``tests/sfu/test_core_differential.py`` feeds both the same packets and
 asserts byte-identical datagrams, so a change to one without the other
-fails. :mod:`.core` picks one (setting ``media_core``). The Consumer keeps
+fails. :mod:`.core` picks one (setting ``media.core``). The Consumer keeps
 everything that is not per packet: negotiation, key-frame requests,
 answering NACKs, sender reports.
 """

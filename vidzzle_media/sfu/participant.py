@@ -70,13 +70,26 @@ class OfferBudget:
         self.left -= 1
 
 
+def check_candidate(candidate: Any) -> None:
+    """A remote candidate aioice can send to: a port above 65535 made its
+    first check's sendto raise OverflowError, which asyncio treats as fatal
+    for the socket (found by bench/fuzz.py)."""
+    if not 0 < candidate.port < 65536:
+        raise NegotiationError(f"candidate port {candidate.port} out of range")
+
+
 def check_offer_shape(desc: Any) -> None:
     """Refuse an offer aiortc would accept and then fail on in a background
-    task (an unretrieved exception per offer): every m-line needs a unique,
-    non-empty mid, ICE credentials and a DTLS fingerprint, and a BUNDLE group
-    may name only mids the offer has."""
+    task (an unretrieved exception per offer): every m-line needs a known
+    kind, a unique, non-empty mid, ICE credentials, a DTLS fingerprint and
+    candidates with real ports, and a BUNDLE group may name only mids the
+    offer has."""
     mids = []
     for media in desc.media:
+        if media.kind not in ("audio", "video", "application"):
+            # aiortc makes no transport for it, and when it leads the BUNDLE
+            # group its connect task fails on the others (bench/fuzz.py)
+            raise NegotiationError(f"unknown media kind {media.kind[:20]!r}")
         mid = media.rtp.muxId if media.rtp is not None else ""
         if not mid or len(mid) > 32:
             raise NegotiationError("every m-line needs a mid")
@@ -85,6 +98,8 @@ def check_offer_shape(desc: Any) -> None:
             raise NegotiationError(f"m-line {mid} has no ICE credentials")
         if media.dtls is None or not media.dtls.fingerprints:
             raise NegotiationError(f"m-line {mid} has no DTLS fingerprint")
+        for candidate in media.ice_candidates:
+            check_candidate(candidate)
     if len(set(mids)) != len(mids):
         raise NegotiationError("mids must be unique")
     for group in desc.group:
@@ -366,6 +381,7 @@ class Participant(AsyncIOEventEmitter):
             cand.sdpMLineIndex = sdp_mline_index
         except Exception as exc:
             raise NegotiationError(f"bad candidate: {exc!r}") from exc
+        check_candidate(cand)
         if not self._ice.allowed_source(cand.ip):
             return
         if pc is self._subscribe_pc and pc.remoteDescription is None and (
