@@ -15,7 +15,7 @@ import secrets
 from aiohttp import web
 from aiohttp_session import Session, get_session
 
-from ..errors import Forbidden
+from ..errors import BadRequest, Forbidden
 from ..i18n import gettext
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -55,4 +55,12 @@ async def csrf_middleware(request: web.Request, handler):
         sent = await _sent_token(request)
         if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
             raise Forbidden(gettext("This form has expired or did not come from this site. Please go back, reload the page and try again."))
+        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            # read once here (aiohttp keeps it for the handler): a body it cannot
+            # read (not UTF-8, no multipart boundary) is a 400 for every form,
+            # not whatever the handler that reads it first makes of the error
+            try:
+                await request.post()
+            except ValueError:
+                raise BadRequest(gettext("The request body could not be read.")) from None
     return await handler(request)
