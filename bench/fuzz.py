@@ -64,7 +64,6 @@ class Count(logging.Handler):
 async def run_surface(name: str, inputs: int, seed: int) -> dict:
     from fuzz import surfaces
 
-    surfaces._rejections()
     from vidzzle_media.logs import configure_logging
 
     surface = surfaces.SURFACES[name]

@@ -26,13 +26,16 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import socket
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+from vidzzle_media.protocol import ProtocolError
+from vidzzle_media.services.branding.images import ImageProblem
+from vidzzle_media.sfu.participant import NegotiationError
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 #: ``busy``: the harness itself (not an input) makes the server work, e.g. a
@@ -48,6 +51,7 @@ class Surface:
     name: str
     corpus: str
     rejects: tuple[type[BaseException], ...]
+    """The parser's documented "no": these escaping are not findings."""
     setup: Callable[[], Awaitable[tuple[Feed, Callable[[], Awaitable[None]]]]]
     """Returns (feed, close); ``feed`` may be called many times between event-loop turns."""
     json_aware: bool = False
@@ -150,56 +154,31 @@ async def _rtp() -> tuple[Feed, Callable[[], Awaitable[None]]]:
     compiled receive hook -> View -> Producer (VP8 with RTX, Opus, H.264) ->
     two legs each, sent through real SendPaths to a UDP sink."""
     import pylibsrtp
+    from sfu.standins import SilentUpstream, VerdictOwner, connected_dtls, drain, srtp_session, udp_sink
 
     from vidzzle_media.sfu import aiortc_glue, core
     from vidzzle_media.sfu.codec import CodecInfo
     from vidzzle_media.sfu.producer import Producer
 
     core.select(core.MediaCore.COMPILED)
-    key = bytes(range(30))
-    profile = pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80
-    tx = pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile))
-    rx = pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND, srtp_profile=profile))
+    tx, rx = srtp_session(), srtp_session(inbound=True)
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
-    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sink.bind(("127.0.0.1", 0))
-    sink.setblocking(False)
-
-    class Upstream:
-        ssrc_free = True
-
-        def request_keyframe(self, ssrc: Any) -> None:
-            pass
-
-        def request_nack(self, ssrc: Any, seqs: Any) -> None:
-            pass
-
-    class Owner:
-        def __init__(self) -> None:
-            self.leg: Any = None
-
-        def on_verdict(self, verdict: int) -> None:
-            if verdict == 2:
-                self.leg.waiting_keyframe = True
+    sink = udp_sink()
 
     producers = {}
     for codec in (CodecInfo("video", "video/VP8", 90000, 96, rtx_payload_type=97,
                             header_extensions={1: "urn:ietf:params:rtp-hdrext:sdes:mid", 3: "x-a", 4: "x-b"}),
                   CodecInfo("audio", "audio/opus", 48000, 111),
                   CodecInfo("video", "video/H264", 90000, 102)):
-        producer = Producer(codec.kind, codec, Upstream())
+        producer = Producer(codec.kind, codec, SilentUpstream())
         legs = []
         for i in range(2):
-            owner = Owner()
+            owner = VerdictOwner(record=False)
             leg = core.Leg(owner, codec.kind == "video", codec.clock_rate // 30)
             owner.leg = leg
             leg.pt, leg.ssrc, leg.ext_map = codec.payload_type + 1, 0x5000 + i, {3: 2, 4: 5} if i else {}
-            pair = SimpleNamespace(protocol=SimpleNamespace(transport=transport), remote_addr=sink.getsockname())
-            dtls = SimpleNamespace(_state=aiortc_glue._DTLS_CONNECTED, _tx_srtp=pylibsrtp.Session(pylibsrtp.Policy(
-                key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile)),
-                transport=SimpleNamespace(_connection=SimpleNamespace(_nominated={1: pair})))
-            leg.attach(aiortc_glue.SendPath(dtls))  # type: ignore[arg-type]
+            leg.attach(aiortc_glue.SendPath(connected_dtls(transport, sink.getsockname())))
             legs.append(leg)
         producer._legs = tuple(legs)
         producers[codec.payload_type] = producer
@@ -237,11 +216,7 @@ async def _rtp() -> tuple[Feed, Callable[[], Awaitable[None]]]:
             except (pylibsrtp.Error, ValueError):
                 return
         hook(data, ("127.0.0.1", 50000))
-        try:
-            while True:
-                sink.recv(4096)
-        except BlockingIOError:
-            pass
+        drain(sink)
 
     async def close() -> None:
         transport.close()
@@ -255,6 +230,7 @@ async def _stun() -> tuple[Feed, Callable[[], Awaitable[None]]]:
     aioice's checks, the rest its parser."""
     import aioice
     import aioice.stun
+    from sfu.standins import drain, udp_sink
 
     from vidzzle_media.sfu import aiortc_glue
 
@@ -264,19 +240,13 @@ async def _stun() -> tuple[Feed, Callable[[], Awaitable[None]]]:
     aiortc_glue._bound_ice_backlog(conn)        # as install_receive_hook does
     conn.remote_username, conn.remote_password = "peer", "peerpasswordpeerpassword"
     protocol = conn._protocols[0]
-    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sink.bind(("127.0.0.1", 0))
-    sink.setblocking(False)
+    sink = udp_sink()
     addr = sink.getsockname()
 
     def feed(data: bytes) -> None:
         if aiortc_glue.screen(data, addr):
             protocol.datagram_received(data, addr)
-        try:
-            while True:
-                sink.recv(4096)
-        except BlockingIOError:
-            pass
+        drain(sink)
 
     async def close() -> None:
         await conn.close()
@@ -458,22 +428,12 @@ async def _pdf() -> tuple[Feed, Callable[[], Awaitable[None]]]:
 SURFACES = {s.name: s for s in (
     Surface("pdf", "pdf", (), _pdf),
     Surface("api", "api", (), _api),
-    Surface("sdp", "sdp", (), _sdp),
-    Surface("room_json", "room_json", (), _room_json, json_aware=True),
-    Surface("agent_json", "agent_json", (), _agent_json, json_aware=True),
+    Surface("sdp", "sdp", (NegotiationError,), _sdp),
+    Surface("room_json", "room_json", (ProtocolError,), _room_json, json_aware=True),
+    Surface("agent_json", "agent_json", (ProtocolError,), _agent_json, json_aware=True),
     Surface("rtp", "rtp", (), _rtp),
     Surface("stun", "stun", (), _stun),
-    Surface("image", "image", (), _image),
+    Surface("image", "image", (ImageProblem,), _image),
 )}
 
 
-def _rejections() -> None:
-    """The documented "no" of each parser (imported late: the runner sets up logging first)."""
-    from vidzzle_media.protocol import ProtocolError
-    from vidzzle_media.services.branding.images import ImageProblem
-    from vidzzle_media.sfu.participant import NegotiationError
-
-    SURFACES["room_json"].rejects = (ProtocolError,)
-    SURFACES["agent_json"].rejects = (ProtocolError,)
-    SURFACES["image"].rejects = (ImageProblem,)
-    SURFACES["sdp"].rejects = (NegotiationError,)

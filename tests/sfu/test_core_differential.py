@@ -33,16 +33,11 @@ from vidzzle_media.sfu.codec import CodecInfo
 from vidzzle_media.sfu.producer import Producer
 from vidzzle_media.sfu.rtp import RtpView
 
+from .standins import KEY, SilentUpstream, VerdictOwner, connected_dtls, drain, srtp_session, udp_sink
+
 pytestmark = pytest.mark.skipif(not core.compiled_available(), reason="the compiled core is not built")
 
-KEY = bytes(range(30))
 VP8, RTX = 96, 97
-
-
-def session(key: bytes = KEY) -> pylibsrtp.Session:
-    policy = pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
-                              srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80)
-    return pylibsrtp.Session(policy=policy)
 
 
 class Relay:
@@ -71,45 +66,15 @@ class Side:
         self.paths: list[aiortc_glue.SendPath] = []
 
     def add_leg_path(self, receiver: int) -> aiortc_glue.SendPath:
-        pair = SimpleNamespace(protocol=SimpleNamespace(transport=self.transport),
-                               remote_addr=self.receivers[receiver].getsockname())
-        dtls = SimpleNamespace(_state=aiortc_glue._DTLS_CONNECTED, _tx_srtp=session(),
-                               transport=SimpleNamespace(_connection=SimpleNamespace(_nominated={1: pair})))
+        dtls = connected_dtls(self.transport, self.receivers[receiver].getsockname())
         self.dtls.append(dtls)
         path = aiortc_glue.SendPath(dtls)  # type: ignore[arg-type]
         self.paths.append(path)
         return path
 
     def drain(self) -> None:
-        for i, rx in enumerate(self.receivers):
-            while True:
-                try:
-                    self.got[i].append(rx.recv(4096))
-                except BlockingIOError:
-                    break
-
-
-class Owner:
-    """What the Consumer does with verdicts, recorded."""
-
-    def __init__(self) -> None:
-        self.verdicts: list[int] = []
-        self.leg: Any = None
-
-    def on_verdict(self, verdict: int) -> None:
-        self.verdicts.append(int(verdict))
-        if verdict == leg.Verdict.CONGESTED:
-            self.leg.waiting_keyframe = True
-
-
-class Upstream:
-    ssrc_free = True
-
-    def request_keyframe(self, ssrc: Any) -> None:
-        pass
-
-    def request_nack(self, ssrc: Any, seqs: Any) -> None:
-        pass
+        for got, rx in zip(self.got, self.receivers, strict=True):
+            got.extend(drain(rx))
 
 
 def vp8_payload(rng: random.Random, key: bool, start: bool, size: int) -> bytes:
@@ -229,17 +194,13 @@ async def make_side(impl: Any, fanout: Any, maps: list[tuple[dict[int, int], boo
     transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
     receivers = []
     for _ in range(len(maps) + 1):  # one spare: the pair change moves a leg there
-        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        rx.bind(("127.0.0.1", 0))
-        rx.setblocking(False)
-        receivers.append(rx)
+        receivers.append(udp_sink())
     side = Side(transport, receivers, Relay())
-    producer = Producer("video", CodecInfo("video", "video/VP8", 90000, VP8, rtx_payload_type=RTX), Upstream())
+    producer = Producer("video", CodecInfo("video", "video/VP8", 90000, VP8, rtx_payload_type=RTX), SilentUpstream())
     random.seed(seed)   # both cores draw the same sequence and timestamp offsets
     legs = []
     for i, (mapping, video) in enumerate(maps):
-        owner = Owner()
+        owner = VerdictOwner()
         x = impl(owner, video, 3000)
         owner.leg = x
         x.pt, x.ssrc, x.ext_map = 100 + i, 0x1000 + i, mapping
@@ -274,7 +235,7 @@ async def run(events: list[tuple[str, Any]], impl: Any, fanout: Any, seed: int) 
             elif kind == "ext_map":
                 legs[event[1]].ext_map = event[2]
             elif kind == "session":
-                side.dtls[event[1]]._tx_srtp = session(bytes(reversed(KEY)))
+                side.dtls[event[1]]._tx_srtp = srtp_session(bytes(reversed(KEY)))
             elif kind == "pair":
                 dtls = side.dtls[event[1]]
                 dtls.transport._connection._nominated[1] = SimpleNamespace(
@@ -368,11 +329,6 @@ def test_compiled_view_parses_what_the_reference_parses(seed):
     assert 500 < rejected < len(inputs) - 1000     # both kinds were fed
 
 
-def inbound(key: bytes = KEY) -> pylibsrtp.Session:
-    return pylibsrtp.Session(policy=pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND,
-                                                     srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80))
-
-
 STUN_BINDING = struct.pack("!HHI12s", 0x0001, 0, 0x2112A442, b"t" * 12)
 MALFORMED_STUN = struct.pack("!HHI12s", 0x0001, 4, 0x2112A442, b"x" * 12) + struct.pack("!HH", 0x0024, 0)
 
@@ -382,7 +338,7 @@ def datagrams(seed: int) -> list[tuple[Any, ...]]:
     too long), forged RTP, SRTCP-, DTLS- and STUN-shaped datagrams, junk, from
     allowed and refused addresses, while the SRTP session comes and goes."""
     rng = random.Random(seed)
-    tx = session()
+    tx = srtp_session()
     out: list[tuple[Any, ...]] = []
     protected: list[bytes] = []
     for i, event in enumerate(e for e in stream(seed, 1500) if e[0] == "rtp"):
@@ -432,11 +388,11 @@ def run_receiver(events: list[tuple[Any, ...]], make: Any, monkeypatch: Any) -> 
     def original(data: bytes, addr: Any) -> None:
         record.append(("aioice", data, addr))
 
-    dtls = SimpleNamespace(_rx_srtp=inbound())
+    dtls = SimpleNamespace(_rx_srtp=srtp_session(inbound=True))
     hook = make(original, dtls, allowed, on_rtp)
     for event in events:
         if event[0] == "session":
-            dtls._rx_srtp = None if event[1] is None else inbound()
+            dtls._rx_srtp = None if event[1] is None else srtp_session(inbound=True)
         else:
             hook(event[1], event[2])
     return record

@@ -15,6 +15,7 @@ import struct
 from signalling.wspeer import WsPeer
 
 from sfu.peers import Client, wait_for
+from sfu.standins import SilentUpstream
 from vidzzle_media.keys import ROOMS
 from vidzzle_media.sfu import aiortc_glue
 
@@ -97,16 +98,7 @@ def test_a_producer_drops_and_counts_garbage_instead_of_forwarding_it(monkeypatc
     from vidzzle_media.sfu.producer import Producer
     from vidzzle_media.sfu.rtp import RtpView
 
-    class Upstream:
-        ssrc_free = True
-
-        def request_keyframe(self, ssrc):
-            pass
-
-        def request_nack(self, ssrc, seqs):
-            pass
-
-    producer = Producer("video", CodecInfo("video", "video/VP8", 90000, 96), Upstream())
+    producer = Producer("video", CodecInfo("video", "video/VP8", 90000, 96), SilentUpstream())
     forwarded = []
 
     class Viewer:
