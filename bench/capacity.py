@@ -16,7 +16,12 @@ latency (client -> server -> client, one machine, one clock).
 
 Per step: server CPU (% of one core, per call), forwarded packets per
 second, server RSS (per call over the idle process), receive fps and gaps
-of every leg, and the latency percentiles. With several ``--cores`` every
+of every leg, and the latency percentiles. Before the server runs, every
+step runs the same calls' clients once peer to peer (``direct (no
+server)``: the same streams, jitter buffers and client load, no server);
+"server-added" latency is the step's percentile minus that baseline's
+percentile (a difference of percentiles, not a percentile of differences:
+per-frame pairing is impossible across two runs). With several ``--cores`` every
 step runs once per forwarding core (setting ``media.core``), one after the
 other, so before/after ratios come from one sitting. Results are JSON (``--json``)
 plus a markdown table on stdout. Clients saturate before the server on a
@@ -44,6 +49,8 @@ sys.path.insert(0, str(HERE))
 from fanout import Server, machine, pct, proc_cpu_s, proc_rss_mb  # noqa: E402
 
 STAMP = struct.Struct("!d")
+DIRECT = "direct (no server)"
+"""The baseline rows: the same calls' clients connected peer to peer."""
 GOP = 30
 """Frames in the looped stream (a key frame at its start: one per second)."""
 
@@ -134,6 +141,9 @@ async def client(args: argparse.Namespace) -> None:
             answer = await self.expect("answer")
             await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
 
+    if args.direct:
+        await direct_client(args, frames, latencies)
+        return
     base = f"http://127.0.0.1:{args.port}"
     people: list[Participant] = []
     async with ClientSession() as http:
@@ -151,23 +161,56 @@ async def client(args: argparse.Namespace) -> None:
                 await p.connect()
                 await p.publish()
                 people.append(p)
-        ok = await cl_wait(lambda: all(p.stats.frames > 10 for p in people), 60)
-        print("READY" if ok else "NOT-READY", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)   # GO
-        before = [(p.stats.frames, p.stats.gaps) for p in people]
-        latencies.clear()
-        c0, t0 = time.process_time(), time.monotonic()
-        await asyncio.sleep(args.seconds)
-        span = time.monotonic() - t0
-        report = {
-            "fps": [(p.stats.frames - f) / span for p, (f, _) in zip(people, before, strict=True)],
-            "gaps": [p.stats.gaps - g for p, (_, g) in zip(people, before, strict=True)],
-            "latency_ms": latencies,
-            "client_cpu_percent": 100 * (time.process_time() - c0) / span,
-            "errors": [e for p in people for e in p.errors],
-        }
-        print(json.dumps(report), flush=True)
+        await measure(args, [p.stats for p in people], latencies, [e for p in people for e in p.errors])
         await asyncio.gather(*(p.close() for p in people), return_exceptions=True)
+
+
+async def measure(args: argparse.Namespace, receivers: list, latencies: list[float], errors: list[str]) -> None:
+    """READY once every receiver has frames, wait for GO, then report the window as one JSON line."""
+    ok = await cl_wait(lambda: all(s.frames > 10 for s in receivers), 60)
+    print("READY" if ok else "NOT-READY", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)   # GO
+    before = [(s.frames, s.gaps) for s in receivers]
+    latencies.clear()
+    c0, t0 = time.process_time(), time.monotonic()
+    await asyncio.sleep(args.seconds)
+    span = time.monotonic() - t0
+    report = {
+        "fps": [(s.frames - f) / span for s, (f, _) in zip(receivers, before, strict=True)],
+        "gaps": [s.gaps - g for s, (_, g) in zip(receivers, before, strict=True)],
+        "latency_ms": list(latencies),
+        "client_cpu_percent": 100 * (time.process_time() - c0) / span,
+        "errors": errors,
+    }
+    print(json.dumps(report), flush=True)
+
+
+async def direct_client(args: argparse.Namespace, frames: list[bytes], latencies: list[float]) -> None:
+    """The baseline for server-added latency: the same calls (both directions:
+    the looped stream + Opus out, counted frames in) between two aiortc peers
+    in this process, connected to each other directly instead of through the
+    server, so the same client work and jitter buffers are in the figure."""
+    import _clients as cl
+    from aiortc import RTCPeerConnection, RTCRtpSender
+    from aiortc.mediastreams import AudioStreamTrack
+
+    pcs: list = []
+    receivers = []
+    for direction in range(2 * args.calls):
+        tx, rx = RTCPeerConnection(cl.config()), RTCPeerConnection(cl.config())
+        pcs += [tx, rx]
+        stats = cl.RxStats(f"direct-{args.index}-{direction}", False, {})
+        receivers.append(stats)
+        rx.on("track", lambda track, stats=stats: cl._registry.__setitem__(id(track._queue), stats))
+        tx.addTransceiver(AudioStreamTrack(), direction="sendonly")
+        t = tx.addTransceiver(looped_track(frames), direction="sendonly")
+        t.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"])
+        await tx.setLocalDescription(await tx.createOffer())
+        await rx.setRemoteDescription(tx.localDescription)
+        await rx.setLocalDescription(await rx.createAnswer())
+        await tx.setRemoteDescription(rx.localDescription)
+    await measure(args, receivers, latencies, [])
+    await asyncio.gather(*(pc.close() for pc in pcs), return_exceptions=True)
 
 
 async def cl_wait(predicate, timeout: float) -> bool:
@@ -194,41 +237,42 @@ def forwarded_packets(port: int) -> float:
     return float(match.group(1))
 
 
-def step(server: Server, calls: int, clients: int, seconds: float, idle_rss: float) -> dict:
+def run_clients(calls: int, clients: int, seconds: float, port: int | None, window) -> list[dict]:
+    """Start the client processes (through the server on ``port``, or direct
+    pairs without it), wait until all receive, then measure one window:
+    ``window()`` is called with GO and returns when the clients' window is
+    over. Returns the clients' reports."""
     shares = [calls // clients + (1 if i < calls % clients else 0) for i in range(clients)]
+    target = ["--port", str(port)] if port is not None else ["--direct"]
     procs = [subprocess.Popen([sys.executable, __file__, "--client", "--calls", str(n), "--index", str(i),
-                               "--port", str(server.port), "--seconds", str(seconds)],
+                               "--seconds", str(seconds), *target],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
              for i, n in enumerate(shares) if n]
     try:
         ready = [p.stdout.readline().strip() for p in procs]
         if any(r != "READY" for r in ready):
-            return {"calls": calls, "error": f"clients not ready: {ready}"}
+            raise RuntimeError(f"clients not ready: {ready}")
         time.sleep(2)                                    # past the last key frame requests
-        pid = server.proc.pid
-        packets0 = forwarded_packets(server.port)
-        c0, t0 = proc_cpu_s(pid), time.monotonic()
-        for p in procs:
-            p.stdin.write("GO\n")
-            p.stdin.flush()
-        time.sleep(seconds)                              # the clients measure the same window
-        span = time.monotonic() - t0
-        cpu = 100 * (proc_cpu_s(pid) - c0) / span
-        packets = (forwarded_packets(server.port) - packets0) / span
-        rss = proc_rss_mb(pid)
-        reports = [json.loads(p.stdout.readline()) for p in procs]
+
+        def go() -> None:
+            for p in procs:
+                p.stdin.write("GO\n")
+                p.stdin.flush()
+
+        window(go)
+        return [json.loads(p.stdout.readline()) for p in procs]
     finally:
         for p in procs:
             try:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def receive_figures(reports: list[dict]) -> dict:
     fps = [f for r in reports for f in r["fps"]]
     lat = [ms for r in reports for ms in r["latency_ms"]]
     return {
-        "calls": calls, "server_cpu_percent": round(cpu, 1), "cpu_percent_per_call": round(cpu / calls, 2),
-        "forwarded_pkt_s": round(packets), "us_per_forwarded_packet": round(cpu / 100 / packets * 1e6, 1) if packets else None,
-        "rss_mb": round(rss, 1), "rss_mb_per_call": round((rss - idle_rss) / calls, 2),
         "fps_min": round(min(fps), 1), "fps_median": round(statistics.median(fps), 1),
         "gaps": sum(g for r in reports for g in r["gaps"]),
         "latency_ms_p50": pct(lat, 0.5), "latency_ms_p95": pct(lat, 0.95),
@@ -237,13 +281,55 @@ def step(server: Server, calls: int, clients: int, seconds: float, idle_rss: flo
     }
 
 
+def direct_step(calls: int, clients: int, seconds: float) -> dict:
+    """The same calls peer to peer, no server: the baseline latency."""
+    try:
+        reports = run_clients(calls, clients, seconds, None, lambda go: (go(), time.sleep(seconds)))
+    except RuntimeError as exc:
+        return {"calls": calls, "error": str(exc)}
+    return {"calls": calls, **receive_figures(reports)}
+
+
+def step(server: Server, calls: int, clients: int, seconds: float, idle_rss: float) -> dict:
+    pid = server.proc.pid
+    measured: dict[str, float] = {}
+
+    def window(go) -> None:
+        packets0 = forwarded_packets(server.port)
+        c0, t0 = proc_cpu_s(pid), time.monotonic()
+        go()
+        time.sleep(seconds)                              # the clients measure the same window
+        span = time.monotonic() - t0
+        measured["cpu"] = 100 * (proc_cpu_s(pid) - c0) / span
+        measured["packets"] = (forwarded_packets(server.port) - packets0) / span
+        measured["rss"] = proc_rss_mb(pid)
+
+    try:
+        reports = run_clients(calls, clients, seconds, server.port, window)
+    except RuntimeError as exc:
+        return {"calls": calls, "error": str(exc)}
+    cpu, packets, rss = measured["cpu"], measured["packets"], measured["rss"]
+    return {
+        "calls": calls, "server_cpu_percent": round(cpu, 1), "cpu_percent_per_call": round(cpu / calls, 2),
+        "forwarded_pkt_s": round(packets), "us_per_forwarded_packet": round(cpu / 100 / packets * 1e6, 1) if packets else None,
+        "rss_mb": round(rss, 1), "rss_mb_per_call": round((rss - idle_rss) / calls, 2),
+        **receive_figures(reports),
+    }
+
+
 def table(results: list[dict]) -> str:
     head = ("| core | calls | server CPU % | % per call | fwd pkt/s | us/pkt | RSS MB | MB/call | fps min/median | gaps "
-            "| latency p50/p95 ms | clients CPU % |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
-    rows = [f"| {r.get('core', 'python')} | {r['calls']} | {r['server_cpu_percent']} | {r['cpu_percent_per_call']} | {r['forwarded_pkt_s']} "
-            f"| {r['us_per_forwarded_packet']} | {r['rss_mb']} | {r['rss_mb_per_call']} | {r['fps_min']}/{r['fps_median']} "
-            f"| {r['gaps']} | {r['latency_ms_p50']:.1f}/{r['latency_ms_p95']:.1f} | {r['client_cpu_percent']} |"
-            if "error" not in r else f"| {r.get('core', 'python')} | {r['calls']} | {r['error']} |" for r in results]
+            "| latency p50/p95 ms | server-added p50/p95 ms | clients CPU % |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+    def cell(r: dict, key: str, fmt: str = "{}") -> str:
+        return fmt.format(r[key]) if r.get(key) is not None else "-"
+
+    rows = [f"| {r['core']} | {r['calls']} | {cell(r, 'server_cpu_percent')} | {cell(r, 'cpu_percent_per_call')} "
+            f"| {cell(r, 'forwarded_pkt_s')} | {cell(r, 'us_per_forwarded_packet')} | {cell(r, 'rss_mb')} "
+            f"| {cell(r, 'rss_mb_per_call')} | {r['fps_min']}/{r['fps_median']} | {r['gaps']} "
+            f"| {r['latency_ms_p50']:.1f}/{r['latency_ms_p95']:.1f} "
+            f"| {cell(r, 'added_ms_p50', '{:.1f}')}/{cell(r, 'added_ms_p95', '{:.1f}')} | {r['client_cpu_percent']} |"
+            if "error" not in r else f"| {r['core']} | {r['calls']} | {r['error']} |" for r in results]
     return "\n".join([head, *rows])
 
 
@@ -258,20 +344,28 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--direct", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         asyncio.run(client(args))
         return 0
     results = []
     for calls in (int(x) for x in args.steps.split(",")):
+        clients = max(1, min(args.clients, calls))
+        baseline = {"core": DIRECT, **direct_step(calls, clients, args.seconds)}
+        results.append(baseline)
+        print(table([baseline]).splitlines()[-1], flush=True)
         for core in args.cores.split(","):
             server = Server("forward", core=core)
             server.start()
             try:
                 time.sleep(1)
                 idle_rss = proc_rss_mb(server.proc.pid)
-                result = {"core": core, **step(server, calls, max(1, min(args.clients, calls)), args.seconds, idle_rss)}
+                result = {"core": core, **step(server, calls, clients, args.seconds, idle_rss)}
                 result["idle_rss_mb"] = round(idle_rss, 1)
+                if "error" not in result and "error" not in baseline:
+                    for q in ("p50", "p95"):
+                        result[f"added_ms_{q}"] = round(result[f"latency_ms_{q}"] - baseline[f"latency_ms_{q}"], 2)
                 results.append(result)
                 print(table([result]).splitlines()[-1], flush=True)
             finally:
