@@ -2,6 +2,7 @@
 peers forwarding media, a ringing call, the outbox, and the access rule."""
 
 import asyncio
+import os
 import re
 from datetime import datetime, timezone
 
@@ -96,6 +97,23 @@ async def test_metrics_calls_and_outbox(client):
             break
         await asyncio.sleep(0.05)
     assert sample(text, "vidzzle_webhook_failed_attempts_total") == 1
+
+
+async def test_metrics_report_the_process_and_its_tasks(client):
+    """What an operator (and bench/soak.py) watches for leaks: memory, open files, live tasks."""
+    text = await (await client.get("/metrics")).text()
+    fds = len(os.listdir("/proc/self/fd"))
+    assert abs(sample(text, "process_open_fds") - fds) <= 3
+    assert sample(text, "process_resident_memory_bytes") > 20e6
+    tasks = sample(text, "vidzzle_asyncio_tasks")
+    assert tasks >= 1
+    parked = [asyncio.ensure_future(asyncio.sleep(30)) for _ in range(50)]
+    try:
+        text = await (await client.get("/metrics")).text()
+        assert sample(text, "vidzzle_asyncio_tasks") >= tasks + 50
+    finally:
+        for task in parked:
+            task.cancel()
 
 
 async def test_metrics_only_for_allowed_addresses(aiohttp_client, settings):

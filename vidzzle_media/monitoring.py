@@ -1,16 +1,18 @@
 """``GET /healthz`` and ``GET /metrics`` (Prometheus text format).
 
 Values are read at request time from their owners (the room directory, the
-database, the outbox) instead of being mirrored into global counters, so a
+database, the outbox, the event loop, /proc for the process's memory, open
+files and CPU) instead of being mirrored into global counters, so a
 scrape costs a few small queries and nothing is counted twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -92,6 +94,9 @@ async def gather(app: web.Application) -> list:
             refusals.add_metric([reason.value], relay.stats.refusals[reason.value])
         families.append(refusals)
 
+    gauge("vidzzle_asyncio_tasks", "Tasks alive on the server's event loop (a number that keeps growing is a leak).",
+          len(asyncio.all_tasks()))
+
     failed_attempts, given_up = await store_metrics.webhook_failures(db)
     counter("vidzzle_webhook_failed_attempts", "Webhook delivery attempts that failed.", failed_attempts)
     gauge("vidzzle_webhooks_given_up", "Webhooks that failed for good after their retry window.", given_up)
@@ -103,6 +108,7 @@ async def metrics(request: web.Request) -> web.Response:
         raise NotFound()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(await gather(request.app)))
+    ProcessCollector(registry=registry)          # process_resident_memory_bytes, process_open_fds, CPU seconds
     response = web.Response(body=generate_latest(registry))
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     response.charset = "utf-8"
