@@ -57,22 +57,23 @@ GOP = 30
 
 # --- the client process ------------------------------------------------------------------
 
-def encoded_loop(frames: int = GOP) -> list[bytes]:
-    """``frames`` VP8 frames of 640x360 moving texture, the first a key frame (libvpx via PyAV)."""
+def encoded_loop(frames: int = GOP, width: int = 640, height: int = 360, bitrate: int = 1_000_000) -> list[bytes]:
+    """``frames`` VP8 frames of moving texture at 30 fps, the first a key frame (libvpx via PyAV)."""
     import av
     import numpy as np
 
     codec = av.CodecContext.create("libvpx", "w")
-    codec.width, codec.height, codec.pix_fmt = 640, 360, "yuv420p"
-    codec.bit_rate, codec.framerate = 1_000_000, fractions.Fraction(30, 1)
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.bit_rate, codec.framerate = bitrate, fractions.Fraction(30, 1)
     codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "g": str(frames)}
     rnd = np.random.default_rng(1)
-    texture = rnd.integers(40, 216, size=(360, 1280), dtype=np.uint8)
+    texture = rnd.integers(40, 216, size=(height, 2 * width), dtype=np.uint8)
     out: list[bytes] = []
     for n in range(frames + 5):
-        img = np.zeros((540, 640), dtype=np.uint8)
-        img[:360] = texture[:, (n * 8) % 640:(n * 8) % 640 + 640]
-        img[360:] = 128
+        img = np.zeros((height * 3 // 2, width), dtype=np.uint8)
+        shift = (n * 8) % width
+        img[:height] = texture[:, shift:shift + width]
+        img[height:] = 128
         frame = av.VideoFrame.from_ndarray(img, format="yuv420p")
         frame.pts = n
         out += [bytes(p) for p in codec.encode(frame)]
