@@ -24,6 +24,8 @@ import logging
 import random
 import threading
 import time
+import weakref
+from typing import Any
 
 import av
 import numpy as np
@@ -166,13 +168,23 @@ class RxStats:
             self.latencies.append((now, (now - t0) * 1000))
 
 
-_registry: dict[int, RxStats] = {}
+#: a received track's frame queue -> its stats, picked up when its decoder thread starts.
+#: Weak, keyed by the queue itself: an entry of a track whose receiver never
+#: started must not outlive it (keyed by ``id()``, a later queue at the same
+#: address would count a new stream into an old track's stats: one bogus
+#: timestamp jump of up to 2**32 ticks, found by bench/soak.py)
+_registry: weakref.WeakKeyDictionary[Any, RxStats] = weakref.WeakKeyDictionary()
 _original_worker = rtcrtpreceiver.decoder_worker
+
+
+def count_frames(track: MediaStreamTrack, stats: RxStats) -> None:
+    """Count the frames of a received ``track`` into ``stats`` instead of decoding them."""
+    _registry[track._queue] = stats
 
 
 def _worker(loop, input_q, output_q, decode_error: threading.Event) -> None:
     """Replacement for aiortc's decoder thread: count, or decode + read counter."""
-    stats = _registry.pop(id(output_q), None)
+    stats = _registry.pop(output_q, None)
     if stats is None:
         return _original_worker(loop, input_q, output_q, decode_error)
     decoder = None
@@ -360,7 +372,7 @@ class Receiver(Peer):
 
         @self.pc.on("track")
         def on_track(track) -> None:
-            _registry[id(track._queue)] = self.stats  # picked up when the receiver starts
+            count_frames(track, self.stats)
 
     async def connect(self) -> None:
         self.joined_at = time.monotonic()

@@ -202,7 +202,7 @@ async def direct_client(args: argparse.Namespace, frames: list[bytes], latencies
         pcs += [tx, rx]
         stats = cl.RxStats(f"direct-{args.index}-{direction}", False, {})
         receivers.append(stats)
-        rx.on("track", lambda track, stats=stats: cl._registry.__setitem__(id(track._queue), stats))
+        rx.on("track", lambda track, stats=stats: cl.count_frames(track, stats))
         tx.addTransceiver(AudioStreamTrack(), direction="sendonly")
         t = tx.addTransceiver(looped_track(frames), direction="sendonly")
         t.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"])

@@ -26,7 +26,8 @@ What runs, all on loopback:
   a short pause, and the next call.
 
 Every ``--sample-s`` it records the server's RSS, open fds, asyncio tasks,
-rooms, participants and outbox depth (``/metrics``), plus calls done, mails,
+rooms, participants and outbox depth (``/metrics``), the server's and this
+client process's CPU since the last sample, plus calls done, mails,
 webhooks and frame gaps so far (camera tracks; RTP timestamps of counted
 frames, ``bench/_clients.py``). At the end it waits for the last rooms to
 close and the outbox to drain and compares fds and tasks with the baseline
@@ -237,7 +238,7 @@ def make_peer_class(frames: list[bytes], totals: Totals):
                     stats = cl.RxStats(f"{self.name}:{self.sources.get(mid)}", False, {})
                     if self.sources.get(mid) == "camera":
                         totals.receivers.append(stats)
-                    cl._registry[id(track._queue)] = stats
+                    cl.count_frames(track, stats)
 
         async def on_message(self, data: dict) -> None:
             if data["type"] == "track_added":
@@ -363,6 +364,7 @@ def read_metrics(base: str) -> dict[str, float]:
         text = r.read().decode()
     out: dict[str, float] = {"outbox_depth": 0.0}
     for name, key in (("process_resident_memory_bytes", "rss_mb"), ("process_open_fds", "fds"),
+                      ("process_cpu_seconds_total", "cpu_s"),
                       ("vidzzle_asyncio_tasks", "tasks"), ("vidzzle_rooms", "rooms"),
                       ("vidzzle_participants", "participants")):
         match = re.search(rf"^{name} (\S+)$", text, flags=re.M)
@@ -395,14 +397,113 @@ def log_findings(path: Path) -> dict:
 
 # --- the run ---------------------------------------------------------------------------------
 
-async def soak(args: argparse.Namespace) -> dict:
+def totals_json(totals: Totals) -> dict:
+    return {"calls_done": totals.calls_done, "calls_rung": totals.calls_rung,
+            "calls_accepted": totals.calls_accepted, "failures": totals.failures, "gaps": totals.gaps,
+            "frames": totals.frames, "cpu_s": time.process_time()}
+
+
+async def client_main(args: argparse.Namespace) -> None:
+    """One client process: its slots' agents log in (CONNECTED), calls from GO until STOP
+    (stdin), a STATUS line every few seconds and FINAL at the end (stdout, JSON)."""
     import capacity
 
     from vidzzle_media.sfu import aiortc_glue
 
     aiortc_glue.set_host_addresses(["127.0.0.1"])
+    world = json.loads(Path(args.client).read_text())
     width, height = (int(x) for x in args.size.split("x"))
     frames = capacity.encoded_loop(width=width, height=height, bitrate=args.bitrate)
+    totals = Totals()
+    peer_class = make_peer_class(frames, totals)
+    mine = [int(x) for x in args.slots.split(",")]
+    connected = [asyncio.Event() for _ in mine]
+    go, stop = asyncio.Event(), asyncio.Event()
+    slots = [asyncio.create_task(slot_loop(i, world["base"], world["embeds"][i], world["emails"][i], peer_class,
+                                           totals, c, go, stop, args.page_s, random.Random(args.seed * 1000 + i)))
+             for i, c in zip(mine, connected, strict=True)]
+    await asyncio.wait_for(asyncio.gather(*(c.wait() for c in connected)), 120)
+    print("CONNECTED", flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.readline)          # GO
+    go.set()
+    stopping = loop.run_in_executor(None, sys.stdin.readline)     # STOP
+    while not stopping.done():
+        for t in slots:
+            if t.done() and t.exception():
+                raise t.exception()
+        print("STATUS " + json.dumps(totals_json(totals)), flush=True)
+        await asyncio.wait([stopping], timeout=2.0)
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*slots), 60)
+    print("FINAL " + json.dumps(totals_json(totals)), flush=True)
+
+
+class Clients:
+    """The client processes, seen from the orchestrator."""
+
+    def __init__(self, args: argparse.Namespace, world_file: Path) -> None:
+        self.args, self.world_file = args, world_file
+        self.procs: list[asyncio.subprocess.Process] = []
+        self.latest: list[dict] = []
+        self._readers: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        n = max(1, min(self.args.client_procs, self.args.calls))
+        shares = [[i for i in range(self.args.calls) if i % n == k] for k in range(n)]
+        for k, slots in enumerate(shares):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--client", str(self.world_file), "--slots", ",".join(map(str, slots)),
+                "--size", self.args.size, "--bitrate", str(self.args.bitrate), "--page-s", str(self.args.page_s),
+                "--seed", str(self.args.seed), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            self.procs.append(proc)
+            self.latest.append({})
+            line = (await asyncio.wait_for(proc.stdout.readline(), 180)).decode().strip()
+            if line != "CONNECTED":
+                raise RuntimeError(f"client {k} did not connect: {line!r}")
+            self._readers.append(asyncio.create_task(self._read(k, proc)))
+
+    async def _read(self, k: int, proc: asyncio.subprocess.Process) -> None:
+        async for raw in proc.stdout:
+            kind, _, body = raw.decode().strip().partition(" ")
+            if kind in ("STATUS", "FINAL"):
+                self.latest[k] = json.loads(body) | {"final": kind == "FINAL"}
+
+    async def say(self, word: str) -> None:
+        for proc in self.procs:
+            proc.stdin.write(word.encode() + b"\n")
+            await proc.stdin.drain()
+
+    def check(self) -> None:
+        for k, proc in enumerate(self.procs):
+            if proc.returncode not in (None, 0):
+                raise RuntimeError(f"client process {k} exited with {proc.returncode}")
+
+    async def finish(self) -> None:
+        await self.say("STOP")
+        await asyncio.wait_for(asyncio.gather(*(p.wait() for p in self.procs)), 120)
+        await asyncio.gather(*self._readers)
+        self.check()
+        if not all(s.get("final") for s in self.latest):
+            raise RuntimeError("a client process ended without its final report")
+
+    def kill(self) -> None:
+        for proc in self.procs:
+            if proc.returncode is None:
+                proc.kill()
+
+    def total(self) -> dict:
+        out: dict = {"calls_done": 0, "calls_rung": 0, "calls_accepted": 0, "gaps": 0, "frames": 0, "cpu_s": 0.0,
+                     "failures": {}}
+        for s in self.latest:
+            for key in ("calls_done", "calls_rung", "calls_accepted", "gaps", "frames", "cpu_s"):
+                out[key] += s.get(key, 0)
+            for reason, count in s.get("failures", {}).items():
+                out["failures"][reason] = out["failures"].get(reason, 0) + count
+        return out
+
+
+async def soak(args: argparse.Namespace) -> dict:
     work = Path(tempfile.mkdtemp(prefix="vidzzle-soak-"))
     sinks = Sinks()
     await sinks.start()
@@ -411,13 +512,14 @@ async def soak(args: argparse.Namespace) -> dict:
     config = work / "soak.toml"
     write_config(config, work / "data", port, sinks)
     seeded = await seed(config, args.calls, f"http://127.0.0.1:{sinks.hook_port}")
+    world_file = work / "world.json"
+    world_file.write_text(json.dumps({"base": base, "embeds": seeded.embeds, "emails": seeded.agent_emails}))
     log_path = work / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIDZZLE_")}
     server = subprocess.Popen([sys.executable, "-m", "vidzzle_media", "serve", "--config", str(config)],
                               stdout=subprocess.DEVNULL, stderr=log_path.open("w"), env=env, cwd=work)
-    totals = Totals()
+    clients = Clients(args, world_file)
     samples: list[dict] = []
-    stop = asyncio.Event()
     try:
         for _ in range(300):
             try:
@@ -427,49 +529,44 @@ async def soak(args: argparse.Namespace) -> dict:
                 if server.poll() is not None:
                     raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}") from None
                 await asyncio.sleep(0.1)
-        peer_class = make_peer_class(frames, totals)
         baseline_idle = read_metrics(base)
-        rnd = random.Random(args.seed)
-        connected = [asyncio.Event() for _ in range(args.calls)]
-        go = asyncio.Event()
-        slots = [asyncio.create_task(slot_loop(i, base, seeded.embeds[i], seeded.agent_emails[i], peer_class, totals,
-                                               connected[i], go, stop, args.page_s, random.Random(rnd.random())))
-                 for i in range(args.calls)]
-        await asyncio.wait_for(asyncio.gather(*(c.wait() for c in connected)), 60)
+        await clients.start()
         await asyncio.sleep(1.0)
         baseline = await asyncio.to_thread(read_metrics, base)   # agents' sockets open, no call yet
-        go.set()
+        await clients.say("GO")
         t0 = time.monotonic()
         end = t0 + args.minutes * 60
         next_sample = t0
+        last = (t0, 0.0, baseline["cpu_s"])
         while time.monotonic() < end:
-            if any(t.done() for t in slots):
-                for t in slots:
-                    if t.done() and t.exception():
-                        raise t.exception()
+            clients.check()
             if time.monotonic() >= next_sample:
                 m = await asyncio.to_thread(read_metrics, base)
-                sample = {"minute": round((time.monotonic() - t0) / 60, 2), **m,
-                          "calls_done": totals.calls_done, "mails": len(sinks.mails),
-                          "webhooks": sinks.hooks["start"] + sinks.hooks["end"], "gaps": totals.gaps,
-                          "frames": totals.frames, "failures": sum(totals.failures.values())}
+                now, c = time.monotonic(), clients.total()
+                span = max(now - last[0], 1e-6)
+                sample = {"minute": round((now - t0) / 60, 2), **m,
+                          "server_cpu_percent": round(100 * (m["cpu_s"] - last[2]) / span, 1),
+                          "client_cpu_percent": round(100 * (c["cpu_s"] - last[1]) / span, 1) if samples else None,
+                          "calls_done": c["calls_done"], "mails": len(sinks.mails),
+                          "webhooks": sinks.hooks["start"] + sinks.hooks["end"], "gaps": c["gaps"],
+                          "frames": c["frames"], "failures": sum(c["failures"].values())}
+                last = (now, c["cpu_s"], m["cpu_s"])
                 samples.append(sample)
                 print(json.dumps(sample), flush=True)
                 next_sample += args.sample_s
             await asyncio.sleep(0.5)
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*slots), 60)
-        settled = baseline_after = None
+        await clients.finish()
+        totals = clients.total()
         for _ in range(120):                     # rooms closed, outbox drained, teardown done
             await asyncio.sleep(0.5)
             settled = await asyncio.to_thread(read_metrics, base)
             if settled["rooms"] == 0 and settled["outbox_depth"] == 0 and \
-                    len(sinks.mails) >= totals.calls_rung and settled["tasks"] <= baseline["tasks"]:
+                    len(sinks.mails) >= totals["calls_rung"] and settled["tasks"] <= baseline["tasks"]:
                 break
         await asyncio.sleep(2.0)
-        baseline_after = await asyncio.to_thread(read_metrics, base)
+        after = await asyncio.to_thread(read_metrics, base)
     finally:
-        stop.set()
+        clients.kill()
         server.terminate()
         try:
             server.wait(30)
@@ -477,14 +574,14 @@ async def soak(args: argparse.Namespace) -> dict:
             server.kill()
         await sinks.stop()
     warm = [(s["minute"], s["rss_mb"]) for s in samples if s["minute"] >= args.warmup_min]
+    slope = slope_per_minute(warm)
     return {
-        "machine": machine(), "minutes": args.minutes, "calls": args.calls, "size": args.size,
-        "bitrate": args.bitrate, "seed": args.seed,
-        "calls_done": totals.calls_done, "calls_rung": totals.calls_rung, "calls_accepted": totals.calls_accepted,
-        "failures": totals.failures, "frames": totals.frames, "gaps": totals.gaps,
+        "machine": machine(), "minutes": args.minutes, "calls": args.calls, "client_procs": len(clients.procs),
+        "size": args.size, "bitrate": args.bitrate, "seed": args.seed,
+        **{k: v for k, v in totals.items() if k != "cpu_s"},
         "mails": len(sinks.mails), "webhooks": dict(sinks.hooks),
-        "rss_mb_per_min_after_warmup": None if slope_per_minute(warm) is None else round(slope_per_minute(warm), 3),
-        "baseline_idle": baseline_idle, "baseline": baseline, "after": baseline_after,
+        "rss_mb_per_min_after_warmup": None if slope is None else round(slope, 3),
+        "baseline_idle": baseline_idle, "baseline": baseline, "after": after,
         "server_log": log_findings(log_path), "samples": samples, "work_dir": str(work),
     }
 
@@ -529,8 +626,14 @@ def main() -> int:
     parser.add_argument("--fd-slack", type=int, default=2, help="open fds allowed above the baseline at the end")
     parser.add_argument("--task-slack", type=int, default=0, help="tasks allowed above the baseline at the end")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--client-procs", type=int, default=2, help="client processes sharing the slots")
     parser.add_argument("--json", help="write the result here")
+    parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--slots", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.client:
+        asyncio.run(client_main(args))
+        return 0
     if args.calls > 200:
         parser.error("at most 200 slots (one loopback address each)")
     result = asyncio.run(soak(args))
