@@ -1,6 +1,6 @@
 """Soak: concurrent 1:1 calls with churn through the real server for a long time (issue 29).
 
-    python3 bench/soak.py [--minutes 60] [--calls 10] [--sample-s 60] [--json FILE]
+    python3 bench/soak.py [--minutes 60] [--calls 10] [--client-procs 2] [--sample-s 60] [--json FILE]
 
 What runs, all on loopback:
 
@@ -14,8 +14,10 @@ What runs, all on loopback:
   group who is offline and notified by mail (so every call that rings
   sends one mail), start and end webhooks to the sink, and a two-page
   presentation (rendered by the product's bounded child at upload);
-- ``--calls`` slots, each a loop of whole calls the way the product runs
-  them: the customer (from an address of its own, 127.0.0.<10+slot>, as
+- ``--calls`` slots, shared by ``--client-procs`` client processes (this
+  script with ``--client``; one process cannot carry ten calls' media on
+  this machine without dropping frames), each slot a loop of whole calls
+  the way the product runs them: the customer (from an address of its own, 127.0.0.<10+slot>, as
   the public API counts per address) starts the call with the precheck,
   joins the room and publishes, says ``ready``; the agent's back-office
   socket rings, the agent accepts and joins; both publish a looped
