@@ -35,7 +35,11 @@ async def test_two_participants_exchange_audio_and_video(ice, media_core):
         states = []
         pa.on("statechange", states.append)
         await wait_for(lambda: pa.state == "connected")
-        # no decoder or encoder on the forwarding path
+        # no decoder or encoder on the forwarding path, not even an idle decoder thread
+        receivers = [producer.app_data["receiver"] for p in (pa, pb) for producer in p.producers.values()]
+        await wait_for(lambda: not any(aiortc_glue.receiver_decoder_running(r) for r in receivers))
+        assert all(aiortc_glue.receiver_decoder_running(t.receiver)            # the clients' own do decode
+                   for t in a.subscribe_pc.getTransceivers() if t.receiver.track.kind == "video")
         for p in (pa, pb):
             for producer in p.producers.values():
                 assert aiortc_glue.receiver_decoder_idle(producer.app_data["receiver"])

@@ -16,10 +16,13 @@ import collections
 import contextvars
 import ipaddress
 import logging
+import queue
 import random
 import re
 import struct
+import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,7 +30,7 @@ import aioice.ice
 import aioice.stun
 import ifaddr
 import pylibsrtp
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as _DtlsState
@@ -76,6 +79,7 @@ HOOKED_ATTRIBUTES: list[tuple[Any, str]] = [
     (RTCRtpSender, "_rtx_ssrc"),
     (RTCRtpSender, "_stream_id"),
     (RTCRtpReceiver, "_send_rtcp_pli"),
+    (rtcrtpreceiver, "decoder_worker"),
     (RTCRtpReceiver, "_send_rtcp_nack"),
     (Vp8Encoder, "_packetize"),
     (RTCDtlsTransport, "_state"),  # instance attribute (an aiortc State member)
@@ -286,8 +290,13 @@ def install_receive_hook(
     - everything else (STUN, DTLS, SRTCP) goes on to aioice/aiortc unchanged;
     - the socket's read size drops from asyncio's 256 KiB per datagram to
       ``DATAGRAM_READ_SIZE`` (DESIGN.md: receiving got ~3.7x faster).
-    Call again after each ``setLocalDescription``: gathering adds sockets.
+    - with ``on_rtp``, aiortc starts no decoder thread for the PC's tracks
+      (``_skip_decoders``): no frame ever reaches it.
+    Call again after each ``setLocalDescription``: gathering adds sockets
+    (and renegotiation tracks).
     """
+    if on_rtp is not None:
+        _skip_decoders(pc)
     dtls_list = dtls_transports(pc)
     for conn in _ice_connections(pc):
         _bound_ice_backlog(conn)
@@ -301,6 +310,34 @@ def install_receive_hook(
                 transport.max_size = DATAGRAM_READ_SIZE
             protocol.datagram_received = receiver_factory(  # type: ignore[assignment]
                 protocol.datagram_received, dtls, allowed, on_rtp)
+
+
+#: frame queues of remote tracks whose RTP the receive hook takes
+_UNDECODED: weakref.WeakSet[Any] = weakref.WeakSet()
+_decoder_worker = rtcrtpreceiver.decoder_worker
+
+
+def _skip_decoders(pc: RTCPeerConnection) -> None:
+    """aiortc starts one decoder thread per received track when the PC
+    connects; for a publish PC it would wait for frames that never come
+    (the receive hook forwards the RTP before aiortc sees it): two idle
+    threads per participant, created and joined with every join and leave.
+    The tracks' queues are marked here, before the PC connects, and the
+    thread aiortc starts for them returns at once."""
+    for transceiver in pc.getTransceivers():
+        track = transceiver.receiver.track
+        if track is not None:
+            _UNDECODED.add(track._queue)
+
+
+def _decoder_worker_unless_hooked(loop: asyncio.AbstractEventLoop, input_q: queue.Queue[Any],
+                                  output_q: asyncio.Queue[Any], decode_error: threading.Event) -> None:
+    if output_q in _UNDECODED:
+        return
+    _decoder_worker(loop, input_q, output_q, decode_error)
+
+
+rtcrtpreceiver.decoder_worker = _decoder_worker_unless_hooked
 
 
 #: datagrams aioice may hold for aiortc's DTLS transport (which reads them
@@ -787,6 +824,12 @@ def receiver_decoder_idle(receiver: RTCRtpReceiver) -> bool:
     """True when aiortc's receiver never got a frame into its decoder."""
     jb = receiver._RTCRtpReceiver__jitter_buffer
     return jb is None or jb._origin is None
+
+
+def receiver_decoder_running(receiver: RTCRtpReceiver) -> bool:
+    """Whether aiortc's decoder thread of ``receiver`` is alive."""
+    thread = receiver._RTCRtpReceiver__decoder_thread
+    return thread is not None and bool(thread.is_alive())
 
 
 async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
