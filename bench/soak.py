@@ -64,6 +64,10 @@ sys.path.insert(0, str(HERE))
 from fanout import machine  # noqa: E402
 
 PAGE_PDF_PAGES = 2
+#: open around the clock (an end of 23:59 closed the flows for the last
+#: minute of the day: an hour-long soak crossed it)
+ALL_DAY = {f"{day}_{key}": value for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                                             "sunday") for key, value in (("start", "00:00"), ("end", "24:00"))}
 
 
 def free_port() -> int:
@@ -183,7 +187,7 @@ async def seed(config: Path, slots: int, hook_base: str) -> Seeded:
         embeds = []
         for i, agent in enumerate(agents):
             group = await make_group(db, tenant, f"Slot {i}", [agent, colleague])
-            embeds.append(await make_flow(db, tenant, [(group, 120)], name=f"Slot {i}"))
+            embeds.append(await make_flow(db, tenant, [(group, 120)], name=f"Slot {i}", hours=ALL_DAY))
         async with db.transaction() as conn:
             await hook_store.save_urls(conn, tenant, start_url=f"{hook_base}/hook/start", start_headers="",
                                        end_url=f"{hook_base}/hook/end", end_headers="", callback_url="",

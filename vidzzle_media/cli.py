@@ -85,9 +85,11 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .app import create_app
     from .keys import DATABASE, LISTENING, RELAY, TLS
     from .listening import Listening
+    from .memory import limit_malloc_arenas
     from .services.accounts.users import nobody_can_log_in
     from .serving import run
 
+    limit_malloc_arenas()           # before the app starts its threads (memory.py says why)
     app = create_app(settings)      # ConfigError (exit 2) when the certificate cannot be read
     context = app.get(TLS)
     relay = app.get(RELAY)

@@ -6,6 +6,7 @@ imports PyMuPDF elsewhere."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -61,3 +62,48 @@ def test_logins_at_once_do_not_bloat_the_server(tmp_path):
     out = subprocess.run([sys.executable, "-c", LOGINS], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.strip()) < 60
+
+
+THREADS = r"""
+import sys, threading
+from vidzzle_media.memory import limit_malloc_arenas
+
+def rss_mb():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+
+if sys.argv[1] == "limited":
+    assert limit_malloc_arenas()
+
+def work():          # what the server's helper threads do: large buffers, then many mid-sized ones
+    for _ in range(3):
+        block = bytearray(19 * 2**20)
+        block[::4096] = b"x" * len(block[::4096])
+        del block
+        blocks = [bytearray(200_000) for _ in range(60)]
+        for b in blocks:
+            b[::4096] = b"y" * len(b[::4096])
+        del blocks
+
+before = rss_mb()
+for _ in range(3):
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+print(round(rss_mb() - before, 1))
+"""
+
+
+def test_two_malloc_arenas_keep_what_helper_threads_held_small(tmp_path):
+    """Each thread's own glibc arena keeps its high-water mark; the server
+    limits them to two at start (memory.py; bench/soak.py: 321 -> 231 MB at
+    10 calls)."""
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    grown = {}
+    for mode in ("default", "limited"):
+        out = subprocess.run([sys.executable, "-c", THREADS, mode], capture_output=True, text=True, timeout=120,
+                             cwd=tmp_path, env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        grown[mode] = float(out.stdout.strip())
+    assert grown["limited"] < 0.7 * grown["default"], grown
