@@ -8,7 +8,7 @@ server's threads are few but busy with large buffers (the presentation
 renderer's images and encoder, SQLite's connections, the password hasher,
 aiortc's DTLS), so with the default every one of them kept its own
 high-water mark: ``bench/soak.py`` measured 321 MB of RSS at 10 concurrent
-calls, 231 MB with two arenas, at the same CPU. Two arenas: the event loop
+calls, 238 MB with two arenas, at the same CPU. Two arenas: the event loop
 thread rarely contends with the few helper threads for malloc's lock.
 """
 
