@@ -146,8 +146,13 @@ server_log: dict[str, deque] = defaultdict(lambda: deque(maxlen=20000))
 
 
 def install_server() -> None:
-    """Log the SFU's NACK handling per leg (by the leg's video ssrc) and upstream recovery."""
+    """Log the SFU's NACK handling per leg (by the leg's video ssrc) and upstream recovery.
+
+    The per-packet intake is patched in its Python reference, so the server
+    runs the reference core while tracing."""
     from vidzzle_media.sfu import consumer as consumer_mod
+    from vidzzle_media.sfu import core
+    from vidzzle_media.sfu import intake as intake_mod
     from vidzzle_media.sfu import producer as producer_mod
 
     original_on_nack = consumer_mod.Consumer._on_nack
@@ -160,14 +165,15 @@ def install_server() -> None:
 
     consumer_mod.Consumer._on_nack = on_nack
 
-    original_receive = producer_mod.Producer.receive
+    core.select(core.MediaCore.PYTHON)      # before any call starts
+    original_receive = intake_mod.Intake.receive
 
-    def receive(self, view):
-        if self.kind == "video" and view.payload_type == self.codec.rtx_payload_type and len(view.payload) >= 2:
+    def receive(self, view, now_s):
+        if view.payload_type == self.rtx_payload_type and self.codec and len(view.payload) >= 2:
             server_log["producer"].append((now(), "rtx", struct.unpack("!H", bytes(view.payload[:2]))[0]))
-        return original_receive(self, view)
+        return original_receive(self, view, now_s)
 
-    producer_mod.Producer.receive = receive
+    intake_mod.Intake.receive = receive
 
     original_request_nack = producer_mod.Producer.request_nack
 
@@ -177,15 +183,14 @@ def install_server() -> None:
 
     producer_mod.Producer.request_nack = request_nack
 
-    original_track = producer_mod.Producer._track_loss
+    original_own_nack = producer_mod.Producer._on_nack
 
-    def track_loss(self, seq):
-        before = self.nacked
-        original_track(self, seq)
-        if self.kind == "video" and self.nacked != before:
-            server_log["producer"].append((now(), "own_nack", sorted(self._missing)))
+    def own_nack(self, seqs):
+        if self.kind == "video":
+            server_log["producer"].append((now(), "own_nack", list(seqs)))
+        return original_own_nack(self, seqs)
 
-    producer_mod.Producer._track_loss = track_loss
+    producer_mod.Producer._on_nack = own_nack
 
 
 def server_report() -> dict:

@@ -151,7 +151,7 @@ async def _image() -> tuple[Feed, Callable[[], Awaitable[None]]]:
 
 async def _rtp() -> tuple[Feed, Callable[[], Awaitable[None]]]:
     """Fuzzed plain RTP, SRTP-protected with the publisher's keys, into the
-    compiled receive hook -> View -> Producer (VP8 with RTX, Opus, H.264) ->
+    compiled receive hook -> Demux -> Intake (VP8 with RTX, Opus, H.264) ->
     two legs each, sent through real SendPaths to a UDP sink."""
     import pylibsrtp
     from sfu.standins import SilentUpstream, VerdictOwner, connected_dtls, drain, srtp_session, udp_sink
@@ -166,7 +166,7 @@ async def _rtp() -> tuple[Feed, Callable[[], Awaitable[None]]]:
     transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
     sink = udp_sink()
 
-    producers = {}
+    demux = core.Demux(lambda reason: aiortc_glue.drop(reason))     # as the Participant has it
     for codec in (CodecInfo("video", "video/VP8", 90000, 96, rtx_payload_type=97,
                             header_extensions={1: "urn:ietf:params:rtp-hdrext:sdes:mid", 3: "x-a", 4: "x-b"}),
                   CodecInfo("audio", "audio/opus", 48000, 111),
@@ -180,27 +180,17 @@ async def _rtp() -> tuple[Feed, Callable[[], Awaitable[None]]]:
             leg.pt, leg.ssrc, leg.ext_map = codec.payload_type + 1, 0x5000 + i, {3: 2, 4: 5} if i else {}
             leg.attach(aiortc_glue.SendPath(connected_dtls(transport, sink.getsockname())))
             legs.append(leg)
-        producer._legs = tuple(legs)
-        producers[codec.payload_type] = producer
+        producer.intake.legs = tuple(legs)
+        demux.by_pt[codec.payload_type] = producer.intake
         if codec.rtx_payload_type:
-            producers[codec.rtx_payload_type] = producer
-
-    def on_rtp(plain: bytes) -> None:       # Participant._on_rtp
-        try:
-            view = core.View(plain)
-        except ValueError:
-            aiortc_glue.drop("malformed_rtp")
-            return
-        producer = producers.get(view.payload_type)
-        if producer is not None:
-            producer.receive(view)
+            demux.by_pt[codec.rtx_payload_type] = producer.intake
 
     passed: list[int] = [0]
 
     def original(data: bytes, addr: Any) -> None:
         passed[0] += 1
 
-    hook = core.compiled_receiver(original, SimpleNamespace(_rx_srtp=rx), lambda host: True, on_rtp)
+    hook = core.compiled_receiver(original, SimpleNamespace(_rx_srtp=rx), lambda host: True, demux)
     ssrcs = [0x1111, 0x2222, 0x3333]
     seqs = dict.fromkeys(ssrcs, 0)
 

@@ -1,8 +1,8 @@
 """The compiled forwarding core against the Python reference: the same packets
 in, byte-identical datagrams out.
 
-Both cores get the same stream (through the real Producer: validation,
-key-frame detection, RTX unwrapping) with loss, reordering, duplicates,
+Both cores get the same stream (through their own Intake: validation,
+key-frame detection, RTX unwrapping, upstream loss tracking) with loss, reordering, duplicates,
 source switches with and without a key frame, header extensions remapped
 differently per leg (and remapped mid-stream), RTX, padding, CSRCs, a
 two-byte extension profile, oversized packets, NACK rebuilds, an SRTP
@@ -28,12 +28,10 @@ from typing import Any
 import pylibsrtp
 import pytest
 
-from vidzzle_media.sfu import aiortc_glue, core, leg
-from vidzzle_media.sfu.codec import CodecInfo
-from vidzzle_media.sfu.producer import Producer
+from vidzzle_media.sfu import aiortc_glue, core, intake, leg
 from vidzzle_media.sfu.rtp import RtpView
 
-from .standins import KEY, SilentUpstream, VerdictOwner, connected_dtls, drain, srtp_session, udp_sink
+from .standins import KEY, VerdictOwner, connected_dtls, drain, srtp_session, udp_sink
 
 pytestmark = pytest.mark.skipif(not core.compiled_available(), reason="the compiled core is not built")
 
@@ -146,6 +144,10 @@ def stream(seed: int, count: int) -> list[tuple[str, Any]]:
             events.append(("down", 2))                # DTLS not connected for a while
         if i == 2 * count // 3 + 40:
             events.append(("up", 2))
+        if i == count // 5:
+            events.append(("pause", True))            # the publisher's track paused: counted, not sent
+        if i == count // 5 + 30:
+            events.append(("pause", False))
         if i == 3 * count // 4:
             events.append(("relay", 0))               # the leg moves to a relay path
         if 3 * count // 4 + 10 <= i < 3 * count // 4 + 30:
@@ -159,6 +161,8 @@ def stream(seed: int, count: int) -> list[tuple[str, Any]]:
         start = key or rng.random() < 0.25
         size = 1400 if rng.random() < 0.01 else rng.randrange(20, 1100)
         data = packet(rng, seq, ts, ssrc, key, start, size)
+        if rng.random() < 0.01:                       # a VP8 descriptor cut short: never forwarded
+            data = data[:RtpView(data).payload_start] + bytes([0x90])
         seq = (seq + 1) & 0xFFFF
         if start:
             ts = (ts + 3000) & 0xFFFFFFFF
@@ -188,34 +192,66 @@ def leg_state(x: Any) -> tuple[Any, ...]:
             x.packets_sent, x.octets_sent, x.pt, x.ssrc, x.ext_map)
 
 
-async def make_side(impl: Any, fanout: Any, maps: list[tuple[dict[int, int], bool]],
-                    seed: int) -> tuple[Side, Producer, list[Any]]:
+def intake_state(x: Any) -> tuple[Any, ...]:
+    return (x.media_ssrc, x.packets, x.keyframes, x.recovered, x.nacked, x.base_seq, x.max_seq, x.cycles,
+            x.received, bool(x.paused))
+
+
+class IntakeOwner:
+    """The Producer as an Intake sees it: records what it is told."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def _on_new_source(self) -> None:
+        self.events.append("new_source")
+
+    def _on_nack(self, seqs: list[int]) -> None:
+        self.events.append(("nack", list(seqs)))
+
+    def _on_malformed(self) -> None:
+        self.events.append("malformed")
+
+
+class Core:
+    """One forwarding core's classes."""
+
+    def __init__(self, compiled: bool) -> None:
+        from vidzzle_media.sfu import _fastpath
+
+        lib: Any = _fastpath if compiled else None
+        self.Leg = lib.Leg if compiled else leg.Leg
+        self.View = lib.View if compiled else RtpView
+        self.Intake = lib.Intake if compiled else intake.Intake
+        self.Demux = lib.Demux if compiled else intake.Demux
+
+
+async def make_side(impl: Core, maps: list[tuple[dict[int, int], bool]],
+                    seed: int) -> tuple[Side, Any, list[Any]]:
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
     receivers = []
     for _ in range(len(maps) + 1):  # one spare: the pair change moves a leg there
         receivers.append(udp_sink())
     side = Side(transport, receivers, Relay())
-    producer = Producer("video", CodecInfo("video", "video/VP8", 90000, VP8, rtx_payload_type=RTX), SilentUpstream())
+    track = impl.Intake(IntakeOwner(), VP8, RTX, intake.Codec.VP8)
     random.seed(seed)   # both cores draw the same sequence and timestamp offsets
     legs = []
     for i, (mapping, video) in enumerate(maps):
         owner = VerdictOwner()
-        x = impl(owner, video, 3000)
+        x = impl.Leg(owner, video, 3000)
         owner.leg = x
         x.pt, x.ssrc, x.ext_map = 100 + i, 0x1000 + i, mapping
         x.attach(side.add_leg_path(i))
         legs.append(x)
-    producer._legs = tuple(legs)
-    return side, producer, legs
+    track.legs = tuple(legs)
+    return side, track, legs
 
 
-async def run(events: list[tuple[str, Any]], impl: Any, fanout: Any, seed: int) -> dict[str, Any]:
+async def run(events: list[tuple[str, Any]], impl: Core, seed: int) -> dict[str, Any]:
     # three video legs with different extension maps, and an audio leg (no key-frame gate, no history)
     maps = [({1: 1, 2: 2, 3: 3, 4: 4, 5: 5}, True), ({2: 9, 5: 1, 11: 4}, True), ({}, True), ({1: 2}, False)]
-    side, producer, legs = await make_side(impl, fanout, maps, seed)
-    core_fanout = core.fanout
-    core.fanout = fanout
+    side, track, legs = await make_side(impl, maps, seed)
     trace: list[Any] = []
     rebuilt: list[Any] = []
     try:
@@ -223,11 +259,13 @@ async def run(events: list[tuple[str, Any]], impl: Any, fanout: Any, seed: int) 
             kind = event[0]
             if kind == "rtp":
                 try:
-                    view = RtpView(event[1])
+                    view = impl.View(event[1])
                 except ValueError:
                     continue
-                producer.receive(view)
-                trace.append([leg_state(x) for x in legs])
+                track.receive(view, n * 0.004)     # a packet every 4 ms: NACKs are due every 10
+                trace.append([intake_state(track)] + [leg_state(x) for x in legs])
+            elif kind == "pause":
+                track.paused = event[1]
             elif kind == "nack":
                 x = legs[event[1]]
                 seq = ((x.max_seq or 0) - event[2]) & 0xFFFF
@@ -255,12 +293,11 @@ async def run(events: list[tuple[str, Any]], impl: Any, fanout: Any, seed: int) 
         await asyncio.sleep(0.05)
         side.drain()
     finally:
-        core.fanout = core_fanout
         side.transport.close()
         for rx in side.receivers:
             rx.close()
     return {"datagrams": side.got, "relay": side.relay.sent, "trace": trace, "rebuilt": rebuilt,
-            "verdicts": [x.owner.verdicts for x in legs]}
+            "verdicts": [x.owner.verdicts for x in legs], "intake": track.owner.events}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
@@ -270,8 +307,8 @@ async def test_compiled_core_sends_what_the_reference_sends(seed):
     aiortc_glue_protect = aiortc_glue.srtp_function_address("srtp_protect")
     _fastpath.set_protect(aiortc_glue_protect)
     events = stream(seed, 3000)
-    reference = await run(events, leg.Leg, leg.fanout, seed)
-    compiled = await run(events, _fastpath.Leg, _fastpath.fanout, seed)
+    reference = await run(events, Core(compiled=False), seed)
+    compiled = await run(events, Core(compiled=True), seed)
 
     # the scenario is not trivially empty: every kind of outcome happened
     assert sum(len(d) for d in reference["datagrams"]) > 5000
@@ -281,6 +318,11 @@ async def test_compiled_core_sends_what_the_reference_sends(seed):
     assert not reference["verdicts"][3]           # audio never waits for a key frame
     assert leg.Verdict.CONGESTED in reference["verdicts"][0]
     assert len(reference["datagrams"][-1]) > 100  # the leg moved to the other pair sent there
+    told = reference["intake"]
+    assert told.count("new_source") >= 5 and "malformed" in told   # restarts (and a late packet of the old source)
+    assert sum(1 for e in told if e[0] == "nack") > 20   # upstream loss asked for again
+
+    assert reference["intake"] == compiled["intake"]
 
     for i, (a, b) in enumerate(zip(reference["trace"], compiled["trace"], strict=True)):
         assert a == b, f"leg state differs after packet event {i}"
@@ -290,6 +332,65 @@ async def test_compiled_core_sends_what_the_reference_sends(seed):
     for a, b in zip(reference["datagrams"], compiled["datagrams"], strict=True):
         assert len(a) == len(b)
         assert a == b
+
+
+def payload_checks(seed: int, count: int) -> list[bytes]:
+    """Plain RTP whose payloads are VP8- and H.264-shaped, whole and broken."""
+    rng = random.Random(seed)
+    nal_heads = [5, 7, 1, 24, 28, 0, 25, 29, 31, 0x85]
+    out = []
+    for i in range(count):
+        if rng.random() < 0.5:
+            payload = vp8_payload(rng, rng.random() < 0.3, rng.random() < 0.5, rng.randrange(0, 40))
+        else:
+            head = rng.choice(nal_heads)
+            body = os.urandom(rng.randrange(0, 30))
+            if head == 24 and rng.random() < 0.7:      # STAP-A with whole (or cut) units
+                body = b"".join(struct.pack("!H", len(u)) + u for u in
+                                (bytes([rng.choice(nal_heads) & 0x1F]) + os.urandom(rng.randrange(0, 9))
+                                 for _ in range(rng.randrange(1, 4))))
+                body = body[:rng.randrange(len(body) + 1)] if rng.random() < 0.3 else body
+            payload = bytes([head]) + body
+        payload = payload[:rng.randrange(len(payload) + 1)] if rng.random() < 0.1 else payload
+        pt = rng.choice([VP8, VP8, VP8, RTX, 111])
+        ssrc = 7 if i < count // 2 else 8
+        out.append(struct.pack("!BBHII", 0x80, pt, (i * 3 + rng.randrange(3)) & 0xFFFF, i, ssrc) + payload)
+    return out
+
+
+@pytest.mark.parametrize("codec", [intake.Codec.VP8, intake.Codec.H264, intake.Codec.OTHER])
+def test_compiled_intake_checks_what_the_reference_checks(codec):
+    """Payload checks, key-frame detection, RTX and loss tracking, without legs."""
+    got, packets = [], payload_checks(int(codec) + 10, 3000)
+    for impl in (Core(compiled=False), Core(compiled=True)):
+        track = impl.Intake(IntakeOwner(), VP8, RTX, codec)
+        states = []
+        for n, data in enumerate(packets):
+            view = impl.View(data)
+            track.receive(view, n * 0.01)
+            states.append((intake_state(track), bool(view.keyframe_start)))
+        got.append((states, track.owner.events))
+    assert got[0] == got[1]
+    states, events = got[0]
+    if codec != intake.Codec.OTHER:
+        assert "malformed" in events and states[-1][0][2] > 50     # key frames found, garbage refused
+    assert states[-1][0][3] > 100 and states[-1][0][4] > 100     # RTX unwrapped, loss asked for
+
+
+def test_compiled_demux_hands_out_what_the_reference_hands_out():
+    got, packets = [], payload_checks(3, 500) + [b"\x80" * 5, b"\x40" * 20]
+    for impl in (Core(compiled=False), Core(compiled=True)):
+        dropped: list[str] = []
+        demux = impl.Demux(dropped.append)
+        assert demux.last_media_at is None
+        tracks = [impl.Intake(IntakeOwner(), pt, None, intake.Codec.OTHER) for pt in (VP8, 111)]
+        demux.by_pt.update({VP8: tracks[0], 111: tracks[1]})
+        for data in packets:
+            demux(data)
+        got.append((dropped, [intake_state(t) for t in tracks]))
+        assert demux.last_media_at is not None
+    assert got[0] == got[1]
+    assert got[0][0] == ["malformed_rtp", "malformed_rtp"] and all(s[1] > 50 for s in got[0][1])
 
 
 # --- the receive side: View (rtp.RtpView) and Receiver (aiortc_glue._make_receiver) ---------------
@@ -364,6 +465,7 @@ def datagrams(seed: int) -> list[tuple[Any, ...]]:
             out.append(("dgram", rng.choice([STUN_BINDING, MALFORMED_STUN, b"", bytes([70]) + os.urandom(20),
                                              bytes([22, 0xFE, 0xFD]) + os.urandom(30),
                                              bytes([0x80, 200]) + os.urandom(40),
+                                             bytes([0x81, 205]) + os.urandom(30),
                                              bytes([0x80, 96]) + os.urandom(9),
                                              bytes([0x80, 96]) + os.urandom(1600)]), addr))
         out.append(("dgram", sealed, addr))
@@ -385,11 +487,16 @@ def run_receiver(events: list[tuple[Any, ...]], make: Any, monkeypatch: Any) -> 
         if plain[3] == 0x2A:
             raise RuntimeError("a forwarding bug")
 
+    def on_rtcp(data: bytes) -> None:
+        record.append(("rtcp", data))
+        if data[5] & 1:
+            raise RuntimeError("an RTCP handling bug")
+
     def original(data: bytes, addr: Any) -> None:
         record.append(("aioice", data, addr))
 
     dtls = SimpleNamespace(_rx_srtp=srtp_session(inbound=True))
-    hook = make(original, dtls, allowed, on_rtp)
+    hook = make(original, dtls, allowed, on_rtp, on_rtcp)
     for event in events:
         if event[0] == "session":
             dtls._rx_srtp = None if event[1] is None else srtp_session(inbound=True)
@@ -406,7 +513,7 @@ def test_compiled_receiver_passes_what_the_reference_passes(monkeypatch):
     reference = run_receiver(events, aiortc_glue._make_receiver, monkeypatch)
     compiled = run_receiver(events, core.compiled_receiver, monkeypatch)
     kinds = {r[0] for r in reference}
-    assert kinds == {"rtp", "aioice", "drop", "asked", "failed"}, kinds
+    assert kinds == {"rtp", "rtcp", "aioice", "drop", "asked", "failed"}, kinds
     assert {r[1] for r in reference if r[0] == "drop"} >= {"unauthenticated_rtp", "unknown_protocol", "malformed_stun"}
     assert len(reference) == len(compiled)
     for i, (a, b) in enumerate(zip(reference, compiled, strict=True)):

@@ -84,23 +84,40 @@ async def test_late_joiner_first_frame_within_500ms(ice):
             await c.close()
 
 
-async def test_receiver_pli_reaches_sender(ice):
-    from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
+async def test_receiver_rtcp_is_handled_in_the_socket_callback(ice, media_core):
+    """A receiver's PLI and NACK reach the publisher and the history from the
+    receive hook itself: aiortc's RTCP path (its tasks) never sees them."""
+    from aiortc.rtp import RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRtpfbPacket
 
     room = Room(ice)
     a, b = Client(), Client(audio=False, video=False)
     try:
         pa = await join(room, a, "a")
-        await join(room, b, "b")
+        pb = await join(room, b, "b")
         await wait_for(lambda: b.video_received() and b.video_received()[0].frames > 3)
+        aiortc_path = []
+        for dtls in aiortc_glue.dtls_transports(pb._subscribe_pc):   # test-only peek at the server PC
+            original = dtls._handle_rtcp_data
+
+            async def counted(data, _orig=original):
+                aiortc_path.append(data)
+                await _orig(data)
+
+            dtls._handle_rtcp_data = counted
         producer = next(p for p in pa.producers.values() if p.kind == "video")
+        consumer = next(c for c in pb.consumers.values() if c.kind == "video")
         await asyncio.sleep(0.5)
-        before = producer.keyframes
+        before, answered = producer.keyframes, consumer.retransmits
         receiver = next(t.receiver for t in b.subscribe_pc.getTransceivers() if t.kind == "video")
         media_ssrc = receiver.getSynchronizationSources()[0].source
         pli = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1234, media_ssrc=media_ssrc)
         await aiortc_glue.send_rtcp(receiver.transport, bytes(pli))
         await wait_for(lambda: producer.keyframes > before, timeout=1.0)
+        lost = [(consumer.leg.max_seq - k) & 0xFFFF for k in (5, 3)]
+        nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1234, media_ssrc=media_ssrc, lost=lost)
+        await aiortc_glue.send_rtcp(receiver.transport, bytes(nack))
+        await wait_for(lambda: consumer.retransmits >= answered + 2, timeout=1.0)
+        assert aiortc_path == []
     finally:
         await room.close()
         await a.close()

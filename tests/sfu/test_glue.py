@@ -33,6 +33,7 @@ async def test_instance_level_hooks_exist(ice):
         for dtls in aiortc_glue.dtls_transports(pc):
             assert dtls._rx_srtp is not None and dtls._tx_srtp is not None
             assert dtls._state is aiortc_glue._DTLS_CONNECTED
+            assert hasattr(dtls._rtp_router, "route_rtcp")
             for session in (dtls._rx_srtp, dtls._tx_srtp):
                 assert session._srtp[0] is not None and len(session._buffer) == 1500
             conn = dtls.transport._connection

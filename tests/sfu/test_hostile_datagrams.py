@@ -93,7 +93,7 @@ def test_payloads_a_viewer_cannot_depacketize_are_recognised():
 
 
 def test_a_producer_drops_and_counts_garbage_instead_of_forwarding_it(monkeypatch):
-    from vidzzle_media.sfu import core, leg
+    from vidzzle_media.sfu import intake
     from vidzzle_media.sfu.codec import CodecInfo
     from vidzzle_media.sfu.producer import Producer
     from vidzzle_media.sfu.rtp import RtpView
@@ -105,8 +105,9 @@ def test_a_producer_drops_and_counts_garbage_instead_of_forwarding_it(monkeypatc
         def forward(self, view):
             forwarded.append(view.seq)
 
-    monkeypatch.setattr(core, "fanout", leg.fanout)   # the reference loop calls any object's forward
-    producer._legs = (Viewer(),)
+    # the reference intake's loop calls any object's forward
+    producer.intake = intake.Intake(producer, 96, None, intake.Codec.VP8)
+    producer.intake.legs = (Viewer(),)
     before = aiortc_glue.DROPPED["malformed_payload"]
     for seq, payload in ((1, bytes([0x10, 0x00, 0x00])), (2, bytes([0x00, 0xAA, 0xBB]))):
         producer.receive(RtpView(struct.pack("!BBHII", 0x80, 96, seq, 1000, 42) + payload))

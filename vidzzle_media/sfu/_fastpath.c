@@ -13,8 +13,13 @@
  * feeds both the same packets and compares the datagrams byte for byte.
  * The receive side is here too: Receiver (an ICE socket's datagram_received:
  * address check, RTP/RTCP demultiplexing, SRTP unprotect with libsrtp's
- * srtp_unprotect) and View (rtp.RtpView: the parsed packet the Producer
- * reads), each the twin of its Python reference, tested the same way.
+ * srtp_unprotect), View (rtp.RtpView: the parsed packet), Demux and Intake
+ * (intake.py: the track by payload type, RTX unwrapping, upstream loss
+ * tracking and NACK timing, the receiver-report counters, payload checks,
+ * key-frame detection), each the twin of its Python reference, tested the
+ * same way. So an authentic packet runs no Python code from the socket to
+ * the sends; Python is called only for events (a new source, NACKs due, a
+ * malformed payload, a leg's verdict).
  * Everything that is not per packet stays in Python: the send path's
  * target (SendPath.target, asked again when the DTLS state, the nominated
  * pair or the SRTP session changes), the transport's queue when the socket
@@ -30,6 +35,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define HISTORY_SIZE 512        /* leg.HISTORY_SIZE; video legs only */
 #define HISTORY_MASK (HISTORY_SIZE - 1)
@@ -53,6 +59,7 @@ static PyObject *str_data, *str_seq, *str_timestamp, *str_ssrc, *str_marker;
 static PyObject *str_payload_start, *str_payload_end, *str_keyframe_start;
 static PyObject *int_one, *randint;
 static PyObject *str_rx_srtp, *str_unauthenticated;
+static PyObject *str_owner, *str_on_verdict, *str_on_new_source, *str_on_nack, *str_on_malformed, *str_malformed_rtp;
 
 typedef struct {
     PyObject *data;             /* the incoming packet (bytes); NULL: empty slot */
@@ -715,7 +722,7 @@ static PyTypeObject ViewType = {
 
 typedef struct {
     PyObject_HEAD
-    PyObject *original, *dtls, *allowed, *on_rtp, *screen, *drop, *report, *pointer;
+    PyObject *original, *dtls, *allowed, *on_rtp, *on_rtcp, *screen, *drop, *report, *pointer;
     PyObject *verdicts;
     PyObject *session;
     void *srtp;
@@ -723,19 +730,21 @@ typedef struct {
 } Receiver;
 
 static int Receiver_init(Receiver *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"original", "dtls", "allowed", "on_rtp", "screen", "drop", "report", "pointer", NULL};
-    PyObject *o[8];
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOOOO", kwlist, &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
-                                     &o[6], &o[7]))
+    static char *kwlist[] = {"original", "dtls", "allowed", "on_rtp", "on_rtcp", "screen", "drop", "report",
+                             "pointer", NULL};
+    PyObject *o[9];
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOOOOO", kwlist, &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
+                                     &o[6], &o[7], &o[8]))
         return -1;
     Py_XSETREF(self->original, Py_NewRef(o[0]));
     Py_XSETREF(self->dtls, Py_NewRef(o[1]));
     Py_XSETREF(self->allowed, Py_NewRef(o[2]));
     Py_XSETREF(self->on_rtp, Py_NewRef(o[3]));
-    Py_XSETREF(self->screen, Py_NewRef(o[4]));
-    Py_XSETREF(self->drop, Py_NewRef(o[5]));
-    Py_XSETREF(self->report, Py_NewRef(o[6]));
-    Py_XSETREF(self->pointer, Py_NewRef(o[7]));
+    Py_XSETREF(self->on_rtcp, Py_NewRef(o[4]));
+    Py_XSETREF(self->screen, Py_NewRef(o[5]));
+    Py_XSETREF(self->drop, Py_NewRef(o[6]));
+    Py_XSETREF(self->report, Py_NewRef(o[7]));
+    Py_XSETREF(self->pointer, Py_NewRef(o[8]));
     Py_XSETREF(self->verdicts, PyDict_New());
     Py_CLEAR(self->session);
     self->srtp = NULL;
@@ -747,6 +756,7 @@ static int Receiver_traverse(Receiver *self, visitproc visit, void *arg) {
     Py_VISIT(self->dtls);
     Py_VISIT(self->allowed);
     Py_VISIT(self->on_rtp);
+    Py_VISIT(self->on_rtcp);
     Py_VISIT(self->screen);
     Py_VISIT(self->drop);
     Py_VISIT(self->report);
@@ -761,6 +771,7 @@ static int Receiver_clear(Receiver *self) {
     Py_CLEAR(self->dtls);
     Py_CLEAR(self->allowed);
     Py_CLEAR(self->on_rtp);
+    Py_CLEAR(self->on_rtcp);
     Py_CLEAR(self->screen);
     Py_CLEAR(self->drop);
     Py_CLEAR(self->report);
@@ -800,6 +811,23 @@ static int address_allowed(Receiver *self, PyObject *addr) {
     if (PyDict_GET_SIZE(self->verdicts) > MAX_VERDICTS)      /* bounded: spoofed sources cannot grow it */
         PyDict_Clear(self->verdicts);
     return ok;
+}
+
+/* A callback's result; an Exception it raised goes to report (never let
+ * forwarding kill the socket callback). */
+static PyObject *reported(Receiver *self, PyObject *r) {
+    if (r != NULL || !PyErr_ExceptionMatches(PyExc_Exception))
+        return r;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL)
+        PyException_SetTraceback(value, tb);
+    r = PyObject_CallOneArg(self->report, value);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    return r;
 }
 
 static PyObject *Receiver_call(Receiver *self, PyObject *args, PyObject *kwds) {
@@ -850,22 +878,20 @@ static PyObject *Receiver_call(Receiver *self, PyObject *args, PyObject *kwds) {
                 return NULL;
             PyObject *r = PyObject_CallOneArg(self->on_rtp, plain);
             Py_DECREF(plain);
-            if (r == NULL) {     /* never let forwarding kill the socket callback */
-                if (!PyErr_ExceptionMatches(PyExc_Exception))
-                    return NULL;
-                PyObject *type, *value, *tb;
-                PyErr_Fetch(&type, &value, &tb);
-                PyErr_NormalizeException(&type, &value, &tb);
-                if (tb != NULL)
-                    PyException_SetTraceback(value, tb);
-                r = PyObject_CallOneArg(self->report, value);
-                Py_XDECREF(type);
-                Py_XDECREF(value);
-                Py_XDECREF(tb);
-            }
-            return r;
+            return reported(self, r);
         }
         Py_DECREF(session);
+    }
+    /* SRTCP (RTP version, byte 1 is 192-208), once DTLS gave the keys */
+    if (self->on_rtcp != Py_None && n > 12 && d[0] > 127 && d[0] < 192 && d[1] > 191 && d[1] < 209
+            && self->dtls != Py_None) {
+        PyObject *session = PyObject_GetAttr(self->dtls, str_rx_srtp);
+        if (session == NULL)
+            return NULL;
+        int keyed = session != Py_None;
+        Py_DECREF(session);
+        if (keyed)
+            return reported(self, PyObject_CallOneArg(self->on_rtcp, data));
     }
     PyObject *passed = PyObject_CallFunctionObjArgs(self->screen, data, addr, NULL);
     if (passed == NULL)
@@ -1292,6 +1318,545 @@ error:
     return NULL;
 }
 
+/* --- Intake and Demux: intake.py in C ------------------------------------------ */
+
+#define NACK_WINDOW 256         /* intake.NACK_WINDOW (a power of two: slot = seq & mask) */
+#define NACK_MAX_GAP 200
+#define NACK_ATTEMPTS 3
+#define NACK_RETRY_S 0.04
+#define CODEC_VP8 1             /* intake.Codec */
+#define CODEC_H264 2
+
+static int seq_newer(int a, int b) {
+    return a != b && ((a - b) & 0xFFFF) < 0x8000;
+}
+
+/* rtp._vp8_descriptor_end: -1 when the descriptor is cut short */
+static Py_ssize_t vp8_descriptor_end(const unsigned char *p, Py_ssize_t n) {
+    if (n == 0)
+        return -1;
+    Py_ssize_t i = 1;
+    if (p[0] & 0x80) {
+        if (n < 2)
+            return -1;
+        unsigned char x = p[1];
+        i = 2;
+        if (x & 0x80) {
+            if (n <= i)
+                return -1;
+            i += (p[i] & 0x80) ? 2 : 1;
+        }
+        if (x & 0x40)
+            i++;
+        if (x & 0x30)
+            i++;
+    }
+    return i < n ? i : -1;
+}
+
+static int vp8_keyframe_start(const unsigned char *p, Py_ssize_t n) {
+    if (n == 0 || !(p[0] & 0x10) || (p[0] & 0x07))
+        return 0;
+    Py_ssize_t i = vp8_descriptor_end(p, n);
+    return i >= 0 && (p[i] & 0x01) == 0;
+}
+
+static int vp8_payload_ok(const unsigned char *p, Py_ssize_t n) {
+    Py_ssize_t i = vp8_descriptor_end(p, n);
+    if (i < 0)
+        return 0;
+    if ((p[0] & 0x10) && !(p[0] & 0x07)) {
+        if (n < i + 3)
+            return 0;
+        if (!(p[i] & 0x01))
+            return n >= i + 10 && p[i + 3] == 0x9D && p[i + 4] == 0x01 && p[i + 5] == 0x2A;
+    }
+    return 1;
+}
+
+static int h264_payload_ok(const unsigned char *p, Py_ssize_t n) {
+    if (n == 0 || (p[0] & 0x80))
+        return 0;
+    int nal = p[0] & 0x1F;
+    if (nal == 0 || nal == 25 || nal == 26 || nal == 27 || nal == 29 || nal == 30 || nal == 31)
+        return 0;
+    if (nal == 28)
+        return n > 2;
+    if (nal == 24) {
+        Py_ssize_t i = 1;
+        while (i < n) {
+            if (i + 2 > n)
+                return 0;
+            Py_ssize_t size = ((Py_ssize_t)p[i] << 8) | p[i + 1];
+            if (size == 0 || i + 2 + size > n)
+                return 0;
+            i += 2 + size;
+        }
+    }
+    return 1;
+}
+
+static int h264_keyframe_start(const unsigned char *p, Py_ssize_t n) {
+    if (n == 0)
+        return 0;
+    int nal = p[0] & 0x1F;
+    if (nal == 5 || nal == 7)
+        return 1;
+    if (nal == 24) {
+        Py_ssize_t i = 1;
+        while (i + 2 < n) {
+            Py_ssize_t size = ((Py_ssize_t)p[i] << 8) | p[i + 1];
+            int unit = p[i + 2] & 0x1F;
+            if (unit == 5 || unit == 7)
+                return 1;
+            i += 2 + size;
+        }
+        return 0;
+    }
+    if (nal == 28 && n > 1)
+        return (p[1] & 0x80) && ((p[1] & 0x1F) == 5 || (p[1] & 0x1F) == 7);
+    return 0;
+}
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *owner;
+    PyObject *legs;                     /* tuple of compiled Legs */
+    int payload_type, rtx_payload_type; /* rtx -1: none */
+    int codec;
+    char paused;
+    char has_ssrc;
+    long long media_ssrc;
+    long long packets, keyframes, recovered, nacked;
+    char has_base;
+    int base_seq, max_seq;
+    long long cycles, received;
+    char has_highest;
+    int highest;
+    int missing_count;
+    double last_nack;
+    uint16_t miss_seq[NACK_WINDOW];
+    int8_t miss_attempts[NACK_WINDOW];  /* -1: empty slot */
+} Intake;
+
+static PyTypeObject IntakeType;
+
+static void intake_new_source(Intake *self) {
+    self->has_highest = 0;
+    memset(self->miss_attempts, -1, sizeof(self->miss_attempts));
+    self->missing_count = 0;
+    self->has_base = 0;
+    self->max_seq = 0;
+    self->cycles = self->received = 0;
+}
+
+static int Intake_init(Intake *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"owner", "payload_type", "rtx_payload_type", "codec", NULL};
+    PyObject *owner, *rtx;
+    int pt, codec;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OiOi", kwlist, &owner, &pt, &rtx, &codec))
+        return -1;
+    int rtx_pt = -1;
+    if (rtx != Py_None && (rtx_pt = (int)PyLong_AsLong(rtx)) == -1 && PyErr_Occurred())
+        return -1;
+    Py_XSETREF(self->owner, Py_NewRef(owner));
+    Py_XSETREF(self->legs, PyTuple_New(0));
+    if (self->legs == NULL)
+        return -1;
+    self->payload_type = pt;
+    self->rtx_payload_type = rtx_pt;
+    self->codec = codec;
+    self->paused = 0;
+    self->has_ssrc = 0;
+    self->packets = self->keyframes = self->recovered = self->nacked = 0;
+    self->last_nack = 0.0;
+    intake_new_source(self);
+    return 0;
+}
+
+static int Intake_traverse(Intake *self, visitproc visit, void *arg) {
+    Py_VISIT(self->owner);
+    Py_VISIT(self->legs);
+    return 0;
+}
+
+static int Intake_clear(Intake *self) {
+    Py_CLEAR(self->owner);
+    Py_CLEAR(self->legs);
+    return 0;
+}
+
+static void Intake_dealloc(Intake *self) {
+    PyObject_GC_UnTrack(self);
+    Intake_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int call_owner(Intake *self, PyObject *name, PyObject *arg) {
+    PyObject *r = arg == NULL ? PyObject_CallMethodNoArgs(self->owner, name)
+                              : PyObject_CallMethodOneArg(self->owner, name, arg);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
+/* intake.Intake._track_loss */
+static int track_loss(Intake *self, int seq, double now) {
+    if (!self->has_highest) {
+        self->has_highest = 1;
+        self->highest = seq;
+        return 0;
+    }
+    int highest = self->highest;
+    if (seq_newer(seq, highest)) {
+        int gap = (seq - highest) & 0xFFFF;
+        if (gap > 1 && gap <= NACK_MAX_GAP) {
+            for (int k = highest + 1; k < highest + gap; k++) {
+                int s = k & 0xFFFF, slot = s & (NACK_WINDOW - 1);
+                if (self->miss_attempts[slot] < 0)
+                    self->missing_count++;
+                self->miss_seq[slot] = (uint16_t)s;
+                self->miss_attempts[slot] = 0;
+            }
+        }
+        self->highest = highest = seq;
+    } else {
+        int slot = seq & (NACK_WINDOW - 1);
+        if (self->miss_attempts[slot] >= 0 && self->miss_seq[slot] == seq) {
+            self->miss_attempts[slot] = -1;
+            self->missing_count--;
+        }
+    }
+    if (!self->missing_count || now - self->last_nack < NACK_RETRY_S)
+        return 0;
+    self->last_nack = now;
+    PyObject *due = NULL;
+    for (int back = NACK_WINDOW - 1; back >= 0; back--) {     /* every slot once, oldest first */
+        int s = (highest - back) & 0xFFFF, slot = s & (NACK_WINDOW - 1);
+        if (self->miss_attempts[slot] < 0)
+            continue;
+        if (self->miss_seq[slot] != s || self->miss_attempts[slot] >= NACK_ATTEMPTS || back == 0
+                || back > NACK_MAX_GAP) {
+            self->miss_attempts[slot] = -1;
+            self->missing_count--;
+            continue;
+        }
+        self->miss_attempts[slot]++;
+        PyObject *item = PyLong_FromLong(s);
+        if (item == NULL || (due == NULL && (due = PyList_New(0)) == NULL) || PyList_Append(due, item) < 0) {
+            Py_XDECREF(item);
+            Py_XDECREF(due);
+            return -1;
+        }
+        Py_DECREF(item);
+    }
+    if (due == NULL)
+        return 0;
+    self->nacked += PyList_GET_SIZE(due);
+    int r = call_owner(self, str_on_nack, due);
+    Py_DECREF(due);
+    return r;
+}
+
+/* rtp.unwrap_rtx and a View of the result; NULL with no error: nothing to forward */
+static View *unwrap(Intake *self, View *v) {
+    Py_ssize_t plen = v->payload_end - v->payload_start, hlen = v->payload_start;
+    if (plen < 2)
+        return NULL;        /* padding-only probe */
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(v->data);
+    PyObject *data = PyBytes_FromStringAndSize(NULL, hlen + plen - 2);
+    if (data == NULL)
+        return NULL;
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(data);
+    out[0] = d[0] & ~0x20;
+    out[1] = (unsigned char)((v->marker << 7) | self->payload_type);
+    out[2] = d[hlen];
+    out[3] = d[hlen + 1];
+    memcpy(out + 4, d + 4, hlen - 4);
+    memcpy(out + hlen, d + hlen + 2, plen - 2);
+    View *nv = (View *)PyType_GenericNew(&ViewType, NULL, NULL);
+    if (nv == NULL || parse_view(nv, data) < 0) {
+        Py_DECREF(data);
+        Py_XDECREF(nv);
+        if (PyErr_ExceptionMatches(PyExc_ValueError))
+            PyErr_Clear();
+        return NULL;
+    }
+    Py_DECREF(data);
+    nv->ssrc = self->media_ssrc;
+    self->recovered++;
+    return nv;
+}
+
+/* intake.Intake.receive */
+static int intake_receive(Intake *self, View *view, double now) {
+    View *rtx = NULL;
+    int rc = -1;
+    if (view->payload_type != self->payload_type) {
+        if (view->payload_type != self->rtx_payload_type || !self->has_ssrc)
+            return 0;
+        rtx = unwrap(self, view);
+        if (rtx == NULL)
+            return PyErr_Occurred() ? -1 : 0;
+        view = rtx;
+    }
+    if (!self->has_ssrc || view->ssrc != self->media_ssrc) {
+        self->has_ssrc = 1;
+        self->media_ssrc = view->ssrc;
+        intake_new_source(self);
+        if (call_owner(self, str_on_new_source, NULL) < 0)
+            goto done;
+    }
+    if (track_loss(self, view->seq, now) < 0)
+        goto done;
+    self->received++;
+    if (!self->has_base) {
+        self->has_base = 1;
+        self->base_seq = self->max_seq = view->seq;
+    } else if (seq_newer(view->seq, self->max_seq)) {
+        if (view->seq < self->max_seq)
+            self->cycles += 1 << 16;
+        self->max_seq = view->seq;
+    }
+    if (self->codec == CODEC_VP8 || self->codec == CODEC_H264) {
+        const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(view->data) + view->payload_start;
+        Py_ssize_t n = view->payload_end - view->payload_start;
+        int vp8 = self->codec == CODEC_VP8;
+        if (n > 0 && !(vp8 ? vp8_payload_ok(p, n) : h264_payload_ok(p, n))) {
+            rc = call_owner(self, str_on_malformed, NULL);
+            goto done;
+        }
+        if (vp8 ? vp8_keyframe_start(p, n) : h264_keyframe_start(p, n)) {
+            view->keyframe_start = 1;
+            self->keyframes++;
+        }
+    }
+    self->packets++;
+    if (self->paused || PyTuple_GET_SIZE(self->legs) == 0) {
+        rc = 0;
+        goto done;
+    }
+    PyObject *args[2] = {(PyObject *)view, self->legs};
+    PyObject *verdicts = fanout(NULL, args, 2);
+    if (verdicts == NULL)
+        goto done;
+    rc = 0;
+    if (verdicts != Py_None) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(verdicts) && rc == 0; i++) {
+            PyObject *pair = PyList_GET_ITEM(verdicts, i);
+            PyObject *owner = PyObject_GetAttr(PyTuple_GET_ITEM(pair, 0), str_owner);
+            PyObject *r = owner == NULL ? NULL
+                : PyObject_CallMethodOneArg(owner, str_on_verdict, PyTuple_GET_ITEM(pair, 1));
+            Py_XDECREF(owner);
+            Py_XDECREF(r);
+            rc = r == NULL ? -1 : 0;
+        }
+    }
+    Py_DECREF(verdicts);
+done:
+    Py_XDECREF(rtx);
+    return rc;
+}
+
+static PyObject *Intake_receive(Intake *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyObject_TypeCheck(args[0], &ViewType)) {
+        PyErr_SetString(PyExc_TypeError, "receive(view: View, now: float)");
+        return NULL;
+    }
+    double now = PyFloat_AsDouble(args[1]);
+    if (now == -1.0 && PyErr_Occurred())
+        return NULL;
+    if (intake_receive(self, (View *)args[0], now) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Intake_get_legs(Intake *self, void *closure) {
+    return Py_NewRef(self->legs);
+}
+
+static int Intake_set_legs(Intake *self, PyObject *value, void *closure) {
+    if (value == NULL || !PyTuple_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "legs must be a tuple");
+        return -1;
+    }
+    Py_SETREF(self->legs, Py_NewRef(value));
+    return 0;
+}
+
+static PyObject *Intake_get_media_ssrc(Intake *self, void *closure) {
+    if (!self->has_ssrc)
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong(self->media_ssrc);
+}
+
+static PyObject *Intake_get_base_seq(Intake *self, void *closure) {
+    if (!self->has_base)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(self->base_seq);
+}
+
+static PyObject *Intake_get_rtx_payload_type(Intake *self, void *closure) {
+    if (self->rtx_payload_type < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(self->rtx_payload_type);
+}
+
+static PyMemberDef Intake_members[] = {
+    {"owner", T_OBJECT, offsetof(Intake, owner), READONLY, NULL},
+    {"payload_type", T_INT, offsetof(Intake, payload_type), READONLY, NULL},
+    {"codec", T_INT, offsetof(Intake, codec), READONLY, NULL},
+    {"paused", T_BOOL, offsetof(Intake, paused), 0, NULL},
+    {"packets", T_LONGLONG, offsetof(Intake, packets), READONLY, NULL},
+    {"keyframes", T_LONGLONG, offsetof(Intake, keyframes), READONLY, NULL},
+    {"recovered", T_LONGLONG, offsetof(Intake, recovered), READONLY, NULL},
+    {"nacked", T_LONGLONG, offsetof(Intake, nacked), READONLY, NULL},
+    {"max_seq", T_INT, offsetof(Intake, max_seq), READONLY, NULL},
+    {"cycles", T_LONGLONG, offsetof(Intake, cycles), READONLY, NULL},
+    {"received", T_LONGLONG, offsetof(Intake, received), READONLY, NULL},
+    {NULL}
+};
+
+static PyGetSetDef Intake_getset[] = {
+    {"legs", (getter)Intake_get_legs, (setter)Intake_set_legs, NULL, NULL},
+    {"media_ssrc", (getter)Intake_get_media_ssrc, NULL, NULL, NULL},
+    {"base_seq", (getter)Intake_get_base_seq, NULL, NULL, NULL},
+    {"rtx_payload_type", (getter)Intake_get_rtx_payload_type, NULL, NULL, NULL},
+    {NULL}
+};
+
+static PyMethodDef Intake_methods[] = {
+    {"receive", (PyCFunction)(void (*)(void))Intake_receive, METH_FASTCALL,
+     "receive(view, now): forward one plain RTP packet of this track."},
+    {NULL}
+};
+
+static PyTypeObject IntakeType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vidzzle_media.sfu._fastpath.Intake",
+    .tp_doc = "One incoming track's per-packet state (compiled; see intake.Intake).",
+    .tp_basicsize = sizeof(Intake),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Intake_init,
+    .tp_dealloc = (destructor)Intake_dealloc,
+    .tp_traverse = (traverseproc)Intake_traverse,
+    .tp_clear = (inquiry)Intake_clear,
+    .tp_members = Intake_members,
+    .tp_getset = Intake_getset,
+    .tp_methods = Intake_methods,
+};
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *by_pt;        /* payload type -> Intake */
+    PyObject *drop;
+    char has_last;
+    double last_media_at;
+} Demux;
+
+static int Demux_init(Demux *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"drop", NULL};
+    PyObject *drop;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O", kwlist, &drop))
+        return -1;
+    Py_XSETREF(self->drop, Py_NewRef(drop));
+    Py_XSETREF(self->by_pt, PyDict_New());
+    self->has_last = 0;
+    return self->by_pt == NULL ? -1 : 0;
+}
+
+static int Demux_traverse(Demux *self, visitproc visit, void *arg) {
+    Py_VISIT(self->by_pt);
+    Py_VISIT(self->drop);
+    return 0;
+}
+
+static int Demux_clear(Demux *self) {
+    Py_CLEAR(self->by_pt);
+    Py_CLEAR(self->drop);
+    return 0;
+}
+
+static void Demux_dealloc(Demux *self) {
+    PyObject_GC_UnTrack(self);
+    Demux_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* intake.Demux.__call__ */
+static PyObject *Demux_call(Demux *self, PyObject *args, PyObject *kwds) {
+    PyObject *data;
+    if (!PyArg_ParseTuple(args, "O", &data))
+        return NULL;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);     /* time.monotonic()'s clock */
+    double now = (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+    self->has_last = 1;
+    self->last_media_at = now;
+    View *view = (View *)PyType_GenericNew(&ViewType, NULL, NULL);
+    if (view == NULL)
+        return NULL;
+    if (parse_view(view, data) < 0) {
+        Py_DECREF(view);
+        if (!PyErr_ExceptionMatches(PyExc_ValueError))
+            return NULL;
+        PyErr_Clear();      /* authenticated, but malformed: never forwarded */
+        return PyObject_CallOneArg(self->drop, str_malformed_rtp);
+    }
+    PyObject *key = PyLong_FromLong(view->payload_type);
+    PyObject *intake = key == NULL ? NULL : PyDict_GetItemWithError(self->by_pt, key);
+    Py_XDECREF(key);
+    int rc = 0;
+    if (intake == NULL) {
+        rc = PyErr_Occurred() ? -1 : 0;
+    } else if (Py_IS_TYPE(intake, &IntakeType)) {
+        Py_INCREF(intake);
+        rc = intake_receive((Intake *)intake, view, now);
+        Py_DECREF(intake);
+    } else {
+        PyObject *r = PyObject_CallMethod(intake, "receive", "Od", (PyObject *)view, now);
+        Py_XDECREF(r);
+        rc = r == NULL ? -1 : 0;
+    }
+    Py_DECREF(view);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Demux_get_last(Demux *self, void *closure) {
+    if (!self->has_last)
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(self->last_media_at);
+}
+
+static PyMemberDef Demux_members[] = {
+    {"by_pt", T_OBJECT, offsetof(Demux, by_pt), READONLY, "payload type (main and RTX) -> the track's Intake"},
+    {"drop", T_OBJECT, offsetof(Demux, drop), READONLY, NULL},
+    {NULL}
+};
+
+static PyGetSetDef Demux_getset[] = {
+    {"last_media_at", (getter)Demux_get_last, NULL, "monotonic time of the last authentic packet", NULL},
+    {NULL}
+};
+
+static PyTypeObject DemuxType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vidzzle_media.sfu._fastpath.Demux",
+    .tp_doc = "A participant's incoming plain RTP to its tracks (compiled; see intake.Demux).",
+    .tp_basicsize = sizeof(Demux),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Demux_init,
+    .tp_dealloc = (destructor)Demux_dealloc,
+    .tp_traverse = (traverseproc)Demux_traverse,
+    .tp_clear = (inquiry)Demux_clear,
+    .tp_call = (ternaryfunc)Demux_call,
+    .tp_members = Demux_members,
+    .tp_getset = Demux_getset,
+};
+
 static PyObject *set_protect(PyObject *module, PyObject *arg) {
     void *p = PyLong_AsVoidPtr(arg);
     if (p == NULL) {
@@ -1346,6 +1911,12 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
     INTERN(str_keyframe_start, "keyframe_start");
     INTERN(str_rx_srtp, "_rx_srtp");
     INTERN(str_unauthenticated, "unauthenticated_rtp");
+    INTERN(str_owner, "owner");
+    INTERN(str_on_verdict, "on_verdict");
+    INTERN(str_on_new_source, "_on_new_source");
+    INTERN(str_on_nack, "_on_nack");
+    INTERN(str_on_malformed, "_on_malformed");
+    INTERN(str_malformed_rtp, "malformed_rtp");
     if ((int_one = PyLong_FromLong(1)) == NULL)
         return NULL;
     PyObject *random = PyImport_ImportModule("random");
@@ -1355,7 +1926,8 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
     Py_DECREF(random);
     if (randint == NULL)
         return NULL;
-    if (PyType_Ready(&LegType) < 0 || PyType_Ready(&ViewType) < 0 || PyType_Ready(&ReceiverType) < 0)
+    if (PyType_Ready(&LegType) < 0 || PyType_Ready(&ViewType) < 0 || PyType_Ready(&ReceiverType) < 0 ||
+            PyType_Ready(&IntakeType) < 0 || PyType_Ready(&DemuxType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL)
@@ -1363,6 +1935,8 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
     if (PyModule_AddObjectRef(m, "Leg", (PyObject *)&LegType) < 0 ||
         PyModule_AddObjectRef(m, "View", (PyObject *)&ViewType) < 0 ||
         PyModule_AddObjectRef(m, "Receiver", (PyObject *)&ReceiverType) < 0 ||
+        PyModule_AddObjectRef(m, "Intake", (PyObject *)&IntakeType) < 0 ||
+        PyModule_AddObjectRef(m, "Demux", (PyObject *)&DemuxType) < 0 ||
         PyModule_AddIntConstant(m, "HISTORY_SIZE", HISTORY_SIZE) < 0 ||
         PyModule_AddIntConstant(m, "MAX_PLAIN", MAX_PLAIN) < 0) {
         Py_DECREF(m);

@@ -34,7 +34,7 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, rtcrtpreceiv
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as _DtlsState
-from aiortc.rtp import RtcpPacket
+from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPacket, RtcpPsfbPacket, RtcpRtpfbPacket
 
 try:  # libsrtp called directly on the forward path (see SendPath); optional
     from pylibsrtp._binding import ffi as _srtp_ffi
@@ -70,6 +70,8 @@ HOOKED_ATTRIBUTES: list[tuple[Any, str]] = [
     (RTCDtlsTransport, "_rx_srtp"),
     (RTCDtlsTransport, "_tx_srtp"),
     (RTCDtlsTransport, "_handle_rtcp_data"),
+    (RTCDtlsTransport, "_rtp_router"),       # instance attribute, checked on instances
+    (RTCRtpSender, "_handle_rtcp_packet"),
     (RTCDtlsTransport, "_send_rtp"),
     (RTCRtpSender, "_run_rtp"),
     (RTCRtpSender, "_run_rtcp"),
@@ -279,6 +281,7 @@ def install_receive_hook(
     pc: RTCPeerConnection,
     allowed: Callable[[str], bool],
     on_rtp: Callable[[bytes], None] | None,
+    inline_rtcp: bool = False,
 ) -> None:
     """Wrap ``datagram_received`` of every ICE socket of ``pc`` (idempotent).
 
@@ -287,7 +290,10 @@ def install_receive_hook(
     - with ``on_rtp``, SRTP (not SRTCP) is unprotected with the DTLS
       transport's ``_rx_srtp`` and handed to ``on_rtp`` synchronously, so it
       never reaches aiortc's jitter buffer or decoder;
-    - everything else (STUN, DTLS, SRTCP) goes on to aioice/aiortc unchanged;
+    - with ``inline_rtcp``, SRTCP is handled right there too
+      (:class:`InlineRtcp`: the receivers' NACK, PLI and FIR reach the
+      idled senders' hooks without aioice's queue and aiortc's tasks);
+    - everything else (STUN, DTLS, SRTCP otherwise) goes on to aioice/aiortc unchanged;
     - the socket's read size drops from asyncio's 256 KiB per datagram to
       ``DATAGRAM_READ_SIZE`` (DESIGN.md: receiving got ~3.7x faster).
     - with ``on_rtp``, aiortc starts no decoder thread for the PC's tracks
@@ -308,8 +314,57 @@ def install_receive_hook(
             transport = getattr(protocol, "transport", None)
             if transport is not None and hasattr(transport, "max_size"):
                 transport.max_size = DATAGRAM_READ_SIZE
+            on_rtcp = InlineRtcp(dtls) if inline_rtcp and dtls is not None else None
             protocol.datagram_received = receiver_factory(  # type: ignore[assignment]
-                protocol.datagram_received, dtls, allowed, on_rtp)
+                protocol.datagram_received, dtls, allowed, on_rtp, on_rtcp)
+
+
+class InlineRtcp:
+    """SRTCP from a PC's remote side, handled in the socket callback (an ICE socket's ``on_rtcp``).
+
+    aiortc's path for an RTCP packet is aioice's queue, the ICE transport's
+    receive task, the DTLS transport's and then one ``await`` per packet and
+    recipient. For the subscribe PC (the receivers' RR, REMB, NACK and PLI:
+    a few per receiver and second, more on loss) that was a fixed cost per
+    participant. Here: unprotect (libsrtp), parse (aiortc's parser), route
+    by ssrc (aiortc's router) and call the idled senders' hooks directly,
+    as ``RTCRtpSender._handle_rtcp_packet`` would: NACK -> ``on_nack`` per
+    sequence number, PLI/FIR -> ``on_keyframe``. Reports and REMB have
+    nothing to act on (no encoder; the remote-inbound stats of aiortc's
+    senders are not used). A recipient that is not an idled sender gets
+    its packet the aiortc way, as a task.
+    """
+
+    __slots__ = ("dtls", "_tasks")
+
+    def __init__(self, dtls: RTCDtlsTransport) -> None:
+        self.dtls = dtls
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __call__(self, data: bytes) -> None:
+        try:
+            plain = self.dtls._rx_srtp.unprotect_rtcp(data)
+        except (pylibsrtp.Error, ValueError):
+            drop("unauthenticated_rtcp")
+            return
+        try:
+            packets = RtcpPacket.parse(plain)
+        except ValueError:
+            drop("malformed_rtcp")
+            return
+        router = self.dtls._rtp_router
+        for packet in packets:
+            for recipient in router.route_rtcp(packet):
+                hooks = getattr(recipient, "_vidzzle_hooks", None)
+                if hooks is None:
+                    task = asyncio.ensure_future(recipient._handle_rtcp_packet(packet))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+                    for seq in packet.lost:
+                        hooks.on_nack(seq)
+                elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+                    hooks.on_keyframe()
 
 
 #: frame queues of remote tracks whose RTP the receive hook takes
@@ -445,7 +500,8 @@ def screen(data: bytes, addr: tuple[Any, ...]) -> bool:
 
 
 def _make_receiver(original: Any, dtls: Any, allowed: Callable[[str], bool],
-                   on_rtp: Callable[[bytes], None] | None) -> Callable[[bytes, tuple[Any, ...]], None]:
+                   on_rtp: Callable[[bytes], None] | None,
+                   on_rtcp: Callable[[bytes], None] | None = None) -> Callable[[bytes, tuple[Any, ...]], None]:
     verdicts: dict[str, bool] = {}
     unprotect: _Unprotect | None = None
 
@@ -474,6 +530,14 @@ def _make_receiver(original: Any, dtls: Any, allowed: Callable[[str], bool],
                 except Exception as exc:  # never let forwarding kill the socket callback
                     report_forwarding_failure(exc)
                 return
+        # SRTCP (RFC 5761: RTP version, byte 1 is 192-208), once DTLS gave the keys
+        if on_rtcp is not None and len(data) > 12 and 127 < data[0] < 192 and 191 < data[1] < 209 \
+                and dtls is not None and dtls._rx_srtp is not None:
+            try:
+                on_rtcp(data)
+            except Exception as exc:
+                report_forwarding_failure(exc)
+            return
         if screen(data, addr):     # everything else: STUN, DTLS, SRTCP, or junk
             original(data, addr)
 
@@ -850,7 +914,7 @@ def check_hooks() -> list[str]:
     missing = []
     for owner, name in HOOKED_ATTRIBUTES:
         if name in ("_protocols", "_nominated", "_queue", "_rx_srtp", "_tx_srtp", "_ssrc", "_rtx_ssrc", "_stream_id",
-                    "_state", "_srtp", "_cdata", "_buffer"):
+                    "_state", "_srtp", "_cdata", "_buffer", "_rtp_router"):
             continue  # instance attributes: checked on live objects by the test
         if not hasattr(owner, name):
             missing.append(f"{getattr(owner, '__name__', owner)}.{name}")

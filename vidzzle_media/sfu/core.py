@@ -2,7 +2,8 @@
 
 Both implement the same pieces: a ``Leg`` per receiving leg and
 ``fanout(view, legs)`` (:mod:`.leg`), the parsed packet ``View``
-(:class:`.rtp.RtpView`) and an ICE socket's receive hook
+(:class:`.rtp.RtpView`), a track's ``Intake`` and a participant's
+``Demux`` (:mod:`.intake`) and an ICE socket's receive hook
 (``aiortc_glue._make_receiver``). The choice is process wide and made once by the
 composition root (setting ``media.core``) before any call starts; legs
 made before a switch keep their implementation.
@@ -16,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from . import aiortc_glue
+from . import intake as reference_intake
 from . import leg as reference
 from .rtp import RtpView
 
@@ -44,13 +46,16 @@ View: Any = RtpView
 #: ``fanout(view, legs)`` of the core in use: forwards ``view`` on ``legs``
 #: and returns the (leg, verdict) pairs to act on, or None
 fanout: Callable[[RtpView, tuple[Any, ...]], list[tuple[Any, int]] | None] = reference.fanout
+#: a track's per-packet intake and a participant's demultiplexer (see :mod:`.intake`)
+Intake: Any = reference_intake.Intake
+Demux: Any = reference_intake.Demux
 active = MediaCore.PYTHON
 
 
 def select(choice: MediaCore) -> MediaCore:
     """Use ``choice`` from now on; the compiled core falls back to the
     reference (with a warning) when it is not available. Returns the one in use."""
-    global Leg, View, fanout, active
+    global Leg, View, fanout, Intake, Demux, active
     if choice is MediaCore.COMPILED and not compiled_available():
         log.warning("media: the compiled forwarding core is not built; using the Python reference core "
                     "(reinstall with a C compiler to get it)")
@@ -60,18 +65,20 @@ def select(choice: MediaCore) -> MediaCore:
         _fastpath.set_protect(aiortc_glue.srtp_function_address("srtp_protect"))
         _fastpath.set_unprotect(aiortc_glue.srtp_function_address("srtp_unprotect"))
         Leg, View, fanout = _fastpath.Leg, _fastpath.View, _fastpath.fanout
+        Intake, Demux = _fastpath.Intake, _fastpath.Demux
         aiortc_glue.receiver_factory = compiled_receiver
     else:
         Leg, View, fanout = reference.Leg, RtpView, reference.fanout
+        Intake, Demux = reference_intake.Intake, reference_intake.Demux
         aiortc_glue.receiver_factory = aiortc_glue._make_receiver
     active = choice
     return choice
 
 
 def compiled_receiver(original: Any, dtls: Any, allowed: Callable[[str], bool],
-                      on_rtp: Callable[[bytes], None] | None) -> Any:
+                      on_rtp: Callable[[bytes], None] | None, on_rtcp: Callable[[bytes], None] | None = None) -> Any:
     """An ICE socket's ``datagram_received`` of the compiled core (the twin of
     ``aiortc_glue._make_receiver``)."""
     assert _fastpath is not None
-    return _fastpath.Receiver(original, dtls, allowed, on_rtp, aiortc_glue.screen, aiortc_glue.drop,
+    return _fastpath.Receiver(original, dtls, allowed, on_rtp, on_rtcp, aiortc_glue.screen, aiortc_glue.drop,
                               aiortc_glue.report_forwarding_failure, aiortc_glue.srtp_session_pointer)

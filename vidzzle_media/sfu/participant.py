@@ -17,6 +17,7 @@ from pyee.asyncio import AsyncIOEventEmitter
 from . import aiortc_glue, core
 from .codec import CodecInfo, codec_from_sdp_media
 from .consumer import Consumer
+from .intake import Demux
 from .producer import Producer
 
 if TYPE_CHECKING:
@@ -187,8 +188,6 @@ class Participant(AsyncIOEventEmitter):
         self.video_codec = video_codec.upper()
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
-        #: time.monotonic() of the last media packet from this participant (None: none yet)
-        self.last_media_at: float | None = None
         self.muted: dict[str, bool] = {"audio": False, "video": False}
         self.closed = False
         #: new, connecting, connected, failed or closed (see ``_update_state``)
@@ -197,7 +196,8 @@ class Participant(AsyncIOEventEmitter):
         self._publish_pc: RTCPeerConnection | None = None
         self._subscribe_pc = self._new_pc("subscribe")
         self._by_mid: dict[str, Producer] = {}
-        self._by_pt: dict[int, Producer] = {}
+        #: the receive hook's ``on_rtp``: plain RTP to the producers' intakes by payload type
+        self._demux: Demux = core.Demux(lambda reason: aiortc_glue.drop(reason))
         self._needs_negotiation = False
         self._negotiation: asyncio.Task[None] | None = None
         self._answer: asyncio.Future[str] | None = None
@@ -277,7 +277,7 @@ class Participant(AsyncIOEventEmitter):
                 await pc.setLocalDescription(await pc.createAnswer())
             except Exception as exc:
                 raise NegotiationError(f"offer rejected: {exc!r}") from exc
-            aiortc_glue.install_receive_hook(pc, self._ice.allowed_source, self._on_rtp)
+            aiortc_glue.install_receive_hook(pc, self._ice.allowed_source, self._demux)
             aiortc_glue.install_rtcp_observer(pc, self._on_rtcp)
             self._add_producers(pc)
             if self._feedback is None:
@@ -294,8 +294,9 @@ class Participant(AsyncIOEventEmitter):
             if mid in self._by_mid:
                 if not receiving:  # the client stopped sending this track
                     producer = self._by_mid.pop(mid)
-                    for pt in [pt for pt, p in self._by_pt.items() if p is producer]:
-                        del self._by_pt[pt]
+                    by_pt = self._demux.by_pt
+                    for pt in [pt for pt, intake in by_pt.items() if intake is producer.intake]:
+                        del by_pt[pt]
                     producer.close()
                 continue
             if not receiving:
@@ -309,22 +310,16 @@ class Participant(AsyncIOEventEmitter):
             producer.app_data["receiver"] = transceiver.receiver
             self._by_mid[mid] = producer
             self.producers[producer.id] = producer
-            self._by_pt[codec.payload_type] = producer
+            self._demux.by_pt[codec.payload_type] = producer.intake
             if codec.rtx_payload_type is not None:
-                self._by_pt[codec.rtx_payload_type] = producer
+                self._demux.by_pt[codec.rtx_payload_type] = producer.intake
             producer.once("close", lambda p=producer: self.producers.pop(p.id, None))
             self.emit("producer", producer)
 
-    def _on_rtp(self, data: bytes) -> None:
-        self.last_media_at = time.monotonic()
-        try:
-            view = core.View(data)
-        except ValueError:      # authenticated, but malformed: never forwarded
-            aiortc_glue.drop("malformed_rtp")
-            return
-        producer = self._by_pt.get(view.payload_type)
-        if producer is not None:
-            producer.receive(view)
+    @property
+    def last_media_at(self) -> float | None:
+        """time.monotonic() of the last media packet from this participant (None: none yet)."""
+        return self._demux.last_media_at
 
     def receiving(self, within_s: float = 1.0) -> bool | None:
         """Whether this participant's media reached the server within the
@@ -355,7 +350,7 @@ class Participant(AsyncIOEventEmitter):
             for producer in list(self.producers.values()):
                 if producer.media_ssrc is None:
                     continue
-                report = producer.reception.report(producer.media_ssrc)
+                report = producer.reception.report(producer.media_ssrc, producer.intake)
                 if report is not None:
                     reports.append(report)
                 if producer.kind == "video":
@@ -457,7 +452,7 @@ class Participant(AsyncIOEventEmitter):
                 if not self.closed:
                     log.exception("%r: subscribe offer failed", self)
                 return
-            aiortc_glue.install_receive_hook(pc, self._ice.allowed_source, None)
+            aiortc_glue.install_receive_hook(pc, self._ice.allowed_source, None, inline_rtcp=True)
             self._answer = asyncio.get_running_loop().create_future()
             self.emit("subscribe_offer", self._ice.announce(pc.localDescription.sdp), self.tracks())
             try:
