@@ -131,6 +131,7 @@ class RxStats:
         self.dropped = 0  # by the loss shim
         self.frames = 0  # complete video frames out of aiortc's jitter buffer
         self.gaps = 0  # frames missing between consecutive frames (RTP timestamps)
+        self.gap_events: list[dict] = []  # the first few jumps, to find what caused them
         self.keyframes = 0
         self.audio_frames = 0
         self.first_frame_at: float | None = None
@@ -148,6 +149,10 @@ class RxStats:
             steps = round((timestamp - self._last_ts) / TS_STEP)
             if steps > 1:
                 self.gaps += steps - 1
+                if len(self.gap_events) < 5:
+                    self.gap_events.append({"at": time.strftime("%H:%M:%S"), "receiver": self.name,
+                                            "missing": steps - 1, "from_ts": self._last_ts, "to_ts": timestamp,
+                                            "after_frames": self.frames, "keyframe": bool(data and not data[0] & 1)})
         self._last_ts = timestamp
         self.frames += 1
         if data and not data[0] & 1:

@@ -28,10 +28,11 @@ What runs, all on loopback:
   a short pause, and the next call.
 
 Every ``--sample-s`` it records the server's RSS, open fds, asyncio tasks,
-rooms, participants and outbox depth (``/metrics``), the server's and this
+rooms, participants, outbox depth and retransmitted packets (``/metrics``), the server's and this
 client process's CPU since the last sample, plus calls done, mails,
 webhooks and frame gaps so far (camera tracks; RTP timestamps of counted
-frames, ``bench/_clients.py``). At the end it waits for the last rooms to
+frames, ``bench/_clients.py``; the first few jumps are listed, with the
+receiver, the timestamps and the time). At the end it waits for the last rooms to
 close and the outbox to drain and compares fds and tasks with the baseline
 taken before the first call. Reported: RSS growth per minute after warm-up
 (least squares over the samples after the first ``--warmup-min``), frame
@@ -220,6 +221,10 @@ class Totals:
     def frames(self) -> int:
         return sum(s.frames for s in self.receivers)
 
+    @property
+    def gap_events(self) -> list[dict]:
+        return [e for s in self.receivers for e in s.gap_events][:20]
+
 
 def make_peer_class(frames: list[bytes], totals: Totals):
     import _clients as cl
@@ -372,7 +377,8 @@ def read_metrics(base: str) -> dict[str, float]:
     for name, key in (("process_resident_memory_bytes", "rss_mb"), ("process_open_fds", "fds"),
                       ("process_cpu_seconds_total", "cpu_s"),
                       ("vidzzle_asyncio_tasks", "tasks"), ("vidzzle_rooms", "rooms"),
-                      ("vidzzle_participants", "participants")):
+                      ("vidzzle_participants", "participants"),
+                      ("vidzzle_retransmitted_packets_total", "retransmits")):
         match = re.search(rf"^{name} (\S+)$", text, flags=re.M)
         if match is None:
             raise RuntimeError(f"no {name} in /metrics")
@@ -406,7 +412,7 @@ def log_findings(path: Path) -> dict:
 def totals_json(totals: Totals) -> dict:
     return {"calls_done": totals.calls_done, "calls_rung": totals.calls_rung,
             "calls_accepted": totals.calls_accepted, "failures": totals.failures, "gaps": totals.gaps,
-            "frames": totals.frames, "cpu_s": time.process_time()}
+            "gap_events": totals.gap_events, "frames": totals.frames, "cpu_s": time.process_time()}
 
 
 async def client_main(args: argparse.Namespace) -> None:
@@ -500,10 +506,11 @@ class Clients:
 
     def total(self) -> dict:
         out: dict = {"calls_done": 0, "calls_rung": 0, "calls_accepted": 0, "gaps": 0, "frames": 0, "cpu_s": 0.0,
-                     "failures": {}}
+                     "failures": {}, "gap_events": []}
         for s in self.latest:
             for key in ("calls_done", "calls_rung", "calls_accepted", "gaps", "frames", "cpu_s"):
                 out[key] += s.get(key, 0)
+            out["gap_events"] += s.get("gap_events", [])
             for reason, count in s.get("failures", {}).items():
                 out["failures"][reason] = out["failures"].get(reason, 0) + count
         return out
@@ -544,6 +551,7 @@ async def soak(args: argparse.Namespace) -> dict:
         end = t0 + args.minutes * 60
         next_sample = t0
         last = (t0, 0.0, baseline["cpu_s"])
+        reported_gaps: list[dict] = []
         while time.monotonic() < end:
             clients.check()
             if time.monotonic() >= next_sample:
@@ -556,6 +564,9 @@ async def soak(args: argparse.Namespace) -> dict:
                           "calls_done": c["calls_done"], "mails": len(sinks.mails),
                           "webhooks": sinks.hooks["start"] + sinks.hooks["end"], "gaps": c["gaps"],
                           "frames": c["frames"], "failures": sum(c["failures"].values())}
+                if c["gap_events"] and c["gap_events"] != reported_gaps:
+                    print(json.dumps({"gap_events": c["gap_events"]}), flush=True)
+                    reported_gaps = c["gap_events"]
                 last = (now, c["cpu_s"], m["cpu_s"])
                 samples.append(sample)
                 print(json.dumps(sample), flush=True)

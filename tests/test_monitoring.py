@@ -56,6 +56,7 @@ async def test_metrics_count_rooms_participants_and_forwarded_packets(client):
         live = sample(text, "vidzzle_forwarded_packets_total")
         assert dict(aiortc_glue.DROPPED) == dropped         # real media is never taken for garbage
         assert live > before + 10 and sample(text, "vidzzle_forwarded_bytes_total") > 1000
+        assert sample(text, "vidzzle_retransmitted_packets_total") >= 0
         await b.send({"type": "leave"})
         await b.expect("left")
         await directory.close_room(room_id, "ended")

@@ -56,6 +56,8 @@ async def gather(app: web.Application) -> list:
     counter("vidzzle_forwarded_packets", "RTP packets forwarded to receivers (including retransmissions).",
             rooms.packets)
     counter("vidzzle_forwarded_bytes", "RTP payload bytes forwarded to receivers.", rooms.bytes)
+    counter("vidzzle_retransmitted_packets", "RTP packets sent again in answer to receivers' NACKs (downstream loss).",
+            rooms.retransmits)
 
     calls = GaugeMetricFamily("vidzzle_calls", "Call records by state.", labels=["state"])
     by_state = await store_metrics.calls_by_state(db)

@@ -38,6 +38,9 @@ async def test_two_participants_exchange_audio_and_video(ice, media_core):
         # no decoder or encoder on the forwarding path, not even an idle decoder thread
         receivers = [producer.app_data["receiver"] for p in (pa, pb) for producer in p.producers.values()]
         await wait_for(lambda: not any(aiortc_glue.receiver_decoder_running(r) for r in receivers))
+        # nor an RTCP loop with nothing to report: the idle one waits to be stopped
+        assert all(aiortc_glue.receiver_rtcp_idle(r) and r._RTCRtpReceiver__rtcp_started.is_set()
+                   and not r._RTCRtpReceiver__rtcp_task.done() for r in receivers)
         assert all(aiortc_glue.receiver_decoder_running(t.receiver)            # the clients' own do decode
                    for t in a.subscribe_pc.getTransceivers() if t.receiver.track.kind == "video")
         for p in (pa, pb):
@@ -118,6 +121,22 @@ async def test_receiver_rtcp_is_handled_in_the_socket_callback(ice, media_core):
         await aiortc_glue.send_rtcp(receiver.transport, bytes(nack))
         await wait_for(lambda: consumer.retransmits >= answered + 2, timeout=1.0)
         assert aiortc_path == []
+
+        # the receiver's reports give the round-trip time; a NACK repeated
+        # within it is not answered again, one after it is
+        await wait_for(lambda: consumer.rtt is not None, timeout=5.0)
+        assert 0 <= consumer.rtt < 0.5
+        consumer.rtt = 0.3      # as over a long path: wide enough to see both sides of it
+        seq = (consumer.leg.max_seq - 2) & 0xFFFF
+        nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1234, media_ssrc=media_ssrc, lost=[seq])
+        answered, repeated = consumer.retransmits, consumer.nacks_repeated
+        await aiortc_glue.send_rtcp(receiver.transport, bytes(nack) + bytes(nack))
+        await wait_for(lambda: consumer.nacks_repeated == repeated + 1, timeout=1.0)
+        assert consumer.retransmits == answered + 1
+        await asyncio.sleep(0.35)
+        await aiortc_glue.send_rtcp(receiver.transport, bytes(nack))
+        await wait_for(lambda: consumer.retransmits == answered + 2, timeout=1.0)
+        assert consumer.nacks_repeated == repeated + 1 and aiortc_path == []
     finally:
         await room.close()
         await a.close()

@@ -47,6 +47,8 @@ async def test_instance_level_hooks_exist(ice):
             assert isinstance(t.sender._stream_id, str)
             assert t.sender._RTCRtpSender__rtp_started is not None
             assert t.receiver._RTCRtpReceiver__jitter_buffer is not None
+            assert t.receiver._RTCRtpReceiver__rtcp_started.is_set()
+            assert t.receiver._RTCRtpReceiver__rtcp_exited is not None
     finally:
         await room.close()
         await a.close()

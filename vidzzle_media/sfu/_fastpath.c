@@ -1635,8 +1635,10 @@ static int intake_receive(Intake *self, View *view, double now) {
         rc = 0;
         goto done;
     }
-    PyObject *args[2] = {(PyObject *)view, self->legs};
+    PyObject *legs = Py_NewRef(self->legs);     /* a callback may set new legs meanwhile */
+    PyObject *args[2] = {(PyObject *)view, legs};
     PyObject *verdicts = fanout(NULL, args, 2);
+    Py_DECREF(legs);
     if (verdicts == NULL)
         goto done;
     rc = 0;

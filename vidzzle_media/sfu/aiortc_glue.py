@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
+import functools
 import ipaddress
 import logging
 import queue
@@ -34,7 +35,16 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, rtcrtpreceiv
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as _DtlsState
-from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPacket, RtcpPsfbPacket, RtcpRtpfbPacket
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+)
 
 try:  # libsrtp called directly on the forward path (see SendPath); optional
     from pylibsrtp._binding import ffi as _srtp_ffi
@@ -80,6 +90,7 @@ HOOKED_ATTRIBUTES: list[tuple[Any, str]] = [
     (RTCRtpSender, "_ssrc"),
     (RTCRtpSender, "_rtx_ssrc"),
     (RTCRtpSender, "_stream_id"),
+    (RTCRtpReceiver, "_run_rtcp"),
     (RTCRtpReceiver, "_send_rtcp_pli"),
     (rtcrtpreceiver, "decoder_worker"),
     (RTCRtpReceiver, "_send_rtcp_nack"),
@@ -296,13 +307,13 @@ def install_receive_hook(
     - everything else (STUN, DTLS, SRTCP otherwise) goes on to aioice/aiortc unchanged;
     - the socket's read size drops from asyncio's 256 KiB per datagram to
       ``DATAGRAM_READ_SIZE`` (DESIGN.md: receiving got ~3.7x faster).
-    - with ``on_rtp``, aiortc starts no decoder thread for the PC's tracks
-      (``_skip_decoders``): no frame ever reaches it.
+    - with ``on_rtp``, aiortc starts no decoder thread and no RTCP loop for
+      the PC's tracks (``_idle_receivers``): no packet ever reaches them.
     Call again after each ``setLocalDescription``: gathering adds sockets
     (and renegotiation tracks).
     """
     if on_rtp is not None:
-        _skip_decoders(pc)
+        _idle_receivers(pc)
     dtls_list = dtls_transports(pc)
     for conn in _ice_connections(pc):
         _bound_ice_backlog(conn)
@@ -329,10 +340,10 @@ class InlineRtcp:
     participant. Here: unprotect (libsrtp), parse (aiortc's parser), route
     by ssrc (aiortc's router) and call the idled senders' hooks directly,
     as ``RTCRtpSender._handle_rtcp_packet`` would: NACK -> ``on_nack`` per
-    sequence number, PLI/FIR -> ``on_keyframe``. Reports and REMB have
-    nothing to act on (no encoder; the remote-inbound stats of aiortc's
-    senders are not used). A recipient that is not an idled sender gets
-    its packet the aiortc way, as a task.
+    sequence number, PLI/FIR -> ``on_keyframe``, a report block about the
+    sender -> ``on_report`` (the Consumer's round-trip time). REMB has
+    nothing to act on (no encoder). A recipient that is not an idled
+    sender gets its packet the aiortc way, as a task.
     """
 
     __slots__ = ("dtls", "_tasks")
@@ -365,6 +376,10 @@ class InlineRtcp:
                         hooks.on_nack(seq)
                 elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
                     hooks.on_keyframe()
+                elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)) and hooks.on_report is not None:
+                    for report in packet.reports:
+                        if report.ssrc == getattr(recipient, "_ssrc", None):
+                            hooks.on_report(report)
 
 
 #: frame queues of remote tracks whose RTP the receive hook takes
@@ -372,17 +387,41 @@ _UNDECODED: weakref.WeakSet[Any] = weakref.WeakSet()
 _decoder_worker = rtcrtpreceiver.decoder_worker
 
 
-def _skip_decoders(pc: RTCPeerConnection) -> None:
-    """aiortc starts one decoder thread per received track when the PC
-    connects; for a publish PC it would wait for frames that never come
-    (the receive hook forwards the RTP before aiortc sees it): two idle
-    threads per participant, created and joined with every join and leave.
-    The tracks' queues are marked here, before the PC connects, and the
-    thread aiortc starts for them returns at once."""
+def _idle_receivers(pc: RTCPeerConnection) -> None:
+    """aiortc starts, per received track, a decoder thread and an RTCP loop
+    when the PC connects. For a publish PC both would wait for packets that
+    never come (the receive hook forwards the RTP before aiortc sees it):
+    two idle threads per participant, created and joined with every join
+    and leave, and a task per track waking every 0.5-1.5 s to find it has
+    nothing to report (the Participant sends the receiver reports itself).
+    Here, before the PC connects, the tracks' queues are marked, so the
+    thread aiortc starts for them returns at once, and the receivers'
+    RTCP loop becomes one that only waits to be stopped."""
     for transceiver in pc.getTransceivers():
-        track = transceiver.receiver.track
+        receiver = transceiver.receiver
+        track = receiver.track
         if track is not None:
             _UNDECODED.add(track._queue)
+        if not getattr(receiver, "_vidzzle_idle", False):
+            receiver._vidzzle_idle = True
+            receiver._run_rtcp = functools.partial(_idle_rtcp_loop, receiver)
+
+
+async def _idle_rtcp_loop(receiver: RTCRtpReceiver) -> None:
+    """``RTCRtpReceiver._run_rtcp`` for a receiver that never gets a packet:
+    the events ``stop()`` waits for, and nothing else."""
+    receiver._RTCRtpReceiver__rtcp_started.set()
+    try:
+        await asyncio.get_running_loop().create_future()
+    except asyncio.CancelledError:
+        pass
+    finally:
+        receiver._RTCRtpReceiver__rtcp_exited.set()
+
+
+def receiver_rtcp_idle(receiver: RTCRtpReceiver) -> bool:
+    """Whether aiortc's RTCP loop of ``receiver`` is the idle one."""
+    return bool(getattr(receiver, "_vidzzle_idle", False))
 
 
 def _decoder_worker_unless_hooked(loop: asyncio.AbstractEventLoop, input_q: queue.Queue[Any],
@@ -787,11 +826,14 @@ class SenderHooks:
         on_nack: Callable[[int], None],
         on_keyframe: Callable[[], None],
         rtcp_report: Callable[[], Awaitable[None]],
+        on_report: Callable[[Any], None] | None = None,
     ) -> None:
         self.on_started = on_started
         self.on_nack = on_nack
         self.on_keyframe = on_keyframe
         self.rtcp_report = rtcp_report
+        #: a receiver report block about this sender's ssrc (RtcpReceiverInfo)
+        self.on_report = on_report
 
 
 def idle_sender(sender: RTCRtpSender, hooks: SenderHooks) -> None:

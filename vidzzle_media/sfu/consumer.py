@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 _STRIPPED_EXTENSIONS = frozenset({MID_URI, ABS_SEND_TIME_URI})
 #: a waiting consumer re-asks for a key frame after this long
 KEYFRAME_RETRY_S = 1.0
+#: retransmissions remembered for the repeat check (a power of two, by seq)
+RESENT_SLOTS = 512
+#: sender reports remembered for the round-trip time (the receiver reports the last one it got)
+SR_REMEMBERED = 8
 
 
 class Consumer(AsyncIOEventEmitter):
@@ -57,6 +61,13 @@ class Consumer(AsyncIOEventEmitter):
         self.keyframe_requests = 0
         self.retransmits = 0
         self.nacks_forwarded = 0
+        #: NACKs for a packet retransmitted less than one round trip ago (not answered again)
+        self.nacks_repeated = 0
+        #: smoothed round-trip time to the receiver in seconds, from its reports (None: not yet known)
+        self.rtt: float | None = None
+        self._resent: list[tuple[int, float] | None] = [None] * RESENT_SLOTS
+        #: compact NTP time (RFC 3550 LSR) of our recent sender reports -> when we sent them
+        self._sr_sent: dict[int, float] = {}
         self._ssrc, self._rtx_ssrc = aiortc_glue.sender_ssrcs(transceiver.sender)
         self._cname = ""
         self._rtx_pt: int | None = None
@@ -69,7 +80,7 @@ class Consumer(AsyncIOEventEmitter):
         self.on("error", lambda exc: log.error("%r: %s", self, exc))
         hooks = aiortc_glue.SenderHooks(
             on_started=self._on_started, on_nack=self._on_nack,
-            on_keyframe=self.request_keyframe, rtcp_report=self._rtcp_report)
+            on_keyframe=self.request_keyframe, rtcp_report=self._rtcp_report, on_report=self._on_report)
         #: set on a reused m-line: ready once the renegotiation is applied
         self.awaiting_activation = False
         if continuation is not None:
@@ -163,12 +174,25 @@ class Consumer(AsyncIOEventEmitter):
     # --- feedback from the receiver -------------------------------------------------
 
     def _on_nack(self, seq: int) -> None:
+        """Answer from the history, or ask upstream. A packet sent again less
+        than one round trip ago is not sent again: the receiver cannot have
+        got it yet. (A receiver that falls behind re-NACKs every hole with
+        each new loss; answering each one made a late copy arrive more than
+        100 packets after the hole, which aiortc's jitter buffer treats as a
+        stream restart: docs/benchmarks.md, "Second mechanism". libwebrtc
+        and mediasoup do the same.)"""
         if self.closed:
             return
         leg = self.leg
         path = leg.path
         packet = leg.rebuild(seq) if path is not None else None
         if packet is not None:
+            now = time.monotonic()
+            last = self._resent[seq % RESENT_SLOTS]
+            if self.rtt is not None and last is not None and last[0] == seq and now - last[1] < self.rtt:
+                self.nacks_repeated += 1
+                return
+            self._resent[seq % RESENT_SLOTS] = (seq, now)
             if self._rtx_pt is not None:
                 packet = wrap_rtx(packet, self._rtx_pt, self._rtx_seq, self._rtx_ssrc)
                 self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
@@ -178,12 +202,26 @@ class Consumer(AsyncIOEventEmitter):
             self.nacks_forwarded += 1
             self.producer.request_nack([(seq - leg.seq_offset) & 0xFFFF])
 
+    def _on_report(self, report: Any) -> None:
+        """A receiver report block about our ssrc: the round-trip time (RFC 3550
+        6.4.1) from the LSR/DLSR of one of our recent sender reports."""
+        sent = self._sr_sent.get(report.lsr)
+        if sent is None or not report.lsr:
+            return
+        rtt = time.monotonic() - sent - report.dlsr / 65536
+        if 0 <= rtt < 10:
+            self.rtt = rtt if self.rtt is None else 0.875 * self.rtt + 0.125 * rtt
+
     async def _rtcp_report(self) -> None:
         """Our SR: the publisher's NTP<->RTP mapping moved into our timestamps."""
         sr = self.producer.last_sr
         if self.closed or sr is None or not self.packets_sent:
             return
         ntp, rtp_ts = sr
+        self._sr_sent.pop((ntp >> 16) & 0xFFFFFFFF, None)       # the same publisher SR again: newest last
+        self._sr_sent[(ntp >> 16) & 0xFFFFFFFF] = time.monotonic()
+        while len(self._sr_sent) > SR_REMEMBERED:
+            del self._sr_sent[next(iter(self._sr_sent))]
         packets: list[Any] = [RtcpSrPacket(ssrc=self._ssrc, sender_info=RtcpSenderInfo(
             ntp_timestamp=ntp, rtp_timestamp=(rtp_ts + self.leg.ts_offset) & 0xFFFFFFFF,
             packet_count=self.packets_sent & 0xFFFFFFFF, octet_count=self.octets_sent & 0xFFFFFFFF))]

@@ -111,6 +111,8 @@ class DirectoryStats:
     """RTP packets forwarded since start (retransmissions included)."""
     bytes: int
     """RTP payload bytes forwarded since start (first transmissions)."""
+    retransmits: int
+    """RTP packets sent again since start, in answer to receivers' NACKs (downstream loss)."""
 
 
 class RoomDirectory(AsyncIOEventEmitter):
@@ -197,7 +199,8 @@ class RoomDirectory(AsyncIOEventEmitter):
         forwarded = forwarding_totals(entry.room for entry in self.rooms.values())
         return DirectoryStats(rooms=len(self.rooms),
                               participants=sum(len(e.sessions) for e in self.rooms.values()),
-                              packets=forwarded.packets + forwarded.retransmits, bytes=forwarded.bytes)
+                              packets=forwarded.packets + forwarded.retransmits, bytes=forwarded.bytes,
+                              retransmits=forwarded.retransmits)
 
     async def close_all(self, reason: str = "shutdown") -> None:
         await asyncio.gather(*(self.close_room(r, reason) for r in list(self.rooms)), return_exceptions=True)
