@@ -81,7 +81,7 @@ async def gather(app: web.Application) -> list:
     dropped = CounterMetricFamily("vidzzle_dropped_datagrams", "Datagrams to media ports dropped unread, by reason.",
                                   labels=["reason"])
     for reason in ("empty", "malformed_stun", "unknown_protocol", "unauthenticated_rtp", "malformed_rtp",
-                   "malformed_payload"):
+                   "malformed_payload", "unauthenticated_rtcp", "malformed_rtcp"):
         dropped.add_metric([reason], aiortc_glue.DROPPED[reason])
     families.append(dropped)
 

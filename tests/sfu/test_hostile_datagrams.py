@@ -112,3 +112,24 @@ def test_a_producer_drops_and_counts_garbage_instead_of_forwarding_it(monkeypatc
     for seq, payload in ((1, bytes([0x10, 0x00, 0x00])), (2, bytes([0x00, 0xAA, 0xBB]))):
         producer.receive(RtpView(struct.pack("!BBHII", 0x80, 96, seq, 1000, 42) + payload))
     assert forwarded == [2] and aiortc_glue.DROPPED["malformed_payload"] == before + 1
+
+
+def test_forged_or_broken_srtcp_from_a_receiver_is_dropped_and_counted():
+    """The subscribe PC's SRTCP is handled in the socket callback: a forged
+    one and an authentic one that is not RTCP are dropped, by reason."""
+    from types import SimpleNamespace
+
+    from aiortc.rtcdtlstransport import RtpRouter
+
+    from sfu.standins import srtp_session
+
+    hook = aiortc_glue.InlineRtcp(SimpleNamespace(_rx_srtp=srtp_session(inbound=True), _rtp_router=RtpRouter()))
+    sender = srtp_session()
+    before = dict(aiortc_glue.DROPPED)
+    broken = sender.protect_rtcp(struct.pack("!BBHI", 0x80, 200, 6, 1234) + b"\x00" * 4)  # SR cut short
+    hook(broken)
+    forged = bytearray(sender.protect_rtcp(struct.pack("!BBHI", 0x81, 201, 1, 1234)))
+    forged[-1] ^= 0xFF
+    hook(bytes(forged))
+    assert aiortc_glue.DROPPED["malformed_rtcp"] == before.get("malformed_rtcp", 0) + 1
+    assert aiortc_glue.DROPPED["unauthenticated_rtcp"] == before.get("unauthenticated_rtcp", 0) + 1
