@@ -1,3 +1,4 @@
+import asyncio
 import sqlite3
 from datetime import datetime, timezone
 
@@ -70,4 +71,32 @@ async def test_foreign_keys_enforced(tmp_path):
         await db.execute(
             "INSERT INTO users(tenant_id, role, name, email, created_at) VALUES (999, 'user', 'x', 'x@y', 'now')"
         )
+    await db.close()
+
+
+async def test_reads_see_every_committed_write_even_after_cancelled_reads(tmp_path):
+    """A read cancelled half-way (a browser that went away) used to leave a
+    cursor with rows pending on the shared reader; every later read then saw
+    the snapshot of that moment: a just-created user was "not of this tenant"."""
+    db = Database(tmp_path / "v.db")
+    await db.open()
+    await db.execute("CREATE TABLE big (x INTEGER)")
+    async with db.transaction() as conn:
+        await conn.executemany("INSERT INTO big VALUES (?)", [(i,) for i in range(50)])
+    kept = []                      # as a finished task keeps its exception (and its frames)
+    stale = 0
+    for n in range(60):
+        reader = asyncio.create_task(db.fetchone("SELECT x FROM big"))
+        for _ in range(n % 6):     # cancel it at each step of its read in turn
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.0005 * (n % 4))
+        reader.cancel()
+        try:
+            await reader
+        except asyncio.CancelledError as exc:
+            kept.append(exc)
+        await db.execute("INSERT INTO big VALUES (?)", (1000 + n,))
+        stale += await db.fetchval("SELECT COUNT(*) FROM big WHERE x = ?", (1000 + n,)) != 1
+        stale += len(await db.fetchall("SELECT x FROM big WHERE x >= 1000")) != n + 1
+    assert stale == 0
     await db.close()

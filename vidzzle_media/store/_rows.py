@@ -21,15 +21,14 @@ def maybe(mapper: Callable[[aiosqlite.Row], T], row: aiosqlite.Row | None) -> T 
 async def fetchone(ex: Executor, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
     if isinstance(ex, Database):
         return await ex.fetchone(sql, params)
-    cursor = await ex.execute(sql, tuple(params))
-    return await cursor.fetchone()
+    rows = await ex.execute_fetchall(sql, tuple(params))  # no cursor left open: see Database.fetchall
+    return next(iter(rows), None)
 
 
 async def fetchall(ex: Executor, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
     if isinstance(ex, Database):
         return await ex.fetchall(sql, params)
-    cursor = await ex.execute(sql, tuple(params))
-    return list(await cursor.fetchall())
+    return list(await ex.execute_fetchall(sql, tuple(params)))
 
 
 async def fetchcount(ex: Executor, sql: str, params: Iterable[Any] = ()) -> int:

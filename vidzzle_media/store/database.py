@@ -114,14 +114,21 @@ class Database:
                 await self._writer.execute("COMMIT")
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        """Every row, read in one call on the reader's thread.
+
+        The reader is shared by all concurrent requests. A cursor left open
+        with rows pending keeps its read transaction, and every later read on
+        the connection sees that old snapshot: a cursor stepped over several
+        awaits does that while another request reads, and one whose caller
+        was cancelled (a browser that went away) does it until it is garbage
+        collected. Executing and reading to the end in one call leaves none."""
         assert self._reader is not None, "database not open"
-        cursor = await self._reader.execute(sql, tuple(params))
-        return list(await cursor.fetchall())
+        return list(await self._reader.execute_fetchall(sql, tuple(params)))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        assert self._reader is not None, "database not open"
-        cursor = await self._reader.execute(sql, tuple(params))
-        return await cursor.fetchone()
+        """The first row (the callers look rows up by key), read like :meth:`fetchall`."""
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
