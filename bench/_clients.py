@@ -22,9 +22,11 @@ import fractions
 import json
 import logging
 import random
+import sys
 import threading
 import time
 import weakref
+from pathlib import Path
 from typing import Any
 
 import av
@@ -41,6 +43,9 @@ from aiortc import (
 )
 from aiortc.codecs import get_decoder
 from aiortc.mediastreams import AudioStreamTrack
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from sfu.peers import answer_offer  # noqa: E402  (the test peers' answer, shared)
 
 log = logging.getLogger(__name__)
 
@@ -385,7 +390,6 @@ class Receiver(Peer):
 
     async def on_message(self, data: dict) -> None:
         if data["type"] == "offer" and data.get("pc") == "subscribe":
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type="offer"))
-            await self.pc.setLocalDescription(await self.pc.createAnswer())
+            sdp = await answer_offer(self.pc, data["sdp"])
             install_rx_shim(self.pc, self.stats, self.loss, self.rnd)
-            await self.send({"type": "answer", "pc": "subscribe", "sdp": self.pc.localDescription.sdp})
+            await self.send({"type": "answer", "pc": "subscribe", "sdp": sdp})

@@ -32,7 +32,10 @@ rooms, participants, outbox depth and retransmitted packets (``/metrics``), the 
 client process's CPU since the last sample, plus calls done, mails,
 webhooks and frame gaps so far (camera tracks; RTP timestamps of counted
 frames, ``bench/_clients.py``; the first few jumps are listed, with the
-receiver, the timestamps and the time). At the end it waits for the last rooms to
+receiver, the timestamps and the time). Gaps counted after a call's end was
+started are reported apart as ``teardown_gaps`` (``end_watch``), and every
+SSRC change or timestamp jump of a camera's packets on the wire is listed
+(``raw_events``: it tells the SFU's doing from the receiving client's). At the end it waits for the last rooms to
 close and the outbox to drain and compares fds and tasks with the baseline
 taken before the first call. Reported: RSS growth per minute after warm-up
 (least squares over the samples after the first ``--warmup-min``), frame
@@ -54,6 +57,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,7 +219,13 @@ class Totals:
 
     @property
     def gaps(self) -> int:
-        return sum(s.gaps for s in self.receivers)
+        """Frames missing while the calls were up (see ``end_watch``)."""
+        return sum(s.gaps_in_call if s.gaps_in_call is not None else s.gaps for s in self.receivers)
+
+    @property
+    def teardown_gaps(self) -> int:
+        """Counted after a call's end was started, while its peers closed."""
+        return sum(s.gaps - s.gaps_in_call for s in self.receivers if s.gaps_in_call is not None)
 
     @property
     def frames(self) -> int:
@@ -223,7 +233,58 @@ class Totals:
 
     @property
     def gap_events(self) -> list[dict]:
-        return [e for s in self.receivers for e in s.gap_events][:20]
+        return [{**e, "teardown": s.gaps_in_call is not None and i >= s.events_in_call}
+                for s in self.receivers for i, e in enumerate(s.gap_events)][:20]
+
+    @property
+    def raw_events(self) -> list[dict]:
+        """SSRC changes and timestamp jumps on the wire (see ``watch_raw_packets``)."""
+        return [e for s in self.receivers for e in s.raw_events][:20]
+
+
+def end_watch(peers) -> None:
+    """A call's end is being started: from here on its receivers' gaps count
+    as teardown. The peers then close their PCs, and aiortc unregisters a
+    closing PC's receivers one by one: the presentation's last packets are
+    learned to the camera's receiver by payload type (``RtpRouter.route_rtp``)
+    and its jitter buffer emits a presentation frame, which the timestamps
+    count as thousands of missing frames. Nobody watches that: the page is
+    leaving the call."""
+    for peer in peers:
+        for stats in peer.cameras:
+            stats.gaps_in_call, stats.events_in_call = stats.gaps, len(stats.gap_events)
+            stats.watching = False
+
+
+#: a camera receiver -> its stats, for the raw-packet watch
+_WATCHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: a jump of an incoming RTP timestamp bigger than this (90 kHz: 5 s) is recorded
+RAW_JUMP = 5 * 90000
+
+
+def watch_raw_packets() -> None:
+    """Record, per watched receiver, every change of SSRC and every timestamp
+    jump of the RTP packets as they arrive, before aiortc's jitter buffer and
+    timestamp mapper: a frame-gap event then says whether the jump came in on
+    the wire (from the SFU) or was made in the receiving client."""
+    from aiortc.rtcrtpreceiver import RTCRtpReceiver
+
+    original = RTCRtpReceiver._handle_rtp_packet
+
+    async def handle(self, packet, arrival_time_ms: int) -> None:
+        stats = _WATCHED.get(self)
+        if stats is not None and stats.watching:
+            last = stats.raw_last.get(packet.payload_type)
+            if last is not None:
+                jump = ((packet.timestamp - last[2] + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+                if (packet.ssrc != last[0] or abs(jump) > RAW_JUMP) and len(stats.raw_events) < 5:
+                    stats.raw_events.append({"at": time.strftime("%H:%M:%S"), "receiver": stats.name,
+                                             "pt": packet.payload_type, "from": last,
+                                             "to": (packet.ssrc, packet.sequence_number, packet.timestamp)})
+            stats.raw_last[packet.payload_type] = (packet.ssrc, packet.sequence_number, packet.timestamp)
+        await original(self, packet, arrival_time_ms)
+
+    RTCRtpReceiver._handle_rtp_packet = handle
 
 
 def make_peer_class(frames: list[bytes], totals: Totals):
@@ -232,6 +293,8 @@ def make_peer_class(frames: list[bytes], totals: Totals):
     from aiortc.mediastreams import AudioStreamTrack
     from capacity import looped_track
 
+    watch_raw_packets()
+
     class SoakPeer(cl.Peer):
         """A room participant: publishes the looped stream + Opus, receives the others;
         camera tracks are counted for gaps, the presentation and audio only received."""
@@ -239,25 +302,30 @@ def make_peer_class(frames: list[bytes], totals: Totals):
         def __init__(self, *args) -> None:
             super().__init__(*args)
             self.sources: dict[str, str] = {}
+            self.cameras: list = []     # RxStats of the camera tracks received
             self.sub = RTCPeerConnection(cl.config())
             self.pcs.append(self.sub)
 
             @self.sub.on("track")
             def on_track(track) -> None:
-                mid = next((t.mid for t in self.sub.getTransceivers() if t.receiver.track is track), None)
+                transceiver = next(t for t in self.sub.getTransceivers() if t.receiver.track is track)
+                mid = transceiver.mid
                 if track.kind == "video":
                     stats = cl.RxStats(f"{self.name}:{self.sources.get(mid)}", False, {})
                     if self.sources.get(mid) == "camera":
                         totals.receivers.append(stats)
+                        stats.raw_last, stats.raw_events, stats.watching = {}, [], True
+                        stats.gaps_in_call, stats.events_in_call = None, 0
+                        self.cameras.append(stats)
+                        _WATCHED[transceiver.receiver] = stats
                     cl.count_frames(track, stats)
 
         async def on_message(self, data: dict) -> None:
             if data["type"] == "track_added":
                 self.sources[data["mid"]] = data["source"]
             elif data["type"] == "offer" and data.get("pc") == "subscribe":
-                await self.sub.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type="offer"))
-                await self.sub.setLocalDescription(await self.sub.createAnswer())
-                await self.send({"type": "answer", "pc": "subscribe", "sdp": self.sub.localDescription.sdp})
+                sdp = await cl.answer_offer(self.sub, data["sdp"])
+                await self.send({"type": "answer", "pc": "subscribe", "sdp": sdp})
 
         async def publish(self) -> None:
             pc = RTCPeerConnection(cl.config())
@@ -342,6 +410,7 @@ async def one_call(http, base: str, embed: str, agent, peer_class, totals: Total
             await asyncio.sleep(min(page_s, max(0.0, deadline - time.monotonic())))
             page = page % PAGE_PDF_PAGES + 1
             await agent_peer.send({"type": "presentation", "command": "goto", "page": page})
+        end_watch((customer, agent_peer))
         if n % 2:
             await post(f"/api/calls/{call_id}/leave", {"customer_key": key})
             ended = True
@@ -412,7 +481,9 @@ def log_findings(path: Path) -> dict:
 def totals_json(totals: Totals) -> dict:
     return {"calls_done": totals.calls_done, "calls_rung": totals.calls_rung,
             "calls_accepted": totals.calls_accepted, "failures": totals.failures, "gaps": totals.gaps,
-            "gap_events": totals.gap_events, "frames": totals.frames, "cpu_s": time.process_time()}
+            "teardown_gaps": totals.teardown_gaps,
+            "gap_events": totals.gap_events, "raw_events": totals.raw_events, "frames": totals.frames,
+            "cpu_s": time.process_time()}
 
 
 async def client_main(args: argparse.Namespace) -> None:
@@ -505,12 +576,14 @@ class Clients:
                 proc.kill()
 
     def total(self) -> dict:
-        out: dict = {"calls_done": 0, "calls_rung": 0, "calls_accepted": 0, "gaps": 0, "frames": 0, "cpu_s": 0.0,
-                     "failures": {}, "gap_events": []}
+        out: dict = {"calls_done": 0, "calls_rung": 0, "calls_accepted": 0, "gaps": 0, "teardown_gaps": 0,
+                     "frames": 0, "cpu_s": 0.0,
+                     "failures": {}, "gap_events": [], "raw_events": []}
         for s in self.latest:
-            for key in ("calls_done", "calls_rung", "calls_accepted", "gaps", "frames", "cpu_s"):
+            for key in ("calls_done", "calls_rung", "calls_accepted", "gaps", "teardown_gaps", "frames", "cpu_s"):
                 out[key] += s.get(key, 0)
             out["gap_events"] += s.get("gap_events", [])
+            out["raw_events"] += s.get("raw_events", [])
             for reason, count in s.get("failures", {}).items():
                 out["failures"][reason] = out["failures"].get(reason, 0) + count
         return out
@@ -565,7 +638,7 @@ async def soak(args: argparse.Namespace) -> dict:
                           "webhooks": sinks.hooks["start"] + sinks.hooks["end"], "gaps": c["gaps"],
                           "frames": c["frames"], "failures": sum(c["failures"].values())}
                 if c["gap_events"] and c["gap_events"] != reported_gaps:
-                    print(json.dumps({"gap_events": c["gap_events"]}), flush=True)
+                    print(json.dumps({"gap_events": c["gap_events"], "raw_events": c["raw_events"]}), flush=True)
                     reported_gaps = c["gap_events"]
                 last = (now, c["cpu_s"], m["cpu_s"])
                 samples.append(sample)

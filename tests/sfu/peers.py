@@ -30,6 +30,29 @@ def CONFIG() -> RTCConfiguration:
     return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 
+
+async def answer_offer(pc: RTCPeerConnection, sdp: str, timeout: float = 2.0) -> str:
+    """Apply the SFU's offer and return the answer, once aiortc routes every m-line.
+
+    aiortc registers a receiver's SSRCs in a task it starts after
+    setLocalDescription. A packet that comes before is routed by payload
+    type, and when exactly one other receiver has that type (the camera, for
+    a new presentation m-line) its SSRC is learned to that receiver
+    (``RtpRouter.route_rtp``): the SFU's first packets of the new m-line then
+    land in the camera's jitter buffer. Browsers register at
+    setRemoteDescription, so the answer waits here until aiortc has too
+    (on a connected transport; the first negotiation registers them before
+    DTLS lets any packet in)."""
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+    await pc.setLocalDescription(await pc.createAnswer())
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline and any(
+            t.currentDirection in ("recvonly", "sendrecv") and t.receiver.transport.state == "connected"
+            and not t.receiver._RTCRtpReceiver__started for t in pc.getTransceivers()):
+        await asyncio.sleep(0.002)
+    return pc.localDescription.sdp
+
+
 class CounterVideoTrack(MediaStreamTrack):
     """width x height frames at ``fps``; the frame number is painted as 16 bits."""
 
@@ -133,9 +156,7 @@ class Client:
         await self.publish_pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
 
     async def answer_subscribe(self, sdp: str) -> str:
-        await self.subscribe_pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        await self.subscribe_pc.setLocalDescription(await self.subscribe_pc.createAnswer())
-        return self.subscribe_pc.localDescription.sdp
+        return await answer_offer(self.subscribe_pc, sdp)
 
     def video_received(self) -> list[Received]:
         return [r for r in self.received if r.track.kind == "video"]
