@@ -62,6 +62,7 @@ def main() -> int:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--core", choices=("compiled", "python"), default="compiled",
                         help="the forwarding core (setting media.core)")
+    parser.add_argument("--media-workers", type=int, default=0, help="setting server.media_workers")
     parser.add_argument("--dgram-max-size", type=int, default=0,
                         help="experiment: asyncio datagram read size (stock 256 KiB), see DESIGN.md")
     args = parser.parse_args()
@@ -73,7 +74,8 @@ def main() -> int:
                         format="server %(levelname)s %(name)s: %(message)s")
     settings = load_settings(None, environ={}, overrides={
         "server.data_dir": args.data_dir, "server.host": "127.0.0.1", "tls.enabled": False,
-        "ice.host_addresses": ["127.0.0.1"], "server.log_level": "WARNING", "media.core": args.core})
+        "ice.host_addresses": ["127.0.0.1"], "server.log_level": "WARNING", "media.core": args.core,
+        "server.media_workers": args.media_workers})
     app = create_app(settings)
     relay_rooms = None
     if args.mode == "relay":

@@ -1,6 +1,7 @@
 """Capacity benchmark: K concurrent 1:1 calls through the real server (issue 32, step 1).
 
-    python bench/capacity.py [--steps 1,5,10,20] [--seconds 20] [--clients 1] [--cores compiled,python] [--json FILE]
+    python bench/capacity.py [--steps 1,5,10,20] [--seconds 20] [--clients 1] [--cores compiled,python]
+                             [--workers 0,1,2] [--json FILE]
 
 The product's own workload: per call, a customer and an agent who both
 publish 640x360@30 VP8 (~1 Mbit/s) + Opus and both receive each other.
@@ -23,7 +24,9 @@ server)``: the same streams, jitter buffers and client load, no server);
 percentile (a difference of percentiles, not a percentile of differences:
 per-frame pairing is impossible across two runs). With several ``--cores`` every
 step runs once per forwarding core (setting ``media.core``), one after the
-other, so before/after ratios come from one sitting. Results are JSON (``--json``)
+other, so before/after ratios come from one sitting; ``--workers`` does the same
+per media worker count (setting ``server.media_workers``; server CPU and RSS
+are then the server process and its workers together). Results are JSON (``--json``)
 plus a markdown table on stdout. Clients saturate before the server on a
 2-core machine: the table says how much CPU they used.
 """
@@ -46,7 +49,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from fanout import Server, machine, pct, proc_cpu_s, proc_rss_mb  # noqa: E402
+from fanout import Server, machine, pct, tree_cpu_s, tree_rss_mb  # noqa: E402
 
 STAMP = struct.Struct("!d")
 DIRECT = "direct (no server)"
@@ -297,13 +300,13 @@ def step(server: Server, calls: int, clients: int, seconds: float, idle_rss: flo
 
     def window(go) -> None:
         packets0 = forwarded_packets(server.port)
-        c0, t0 = proc_cpu_s(pid), time.monotonic()
+        c0, t0 = tree_cpu_s(pid), time.monotonic()
         go()
         time.sleep(seconds)                              # the clients measure the same window
         span = time.monotonic() - t0
-        measured["cpu"] = 100 * (proc_cpu_s(pid) - c0) / span
+        measured["cpu"] = 100 * (tree_cpu_s(pid) - c0) / span      # with its media workers
         measured["packets"] = (forwarded_packets(server.port) - packets0) / span
-        measured["rss"] = proc_rss_mb(pid)
+        measured["rss"] = tree_rss_mb(pid)
 
     try:
         reports = run_clients(calls, clients, seconds, server.port, window)
@@ -340,6 +343,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window per step")
     parser.add_argument("--clients", type=int, default=1, help="client processes sharing the calls")
     parser.add_argument("--cores", default="compiled", help="forwarding cores to compare, e.g. compiled,python")
+    parser.add_argument("--workers", default="0",
+                        help="media worker counts to compare (setting server.media_workers), e.g. 1,2")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--calls", type=int, default=1, help=argparse.SUPPRESS)
@@ -356,13 +361,14 @@ def main() -> int:
         baseline = {"core": DIRECT, **direct_step(calls, clients, args.seconds)}
         results.append(baseline)
         print(table([baseline]).splitlines()[-1], flush=True)
-        for core in args.cores.split(","):
-            server = Server("forward", core=core)
+        for core, workers in ((c, int(w)) for c in args.cores.split(",") for w in args.workers.split(",")):
+            server = Server("forward", core=core, workers=workers)
             server.start()
             try:
                 time.sleep(1)
-                idle_rss = proc_rss_mb(server.proc.pid)
-                result = {"core": core, **step(server, calls, clients, args.seconds, idle_rss)}
+                idle_rss = tree_rss_mb(server.proc.pid)
+                label = f"{core}, {workers} workers" if workers else core
+                result = {"core": label, "workers": workers, **step(server, calls, clients, args.seconds, idle_rss)}
                 result["idle_rss_mb"] = round(idle_rss, 1)
                 if "error" not in result and "error" not in baseline:
                     for q in ("p50", "p95"):

@@ -53,6 +53,26 @@ def proc_rss_mb(pid: int) -> float:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 2**20
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its children (the server and its media workers)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return [pid, *children]
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of ``pid`` and its children now alive (a child that ended is not counted)."""
+    return sum(proc_cpu_s(p) for p in process_tree(pid) if Path(f"/proc/{p}").exists())
+
+
+def tree_rss_mb(pid: int) -> float:
+    return sum(proc_rss_mb(p) for p in process_tree(pid) if Path(f"/proc/{p}").exists())
+
+
 def machine() -> dict:
     model = ""
     try:
@@ -102,9 +122,11 @@ def pct(values: list[float], q: float) -> float | None:
 # --- server process ------------------------------------------------------------------------
 
 class Server:
-    def __init__(self, mode: str, dgram_max_size: int = 0, trace: bool = False, core: str = "compiled") -> None:
+    def __init__(self, mode: str, dgram_max_size: int = 0, trace: bool = False, core: str = "compiled",
+                 workers: int = 0) -> None:
         self.mode = mode
         self.core = core
+        self.workers = workers
         self.trace = trace
         self.dgram_max_size = dgram_max_size
         self.dir = tempfile.mkdtemp(prefix="vidzzle-bench-")
@@ -115,7 +137,8 @@ class Server:
     def start(self, timeout: float = 30.0) -> None:
         self.proc = subprocess.Popen([sys.executable, str(HERE / "_server.py"), "--mode", self.mode,
                                       "--data-dir", str(Path(self.dir) / "data"),
-                                      "--dgram-max-size", str(self.dgram_max_size), "--core", self.core],
+                                      "--dgram-max-size", str(self.dgram_max_size), "--core", self.core,
+                                      "--media-workers", str(self.workers)],
                                      stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=self.dir,
                                      env={**os.environ, "VIDZZLE_BENCH_LOSSTRACE": "1"} if self.trace else None)
         deadline = time.monotonic() + timeout

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from smtpcapture import start_smtp
 
 from vidzzle_media.app import create_app
 from vidzzle_media.config import load_settings
+
+#: the product's own environment variable for ``server.media_workers``
+MEDIA_WORKERS = "VIDZZLE_SERVER_MEDIA_WORKERS"
 
 pytest_plugins = ["hangs"]      # a hanging test prints its pending asyncio tasks (tests/hangs.py)
 
@@ -23,9 +28,10 @@ def pytest_configure(config):
 @pytest.fixture
 def settings(tmp_path):
     """Settings for one test: its own data dir and SQLite file, plain HTTP,
-    ICE on loopback only and no STUN."""
+    ICE on loopback only and no STUN. ``VIDZZLE_SERVER_MEDIA_WORKERS`` in the
+    environment runs the rooms in media workers (the suite runs both ways)."""
     return load_settings(
-        environ={},
+        environ={k: v for k, v in os.environ.items() if k == MEDIA_WORKERS},
         overrides={
             "server.data_dir": str(tmp_path / "data"),
             "server.host": "127.0.0.1",

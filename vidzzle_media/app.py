@@ -44,6 +44,7 @@ from .signalling import RoomDirectory
 from .store import Database
 from .tls import server_ssl_context
 from .turn_servers import BuiltIn, IceServers, TurnAccount
+from .workers.pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,11 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.PRESENCE] = presence
     turn = TurnAccount.from_settings(settings.ice)      # credentials of the install's own TURN servers
     media_core.select(MediaCore(settings.media.core))    # the per-packet forwarding core, process wide
-    rooms = RoomDirectory(IcePolicy(settings.ice, turn_credential=turn.credential))  # the SFU's rooms
+    ice = IcePolicy(settings.ice, turn_credential=turn.credential)
+    # the SFU's rooms: in this process, or in media worker processes
+    media = WorkerPool(settings.server.media_workers, ice, core=settings.media.core, log_level=settings.server.log_level,
+                       log_json=settings.server.log_json) if settings.server.media_workers else None
+    rooms = RoomDirectory(ice, media=media)
     app[keys.ROOMS] = rooms
     # call routing sees the rooms through its own Protocol (services/calls/room_port.py)
     calls = CallService(database, settings, presence, rooms=rooms, wake=outbox.wake)

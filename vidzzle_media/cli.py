@@ -177,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         from .services.branding import pdf_probe
 
         return pdf_probe.main(argv[1:])
+    if argv[:1] == ["media-worker"]:   # internal: a media worker process (server.media_workers)
+        from .workers import worker
+
+        return worker.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         settings = settings_from(args)

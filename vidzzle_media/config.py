@@ -39,6 +39,7 @@ class ServerSettings:
     dev_pages: bool = setting(False, "Serve developer pages such as /dev/room (never on a production install).")
     log_json: bool = setting(False, "Write one JSON object per log line instead of plain text.")
     log_level: str = setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.")
+    media_workers: int = setting(0, "Processes that carry the calls' media (rooms), so that every core can: each new room goes to the least-loaded one, and one that dies ends only its own calls and is replaced. 0: the media runs in the server process itself (the embedded default).")
     metrics_from: list[str] = setting(["127.0.0.1", "::1"], "Client addresses allowed to read /metrics (Prometheus). Empty: /metrics is off. Call counts of all tenants are visible there, so keep it private.")
 
 
@@ -268,6 +269,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("ice.udp_port_min/udp_port_max must both be set, with min <= max")
     if settings.media.core not in ("compiled", "python"):
         raise ConfigError("media.core must be compiled or python")
+    if not 0 <= settings.server.media_workers <= 64:
+        raise ConfigError("server.media_workers must be between 0 (media in the server process) and 64")
     if settings.relay.enabled and not 0 <= settings.relay.port < 65536:
         raise ConfigError("relay.port must be between 0 and 65535")
     if settings.relay.enabled and settings.relay.port and settings.relay.port == settings.server.port:

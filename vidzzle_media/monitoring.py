@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
@@ -20,7 +21,6 @@ from . import keys
 from .errors import NotFound
 from .relay.server import Refusal
 from .services.outbox import worker as outbox
-from .sfu import aiortc_glue
 from .store import metrics as store_metrics
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,22 @@ async def gather(app: web.Application) -> list:
                                   labels=["reason"])
     for reason in ("empty", "malformed_stun", "unknown_protocol", "unauthenticated_rtp", "malformed_rtp",
                    "malformed_payload", "unauthenticated_rtcp", "malformed_rtcp"):
-        dropped.add_metric([reason], aiortc_glue.DROPPED[reason])
+        dropped.add_metric([reason], rooms.dropped.get(reason, 0))
     families.append(dropped)
+    if rooms.workers:
+        per_worker: list[tuple[Any, str, str, str]] = [
+            (GaugeMetricFamily, "vidzzle_media_worker_rooms", "Rooms on each media worker.", "rooms"),
+            (GaugeMetricFamily, "vidzzle_media_worker_participants", "Participants on each media worker.",
+             "participants"),
+            (CounterMetricFamily, "vidzzle_media_worker_forwarded_packets",
+             "RTP packets each media worker forwarded since it started (rate(): its pkt/s).", "packets"),
+            (CounterMetricFamily, "vidzzle_media_worker_cpu_seconds",
+             "CPU time each media worker used since it started (rate(): its share of a core).", "cpu_s")]
+        for family_type, name, doc, attr in per_worker:
+            family = family_type(name, doc, labels=["worker", "pid"])
+            for number, status in rooms.workers:
+                family.add_metric([str(number), str(status.pid)], getattr(status, attr))
+            families.append(family)
 
     relay = app.get(keys.RELAY)
     if relay is not None:

@@ -1,4 +1,5 @@
 import asyncio
+import os
 import traceback
 
 import pytest
@@ -6,6 +7,7 @@ from aiohttp import web
 
 from vidzzle_media import signalling
 from vidzzle_media.sfu import DefaultIce, IcePolicy, aiortc_glue
+from vidzzle_media.workers.pool import WorkerPool
 
 
 @pytest.fixture
@@ -16,7 +18,9 @@ async def room_app(aiohttp_client):
     unhandled = []
     loop.set_exception_handler(lambda loop, ctx: unhandled.append(ctx))
     app = web.Application()
-    directory = signalling.RoomDirectory(IcePolicy(DefaultIce()))
+    ice = IcePolicy(DefaultIce())
+    workers = int(os.environ.get("VIDZZLE_SERVER_MEDIA_WORKERS", "0"))   # the suite runs both ways
+    directory = signalling.RoomDirectory(ice, media=WorkerPool(workers, ice) if workers else None)
     signalling.setup(app, directory, dev_pages=True)
     client = await aiohttp_client(app)
     yield client, directory

@@ -179,9 +179,9 @@ class Participant(AsyncIOEventEmitter):
     """
 
     def __init__(self, room_id: str, ice: IcePolicy, video_codec: str = "VP8",
-                 display_name: str = "", app_data: dict[str, Any] | None = None) -> None:
+                 display_name: str = "", app_data: dict[str, Any] | None = None, id: str | None = None) -> None:
         super().__init__()
-        self.id = uuid.uuid4().hex[:12]
+        self.id = id or uuid.uuid4().hex[:12]
         self.room_id = room_id
         self.display_name = display_name
         self.app_data = app_data or {}

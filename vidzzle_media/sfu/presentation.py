@@ -41,7 +41,7 @@ RENDER_TIMEOUT_S = 10.0
 
 
 class DocumentLike(Protocol):
-    """A presentation document (signalling's frozen ``Document`` satisfies this)."""
+    """A presentation document (:class:`Document` satisfies this, and so do the services' records)."""
 
     @property
     def id(self) -> str: ...
@@ -52,6 +52,20 @@ class DocumentLike(Protocol):
     @property
     def pages_dir(self) -> str:
         """The pages rendered at upload ("" = render from the PDF: demo and tests only)."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A presentation document of a room; the first one is shown at start."""
+
+    id: str
+    """Stable id (used by ``switch``)."""
+    title: str
+    """Shown to the agent when choosing."""
+    pdf_path: str
+    """Local path of the PDF (validated at upload by the services layer)."""
+    pages_dir: str = ""
+    """Its pages rendered at upload (pdf_pages.py); "" = render from the PDF (demo, tests)."""
 
 
 @dataclass(frozen=True)

@@ -43,11 +43,13 @@ class Room(AsyncIOEventEmitter):
     def __repr__(self) -> str:
         return f"Room({self.id[:8]})"
 
-    def add_participant(self, display_name: str = "", app_data: dict[str, Any] | None = None) -> Participant:
-        """A new participant that at once consumes every existing producer."""
+    def add_participant(self, display_name: str = "", app_data: dict[str, Any] | None = None,
+                        id: str | None = None) -> Participant:
+        """A new participant that at once consumes every existing producer
+        (``id``: given by a main process that relays to this one)."""
         if self.closed:
             raise RuntimeError("room closed")
-        participant = Participant(self.id, self._ice, self.video_codec, display_name, app_data)
+        participant = Participant(self.id, self._ice, self.video_codec, display_name, app_data, id=id)
         self.participants[participant.id] = participant
         participant.on("producer", lambda producer: self._on_producer(participant, producer))
         participant.once("close", lambda: self._on_participant_close(participant))

@@ -44,6 +44,7 @@ def setup(app: web.Application, directory: RoomDirectory, *, ice_servers: IceSer
         await directory.close_all("shutdown")
 
     async def rooms_ctx(app: web.Application):
+        await directory.start()
         yield
         await directory.close_all("shutdown")
 

@@ -10,13 +10,14 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from pyee.asyncio import AsyncIOEventEmitter
 
-from ..sfu import IcePolicy, Room
-from ..sfu.presentation import Presentation
-from ..sfu.stats import forwarding_totals
+from ..sfu import IcePolicy
+from ..sfu.host import LocalHost
+from ..sfu.presentation import Document
+from ..sfu.stats import ForwardingTotals
 from ..values import RoomRole
 
 if TYPE_CHECKING:
@@ -25,20 +26,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ROLES = tuple(RoomRole)
-
-
-@dataclass(frozen=True)
-class Document:
-    """A presentation document of a room; the first one is shown at start."""
-
-    id: str
-    """Stable id (used by ``switch``)."""
-    title: str
-    """Shown to the agent when choosing."""
-    pdf_path: str
-    """Local path of the PDF (validated at upload by the services layer)."""
-    pages_dir: str = ""
-    """Its pages rendered at upload (pdf_pages.py); "" = render from the PDF (demo, tests)."""
 
 
 @dataclass(frozen=True)
@@ -81,16 +68,44 @@ class RoomClosed:
     """Why (e.g. ``ended``, ``shutdown``), also sent to every client."""
 
 
+class MediaHost(Protocol):
+    """Where rooms run: this process (``sfu.host.LocalHost``) or media
+    workers (``workers.pool.WorkerPool``, whose proxies have the same
+    interface as the sfu's Room, Participant and Presentation)."""
+
+    def on(self, event: str, f: Any) -> Any:
+        """Event ``room_lost`` (room_id): its room died with its worker."""
+
+    async def start(self) -> None:
+        """Start what the host runs of its own (before the first room)."""
+
+    async def create_room(self, documents: Sequence[Document], app_data: dict[str, Any],
+                          room_id: str | None = None) -> tuple[Any, Any]:
+        """(room, presentation or None)"""
+
+    def totals(self) -> ForwardingTotals:
+        """Forwarded so far, for /metrics."""
+
+    def dropped(self) -> dict[str, int]:
+        """Datagrams the media ports dropped unread so far, by reason."""
+
+    def loads(self) -> list[tuple[int, Any]]:
+        """(number, last ``workers.messages.Status``) per media worker; empty in-process."""
+
+    async def close(self) -> None:
+        """Stop what the host runs of its own (after the rooms are closed)."""
+
+
 @dataclass
 class RoomEntry:
     """A live room: the SFU room, its presentation, tokens and sessions."""
 
-    room: Room
-    """The SFU room."""
+    room: Any
+    """The SFU room (``sfu.Room``, or its proxy in a media worker)."""
     documents: list[Document]
     """Presentation documents (may be empty)."""
-    presentation: Presentation | None = None
-    """Running presentation (None without documents)."""
+    presentation: Any = None
+    """Running presentation (``sfu.presentation.Presentation`` or its proxy; None without documents)."""
     tokens: set[str] = field(default_factory=set)
     budgets: dict[str, Any] = field(default_factory=dict)
     """Token -> its signalling message budget (session.MessageBudget), kept across reconnects."""
@@ -113,6 +128,10 @@ class DirectoryStats:
     """RTP payload bytes forwarded since start (first transmissions)."""
     retransmits: int
     """RTP packets sent again since start, in answer to receivers' NACKs (downstream loss)."""
+    dropped: dict[str, int]
+    """Datagrams to media ports dropped unread since start, by reason."""
+    workers: list[tuple[int, Any]]
+    """(number, last report) per media worker (none: the media runs in this process)."""
 
 
 class RoomDirectory(AsyncIOEventEmitter):
@@ -123,28 +142,34 @@ class RoomDirectory(AsyncIOEventEmitter):
     ``room_closed`` (RoomClosed).
     """
 
-    def __init__(self, ice: IcePolicy, video_codec: str = "VP8") -> None:
+    def __init__(self, ice: IcePolicy, video_codec: str = "VP8", media: MediaHost | None = None) -> None:
         super().__init__()
         self.ice = ice
         self.video_codec = video_codec
+        self.media: MediaHost = media or LocalHost(ice, video_codec)
+        self.media.on("room_lost", self._room_lost)
         self.rooms: dict[str, RoomEntry] = {}
         self._grants: dict[str, Grant] = {}
         self.on("error", lambda exc: log.error("room directory listener failed: %r", exc))
 
+    async def start(self) -> None:
+        await self.media.start()
+
+    def _room_lost(self, room_id: str) -> None:
+        """Its worker died: closed like any room, with the reason ``worker_lost``
+        (the clients are told; call routing records the call as interrupted)."""
+        task = asyncio.ensure_future(self.close_room(room_id, "worker_lost"))
+
+        def done(t: asyncio.Task[None]) -> None:
+            if not t.cancelled() and t.exception() is not None:
+                log.error("closing a lost room failed: %r", t.exception())
+
+        task.add_done_callback(done)
+
     async def create_room(self, documents: list[Document] | None = None, **app_data: Any) -> str:
         """A new room; with documents, their first page is shown as a video."""
-        room = Room(self.ice, self.video_codec, app_data=app_data)
-        entry = RoomEntry(room=room, documents=list(documents or []))
-        if entry.documents:
-            presentation = Presentation(entry.documents)
-            try:
-                await presentation.start()
-            except Exception as exc:  # a broken PDF must not stop the call
-                log.warning("room %s: presentation unavailable: %r", room.id[:8], exc)
-                await presentation.close()
-            else:
-                entry.presentation = presentation
-                room.add_producer(presentation.producer)
+        room, presentation = await self.media.create_room(list(documents or []), app_data)
+        entry = RoomEntry(room=room, documents=list(documents or []), presentation=presentation)
         self.rooms[room.id] = entry
         log.info("room %s created (%d documents)", room.id[:8], len(entry.documents))
         return room.id
@@ -196,14 +221,16 @@ class RoomDirectory(AsyncIOEventEmitter):
 
     def stats(self) -> DirectoryStats:
         """What /metrics shows of the media side."""
-        forwarded = forwarding_totals(entry.room for entry in self.rooms.values())
+        forwarded = self.media.totals()
         return DirectoryStats(rooms=len(self.rooms),
                               participants=sum(len(e.sessions) for e in self.rooms.values()),
                               packets=forwarded.packets + forwarded.retransmits, bytes=forwarded.bytes,
-                              retransmits=forwarded.retransmits)
+                              retransmits=forwarded.retransmits, dropped=self.media.dropped(),
+                              workers=self.media.loads())
 
     async def close_all(self, reason: str = "shutdown") -> None:
         await asyncio.gather(*(self.close_room(r, reason) for r in list(self.rooms)), return_exceptions=True)
+        await self.media.close()
 
     # called by sessions
     def _joined(self, entry: RoomEntry, event: ParticipantEvent) -> None:

@@ -87,7 +87,8 @@ function onMessage(msg) {
     case "taken": return removeToast(msg.call_id, _("Taken by %(name)s", { name: msg.by }));
     case "customer_left": return removeToast(msg.call_id, _("The customer hung up"));
     case "withdrawn":
-      return removeToast(msg.call_id, msg.reason === "declined" ? _("You declined this call") : _("Nobody answered in time"));
+      return removeToast(msg.call_id, msg.reason === "declined" ? _("You declined this call")
+        : msg.reason === "interrupted" ? _("The call was interrupted") : _("Nobody answered in time"));
     case "accepted": removeToast(msg.call_id); go(msg.agent_path); return;
     case "result":
       if (msg.of === "accept" && msg.ok) { removeToast(msg.call_id); go(msg.agent_path); }

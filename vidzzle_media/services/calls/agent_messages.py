@@ -82,7 +82,8 @@ class Ringing(ServerMessage):
 
 @dataclass
 class Withdrawn(ServerMessage):
-    """The call stopped ringing here: ``reason`` "escalated" (missed) or "declined" (by this agent)."""
+    """The call stopped ringing here: ``reason`` "escalated" (missed), "declined" (by this agent) or
+    "interrupted" (the server could not go on with it: its media worker died)."""
 
     type: ClassVar[str] = "withdrawn"
     call_id: str

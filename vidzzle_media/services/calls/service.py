@@ -575,16 +575,24 @@ class CallService:
 
     async def on_room_closed(self, room_id: str, reason: str = "") -> None:
         """The SFU closed a room (everyone gone). A shutdown is not the customer
-        leaving: shutdown() has closed those calls as 'interrupted'."""
+        leaving: shutdown() has closed those calls as 'interrupted'. Nor is a
+        room lost with its media worker (``worker_lost``): its call is closed
+        as interrupted too."""
         if reason == "shutdown" or self.stopping:
             return
         call = await store.get_call_by_room(self.db, room_id)
         if call is None:
             return
+        lost = reason == "worker_lost"
         if call.state == CallState.RINGING:
-            await self.abandon(call.id)
+            if lost:
+                await self._miss_interrupted(call)
+            else:
+                await self.abandon(call.id)
         elif call.state == CallState.ACCEPTED:
-            await self.end_call(call.id, by="room")
+            await self.end_call(call.id, by="interrupted" if lost else "room")
+            if lost:
+                log.warning("call %s interrupted: its media worker died", call.id)
 
     async def on_participant_left(self, room_id: str, role: str) -> None:
         """A participant's connection left the room. For the customer this
@@ -649,17 +657,27 @@ class CallService:
         for call in left:
             if call.state == CallState.ACCEPTED:
                 await self.end_call(call.id, by="interrupted")
-                continue
-            _, at = self._now()
-            async with self.db.transaction() as conn:
-                if await store.finish_ringing(conn, call.id, CallState.MISSED, at, MissReason.INTERRUPTED):
-                    await store.add_event(conn, events.CallMissed(call_id=call.id, tenant_id=call.tenant_id, at=at,
-                                                                  reason=MissReason.INTERRUPTED))
-                    await queue_call_webhook(conn, await store.reread_call(conn, call.id), "end",
-                                             now=self.clock.now())
+            else:
+                await self._miss_interrupted(call)
         if left:
             self.wake()
             log.warning("closed %d call(s) left open by the previous run", len(left))
+
+    async def _miss_interrupted(self, call: CallRow) -> None:
+        """ringing -> missed ('interrupted'), with its event and end webhook:
+        nobody declined or cancelled, the server could not go on."""
+        self.dispatcher.stop(call.id)
+        live = self._live.pop(call.id, None)
+        if live is not None and live.check_timer is not None:
+            live.check_timer.cancel()
+        _, at = self._now()
+        async with self.db.transaction() as conn:
+            if await store.finish_ringing(conn, call.id, CallState.MISSED, at, MissReason.INTERRUPTED):
+                await store.add_event(conn, events.CallMissed(call_id=call.id, tenant_id=call.tenant_id, at=at,
+                                                              reason=MissReason.INTERRUPTED))
+                await queue_call_webhook(conn, await store.reread_call(conn, call.id), "end", now=self.clock.now())
+        self.wake()
+        await self.presence.push(await store.rung_users(self.db, call.id), agent_messages.Withdrawn(call.id, "interrupted"))
 
     async def close(self) -> None:
         for handle in self._away.values():
