@@ -118,5 +118,17 @@ class CallEnded(CallEvent):
     duration_s: float
 
 
+@dataclass(frozen=True, kw_only=True)
+class CallInterrupted(CallEvent):
+    """The call's media died under it (its media worker was lost) and moved
+    to another; the clients joined again by themselves and the call went on.
+
+    reason: why (``worker_lost``); state: the call's state at that moment."""
+
+    reason: str
+    state: str
+
+
 EVENT_TYPES = {cls.__name__: cls for cls in (CallCreated, CallOutOfHours, CallRinging, CallAccepted,
-                                             CallDeclined, CallMissed, CallAbandoned, CallEnded, CustomerReady)}
+                                             CallDeclined, CallMissed, CallAbandoned, CallEnded, CustomerReady,
+                                             CallInterrupted)}

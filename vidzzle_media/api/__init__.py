@@ -15,8 +15,8 @@ from . import agent_socket, calls
 
 
 def connect_room_events(service: CallService, rooms) -> bool:
-    """Follow the room directory's pyee events (``room_closed`` with
-    ``.room_id``/``.reason``, ``participant_left``/``participant_joined`` with
+    """Follow the room directory's pyee events (``room_closed`` and
+    ``room_moved`` with ``.room_id``/``.reason``, ``participant_left``/``participant_joined`` with
     ``.room_id``/``.role``)
     by duck typing, so nothing here imports signalling/. False when the
     directory emits no events."""
@@ -27,6 +27,9 @@ def connect_room_events(service: CallService, rooms) -> bool:
     def room_closed(event) -> None:
         service.track(service.on_room_closed(event.room_id, getattr(event, "reason", "")))
 
+    def room_moved(event) -> None:
+        service.track(service.on_room_moved(event.room_id, event.reason))
+
     def participant_left(event) -> None:
         service.track(service.on_participant_left(event.room_id, event.role))
 
@@ -34,6 +37,7 @@ def connect_room_events(service: CallService, rooms) -> bool:
         service.track(service.on_participant_joined(event.room_id, event.role))
 
     on("room_closed", room_closed)
+    on("room_moved", room_moved)
     on("participant_left", participant_left)
     on("participant_joined", participant_joined)
     return True

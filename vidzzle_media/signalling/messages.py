@@ -229,3 +229,13 @@ class RoomClosedMessage(ServerMessage):
     reason: str
 
 
+@dataclass
+class Rejoin(ServerMessage):
+    """The room's media moved (``worker_lost``): join again with the same
+    token, on a new socket with new peer connections. The server then
+    closes this socket."""
+
+    type: ClassVar[str] = "rejoin"
+    reason: str
+
+

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ROLES = tuple(RoomRole)
+MAX_MOVES = 2
+"""A room whose media died this often is closed instead of moved again: a
+room that crashes every worker it lands on must not take the others' calls
+with it, one worker after the next."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,20 @@ class RoomClosed:
     """Why (e.g. ``ended``, ``shutdown``), also sent to every client."""
 
 
+@dataclass(frozen=True)
+class RoomMoved:
+    """Payload of ``room_moved``: the room's media died under it (its worker
+    is gone) and runs again on another; its id, tokens and presentation page
+    stay, and its clients were told to join again."""
+
+    room_id: str
+    """The moved room."""
+    reason: str
+    """Why (``worker_lost``), also sent to every client."""
+    participants: int
+    """Connections that were in it (and were asked to join again)."""
+
+
 class MediaHost(Protocol):
     """Where rooms run: this process (``sfu.host.LocalHost``) or media
     workers (``workers.pool.WorkerPool``, whose proxies have the same
@@ -106,10 +124,14 @@ class RoomEntry:
     """Presentation documents (may be empty)."""
     presentation: Any = None
     """Running presentation (``sfu.presentation.Presentation`` or its proxy; None without documents)."""
+    app_data: dict[str, Any] = field(default_factory=dict)
+    """What the room was created with (given again when it moves)."""
+    moves: int = 0
+    """How often its media died under it and it was moved (see ``MAX_MOVES``)."""
     tokens: set[str] = field(default_factory=set)
+    """Tokens issued for this room (revoked on close)."""
     budgets: dict[str, Any] = field(default_factory=dict)
     """Token -> its signalling message budget (session.MessageBudget), kept across reconnects."""
-    """Tokens issued for this room (revoked on close)."""
     sessions: dict[str, Session] = field(default_factory=dict)
     """participant_id -> live WebSocket session."""
     by_token: dict[str, Session] = field(default_factory=dict)
@@ -139,7 +161,7 @@ class RoomDirectory(AsyncIOEventEmitter):
 
     Events (payload dataclasses above): ``participant_joined``
     (ParticipantEvent), ``participant_left`` (ParticipantEvent),
-    ``room_closed`` (RoomClosed).
+    ``room_closed`` (RoomClosed), ``room_moved`` (RoomMoved).
     """
 
     def __init__(self, ice: IcePolicy, video_codec: str = "VP8", media: MediaHost | None = None) -> None:
@@ -156,20 +178,50 @@ class RoomDirectory(AsyncIOEventEmitter):
         await self.media.start()
 
     def _room_lost(self, room_id: str) -> None:
-        """Its worker died: closed like any room, with the reason ``worker_lost``
-        (the clients are told; call routing records the call as interrupted)."""
-        task = asyncio.ensure_future(self.close_room(room_id, "worker_lost"))
+        """Its worker died: the room moves to another (``move_room``)."""
+        task = asyncio.ensure_future(self.move_room(room_id, "worker_lost"))
 
         def done(t: asyncio.Task[None]) -> None:
             if not t.cancelled() and t.exception() is not None:
-                log.error("closing a lost room failed: %r", t.exception())
+                log.error("moving a lost room failed: %r", t.exception())
 
         task.add_done_callback(done)
+
+    async def move_room(self, room_id: str, reason: str) -> None:
+        """The room's media died: the room gets new media (same id, tokens,
+        documents and presentation page), and every client is told to join
+        again (``rejoin``, their pages do it by themselves); the call goes
+        on and its record says it was interrupted (``room_moved``). A room
+        that cannot get new media, or has moved ``MAX_MOVES`` times, closes
+        with ``reason`` instead."""
+        entry = self.rooms.get(room_id)
+        if entry is None:
+            return
+        old_room, old_presentation = entry.room, entry.presentation
+        if entry.moves >= MAX_MOVES:
+            log.error("room %s lost its media %d times: closing it", room_id[:8], entry.moves + 1)
+            return await self.close_room(room_id, reason)
+        try:
+            room, presentation = await self.media.create_room(entry.documents, entry.app_data, room_id=room_id)
+        except Exception as exc:
+            log.error("room %s lost its media and none could be started again: %r", room_id[:8], exc)
+            return await self.close_room(room_id, reason)
+        if self.rooms.get(room_id) is not entry:    # closed meanwhile (the call ended)
+            await room.close()
+            return
+        if presentation is not None and old_presentation is not None:
+            await _restore(presentation, old_presentation.state)
+        entry.room, entry.presentation, entry.moves = room, presentation, entry.moves + 1
+        sessions = list(entry.sessions.values())
+        await asyncio.gather(*(s.close_for_rejoin(reason) for s in sessions), return_exceptions=True)
+        await old_room.close()
+        log.warning("room %s moved (%s): %d connections asked to join again", room_id[:8], reason, len(sessions))
+        self.emit("room_moved", RoomMoved(room_id, reason, len(sessions)))
 
     async def create_room(self, documents: list[Document] | None = None, **app_data: Any) -> str:
         """A new room; with documents, their first page is shown as a video."""
         room, presentation = await self.media.create_room(list(documents or []), app_data)
-        entry = RoomEntry(room=room, documents=list(documents or []), presentation=presentation)
+        entry = RoomEntry(room=room, documents=list(documents or []), presentation=presentation, app_data=app_data)
         self.rooms[room.id] = entry
         log.info("room %s created (%d documents)", room.id[:8], len(entry.documents))
         return room.id
@@ -235,3 +287,14 @@ class RoomDirectory(AsyncIOEventEmitter):
     # called by sessions
     def _joined(self, entry: RoomEntry, event: ParticipantEvent) -> None:
         self.emit("participant_joined", event)
+
+
+async def _restore(presentation: Any, state: Any) -> None:
+    """Show what was shown before the move (a document that is gone stays on the first)."""
+    try:
+        if presentation.state.document_id != state.document_id:
+            await presentation.switch(state.document_id)
+        if state.page != 1:
+            await presentation.goto(state.page)
+    except Exception as exc:
+        log.warning("presentation not restored after a move: %r", exc)

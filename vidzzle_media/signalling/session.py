@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
@@ -80,6 +80,8 @@ class Session:
         self.grant: Grant | None = None
         self.token: str | None = None
         self.entry: RoomEntry | None = None
+        self.room: Any = None
+        """The media room joined (the entry's room until it moves)."""
         self.participant: Participant | None = None
         self._out: asyncio.Queue[str | None] = asyncio.Queue(OUT_QUEUE)
         self._announced: dict[str, dict] = {}
@@ -137,7 +139,7 @@ class Session:
                 return
 
     def send(self, message: m.ServerMessage) -> None:
-        if self._closing and not isinstance(message, (m.RoomClosedMessage, m.Left)):
+        if self._closing and not isinstance(message, (m.RoomClosedMessage, m.Rejoin, m.Left)):
             return
         try:
             self._out.put_nowait(message.to_json())
@@ -217,7 +219,7 @@ class Session:
         self._rate = entry.budgets.setdefault(message.token, MessageBudget())
         name = grant.display_name or message.display_name.strip()[:80] or grant.role
         participant = entry.room.add_participant(name, {"role": grant.role})
-        self.participant = participant
+        self.participant, self.room = participant, entry.room
         entry.sessions[participant.id] = self
         entry.by_token[message.token] = self
         participant.on("subscribe_offer", self._on_subscribe_offer)
@@ -290,11 +292,18 @@ class Session:
             session.send(m.ParticipantLeft(participant.id))
         self.directory.emit("participant_left", event)
         # ...and let the media teardown finish even then.
-        await asyncio.shield(entry.room.remove_participant(participant.id))
+        await asyncio.shield(self.room.remove_participant(participant.id))
 
     async def close_for_room(self, reason: str) -> None:
         """The room closed (or this token rejoined elsewhere): say why, close."""
-        self.send(m.RoomClosedMessage(reason))
+        await self._close_with(m.RoomClosedMessage(reason))
+
+    async def close_for_rejoin(self, reason: str) -> None:
+        """The room's media moved: the client is to join again (same token), now."""
+        await self._close_with(m.Rejoin(reason))
+
+    async def _close_with(self, message: m.ServerMessage) -> None:
+        self.send(message)
         self._closing = True
         await self._leave()
         await asyncio.sleep(0)  # let the writer flush

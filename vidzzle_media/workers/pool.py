@@ -87,6 +87,8 @@ class WorkerPool(AsyncIOEventEmitter):
         self.workers: list[WorkerHandle] = []
         self._numbers = iter(range(1, 1 << 30))
         self._closing = False
+        self._replacing: set[asyncio.Task[WorkerHandle]] = set()
+        """Workers being started in place of dead ones (a lost room waits for them when none is left)."""
         self._retired = ForwardingTotals()
         self._retired_dropped: dict[str, int] = {}
         self.on("error", lambda exc: log.error("worker pool listener failed: %r", exc))
@@ -125,11 +127,17 @@ class WorkerPool(AsyncIOEventEmitter):
             self._retire(handle.status)
         if handle in self.workers:
             self.workers.remove(handle)
+        replacement = asyncio.ensure_future(self._spawn())
+        self._replacing.add(replacement)
         for room in list(handle.rooms.values()):
             room.lost()
             self.emit("room_lost", room.id)
-        if not self._closing:
-            self.workers.append(await self._spawn())
+        try:
+            self.workers.append(await replacement)
+        except Exception as exc:
+            log.error("media worker %d could not be replaced: %r", handle.number, exc)
+        finally:
+            self._replacing.discard(replacement)
 
     def _retire(self, status: m.Status) -> None:
         """Keep a dead worker's last counts: the totals never go backwards."""
@@ -139,15 +147,20 @@ class WorkerPool(AsyncIOEventEmitter):
         self._retired.bytes += status.bytes
         self._retired.retransmits += status.retransmits
 
-    def _least_loaded(self) -> WorkerHandle:
+    async def _least_loaded(self) -> WorkerHandle:
+        """The running worker with the fewest rooms; when none runs, the ones
+        being started in place of dead ones are waited for."""
         live = [w for w in self.workers if not w.channel.closed]
+        if not live and self._replacing:
+            done = await asyncio.gather(*self._replacing, return_exceptions=True)
+            live = [w for w in done if isinstance(w, WorkerHandle) and not w.channel.closed]
         if not live:
             raise RuntimeError("no media worker is running")
         return min(live, key=lambda w: (len(w.rooms), len(w.participants)))
 
     async def create_room(self, documents: Sequence[Document], app_data: dict[str, Any],
                           room_id: str | None = None) -> tuple[RoomProxy, PresentationProxy | None]:
-        handle = self._least_loaded()
+        handle = await self._least_loaded()
         room_id = room_id or uuid.uuid4().hex
         docs = [dataclasses.asdict(d) if dataclasses.is_dataclass(d) else
                 {"id": d.id, "title": d.title, "pdf_path": d.pdf_path, "pages_dir": d.pages_dir} for d in documents]
@@ -183,9 +196,11 @@ class WorkerPool(AsyncIOEventEmitter):
         if self._closing:
             return
         self._closing = True
-        for w in self.workers:
+        starting = await asyncio.gather(*self._replacing, return_exceptions=True)
+        workers = self.workers + [w for w in starting if isinstance(w, WorkerHandle) and w not in self.workers]
+        for w in workers:
             await w.channel.close()
-        for w in self.workers:
+        for w in workers:
             try:
                 await asyncio.wait_for(w.process.wait(), 10)
             except asyncio.TimeoutError:

@@ -3,7 +3,7 @@ services/ and routing/ depend on an interface, not on signalling/ or sfu/.
 
 signalling's RoomDirectory satisfies ``RoomDirectory``; the composition root
 (app.py) hands it to CallService, and api.setup forwards its events to
-``CallService.on_room_closed`` / ``on_participant_left`` / ``on_participant_joined``.
+``CallService.on_room_closed`` / ``on_room_moved`` / ``on_participant_left`` / ``on_participant_joined``.
 """
 
 from __future__ import annotations

@@ -576,8 +576,8 @@ class CallService:
     async def on_room_closed(self, room_id: str, reason: str = "") -> None:
         """The SFU closed a room (everyone gone). A shutdown is not the customer
         leaving: shutdown() has closed those calls as 'interrupted'. Nor is a
-        room lost with its media worker (``worker_lost``): its call is closed
-        as interrupted too."""
+        room lost with its media worker that could not move (``worker_lost``):
+        its call is closed as interrupted too."""
         if reason == "shutdown" or self.stopping:
             return
         call = await store.get_call_by_room(self.db, room_id)
@@ -593,6 +593,19 @@ class CallService:
             await self.end_call(call.id, by="interrupted" if lost else "room")
             if lost:
                 log.warning("call %s interrupted: its media worker died", call.id)
+
+    async def on_room_moved(self, room_id: str, reason: str) -> None:
+        """The room's media died and runs again elsewhere (its clients join
+        again by themselves): the call goes on, its record says it was
+        interrupted (``CallInterrupted``)."""
+        call = await store.get_call_by_room(self.db, room_id)
+        if call is None or call.state not in (CallState.RINGING, CallState.ACCEPTED):
+            return
+        _, at = self._now()
+        async with self.db.transaction() as conn:
+            await store.add_event(conn, events.CallInterrupted(call_id=call.id, tenant_id=call.tenant_id, at=at,
+                                                               reason=reason, state=call.state))
+        log.warning("call %s interrupted (%s): its room moved, the call goes on", call.id, reason)
 
     async def on_participant_left(self, room_id: str, role: str) -> None:
         """A participant's connection left the room. For the customer this
