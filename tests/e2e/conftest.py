@@ -13,6 +13,8 @@ import asyncio
 import os
 import socket
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,22 +162,24 @@ def smtp_server():
     controller.stop()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def world(tmp_path_factory, smtp_server):
+@asynccontextmanager
+async def running_world(tmp: Path, smtp: Capture, **overrides) -> AsyncIterator[World]:
+    """The app (settings ``overrides`` on top of the suite's) and the dealer's host page, running.
+    ``VIDZZLE_SERVER_MEDIA_WORKERS`` is honoured as by the server: CI runs the suite in both modes."""
     from vidzzle_media.api.ratelimit import RateLimiter
     from vidzzle_media.app import create_app
     from vidzzle_media.config import load_settings
     from vidzzle_media.keys import LIMITS
     from vidzzle_media.sfu import aiortc_glue
 
-    tmp = tmp_path_factory.mktemp("e2e")
     port, host_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    settings = load_settings(environ={}, overrides={
+    environ = {k: v for k, v in os.environ.items() if k == "VIDZZLE_SERVER_MEDIA_WORKERS"}
+    settings = load_settings(environ=environ, overrides={
         "server.data_dir": str(tmp / "data"), "server.host": "127.0.0.1", "server.public_url": base, "server.language": "en",
         "tls.enabled": False, "tls.cert_dir": str(tmp / "certs"), "ice.host_addresses": ["127.0.0.1"],
-        "relay.enabled": False, "security.ringing_calls_per_address": 1000})
-    settings.smtp.host, settings.smtp.port, settings.smtp.security = "127.0.0.1", smtp_server.port, "none"
+        "relay.enabled": False, "security.ringing_calls_per_address": 1000, **overrides})
+    settings.smtp.host, settings.smtp.port, settings.smtp.security = "127.0.0.1", smtp.port, "none"
     app = create_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -186,10 +190,18 @@ async def world(tmp_path_factory, smtp_server):
     hrunner = web.AppRunner(host_app(base))
     await hrunner.setup()
     await web.TCPSite(hrunner, "127.0.0.1", host_port).start()
-    yield World(app, base, f"http://localhost:{host_port}", smtp_server, tmp)
-    await hrunner.cleanup()
-    await runner.cleanup()
-    aiortc_glue.set_host_addresses(None)
+    try:
+        yield World(app, base, f"http://localhost:{host_port}", smtp, tmp)
+    finally:
+        await hrunner.cleanup()
+        await runner.cleanup()
+        aiortc_glue.set_host_addresses(None)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def world(tmp_path_factory, smtp_server):
+    async with running_world(tmp_path_factory.mktemp("e2e"), smtp_server) as w:
+        yield w
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -131,8 +131,11 @@ async function start() {
   state.client = client;
   state.names = {};
   client.addEventListener("track", ({ detail }) => addRemote(detail));
-  // a (re-)join starts from a fresh subscribe PC: drop the old tiles
-  client.addEventListener("joined", () => $("remotes").querySelectorAll("figure.remote").forEach((f) => f.remove()));
+  // a (re-)join starts from a fresh subscribe PC: drop the old tiles; the page shown may have moved meanwhile
+  client.addEventListener("joined", ({ detail }) => {
+    $("remotes").querySelectorAll("figure.remote").forEach((f) => f.remove());
+    if (detail.presentation) showPresentation(detail.presentation);
+  });
   client.addEventListener("trackremoved", ({ detail }) => {
     document.querySelector(`figure.remote[data-mid="${detail.info.mid}"]`)?.remove();
   });

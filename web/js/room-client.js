@@ -15,7 +15,13 @@
 //
 // Events (CustomEvent, payload in .detail): joined, track {track, stream, info},
 // trackremoved {info}, participantjoined, participantleft, mute, presentation,
-// roomclosed {reason}, servererror {code, message, ref}, disconnected, reconnected.
+// roomclosed {reason}, rejoin {reason}, servererror {code, message, ref},
+// disconnected, reconnected.
+//
+// "rejoin" (reason worker_lost): the room's media moved to another media
+// worker. The server closes the socket right after it; that close is an
+// ordinary "disconnected", so a page with autoRejoin (connection.js) joins
+// again with the same token at once.
 
 function preferVp8(transceiver) {
   if (!window.RTCRtpSender || !RTCRtpSender.getCapabilities || !transceiver.setCodecPreferences) return;
@@ -37,6 +43,7 @@ export class RoomClient extends EventTarget {
     this.stream = null;
     this.tracks = new Map(); // mid -> track info from the server
     this.closed = false;
+    this.muted = { audio: false, video: false }; // what we told the server (sent again after a re-join)
     this._pending = new Map(); // request id -> {resolve, reject}
     this._seq = 0;
     this._subscribeChain = Promise.resolve();
@@ -152,6 +159,7 @@ export class RoomClient extends EventTarget {
       case "mute": return this._emit("mute", msg);
       case "presentation_state": return this._emit("presentation", msg);
       case "room_closed": this.closed = true; return this._emit("roomclosed", msg);
+      case "rejoin": return this._emit("rejoin", msg);
       case "error": if (!waiter) this._emit("servererror", msg); return;
     }
   }
@@ -185,6 +193,7 @@ export class RoomClient extends EventTarget {
 
   setMuted(kind, muted) {
     if (this.stream) for (const t of this.stream.getTracks()) if (t.kind === kind) t.enabled = !muted;
+    this.muted[kind] = muted;
     this._send({ type: "mute", kind, muted });
   }
 
@@ -206,6 +215,8 @@ export class RoomClient extends EventTarget {
     this._closePcs();
     await this.connect();
     if (this.stream) await this.publish(this.stream);
+    // the server's participant is new: it starts unmuted
+    for (const [kind, muted] of Object.entries(this.muted)) if (muted) this._send({ type: "mute", kind, muted });
     this._emit("reconnected", {});
   }
 
