@@ -39,7 +39,7 @@ class ServerSettings:
     dev_pages: bool = setting(False, "Serve developer pages such as /dev/room (never on a production install).")
     log_json: bool = setting(False, "Write one JSON object per log line instead of plain text.")
     log_level: str = setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.")
-    media_workers: int = setting(0, "Processes that carry the calls' media (rooms), so that every core can: each new room goes to the least-loaded one, and one that dies ends only its own calls and is replaced. 0: the media runs in the server process itself (the embedded default).")
+    media_workers: int = setting(0, "Processes that carry the calls' media (rooms), so that every core can: each new room goes to the least-loaded one; when one dies, its calls move to another (the pages join again by themselves) and it is replaced. 0: the media runs in the server process itself (the embedded default).")
     metrics_from: list[str] = setting(["127.0.0.1", "::1"], "Client addresses allowed to read /metrics (Prometheus). Empty: /metrics is off. Call counts of all tenants are visible there, so keep it private.")
 
 
