@@ -8,8 +8,10 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 from tests.admin.helpers import database
+from vidzzle_media import events
 from vidzzle_media.services.calls import call_list
 from vidzzle_media.services.calls.dashboard import dashboard
+from vidzzle_media.store import calls as call_store
 from vidzzle_media.store import tenants as tenant_store
 
 from .calls_seed import call_row, insert
@@ -171,3 +173,30 @@ async def test_why_calls_were_not_accepted_breakdown_links_to_its_calls(client, 
     listed = await browser.get("/admin/calls?reason=customer_cancelled")
     assert listed.text.count("data-call-id=") == 2
     assert "Customer cancelled after 0:00 min" in listed.text     # with the time the customer waited
+
+
+async def test_calls_list_says_which_calls_were_interrupted_and_went_on(client, world, browser):
+    """A call whose media worker died went on in a moved room (CallInterrupted events): the list says so."""
+    db = database(client)
+    now = datetime.now(UTC)
+    once, twice, plain = (call_row(world.tenant_a, now - timedelta(minutes=i), duration=60, agent_id=world.user_a,
+                                   agent_name="Udo User") for i in (1, 2, 3))
+    await insert(db, [once, twice, plain])
+    async with db.transaction() as conn:
+        for row, count in ((once, 1), (twice, 2)):
+            for _ in range(count):
+                await call_store.add_event(conn, events.CallInterrupted(call_id=row.id, tenant_id=row.tenant_id,
+                                                                        at=row.created_at, reason="worker_lost",
+                                                                        state="accepted"))
+    await browser.login("admin.a@example.com")
+
+    def reason_of(text: str, call_id: str) -> str:
+        row = text.split(f'data-call-id="{call_id}"')[1].split("</tr>")[0]
+        return row.split("<td>")[5].split("</td>")[0]
+
+    page = (await browser.get("/admin/calls")).text
+    assert reason_of(page, once.id) == "Interrupted once (a media process failed), then went on"
+    assert reason_of(page, twice.id) == "Interrupted 2 times (a media process failed), then went on"
+    assert reason_of(page, plain.id) == ""
+    page = (await browser.post("/admin/language", {"language": "de", "next": "/admin/calls"})).text
+    assert reason_of(page, twice.id) == "2-mal unterbrochen (ein Medienprozess ist ausgefallen), dann ging es weiter"

@@ -50,8 +50,14 @@ def catalog(language: str):
         return read_po(f, locale=language)
 
 
+def _singular(message) -> str:
+    """A message's id (a plural's is its singular)."""
+    return message.id if isinstance(message.id, str) else message.id[0]
+
+
 def test_every_message_has_a_german_translation():
-    german = {m.id: m.string for m in catalog("de") if m.id}
+    german = {_singular(m): m.string if isinstance(m.string, str) else all(m.string) and m.string
+              for m in catalog("de") if m.id}
     missing = sorted(m for m in source_messages() if not german.get(m))
     assert not missing, f"no German translation (run scripts/update-catalogs, then translate): {missing}"
 
@@ -61,8 +67,16 @@ def test_translations_keep_the_placeholders():
         if language == i18n.SOURCE_LANGUAGE:
             continue
         for m in catalog(language):
-            if m.id and m.string:
+            if not m.id or not m.string:
+                continue
+            if isinstance(m.id, str):
                 assert set(PLACEHOLDER.findall(m.id)) == set(PLACEHOLDER.findall(m.string)), (language, m.id)
+                continue
+            # a plural: the last form says what the plural msgid says; a form
+            # for one may leave out the number ("Einmal ..."), never add one
+            said = set(PLACEHOLDER.findall(m.id[1]))
+            assert set(PLACEHOLDER.findall(m.string[-1])) == said, (language, m.id)
+            assert all(set(PLACEHOLDER.findall(form)) <= said for form in m.string), (language, m.id)
 
 
 def _visible_literals(source: str) -> list[str]:

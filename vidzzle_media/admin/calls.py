@@ -10,7 +10,7 @@ from datetime import datetime
 from aiohttp import web
 
 from .. import keys
-from ..i18n import format_duration, format_moment, gettext
+from ..i18n import format_duration, format_moment, gettext, ngettext
 from ..services.calls import call_list
 from ..services.calls.dashboard import tz_of
 from .auth import require_user, tenant_scope
@@ -36,13 +36,19 @@ def _label(labels: Mapping[str, str], value: str) -> str:
 
 
 def _reason(row) -> str:
-    """Why the call was not accepted; a cancelled one says after how long, a failed check what failed."""
+    """Why the call was not accepted (a cancelled one says after how long, a failed check what
+    failed), and whether its media was interrupted on the way."""
     label = _label(call_list.MISS_REASONS, row.miss_reason)
     if row.media_problem:
         label = f"{label} ({_label(call_list.MEDIA_PROBLEMS, row.media_problem)})"
     waited = call_list.waited_s(row)
-    return gettext("%(reason)s after %(duration)s", reason=label, duration=format_duration(waited)) \
-        if waited is not None else label
+    if waited is not None:
+        label = gettext("%(reason)s after %(duration)s", reason=label, duration=format_duration(waited))
+    if row.interruptions:
+        moved = ngettext("Interrupted once (a media process failed), then went on",
+                         "Interrupted %(num)s times (a media process failed), then went on", row.interruptions)
+        label = f"{label}; {moved}" if label else moved
+    return label
 
 
 @routes.get("/calls", name="calls")

@@ -84,6 +84,8 @@ class CallListRow:
     duration_s: float | None
     media_problem: str = ""
     """With ``customer_media_failed``: what failed (the CallAbandoned event's media_problem)."""
+    interruptions: int = 0
+    """How often its media died under it and the call went on (CallInterrupted events)."""
 
 
 async def day_numbers(db: Database, tenant_id: int, start: str, end: str) -> dict[str, DayNumbers]:
@@ -168,7 +170,8 @@ async def list_calls(db: Database, f: CallFilter) -> list[CallListRow]:
         " c.agent_id, c.agent_name, c.customer_name, c.accepted_at, c.ended_at, c.duration_s,"
         " CASE WHEN c.miss_reason = 'customer_media_failed' THEN COALESCE((SELECT json_extract(e.payload,"
         " '$.media_problem') FROM call_events e WHERE e.call_id = c.id AND e.type = 'CallAbandoned'), '')"
-        " ELSE '' END AS media_problem"
+        " ELSE '' END AS media_problem,"
+        " (SELECT COUNT(*) FROM call_events e WHERE e.call_id = c.id AND e.type = 'CallInterrupted') AS interruptions"
         " FROM calls c LEFT JOIN call_flows fl ON fl.id = c.flow_id AND fl.tenant_id = c.tenant_id"
         " LEFT JOIN tenants t ON t.id = c.tenant_id"
         f" WHERE {' AND '.join(where)} ORDER BY c.created_at DESC, c.id DESC LIMIT ?",
