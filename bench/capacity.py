@@ -15,7 +15,10 @@ receiver counts complete frames and timestamp gaps out of aiortc's jitter
 buffer (``bench/_clients.py``) and reads the time back for the end-to-end
 latency (client -> server -> client, one machine, one clock).
 
-Per step: server CPU (% of one core, per call), forwarded packets per
+Per step: server CPU (% of one core, per call), the busiest process's CPU
+(the server's or a media worker's: the first to fill its core) and the
+calls at which it would be full if the load grew evenly (a projection for a
+machine with a core per process and the clients elsewhere), forwarded packets per
 second, server RSS (per call over the idle process), receive fps and gaps
 of every leg, and the latency percentiles. Before the server runs, every
 step runs the same calls' clients once peer to peer (``direct (no
@@ -49,7 +52,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from fanout import Server, machine, pct, tree_cpu_s, tree_rss_mb  # noqa: E402
+from fanout import Server, machine, pct, proc_cpu_s, process_tree, tree_cpu_s, tree_rss_mb  # noqa: E402
 
 STAMP = struct.Struct("!d")
 DIRECT = "direct (no server)"
@@ -61,20 +64,27 @@ GOP = 30
 # --- the client process ------------------------------------------------------------------
 
 def encoded_loop(frames: int = GOP, width: int = 640, height: int = 360, bitrate: int = 1_000_000) -> list[bytes]:
-    """``frames`` VP8 frames of moving texture at 30 fps, the first a key frame (libvpx via PyAV)."""
+    """``frames`` VP8 frames of panning texture at 30 fps, the first a key frame (libvpx via PyAV):
+    about 0.9 Mbit/s, the same bytes in every process and run.
+
+    A fixed encoder speed (``cpu-used`` negative): with a positive one libvpx's
+    realtime mode picks its speed from how long frames take, so a loop encoded
+    on a busy machine came out 1.6 and on an idle one 4.9 Mbit/s (found here
+    in issue 30: calls of one run sent 222 and 530 packets a second)."""
     import av
     import numpy as np
 
     codec = av.CodecContext.create("libvpx", "w")
     codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
     codec.bit_rate, codec.framerate = bitrate, fractions.Fraction(30, 1)
-    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "g": str(frames)}
+    codec.options = {"deadline": "realtime", "cpu-used": "-8", "lag-in-frames": "0", "g": str(frames)}
     rnd = np.random.default_rng(1)
-    texture = rnd.integers(40, 216, size=(height, 2 * width), dtype=np.uint8)
+    coarse = rnd.integers(40, 216, size=(height // 4 + 1, 2 * width // 4 + 1), dtype=np.uint8)
+    texture = np.repeat(np.repeat(coarse, 4, axis=0), 4, axis=1)[:height]     # 4x4 px blocks
     out: list[bytes] = []
     for n in range(frames + 5):
         img = np.zeros((height * 3 // 2, width), dtype=np.uint8)
-        shift = (n * 8) % width
+        shift = (n * 5) % width
         img[:height] = texture[:, shift:shift + width]
         img[height:] = 128
         frame = av.VideoFrame.from_ndarray(img, format="yuv420p")
@@ -175,6 +185,8 @@ async def measure(args: argparse.Namespace, receivers: list, latencies: list[flo
     print("READY" if ok else "NOT-READY", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)   # GO
     before = [(s.frames, s.gaps) for s in receivers]
+    packets0 = [s.packets for s in receivers]
+    audio0 = [s.audio_frames for s in receivers]
     latencies.clear()
     c0, t0 = time.process_time(), time.monotonic()
     await asyncio.sleep(args.seconds)
@@ -182,6 +194,9 @@ async def measure(args: argparse.Namespace, receivers: list, latencies: list[flo
     report = {
         "fps": [(s.frames - f) / span for s, (f, _) in zip(receivers, before, strict=True)],
         "gaps": [s.gaps - g for s, (_, g) in zip(receivers, before, strict=True)],
+        "rx_packets_s": (sum(s.packets for s in receivers) - sum(packets0)) / span,   # RTP at the subscribe sockets
+        "leg_packets_s": [round((s.packets - p) / span) for s, p in zip(receivers, packets0, strict=True)],
+        "leg_audio_fps": [round((s.audio_frames - a) / span) for s, a in zip(receivers, audio0, strict=True)],
         "latency_ms": list(latencies),
         "client_cpu_percent": 100 * (time.process_time() - c0) / span,
         "errors": errors,
@@ -228,16 +243,16 @@ async def cl_wait(predicate, timeout: float) -> bool:
 
 # --- the orchestrating process ----------------------------------------------------------------
 
-def forwarded_packets(port: int) -> float:
+def forwarded_packets(port: int, name: str = "vidzzle_forwarded_packets_total") -> float:
     """The server's own total (``/metrics``: it keeps counting packets of closed consumers)."""
     import re
     import urllib.request
 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         text = r.read().decode()
-    match = re.search(r"^vidzzle_forwarded_packets_total (\S+)$", text, flags=re.M)
+    match = re.search(rf"^{name} (\S+)$", text, flags=re.M)
     if match is None:
-        raise RuntimeError("no vidzzle_forwarded_packets_total in /metrics")
+        raise RuntimeError(f"no {name} in /metrics")
     return float(match.group(1))
 
 
@@ -279,9 +294,11 @@ def receive_figures(reports: list[dict]) -> dict:
     return {
         "fps_min": round(min(fps), 1), "fps_median": round(statistics.median(fps), 1),
         "gaps": sum(g for r in reports for g in r["gaps"]),
+        "received_pkt_s": round(sum(r.get("rx_packets_s", 0) for r in reports)),
         "latency_ms_p50": pct(lat, 0.5), "latency_ms_p95": pct(lat, 0.95),
         "client_cpu_percent": round(sum(r["client_cpu_percent"] for r in reports), 1),
         "errors": [e for r in reports for e in r["errors"]][:5],
+        "legs": [(p, a) for r in reports for p, a in zip(r["leg_packets_s"], r["leg_audio_fps"], strict=True)],
     }
 
 
@@ -300,21 +317,31 @@ def step(server: Server, calls: int, clients: int, seconds: float, idle_rss: flo
 
     def window(go) -> None:
         packets0 = forwarded_packets(server.port)
+        rtx0 = forwarded_packets(server.port, "vidzzle_retransmitted_packets_total")
+        per_process = {p: proc_cpu_s(p) for p in process_tree(pid)}
         c0, t0 = tree_cpu_s(pid), time.monotonic()
         go()
         time.sleep(seconds)                              # the clients measure the same window
         span = time.monotonic() - t0
         measured["cpu"] = 100 * (tree_cpu_s(pid) - c0) / span      # with its media workers
+        measured["busiest"] = max(100 * (proc_cpu_s(p) - c) / span for p, c in per_process.items()
+                                  if Path(f"/proc/{p}").exists())
         measured["packets"] = (forwarded_packets(server.port) - packets0) / span
+        measured["retransmits"] = (forwarded_packets(server.port, "vidzzle_retransmitted_packets_total") - rtx0) / span
         measured["rss"] = tree_rss_mb(pid)
 
     try:
         reports = run_clients(calls, clients, seconds, server.port, window)
     except RuntimeError as exc:
         return {"calls": calls, "error": str(exc)}
-    cpu, packets, rss = measured["cpu"], measured["packets"], measured["rss"]
+    cpu, packets, rss, busiest = measured["cpu"], measured["packets"], measured["rss"], measured["busiest"]
     return {
         "calls": calls, "server_cpu_percent": round(cpu, 1), "cpu_percent_per_call": round(cpu / calls, 2),
+        "busiest_process_cpu_percent": round(busiest, 1),
+        "retransmitted_pkt_s": round(measured["retransmits"]),
+        # one process fills its core first: where that happens if the load grows evenly
+        # (a projection, for a machine with a core per process and clients elsewhere)
+        "projected_calls_at_full_core": round(calls * 100 / busiest) if busiest > 0 else None,
         "forwarded_pkt_s": round(packets), "us_per_forwarded_packet": round(cpu / 100 / packets * 1e6, 1) if packets else None,
         "rss_mb": round(rss, 1), "rss_mb_per_call": round((rss - idle_rss) / calls, 2),
         **receive_figures(reports),
@@ -322,13 +349,15 @@ def step(server: Server, calls: int, clients: int, seconds: float, idle_rss: flo
 
 
 def table(results: list[dict]) -> str:
-    head = ("| core | calls | server CPU % | % per call | fwd pkt/s | us/pkt | RSS MB | MB/call | fps min/median | gaps "
-            "| latency p50/p95 ms | server-added p50/p95 ms | clients CPU % |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    head = ("| core | calls | server CPU % | % per call | busiest process % | calls at its full core (proj.) | fwd pkt/s "
+            "| us/pkt | RSS MB | MB/call | fps min/median | gaps | latency p50/p95 ms | server-added p50/p95 ms "
+            "| clients CPU % |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
     def cell(r: dict, key: str, fmt: str = "{}") -> str:
         return fmt.format(r[key]) if r.get(key) is not None else "-"
 
     rows = [f"| {r['core']} | {r['calls']} | {cell(r, 'server_cpu_percent')} | {cell(r, 'cpu_percent_per_call')} "
+            f"| {cell(r, 'busiest_process_cpu_percent')} | {cell(r, 'projected_calls_at_full_core')} "
             f"| {cell(r, 'forwarded_pkt_s')} | {cell(r, 'us_per_forwarded_packet')} | {cell(r, 'rss_mb')} "
             f"| {cell(r, 'rss_mb_per_call')} | {r['fps_min']}/{r['fps_median']} | {r['gaps']} "
             f"| {r['latency_ms_p50']:.1f}/{r['latency_ms_p95']:.1f} "
