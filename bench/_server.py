@@ -34,8 +34,12 @@ from vidzzle_media.keys import ROOMS  # noqa: E402
 
 
 def forward_stats(app: web.Application) -> dict:
-    """Sum the SFU's own counters over every room of the directory."""
+    """Sum the SFU's own counters over every room of the directory (rooms in
+    this process: media workers report totals only, which /metrics has)."""
     directory = app[ROOMS]
+    if directory.stats().workers:
+        raise web.HTTPConflict(text="per-consumer counters stay in the media workers: "
+                                    "run without --media-workers, or read /metrics")
     out = {"forwarded_packets": 0, "forwarded_octets": 0, "retransmits": 0, "nacks_forwarded": 0,
            "keyframe_requests": 0, "consumers": 0, "producer_packets": 0, "producer_keyframes": 0,
            "upstream_nacked": 0, "upstream_recovered": 0}

@@ -7,6 +7,10 @@ import logging
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self, process: str = "") -> None:
+        super().__init__()
+        self.process = process
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
@@ -14,6 +18,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.process:
+            entry["process"] = self.process
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -23,12 +29,15 @@ QUIET_LIBRARIES = ("aioice", "aiortc")
 """Libraries whose INFO is detail for their developers, not for an administrator."""
 
 
-def configure_logging(level: str = "INFO", as_json: bool = False) -> None:
+def configure_logging(level: str = "INFO", as_json: bool = False, process: str = "") -> None:
+    """``process``: which of the server's processes logs (a media worker
+    says ``media-worker N``; they all write to the server's stderr)."""
     handler = logging.StreamHandler()
     if as_json:
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter(process))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        where = f"[{process}] " if process else ""
+        handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {where}%(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

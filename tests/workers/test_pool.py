@@ -4,6 +4,7 @@ processes, real aiortc participants through the WebSocket protocol."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 
@@ -147,3 +148,20 @@ async def test_a_room_that_keeps_losing_its_worker_is_closed(pool_app):
     assert len(moved) == MAX_MOVES and [(c.room_id, c.reason) for c in closed] == [(room_id, "worker_lost")]
     assert room_id not in directory.rooms
     await wait_for(lambda: len(pool.workers) == 2, timeout=10)
+
+
+async def test_a_worker_s_log_lines_say_which_worker(capfd, tmp_path):
+    """The workers log to the server's stderr: each line names its worker."""
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 not really")
+    pool = WorkerPool(1, IcePolicy(DefaultIce()), log_level="INFO", log_json=True)
+    await pool.start()
+    try:
+        room, presentation = await pool.create_room([Document("d1", "Deck", str(broken))], {})
+        assert presentation is None                    # the worker logged why
+        await room.close()
+    finally:
+        await pool.close()
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    unavailable = [e for e in lines if "presentation unavailable" in e["message"]]
+    assert unavailable and unavailable[0]["process"] == "media-worker 1"

@@ -30,9 +30,9 @@ from .proxy import ParticipantProxy, PresentationProxy, RoomProxy, _call
 log = logging.getLogger(__name__)
 
 
-def worker_command(fd: int, log_level: str, log_json: bool) -> list[str]:
-    """How to start a worker: the same program, frozen (the single binary) or not."""
-    args = ["media-worker", str(fd), log_level] + (["json"] if log_json else [])
+def worker_command(fd: int, number: int, log_level: str, log_json: bool) -> list[str]:
+    """How to start worker ``number``: the same program, frozen (the single binary) or not."""
+    args = ["media-worker", str(fd), str(number), log_level] + (["json"] if log_json else [])
     if getattr(sys, "frozen", False):
         return [sys.executable, *args]
     return [sys.executable, "-m", "vidzzle_media", *args]
@@ -99,9 +99,11 @@ class WorkerPool(AsyncIOEventEmitter):
                  ", ".join(str(w.process.pid) for w in self.workers))
 
     async def _spawn(self) -> WorkerHandle:
+        number = next(self._numbers)
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            process = await asyncio.create_subprocess_exec(*worker_command(child.fileno(), self.log_level, self.log_json), pass_fds=(child.fileno(),))
+            process = await asyncio.create_subprocess_exec(*worker_command(child.fileno(), number, self.log_level, self.log_json),
+                                                           pass_fds=(child.fileno(),))
         finally:
             child.close()
         handle: WorkerHandle | None = None
@@ -111,7 +113,7 @@ class WorkerPool(AsyncIOEventEmitter):
                 handle.on_message(message)
 
         channel = await Channel.open(parent, deliver)
-        handle = WorkerHandle(next(self._numbers), process, channel)
+        handle = WorkerHandle(number, process, channel)
         channel.send(m.Configure(dataclasses.asdict(self.ice.settings), self.video_codec, self.core))
         handle.reader = asyncio.ensure_future(self._read(handle))
         return handle

@@ -1,6 +1,6 @@
 """The media worker process: rooms of the sfu package behind a channel.
 
-Started by :class:`.pool.WorkerPool` as ``vidzzle-media media-worker FD``
+Started by :class:`.pool.WorkerPool` as ``vidzzle-media media-worker FD NUMBER``
 with one end of a socket pair. It runs an sfu ``LocalHost``, applies the
 main process's messages to its rooms and participants, and reports their
 events, when media last arrived, and its load. It ends when the main process
@@ -222,12 +222,12 @@ async def serve(fd: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """``FD LOG_LEVEL [json]``: the main process stops a worker by closing
-    the channel, so a Ctrl-C in the terminal (sent to the whole process
-    group) is left to the main process."""
+    """``FD NUMBER LOG_LEVEL [json]``: the main process stops a worker by
+    closing the channel, so a Ctrl-C in the terminal (sent to the whole
+    process group) is left to the main process."""
     from ..logs import configure_logging
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    configure_logging(argv[1] if len(argv) > 1 else "INFO", argv[2:3] == ["json"])
+    configure_logging(argv[2] if len(argv) > 2 else "INFO", argv[3:4] == ["json"], process=f"media-worker {argv[1]}")
     asyncio.run(serve(int(argv[0])))
     return 0
