@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pgstore
 import pytest
 from smtpcapture import start_smtp
 
@@ -29,8 +30,9 @@ def pytest_configure(config):
 def settings(tmp_path):
     """Settings for one test: its own data dir and SQLite file, plain HTTP,
     ICE on loopback only and no STUN. ``VIDZZLE_SERVER_MEDIA_WORKERS`` in the
-    environment runs the rooms in media workers (the suite runs both ways)."""
-    return load_settings(
+    environment runs the rooms in media workers, ``VIDZZLE_TEST_POSTGRES``
+    the store on PostgreSQL (tests/pgstore.py; the suite runs all ways)."""
+    settings = load_settings(
         environ={k: v for k, v in os.environ.items() if k == MEDIA_WORKERS},
         overrides={
             "server.data_dir": str(tmp_path / "data"),
@@ -45,6 +47,15 @@ def settings(tmp_path):
             "security.ringing_calls_per_address": 1000,   # every test customer comes from 127.0.0.1
         },
     )
+    admin = pgstore.admin_url()
+    if admin is None:
+        yield settings
+        return
+    settings.database.url, drop = pgstore.fresh_database(admin)
+    try:
+        yield settings
+    finally:
+        drop()
 
 
 @pytest.fixture

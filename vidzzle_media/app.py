@@ -41,7 +41,7 @@ from .sfu import IcePolicy
 from .sfu import core as media_core
 from .sfu.core import MediaCore
 from .signalling import RoomDirectory
-from .store import Database
+from .store import database_for
 from .tls import server_ssl_context
 from .turn_servers import BuiltIn, IceServers, TurnAccount
 from .workers.pool import WorkerPool
@@ -145,7 +145,8 @@ def create_app(settings: Settings) -> web.Application:
             _acme(app, settings, context)
     app[keys.LISTENING] = Listening("https" if settings.tls.enabled else "http", settings.server.host,
                                     settings.server.port)
-    database = Database(settings.database_path, settings.database.busy_timeout_ms)
+    database = database_for(settings.database.url, settings.database_path, settings.data_path,
+                            settings.database.busy_timeout_ms)
     app[keys.DATABASE] = database
     app[keys.ACTIVITY] = BackOfficeActivity(database)
     brand.set_default_appname(settings.server.appname)

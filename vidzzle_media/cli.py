@@ -123,10 +123,11 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 def run_create_support(args: argparse.Namespace, settings: Settings) -> int:
     from .listening import running_origin
     from .services.accounts.links import create_support_account
-    from .store import Database
+    from .store import database_for
 
     async def go() -> str:
-        db = Database(settings.database_path, settings.database.busy_timeout_ms)
+        db = database_for(settings.database.url, settings.database_path, settings.data_path,
+                          settings.database.busy_timeout_ms)
         await db.open()
         try:
             return await create_support_account(db, settings, args.email, base=running_origin(settings.data_path))
@@ -150,12 +151,13 @@ def run_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from .doctor import failed, run_checks
-    from .store import Database
+    from .store import database_for
 
     async def go():
-        if not settings.database_path.exists():
+        if not settings.database.url and not settings.database_path.exists():
             return await run_checks(settings)
-        db = Database(settings.database_path, settings.database.busy_timeout_ms)
+        db = database_for(settings.database.url, settings.database_path, settings.data_path,
+                          settings.database.busy_timeout_ms)
         await db.open()
         try:
             return await run_checks(settings, db)

@@ -59,6 +59,7 @@ class TlsSettings:
 @dataclass
 class DatabaseSettings:
     path: str = setting("", "SQLite database file. Empty: `vidzzle.db` in server.data_dir.")
+    url: str = setting("", "PostgreSQL instead of SQLite, for several nodes sharing one store: `postgresql://USER:PASSWORD@HOST:5432/DB`. Empty: SQLite (database.path).", secret=True)
     busy_timeout_ms: int = setting(5000, "How long SQLite waits for a lock before failing (ms).")
 
 
@@ -269,6 +270,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("ice.udp_port_min/udp_port_max must both be set, with min <= max")
     if settings.media.core not in ("compiled", "python"):
         raise ConfigError("media.core must be compiled or python")
+    if settings.database.url and not settings.database.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("database.url must be a postgresql:// URL (or empty: SQLite)")
     if not 0 <= settings.server.media_workers <= 64:
         raise ConfigError("server.media_workers must be between 0 (media in the server process) and 64")
     if settings.relay.enabled and not 0 <= settings.relay.port < 65536:

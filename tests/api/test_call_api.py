@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pgstore
 from admin.helpers import make_tenant
 
 from vidzzle_media.store import calls as call_store
@@ -197,8 +198,7 @@ async def test_restart_closes_calls_left_open(aiohttp_client, settings, db, cli,
     await calls.accept(accepted["call_id"], CurrentUser(a1[0], tenant, "user", "First 0", "x@example.com"))
     await cli.close()                                   # the process goes away mid-call
     await aiohttp_client(create_app(settings))          # and starts again on the same database
-    from vidzzle_media.store import Database
-    again = Database(settings.database_path)
+    again = pgstore.database(settings)
     await again.open()
     try:
         assert (await call_store.get_call(again, ringing["call_id"])).state == "missed"

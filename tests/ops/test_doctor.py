@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import pgstore
 from admin.helpers import make_tenant
 from aiohttp import web
 from aiosmtpd.controller import Controller
@@ -29,7 +30,6 @@ from vidzzle_media.doctor import Status, checks, failed, run_checks
 from vidzzle_media.relay import credentials
 from vidzzle_media.relay.server import TurnServer
 from vidzzle_media.services.branding import brand
-from vidzzle_media.store import Database
 
 PASS, WARN, FAIL = Status.PASS, Status.WARN, Status.FAIL
 
@@ -258,7 +258,7 @@ async def test_data_folder(tmp_path):
 
 async def test_allowed_websites(tmp_path):
     settings = settings_for(tmp_path, 1)
-    db = Database(settings.database_path)
+    db = pgstore.database(settings)
     await db.open()
     try:
         assert await checks.allowed_sites(settings, db) == []          # no tenant yet

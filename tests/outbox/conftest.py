@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+import pgstore
 import pytest
 from aiohttp import web
 
@@ -36,7 +37,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def db(settings):
-    database = Database(settings.database_path)
+    database = pgstore.database(settings)
     await database.open()
     try:
         yield database

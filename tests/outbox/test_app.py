@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pgstore
+
 from vidzzle_media import keys
 from vidzzle_media.app import create_app
 from vidzzle_media.keys import OUTBOX
@@ -12,7 +14,6 @@ from vidzzle_media.services.outbox import worker as outbox
 from vidzzle_media.services.outbox.mail import queue_mail
 from vidzzle_media.services.outbox.sms import queue_sms
 from vidzzle_media.services.outbox.webhooks import generate_secret, queue_webhook
-from vidzzle_media.store import Database
 
 
 async def eventually(check, timeout: float = 5.0):
@@ -46,7 +47,7 @@ async def test_commit_then_wake_delivers_every_kind(smtp_server, aiohttp_client,
 
 
 async def test_items_queued_before_start_are_delivered_at_start(smtp_server, aiohttp_client, settings):
-    db = Database(settings.database_path)
+    db = pgstore.database(settings)
     await db.open()
     async with db.transaction() as conn:
         await queue_mail(conn, template="confirmation", tenant_id=None, to_email="first@example.com",

@@ -6,9 +6,10 @@ import asyncio
 import sys
 import textwrap
 
+import pgstore
+
 from vidzzle_media.services.outbox.webhooks import queue_webhook
 from vidzzle_media.services.outbox.worker import LEASE, utc_now
-from vidzzle_media.store import Database
 from vidzzle_media.store import outbox as outbox_store
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -49,7 +50,7 @@ async def test_claimed_but_unconfirmed_is_sent_again_after_restart(settings, htt
     await db.close()
     http_peer.holds["/b"].set()
 
-    restarted = Database(settings.database_path)
+    restarted = pgstore.database(settings)
     await restarted.open()
     try:
         row = await outbox_store.get(restarted, held)

@@ -6,17 +6,17 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 
+import pgstore
 import pytest
 
 from vidzzle_media.errors import Conflict, TooManyRequests, Unauthorized
 from vidzzle_media.services.accounts import links, passwords, throttle
 from vidzzle_media.services.accounts import users as accounts
-from vidzzle_media.store import Database
 
 
 @pytest.fixture
 async def db(settings):
-    database = Database(settings.database_path)
+    database = pgstore.database(settings)
     await database.open()
     yield database
     await database.close()

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from ._rows import Executor, fetchall, fetchone
+from ._rows import Connection, Executor, fetchall, fetchone
 
 
 @dataclass(frozen=True)
@@ -32,24 +30,24 @@ def _scope(tenant_id: int | None) -> int:
 
 async def values(ex: Executor, tenant_id: int | None) -> dict[str, str]:
     """The values stored at exactly this level (tenant or system)."""
-    rows = await fetchall(ex, "SELECT key, value FROM branding_values WHERE ifnull(tenant_id, 0) = ?",
+    rows = await fetchall(ex, "SELECT key, value FROM branding_values WHERE COALESCE(tenant_id, 0) = ?",
                           (_scope(tenant_id),))
     return {r["key"]: r["value"] for r in rows}
 
 
 async def layered_values(ex: Executor, tenant_id: int | None) -> tuple[dict[str, str], dict[str, str]]:
     """(system values, tenant values) in one query; tenant values empty for None."""
-    rows = await fetchall(ex, "SELECT tenant_id, key, value FROM branding_values WHERE ifnull(tenant_id, 0) IN (0, ?)",
+    rows = await fetchall(ex, "SELECT tenant_id, key, value FROM branding_values WHERE COALESCE(tenant_id, 0) IN (0, ?)",
                           (_scope(tenant_id),))
     system = {r["key"]: r["value"] for r in rows if r["tenant_id"] is None}
     tenant = {r["key"]: r["value"] for r in rows if r["tenant_id"] is not None}
     return system, tenant
 
 
-async def save_values(conn: aiosqlite.Connection, tenant_id: int | None, items: dict[str, str], at: str) -> None:
+async def save_values(conn: Connection, tenant_id: int | None, items: dict[str, str], at: str) -> None:
     """Set (or, for an empty value, remove: fall back) the given keys."""
     for key, value in items.items():
-        await conn.execute("DELETE FROM branding_values WHERE ifnull(tenant_id, 0) = ? AND key = ?",
+        await conn.execute("DELETE FROM branding_values WHERE COALESCE(tenant_id, 0) = ? AND key = ?",
                            (_scope(tenant_id), key))
         if value != "":
             await conn.execute("INSERT INTO branding_values(tenant_id, key, value, updated_at) VALUES (?, ?, ?, ?)",
@@ -60,24 +58,24 @@ async def image(ex: Executor, tenant_id: int | None, kind: str, *, fallback: boo
     """The tenant's image, else (with fallback) the system default one."""
     scopes = (_scope(tenant_id), 0) if fallback else (_scope(tenant_id),)
     row = await fetchone(ex, "SELECT tenant_id, kind, mime, data FROM branding_images"
-                             f" WHERE kind = ? AND ifnull(tenant_id, 0) IN ({','.join('?' * len(scopes))})"
-                             " ORDER BY ifnull(tenant_id, 0) DESC LIMIT 1", (kind, *scopes))
+                             f" WHERE kind = ? AND COALESCE(tenant_id, 0) IN ({','.join('?' * len(scopes))})"
+                             " ORDER BY COALESCE(tenant_id, 0) DESC LIMIT 1", (kind, *scopes))
     return None if row is None else StoredImage(row["kind"], row["mime"], bytes(row["data"]), row["tenant_id"])
 
 
 async def image_kinds(ex: Executor, tenant_id: int | None) -> set[str]:
-    rows = await fetchall(ex, "SELECT kind FROM branding_images WHERE ifnull(tenant_id, 0) = ?", (_scope(tenant_id),))
+    rows = await fetchall(ex, "SELECT kind FROM branding_images WHERE COALESCE(tenant_id, 0) = ?", (_scope(tenant_id),))
     return {r["kind"] for r in rows}
 
 
-async def save_image(conn: aiosqlite.Connection, tenant_id: int | None, kind: str, mime: str, data: bytes, at: str) -> None:
+async def save_image(conn: Connection, tenant_id: int | None, kind: str, mime: str, data: bytes, at: str) -> None:
     await delete_image(conn, tenant_id, kind)
     await conn.execute("INSERT INTO branding_images(tenant_id, kind, mime, data, updated_at) VALUES (?, ?, ?, ?, ?)",
                        (tenant_id, kind, mime, data, at))
 
 
-async def delete_image(conn: aiosqlite.Connection, tenant_id: int | None, kind: str) -> bool:
-    cursor = await conn.execute("DELETE FROM branding_images WHERE ifnull(tenant_id, 0) = ? AND kind = ?",
+async def delete_image(conn: Connection, tenant_id: int | None, kind: str) -> bool:
+    cursor = await conn.execute("DELETE FROM branding_images WHERE COALESCE(tenant_id, 0) = ? AND kind = ?",
                                 (_scope(tenant_id), kind))
     return cursor.rowcount > 0
 
@@ -87,7 +85,7 @@ async def get_setting(ex: Executor, key: str) -> str | None:
     return None if row is None else row["value"]
 
 
-async def set_setting(conn: aiosqlite.Connection, key: str, value: str) -> None:
+async def set_setting(conn: Connection, key: str, value: str) -> None:
     await conn.execute("DELETE FROM system_settings WHERE key = ?", (key,))
     if value:
         await conn.execute("INSERT INTO system_settings(key, value) VALUES (?, ?)", (key, value))

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from ._rows import Executor, fetchall, fetchcount, fetchone, inserted_id, maybe
+from ._rows import Connection, Executor, Row, fetchall, fetchcount, fetchone, inserted_id, maybe
 
 
 @dataclass
@@ -37,7 +35,7 @@ class CallbackRow:
 _COLUMNS = ", ".join(f"c.{k}" for k in CallbackRow.__dataclass_fields__ if k != "flow_name")
 
 
-def _row(r: aiosqlite.Row) -> CallbackRow:
+def _row(r: Row) -> CallbackRow:
     return CallbackRow(**{k: r[k] for k in CallbackRow.__dataclass_fields__})
 
 
@@ -45,7 +43,7 @@ _SELECT = (f"SELECT {_COLUMNS}, COALESCE(f.name, '') AS flow_name FROM callbacks
            " LEFT JOIN call_flows f ON f.id = c.flow_id")
 
 
-async def insert(conn: aiosqlite.Connection, *, tenant_id: int, flow_id: int | None, call_id: str | None, name: str,
+async def insert(conn: Connection, *, tenant_id: int, flow_id: int | None, call_id: str | None, name: str,
                  phone: str, email: str, preferred: str, at: str) -> int:
     cursor = await conn.execute(
         "INSERT INTO callbacks(tenant_id, flow_id, call_id, name, phone, email, preferred, created_at)"
@@ -74,7 +72,7 @@ async def count_open(ex: Executor, tenant_id: int) -> int:
     return await fetchcount(ex, "SELECT COUNT(*) FROM callbacks WHERE tenant_id = ? AND state != 'done'", (tenant_id,))
 
 
-async def claim(conn: aiosqlite.Connection, tenant_id: int, callback_id: int, user_id: int, name: str, at: str) -> bool:
+async def claim(conn: Connection, tenant_id: int, callback_id: int, user_id: int, name: str, at: str) -> bool:
     """open -> claimed by this user; True only for the one caller that won."""
     cursor = await conn.execute(
         "UPDATE callbacks SET state = 'claimed', claimed_by = ?, claimed_by_name = ?, claimed_at = ?"
@@ -82,7 +80,7 @@ async def claim(conn: aiosqlite.Connection, tenant_id: int, callback_id: int, us
     return cursor.rowcount == 1
 
 
-async def finish(conn: aiosqlite.Connection, tenant_id: int, callback_id: int, at: str,
+async def finish(conn: Connection, tenant_id: int, callback_id: int, at: str,
                  followup_call_id: str | None = None) -> bool:
     """open/claimed -> done (with the follow-up call it led to, if any)."""
     cursor = await conn.execute(

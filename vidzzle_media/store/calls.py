@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from ..events import CallEvent
 from ..values import CallState
-from ._rows import Executor, fetchall, fetchone, inserted_id, maybe
+from ._rows import Connection, Executor, Row, fetchall, fetchone, inserted_id, maybe
 from .database import Database
 
 
@@ -46,11 +44,11 @@ class CallRow:
 _COLUMNS = ", ".join(CallRow.__dataclass_fields__)
 
 
-def _call(row: aiosqlite.Row) -> CallRow:
+def _call(row: Row) -> CallRow:
     return CallRow(**{k: row[k] for k in CallRow.__dataclass_fields__})
 
 
-async def insert_call(conn: aiosqlite.Connection, call: CallRow) -> None:
+async def insert_call(conn: Connection, call: CallRow) -> None:
     values = [getattr(call, k) for k in CallRow.__dataclass_fields__]
     await conn.execute(f"INSERT INTO calls({_COLUMNS}) VALUES ({','.join('?' * len(values))})", values)
 
@@ -71,7 +69,7 @@ async def list_calls(db: Database, tenant_id: int, limit: int = 100) -> list[Cal
     return [_call(r) for r in rows]
 
 
-async def accept(conn: aiosqlite.Connection, call_id: str, user_id: int, name: str, email: str, at: str) -> bool:
+async def accept(conn: Connection, call_id: str, user_id: int, name: str, email: str, at: str) -> bool:
     """The atomic compare-and-set: True only for the one caller that moved ringing -> accepted."""
     cursor = await conn.execute(
         "UPDATE calls SET state = 'accepted', agent_id = ?, agent_name = ?, agent_email = ?, accepted_at = ?"
@@ -81,7 +79,7 @@ async def accept(conn: aiosqlite.Connection, call_id: str, user_id: int, name: s
     return cursor.rowcount == 1
 
 
-async def finish_ringing(conn: aiosqlite.Connection, call_id: str, state: str, at: str, miss_reason: str = "") -> bool:
+async def finish_ringing(conn: Connection, call_id: str, state: str, at: str, miss_reason: str = "") -> bool:
     """ringing -> missed / abandoned, only if still ringing."""
     assert state in (CallState.MISSED, CallState.ABANDONED)
     cursor = await conn.execute(
@@ -91,7 +89,7 @@ async def finish_ringing(conn: aiosqlite.Connection, call_id: str, state: str, a
     return cursor.rowcount == 1
 
 
-async def end(conn: aiosqlite.Connection, call_id: str, at: str, duration_s: float) -> bool:
+async def end(conn: Connection, call_id: str, at: str, duration_s: float) -> bool:
     """accepted -> ended, only once."""
     cursor = await conn.execute(
         "UPDATE calls SET state = 'ended', ended_at = ?, duration_s = ? WHERE id = ? AND state = 'accepted'",
@@ -100,7 +98,7 @@ async def end(conn: aiosqlite.Connection, call_id: str, at: str, duration_s: flo
     return cursor.rowcount == 1
 
 
-async def add_event(conn: aiosqlite.Connection, event: CallEvent) -> int:
+async def add_event(conn: Connection, event: CallEvent) -> int:
     cursor = await conn.execute(
         "INSERT INTO call_events(call_id, tenant_id, type, payload, at) VALUES (?, ?, ?, ?, ?)",
         (event.call_id, event.tenant_id, event.type, event.payload_json(), event.at),
@@ -116,18 +114,18 @@ async def list_events(db: Database, tenant_id: int, call_id: str) -> list[tuple[
     return [(r["type"], r["payload"], r["at"]) for r in rows]
 
 
-async def add_ring(conn: aiosqlite.Connection, call_id: str, tenant_id: int, user_id: int, group_id: int, row_index: int, online: bool,
+async def add_ring(conn: Connection, call_id: str, tenant_id: int, user_id: int, group_id: int, row_index: int, online: bool,
                    at: str) -> bool:
     """Record that a user was rung; False when they were rung already by an earlier row."""
     cursor = await conn.execute(
-        "INSERT OR IGNORE INTO call_rings(call_id, user_id, tenant_id, group_id, row_index, online, rung_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO call_rings(call_id, user_id, tenant_id, group_id, row_index, online, rung_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (call_id, user_id, tenant_id, group_id, row_index, int(online), at),
     )
     return cursor.rowcount == 1
 
 
-async def mark_ring_online(conn: aiosqlite.Connection, call_id: str, user_id: int) -> None:
+async def mark_ring_online(conn: Connection, call_id: str, user_id: int) -> None:
     await conn.execute("UPDATE call_rings SET online = 1 WHERE call_id = ? AND user_id = ?", (call_id, user_id))
 
 
@@ -155,11 +153,11 @@ async def rings(ex: Executor, call_id: str) -> dict[int, Ring]:
     return {r["user_id"]: Ring(bool(r["online"]), bool(r["notified"]), r["declined_at"] is not None) for r in rows}
 
 
-async def mark_ring_notified(conn: aiosqlite.Connection, call_id: str, user_id: int) -> None:
+async def mark_ring_notified(conn: Connection, call_id: str, user_id: int) -> None:
     await conn.execute("UPDATE call_rings SET notified = 1 WHERE call_id = ? AND user_id = ?", (call_id, user_id))
 
 
-async def decline(conn: aiosqlite.Connection, call_id: str, user_id: int, at: str) -> bool:
+async def decline(conn: Connection, call_id: str, user_id: int, at: str) -> bool:
     """Mark the user's ring declined; False when they were not rung or declined already."""
     cursor = await conn.execute(
         "UPDATE call_rings SET declined_at = ? WHERE call_id = ? AND user_id = ? AND declined_at IS NULL",
@@ -199,10 +197,9 @@ async def open_calls(db: Database) -> list[CallRow]:
     return [_call(r) for r in rows]
 
 
-async def get_call_in(conn: aiosqlite.Connection, call_id: str) -> CallRow | None:
+async def get_call_in(conn: Connection, call_id: str) -> CallRow | None:
     """Inside the caller's transaction (sees its own writes)."""
-    cursor = await conn.execute(f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,))
-    return maybe(_call, await cursor.fetchone())
+    return maybe(_call, await fetchone(conn, f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,)))
 
 
 async def reread_call(ex: Executor, call_id: str) -> CallRow:
@@ -231,7 +228,7 @@ async def answer_times(db: Database, flow_id: int, since: str, limit: int) -> li
 async def queue_place(db: Database, call: CallRow) -> tuple[int, int]:
     """(ringing calls of the same flow that started earlier, all ringing calls of the flow)."""
     row = await db.fetchone(
-        "SELECT SUM(created_at < ? OR (created_at = ? AND id < ?)) AS ahead, COUNT(*) AS total FROM calls"
+        "SELECT SUM(CASE WHEN created_at < ? OR (created_at = ? AND id < ?) THEN 1 ELSE 0 END) AS ahead, COUNT(*) AS total FROM calls"
         " WHERE flow_id = ? AND state = 'ringing'", (call.created_at, call.created_at, call.id, call.flow_id))
     return (int(row["ahead"] or 0), int(row["total"] or 0)) if row is not None else (0, 0)
 

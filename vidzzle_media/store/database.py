@@ -16,9 +16,12 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
 
 import aiosqlite
+
+if TYPE_CHECKING:
+    from ._rows import Connection
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,12 @@ def migration_files() -> list[tuple[int, str, str]]:
 
 
 class Database:
-    """Owns the writer and reader connections of one SQLite file."""
+    """Owns the writer and reader connections of one SQLite file.
+
+    ``store.postgres.PostgresDatabase`` is the same interface on PostgreSQL
+    (``database.url``); :func:`database_for` picks one from the settings."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: str | Path, busy_timeout_ms: int = 5000):
         self.path = Path(path)
@@ -53,6 +61,11 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+
+    @property
+    def files_dir(self) -> Path:
+        """Where the files the rows point to live (uploaded PDFs): beside the database file."""
+        return self.path.resolve().parent
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -100,7 +113,7 @@ class Database:
         return applied
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """The only way to write: one writer at a time, all or nothing."""
         assert self._writer is not None, "database not open"
         async with self._write_lock:
@@ -139,3 +152,13 @@ class Database:
         async with self.transaction() as conn:
             cursor = await conn.execute(sql, tuple(params))
             return cursor.lastrowid or 0
+
+
+def database_for(url: str, path: str | Path, data_dir: str | Path, busy_timeout_ms: int = 5000) -> Database:
+    """The store the settings name: PostgreSQL for a ``database.url`` (files in
+    ``data_dir``), else the SQLite file ``path``."""
+    if url:
+        from .postgres import PostgresDatabase
+
+        return PostgresDatabase(url, files_dir=Path(data_dir))
+    return Database(path, busy_timeout_ms)

@@ -6,9 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
-from ._rows import inserted_id
+from ._rows import Connection, Row, inserted_id
 from .database import Database, utcnow
 
 
@@ -58,7 +56,7 @@ async def _rows(db: Database, flow_ids: list[int]) -> dict[int, list[tuple[int, 
     return result
 
 
-def _flow(r: aiosqlite.Row, rows: list[tuple[int, int]]) -> FlowRow:
+def _flow(r: Row, rows: list[tuple[int, int]]) -> FlowRow:
     return FlowRow(r["id"], r["tenant_id"], r["name"], r["description"], r["embed_id"], json.loads(r["hours"]),
                    r["exit_url"], r["out_of_hours_url"], r["escalation_url"], rows, r["timezone"],
                    bool(r["ring_busy_agents"]), r["holiday_region"], json.loads(r["exceptions"]),
@@ -68,7 +66,7 @@ def _flow(r: aiosqlite.Row, rows: list[tuple[int, int]]) -> FlowRow:
 async def list_flows(db: Database, tenant_id: int) -> list[FlowRow]:
     found = await db.fetchall(
         f"SELECT {_COLUMNS} FROM call_flows f JOIN tenants t ON t.id = f.tenant_id"
-        " WHERE f.tenant_id = ? ORDER BY f.name COLLATE NOCASE, f.id",
+        " WHERE f.tenant_id = ? ORDER BY lower(f.name), f.id",
         (tenant_id,),
     )
     rows = await _rows(db, [r["id"] for r in found])
@@ -91,7 +89,7 @@ async def get_by_embed_id(db: Database, embed_id: str) -> FlowRow | None:
     return None if r is None else _flow(r, (await _rows(db, [r["id"]]))[r["id"]])
 
 
-async def _set_rows(conn: aiosqlite.Connection, flow_id: int, rows: list[tuple[int, int]]) -> None:
+async def _set_rows(conn: Connection, flow_id: int, rows: list[tuple[int, int]]) -> None:
     await conn.execute("DELETE FROM call_flow_rows WHERE flow_id = ?", (flow_id,))
     await conn.executemany(
         "INSERT INTO call_flow_rows(flow_id, position, group_id, ring_seconds) VALUES (?, ?, ?, ?)",
@@ -99,7 +97,7 @@ async def _set_rows(conn: aiosqlite.Connection, flow_id: int, rows: list[tuple[i
     )
 
 
-async def create_flow(conn: aiosqlite.Connection, tenant_id: int, *, name: str, description: str, embed_id: str, hours: list[list[str]],
+async def create_flow(conn: Connection, tenant_id: int, *, name: str, description: str, embed_id: str, hours: list[list[str]],
                       rows: list[tuple[int, int]], exit_url: str, out_of_hours_url: str, escalation_url: str,
                       ring_busy_agents: bool = False, holiday_region: str = "", exceptions: list[list[Any]] | None = None,
                       offer_callback: bool = False) -> int:
@@ -116,7 +114,7 @@ async def create_flow(conn: aiosqlite.Connection, tenant_id: int, *, name: str, 
     return flow_id
 
 
-async def update_flow(conn: aiosqlite.Connection, tenant_id: int, flow_id: int, *, name: str, description: str, hours: list[list[str]],
+async def update_flow(conn: Connection, tenant_id: int, flow_id: int, *, name: str, description: str, hours: list[list[str]],
                       rows: list[tuple[int, int]], exit_url: str, out_of_hours_url: str, escalation_url: str,
                       ring_busy_agents: bool = False, holiday_region: str = "", exceptions: list[list[Any]] | None = None,
                       offer_callback: bool = False) -> bool:
@@ -133,7 +131,7 @@ async def update_flow(conn: aiosqlite.Connection, tenant_id: int, flow_id: int, 
     return True
 
 
-async def delete_flow(conn: aiosqlite.Connection, tenant_id: int, flow_id: int) -> bool:
+async def delete_flow(conn: Connection, tenant_id: int, flow_id: int) -> bool:
     """Deleting the row invalidates its embed id for good (ids are never reused)."""
     cursor = await conn.execute("DELETE FROM call_flows WHERE tenant_id = ? AND id = ?", (tenant_id, flow_id))
     return cursor.rowcount == 1

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import aiosqlite
-
-from ._rows import inserted_id
+from ._rows import Connection, inserted_id
 from .database import Database, utcnow
 
 
@@ -55,7 +53,7 @@ async def _members(db: Database, tenant_id: int, group_ids: list[int]) -> dict[i
 
 async def list_groups(db: Database, tenant_id: int) -> list[GroupRow]:
     rows = await db.fetchall(
-        "SELECT id, tenant_id, name, description FROM call_groups WHERE tenant_id = ? ORDER BY name COLLATE NOCASE, id",
+        "SELECT id, tenant_id, name, description FROM call_groups WHERE tenant_id = ? ORDER BY lower(name), id",
         (tenant_id,),
     )
     members = await _members(db, tenant_id, [r["id"] for r in rows])
@@ -85,11 +83,11 @@ async def tenant_user_ids(db: Database, tenant_id: int, user_ids: list[int]) -> 
 
 async def tenant_users(db: Database, tenant_id: int) -> list[tuple[int, str, str]]:
     """(id, name, email) of every user of the tenant, for the member picker."""
-    rows = await db.fetchall("SELECT id, name, email FROM users WHERE tenant_id = ? ORDER BY name COLLATE NOCASE", (tenant_id,))
+    rows = await db.fetchall("SELECT id, name, email FROM users WHERE tenant_id = ? ORDER BY lower(name)", (tenant_id,))
     return [(r["id"], r["name"], r["email"]) for r in rows]
 
 
-async def _set_members(conn: aiosqlite.Connection, tenant_id: int, group_id: int, member_ids: list[int]) -> None:
+async def _set_members(conn: Connection, tenant_id: int, group_id: int, member_ids: list[int]) -> None:
     await conn.execute("DELETE FROM call_group_members WHERE group_id = ? AND tenant_id = ?", (group_id, tenant_id))
     await conn.executemany(
         "INSERT INTO call_group_members(group_id, user_id, tenant_id) VALUES (?, ?, ?)",
@@ -97,7 +95,7 @@ async def _set_members(conn: aiosqlite.Connection, tenant_id: int, group_id: int
     )
 
 
-async def create_group(conn: aiosqlite.Connection, tenant_id: int, name: str, description: str, member_ids: list[int]) -> int:
+async def create_group(conn: Connection, tenant_id: int, name: str, description: str, member_ids: list[int]) -> int:
     cursor = await conn.execute(
         "INSERT INTO call_groups(tenant_id, name, description, created_at) VALUES (?, ?, ?, ?)",
         (tenant_id, name, description, utcnow()),
@@ -107,7 +105,7 @@ async def create_group(conn: aiosqlite.Connection, tenant_id: int, name: str, de
     return group_id
 
 
-async def update_group(conn: aiosqlite.Connection, tenant_id: int, group_id: int, name: str, description: str, member_ids: list[int]) -> bool:
+async def update_group(conn: Connection, tenant_id: int, group_id: int, name: str, description: str, member_ids: list[int]) -> bool:
     cursor = await conn.execute(
         "UPDATE call_groups SET name = ?, description = ? WHERE tenant_id = ? AND id = ?",
         (name, description, tenant_id, group_id),
@@ -128,7 +126,7 @@ async def flows_using(db: Database, tenant_id: int, group_id: int) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def delete_group(conn: aiosqlite.Connection, tenant_id: int, group_id: int) -> bool:
+async def delete_group(conn: Connection, tenant_id: int, group_id: int) -> bool:
     cursor = await conn.execute("DELETE FROM call_groups WHERE tenant_id = ? AND id = ?", (tenant_id, group_id))
     return cursor.rowcount == 1
 
@@ -160,7 +158,7 @@ async def picture(db: Database, tenant_id: int, group_id: int) -> bytes | None:
     return bytes(value) if value is not None else None
 
 
-async def set_picture(conn: aiosqlite.Connection, tenant_id: int, group_id: int, png: bytes | None) -> bool:
+async def set_picture(conn: Connection, tenant_id: int, group_id: int, png: bytes | None) -> bool:
     """Store (or with None remove) the group's picture; False for a group not of the tenant."""
     cursor = await conn.execute("UPDATE call_groups SET picture = ? WHERE tenant_id = ? AND id = ?",
                                 (png, tenant_id, group_id))

@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-import aiosqlite
-
 from ..values import OutboxKind, OutboxState
-from ._rows import fetchcount, inserted_id
+from ._rows import Connection, Row, fetchall, fetchcount, fetchone, inserted_id
 from .database import Database
 
 KINDS = tuple(OutboxKind)
@@ -83,7 +81,7 @@ class AttemptRow:
     duration_ms: int
 
 
-def _item(row: aiosqlite.Row) -> OutboxItem:
+def _item(row: Row) -> OutboxItem:
     return OutboxItem(
         id=row["id"], tenant_id=row["tenant_id"], kind=row["kind"], recipient=row["recipient"],
         payload=json.loads(row["payload"]), state=row["state"], attempts=row["attempts"],
@@ -95,7 +93,7 @@ def _item(row: aiosqlite.Row) -> OutboxItem:
 _ITEM_COLUMNS = "id, tenant_id, kind, recipient, payload, state, attempts, next_attempt_at, last_error, created_at, sent_at, retry_until"
 
 
-async def enqueue(conn: aiosqlite.Connection, *, kind: str, tenant_id: int | None, recipient: str, payload: dict[str, Any],
+async def enqueue(conn: Connection, *, kind: str, tenant_id: int | None, recipient: str, payload: dict[str, Any],
                   now: datetime) -> int:
     """Insert a queued row on the caller's (writer) connection; returns its id."""
     if kind not in KINDS:
@@ -126,14 +124,20 @@ async def release_claims(db: Database, now: datetime) -> int:
 
 async def claim_due(db: Database, *, kind: str, now: datetime, lease_until: datetime, token: str,
                     limit: int) -> list[OutboxItem]:
-    """Claim up to ``limit`` due rows of one kind (oldest due first)."""
+    """Claim up to ``limit`` due rows of one kind (oldest due first).
+
+    On PostgreSQL several nodes claim at once: the rows are locked as they
+    are read, and rows another node is claiming are skipped (``FOR UPDATE
+    SKIP LOCKED``), so each row goes to one node. On SQLite the one writer
+    does the same by itself."""
+    skip_locked = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgres" else ""
     async with db.transaction() as conn:
-        cursor = await conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE kind = ? AND state = 'queued' AND next_attempt_at <= ?"
-            " ORDER BY next_attempt_at, id LIMIT ?",
+        rows = await fetchall(
+            conn, f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE kind = ? AND state = 'queued' AND next_attempt_at <= ?"
+            f" ORDER BY next_attempt_at, id LIMIT ?{skip_locked}",
             (kind, iso(now), int(limit)),
         )
-        items = [_item(row) for row in await cursor.fetchall()]
+        items = [_item(row) for row in rows]
         for item in items:
             await conn.execute(
                 "UPDATE outbox SET claim_token = ?, claimed_at = ?, next_attempt_at = ? WHERE id = ?",
@@ -150,9 +154,8 @@ async def confirm(db: Database, *, item_id: int, token: str, now: datetime, ok: 
     not ok and no next attempt -> failed. Returns False if the claim was lost.
     """
     async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "SELECT id FROM outbox WHERE id = ? AND claim_token = ? AND state = 'queued'", (item_id, token))
-        if await cursor.fetchone() is None:
+        if await fetchone(conn, "SELECT id FROM outbox WHERE id = ? AND claim_token = ? AND state = 'queued'",
+                          (item_id, token)) is None:
             return False
         await conn.execute(
             "INSERT INTO outbox_attempts (outbox_id, at, ok, status, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",

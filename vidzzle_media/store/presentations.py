@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from ._rows import Executor, fetchall, fetchcount, fetchone, inserted_id, maybe
+from ._rows import Connection, Executor, Row, fetchall, fetchcount, fetchone, inserted_id, maybe
 
 _COLUMNS = "id, tenant_id, title, file_name, size_bytes, pages, is_default, created_at"
 
@@ -28,7 +26,7 @@ class PresentationRow:
     created_at: str
 
 
-def _row(r: aiosqlite.Row) -> PresentationRow:
+def _row(r: Row) -> PresentationRow:
     return PresentationRow(r["id"], r["tenant_id"], r["title"], r["file_name"], r["size_bytes"], r["pages"],
                            bool(r["is_default"]), r["created_at"])
 
@@ -55,7 +53,7 @@ async def count(ex: Executor, tenant_id: int) -> int:
     return await fetchcount(ex, "SELECT COUNT(*) AS n FROM presentations WHERE tenant_id = ?", (tenant_id,))
 
 
-async def insert(conn: aiosqlite.Connection, *, tenant_id: int, title: str, file_name: str, size_bytes: int, pages: int,
+async def insert(conn: Connection, *, tenant_id: int, title: str, file_name: str, size_bytes: int, pages: int,
                  thumbnail: bytes, make_default: bool, at: str) -> int:
     if make_default:
         await conn.execute("UPDATE presentations SET is_default = 0 WHERE tenant_id = ? AND is_default = 1", (tenant_id,))
@@ -66,7 +64,7 @@ async def insert(conn: aiosqlite.Connection, *, tenant_id: int, title: str, file
     return inserted_id(cursor)
 
 
-async def set_default(conn: aiosqlite.Connection, tenant_id: int, presentation_id: int) -> bool:
+async def set_default(conn: Connection, tenant_id: int, presentation_id: int) -> bool:
     found = await fetchone(conn, "SELECT id FROM presentations WHERE tenant_id = ? AND id = ?",
                            (tenant_id, presentation_id))
     if found is None:
@@ -77,7 +75,7 @@ async def set_default(conn: aiosqlite.Connection, tenant_id: int, presentation_i
     return True
 
 
-async def delete(conn: aiosqlite.Connection, tenant_id: int, presentation_id: int) -> PresentationRow | None:
+async def delete(conn: Connection, tenant_id: int, presentation_id: int) -> PresentationRow | None:
     """Remove the row; returns it (for the file) or None if not the tenant's."""
     row = await get(conn, tenant_id, presentation_id)
     if row is not None:

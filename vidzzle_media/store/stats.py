@@ -8,6 +8,7 @@ the chart; ``calls_tenant_{state,agent,flow}`` serve the list filters).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -114,8 +115,8 @@ async def hourly(db: Database, tenant_id: int, start: str, end: str, start_epoch
     offset = datetime.fromtimestamp(start_epoch, timezone.utc).minute
     rows = await db.fetchall(
         "SELECT substr(created_at, 1, 13) AS h, substr(created_at, 15, 2) >= ? AS late, COUNT(*) AS incoming,"
-        " SUM(accepted_at IS NOT NULL) AS accepted,"
-        f" SUM(state IN ({','.join('?' * len(NOT_ACCEPTED))})) AS not_accepted"
+        " SUM(CASE WHEN accepted_at IS NOT NULL THEN 1 ELSE 0 END) AS accepted,"
+        f" SUM(CASE WHEN state IN ({','.join('?' * len(NOT_ACCEPTED))}) THEN 1 ELSE 0 END) AS not_accepted"
         " FROM calls"
         " WHERE tenant_id = ? AND created_at >= ? AND created_at < ? AND direction = 'incoming' GROUP BY h, late",
         (f"{offset:02d}", *NOT_ACCEPTED, tenant_id, start, end))
@@ -168,15 +169,27 @@ async def list_calls(db: Database, f: CallFilter) -> list[CallListRow]:
     rows = await db.fetchall(
         "SELECT c.id, c.tenant_id, COALESCE(t.name, '') AS tenant_name, c.created_at, c.direction, c.state, c.miss_reason, c.flow_id, COALESCE(fl.name, '') AS flow_name,"
         " c.agent_id, c.agent_name, c.customer_name, c.accepted_at, c.ended_at, c.duration_s,"
-        " CASE WHEN c.miss_reason = 'customer_media_failed' THEN COALESCE((SELECT json_extract(e.payload,"
-        " '$.media_problem') FROM call_events e WHERE e.call_id = c.id AND e.type = 'CallAbandoned'), '')"
-        " ELSE '' END AS media_problem,"
+        " CASE WHEN c.miss_reason = 'customer_media_failed' THEN (SELECT e.payload FROM call_events e"
+        " WHERE e.call_id = c.id AND e.type = 'CallAbandoned' ORDER BY e.id LIMIT 1) END AS abandoned,"
         " (SELECT COUNT(*) FROM call_events e WHERE e.call_id = c.id AND e.type = 'CallInterrupted') AS interruptions"
         " FROM calls c LEFT JOIN call_flows fl ON fl.id = c.flow_id AND fl.tenant_id = c.tenant_id"
         " LEFT JOIN tenants t ON t.id = c.tenant_id"
         f" WHERE {' AND '.join(where)} ORDER BY c.created_at DESC, c.id DESC LIMIT ?",
         (*params, f.limit))
-    return [CallListRow(**{k: r[k] for k in CallListRow.__dataclass_fields__}) for r in rows]
+    return [CallListRow(**{k: r[k] for k in CallListRow.__dataclass_fields__ if k != "media_problem"},
+                        media_problem=_media_problem(r["abandoned"])) for r in rows]
+
+
+def _media_problem(abandoned_payload: str | None) -> str:
+    """What failed in a pre-ring check, from its CallAbandoned event (read here,
+    not in SQL: the JSON functions of SQLite and PostgreSQL differ)."""
+    if not abandoned_payload:
+        return ""
+    try:
+        problem = json.loads(abandoned_payload).get("media_problem", "")
+    except (ValueError, AttributeError):
+        return ""
+    return problem if isinstance(problem, str) else ""
 
 
 async def filter_choices(db: Database, tenant_id: int | None) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
@@ -190,7 +203,7 @@ async def filter_choices(db: Database, tenant_id: int | None) -> tuple[list[tupl
     out = []
     for table in ("call_flows", "users"):
         rows = await db.fetchall(f"SELECT x.id, {label} AS name FROM {table} x JOIN tenants t ON t.id = x.tenant_id"
-                                 f" WHERE {cond} ORDER BY name COLLATE NOCASE", params)
+                                 f" WHERE {cond} ORDER BY lower({label})", params)
         out.append([(r["id"], r["name"]) for r in rows])
     return out[0], out[1]
 

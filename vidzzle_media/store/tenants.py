@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from ._rows import Executor, fetchall, fetchone, inserted_id, maybe
+from ._rows import Connection, Executor, Row, fetchall, fetchone, inserted_id, maybe
 
 _COLUMNS = "id, name, street, zip, city, email, timezone, created_at, language"
 
@@ -29,7 +27,7 @@ class TenantRecord:
     """Default language of the tenant's staff, customers, mails and SMS."""
 
 
-def _tenant(row: aiosqlite.Row) -> TenantRecord:
+def _tenant(row: Row) -> TenantRecord:
     return TenantRecord(*(row[k] for k in
                                                    ("id", "name", "street", "zip", "city", "email", "timezone", "created_at",
                                                     "language")))
@@ -40,11 +38,11 @@ async def get_tenant(ex: Executor, tenant_id: int) -> TenantRecord | None:
 
 
 async def list_tenants(ex: Executor) -> list[TenantRecord]:
-    rows = await fetchall(ex, f"SELECT {_COLUMNS} FROM tenants ORDER BY name COLLATE NOCASE, id")
+    rows = await fetchall(ex, f"SELECT {_COLUMNS} FROM tenants ORDER BY lower(name), id")
     return [_tenant(r) for r in rows]
 
 
-async def insert_tenant(conn: aiosqlite.Connection, *, name: str, street: str, zip: str, city: str, email: str,
+async def insert_tenant(conn: Connection, *, name: str, street: str, zip: str, city: str, email: str,
                         timezone: str, now: str, language: str = "de") -> int:
     cursor = await conn.execute(
         "INSERT INTO tenants(name, street, zip, city, email, timezone, created_at, language)"
@@ -53,7 +51,7 @@ async def insert_tenant(conn: aiosqlite.Connection, *, name: str, street: str, z
     return inserted_id(cursor)
 
 
-async def update_tenant(conn: aiosqlite.Connection, tenant_id: int, *, name: str, street: str, zip: str, city: str,
+async def update_tenant(conn: Connection, tenant_id: int, *, name: str, street: str, zip: str, city: str,
                         email: str, timezone: str, language: str | None = None) -> bool:
     cursor = await conn.execute(
         "UPDATE tenants SET name = ?, street = ?, zip = ?, city = ?, email = ?, timezone = ?,"
@@ -62,7 +60,7 @@ async def update_tenant(conn: aiosqlite.Connection, tenant_id: int, *, name: str
     return cursor.rowcount == 1
 
 
-async def delete_tenant(conn: aiosqlite.Connection, tenant_id: int) -> bool:
+async def delete_tenant(conn: Connection, tenant_id: int) -> bool:
     """Delete a tenant and, by ON DELETE CASCADE, everything it owns."""
     cursor = await conn.execute("DELETE FROM tenants WHERE id = ?", (tenant_id,))
     return cursor.rowcount == 1

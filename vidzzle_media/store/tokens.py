@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from ._rows import Executor, fetchcount, fetchone
+from ._rows import Connection, Executor, fetchcount, fetchone
 
 
 @dataclass(frozen=True)
@@ -22,7 +20,7 @@ class TokenRecord:
     used_at: str | None
 
 
-async def insert_token(conn: aiosqlite.Connection, *, token_hash: str, purpose: str, user_id: int | None,
+async def insert_token(conn: Connection, *, token_hash: str, purpose: str, user_id: int | None,
                        tenant_id: int | None, subject: str, expires_at: str, now: str) -> None:
     await conn.execute(
         "INSERT INTO one_time_tokens(token_hash, purpose, user_id, tenant_id, subject, expires_at, created_at)"
@@ -36,21 +34,21 @@ async def get_token(ex: Executor, token_hash: str, purpose: str) -> TokenRecord 
     return None if row is None else TokenRecord(*row)
 
 
-async def mark_used(conn: aiosqlite.Connection, token_hash: str, now: str) -> bool:
+async def mark_used(conn: Connection, token_hash: str, now: str) -> bool:
     """Atomically use a token; False if it was used already."""
     cursor = await conn.execute("UPDATE one_time_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
                                 (now, token_hash))
     return cursor.rowcount == 1
 
 
-async def use_all_for_user(conn: aiosqlite.Connection, user_id: int, purposes: tuple[str, ...], now: str) -> None:
+async def use_all_for_user(conn: Connection, user_id: int, purposes: tuple[str, ...], now: str) -> None:
     """Retire the user's other open links of these purposes (a set password ends them all)."""
     marks = ",".join("?" * len(purposes))
     await conn.execute(f"UPDATE one_time_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL"
                        f" AND purpose IN ({marks})", (now, user_id, *purposes))
 
 
-async def delete_expired(conn: aiosqlite.Connection, before: str) -> None:
+async def delete_expired(conn: Connection, before: str) -> None:
     await conn.execute("DELETE FROM one_time_tokens WHERE expires_at < ?", (before,))
 
 
@@ -60,13 +58,13 @@ async def count_failures(ex: Executor, key: str, since: str) -> int:
     return await fetchcount(ex, "SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?", (key, since))
 
 
-async def add_failure(conn: aiosqlite.Connection, key: str, at: str) -> None:
+async def add_failure(conn: Connection, key: str, at: str) -> None:
     await conn.execute("INSERT INTO login_failures(key, at) VALUES (?, ?)", (key, at))
 
 
-async def clear_failures(conn: aiosqlite.Connection, key: str) -> None:
+async def clear_failures(conn: Connection, key: str) -> None:
     await conn.execute("DELETE FROM login_failures WHERE key = ?", (key,))
 
 
-async def prune_failures(conn: aiosqlite.Connection, before: str) -> None:
+async def prune_failures(conn: Connection, before: str) -> None:
     await conn.execute("DELETE FROM login_failures WHERE at < ?", (before,))

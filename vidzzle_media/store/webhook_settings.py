@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
+from ._rows import Connection, fetchone
 from .database import Database, utcnow
 
 
@@ -39,20 +38,15 @@ async def get(db: Database, tenant_id: int) -> WebhookSettingsRow:
     return WebhookSettingsRow(**{k: row[k] for k in WebhookSettingsRow.__dataclass_fields__})
 
 
-async def get_in(conn: aiosqlite.Connection, tenant_id: int) -> WebhookSettingsRow:
+async def get_in(conn: Connection, tenant_id: int) -> WebhookSettingsRow:
     """Same as ``get`` but inside the caller's transaction."""
-    cursor = await conn.execute(
-        f"SELECT {_COLUMNS}"
-        " FROM webhook_settings WHERE tenant_id = ?",
-        (tenant_id,),
-    )
-    row = await cursor.fetchone()
+    row = await fetchone(conn, f"SELECT {_COLUMNS} FROM webhook_settings WHERE tenant_id = ?", (tenant_id,))
     if row is None:
         return WebhookSettingsRow(tenant_id)
     return WebhookSettingsRow(**{k: row[k] for k in WebhookSettingsRow.__dataclass_fields__})
 
 
-async def save_urls(conn: aiosqlite.Connection, tenant_id: int, start_url: str, start_headers: str, end_url: str,
+async def save_urls(conn: Connection, tenant_id: int, start_url: str, start_headers: str, end_url: str,
                     end_headers: str, callback_url: str = "", callback_headers: str = "") -> None:
     await conn.execute(
         "INSERT INTO webhook_settings(tenant_id, start_url, start_headers, end_url, end_headers, callback_url,"
@@ -64,7 +58,7 @@ async def save_urls(conn: aiosqlite.Connection, tenant_id: int, start_url: str, 
     )
 
 
-async def save_secret(conn: aiosqlite.Connection, tenant_id: int, secret: str) -> None:
+async def save_secret(conn: Connection, tenant_id: int, secret: str) -> None:
     now = utcnow()
     await conn.execute(
         "INSERT INTO webhook_settings(tenant_id, secret, secret_created_at, updated_at) VALUES (?, ?, ?, ?)"

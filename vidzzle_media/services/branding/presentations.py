@@ -119,8 +119,8 @@ def _title(title: str, filename: str) -> str:
 
 
 def files_root(db) -> Path:
-    """The folder the PDFs live in: beside the database file (no global configuration needed)."""
-    return Path(db.path).resolve().parent
+    """The folder the PDFs live in: the database's (beside its SQLite file; no global configuration needed)."""
+    return Path(db.files_dir)
 
 
 async def upload(db, tenant_id: int, data: bytes, *, filename: str = "", title: str = "",

@@ -1,0 +1,101 @@
+"""PostgreSQL for the tests. ``VIDZZLE_TEST_PG_ADMIN`` is the admin URL of
+a throwaway cluster (``scripts/postgres-for-tests`` starts one and prints
+it): the PostgreSQL-only tests use it (``cluster()``). With
+``VIDZZLE_TEST_STORE=postgres`` as well, the whole suite runs on it: every
+test's settings get a database of their own, copied from a template migrated
+once per session, and dropped after the test."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import uuid
+from pathlib import Path
+
+ADMIN = "VIDZZLE_TEST_PG_ADMIN"
+STORE = "VIDZZLE_TEST_STORE"
+TEMPLATE = "vidzzle_test_template"
+_template_ready = False
+
+
+def cluster() -> str:
+    """The cluster's admin URL; without one the test is skipped (in CI: fails,
+    scripts/test starts the cluster)."""
+    import pytest
+
+    url = os.environ.get(ADMIN)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{ADMIN} is not set: scripts/test starts PostgreSQL for the tests", pytrace=False)
+        pytest.skip(f"no PostgreSQL for the tests ({ADMIN}; scripts/postgres-for-tests starts one)")
+    return url
+
+
+def admin_url() -> str | None:
+    """The cluster to run the whole suite on, when VIDZZLE_TEST_STORE=postgres."""
+    return os.environ.get(ADMIN) if os.environ.get(STORE) == "postgres" else None
+
+
+def _url(admin: str, database: str) -> str:
+    return admin.rsplit("/", 1)[0] + "/" + database
+
+
+def _run(coro):
+    """Run ``coro`` to the end on a loop of its own (fixtures may be set up beside a running loop)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _make_template(admin: str) -> None:
+    import asyncpg
+
+    from vidzzle_media.store.postgres import PostgresDatabase
+
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {TEMPLATE}")
+    finally:
+        await conn.close()
+    db = PostgresDatabase(_url(admin, TEMPLATE), files_dir=Path("."))
+    await db.open()          # migrates
+    await db.close()
+
+
+async def _create(admin: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    finally:
+        await conn.close()
+
+
+async def _drop(admin: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+def fresh_database(admin: str) -> tuple[str, object]:
+    """(URL of a new migrated database, a function that drops it)."""
+    global _template_ready
+    if not _template_ready:
+        _run(_make_template(admin))
+        _template_ready = True
+    name = "t_" + uuid.uuid4().hex[:16]
+    _run(_create(admin, name))
+    return _url(admin, name), lambda: _run(_drop(admin, name))
+
+
+def database(settings):
+    """The store ``settings`` name (as the app opens it): SQLite, or this test's PostgreSQL database."""
+    from vidzzle_media.store import database_for
+
+    return database_for(settings.database.url, settings.database_path, settings.data_path)
