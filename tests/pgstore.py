@@ -17,6 +17,9 @@ ADMIN = "VIDZZLE_TEST_PG_ADMIN"
 STORE = "VIDZZLE_TEST_STORE"
 TEMPLATE = "vidzzle_test_template"
 _template_ready = False
+_finished: list[str] = []
+"""Databases of finished tests, dropped when the next test gets its own: a
+test's settings are torn down before the app that uses them (fixture order)."""
 
 
 def cluster() -> str:
@@ -84,14 +87,16 @@ async def _drop(admin: str, name: str) -> None:
 
 
 def fresh_database(admin: str) -> tuple[str, object]:
-    """(URL of a new migrated database, a function that drops it)."""
+    """(URL of a new migrated database, a function that marks it finished)."""
     global _template_ready
     if not _template_ready:
         _run(_make_template(admin))
         _template_ready = True
+    while _finished:
+        _run(_drop(admin, _finished.pop()))
     name = "t_" + uuid.uuid4().hex[:16]
     _run(_create(admin, name))
-    return _url(admin, name), lambda: _run(_drop(admin, name))
+    return _url(admin, name), lambda: _finished.append(name)
 
 
 def database(settings):

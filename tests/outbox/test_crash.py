@@ -75,10 +75,10 @@ KILLER = textwrap.dedent("""
     from vidzzle_media.services.outbox.worker import OutboxWorker
     from vidzzle_media.services.outbox.webhooks import queue_webhook
     from vidzzle_media.transports.webhook_http import WebhookSender
-    from vidzzle_media.store import Database
+    from vidzzle_media.store import database_for
 
-    async def main(path, tenant, base):
-        db = Database(path)
+    async def main(url, path, tenant, base):
+        db = database_for(url, path, ".")
         await db.open()
         for name in ("first", "second", "third"):
             async with db.transaction() as conn:
@@ -102,13 +102,13 @@ KILLER = textwrap.dedent("""
             await worker.start(run_loops=False)
             await worker.deliver_due()
 
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]))
 """)
 
 
 async def test_kill_9_between_send_and_confirmation(settings, http_peer, db, tenant, make_worker):
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", KILLER, str(settings.database_path), str(tenant), http_peer.url)
+        sys.executable, "-c", KILLER, settings.database.url, str(settings.database_path), str(tenant), http_peer.url)
     assert await asyncio.wait_for(proc.wait(), 30) == -9
     states = await db.fetchall("SELECT recipient, state, claim_token IS NOT NULL AS claimed FROM outbox ORDER BY id")
     assert [tuple(r) for r in states] == [
