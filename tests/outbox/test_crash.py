@@ -56,7 +56,10 @@ async def test_claimed_but_unconfirmed_is_sent_again_after_restart(settings, htt
         row = await outbox_store.get(restarted, held)
         assert row.state == "queued" and row.attempts == 0
         assert (await outbox_store.get(restarted, quick)).state == "sent"
-        worker2 = await make_worker(database=restarted)   # start() releases the dead run's claims
+        worker2 = await make_worker(database=restarted)   # start() releases the dead run's claims...
+        if restarted.shared:      # ...on SQLite; nodes sharing PostgreSQL wait for the claim's lease
+            assert await worker2.deliver_due() == 0
+            clock.advance(seconds=LEASE.total_seconds())
         assert await worker2.deliver_due() == 1
         assert {i: (await outbox_store.get(restarted, i)).state for i in (first, held, quick)} == {
             first: "sent", held: "sent", quick: "sent"}
@@ -116,7 +119,8 @@ async def test_kill_9_between_send_and_confirmation(settings, http_peer, db, ten
         (http_peer.make_url("/second"), "queued", 1),     # claimed by the dead process
         (http_peer.make_url("/third"), "queued", 0),
     ]
-    worker = await make_worker(now=utc_now)      # the subprocess queued on the real clock
+    # the subprocess queued on the real clock; on PostgreSQL (nodes) its claim comes back after the lease
+    worker = await make_worker(now=(lambda: utc_now() + LEASE) if db.shared else utc_now)
     assert await worker.deliver_due() == 2
     assert [len(http_peer.hits(p)) for p in ("/first", "/second", "/third")] == [1, 2, 1]
     assert {r["state"] for r in await db.fetchall("SELECT state FROM outbox")} == {"sent"}

@@ -54,6 +54,8 @@ class Database:
     (``database.url``); :func:`database_for` picks one from the settings."""
 
     dialect = "sqlite"
+    shared = False
+    """Whether other processes (nodes) use this store at the same time: never for an SQLite file."""
 
     def __init__(self, path: str | Path, busy_timeout_ms: int = 5000):
         self.path = Path(path)

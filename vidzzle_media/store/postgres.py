@@ -113,8 +113,10 @@ class PostgresDatabase(Database):
     conditions decide (e.g. the accept's compare-and-set)."""
 
     dialect = "postgres"
+    shared = True
+    """Several nodes may use it at once (issue 31)."""
 
-    def __init__(self, url: str, files_dir: Path, pool_size: int = 10) -> None:  # noqa: super().__init__ is SQLite's
+    def __init__(self, url: str, files_dir: Path, pool_size: int = 10) -> None:   # not super().__init__: that is SQLite's
         self.url = url
         self._files_dir = files_dir
         self.pool_size = pool_size

@@ -11,7 +11,10 @@ one transaction, sent, and the outcome is written in the next transaction
 right after the peer answered. A kill -9 between the peer's acceptance and
 that write (a few milliseconds) sends the item once more after the restart;
 everything confirmed is never sent again, and everything not confirmed is
-sent again (``release_claims`` at start: this is one process per database).
+sent again (``release_claims`` at start on SQLite, one process per
+database; on PostgreSQL, shared by several nodes, when the claim's lease
+ends). Several nodes drain one outbox together: each claims rows with
+``FOR UPDATE SKIP LOCKED``, so every row is attempted by one node.
 Webhook receivers can drop such a duplicate by its stable ``webhook-id``,
 mail clients by the Message-ID.
 
@@ -116,10 +119,15 @@ class OutboxWorker:
         self._draining = False
 
     async def start(self, *, run_loops: bool = True) -> None:
-        """Release claims left by a killed process, build senders, start one loop per kind."""
-        released = await outbox_store.release_claims(self.db, self.now())
-        if released:
-            log.warning("outbox: %d item(s) claimed by a previous run are due again", released)
+        """Release claims left by a killed process, build senders, start one loop per kind.
+
+        Only a store of one process releases at start: on a store several
+        nodes share (PostgreSQL) another node may be sending those items
+        right now, so a dead node's claims come back when their lease ends."""
+        if not self.db.shared:
+            released = await outbox_store.release_claims(self.db, self.now())
+            if released:
+                log.warning("outbox: %d item(s) claimed by a previous run are due again", released)
         if self._source is not None:
             self.senders = await self._source.open()
         if run_loops:
