@@ -48,3 +48,14 @@ def test_backup_cli(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "vidzzle_media", "backup", str(tmp_path / "c.db"),
                               "--data-dir", str(tmp_path / "none")], capture_output=True, text=True)
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_backup_with_postgres_points_to_pg_dump(tmp_path, monkeypatch, capsys):
+    """With database.url the store is PostgreSQL: no SQLite file is copied, the admin is told what to use."""
+    from vidzzle_media import cli
+
+    monkeypatch.setenv("VIDZZLE_DATABASE_URL", "postgresql://vidzzle:secret-pw@127.0.0.1:1/vidzzle")
+    assert cli.main(["backup", str(tmp_path / "b.db"), "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "pg_dump" in err and "secret-pw" not in err
+    assert not (tmp_path / "b.db").exists()

@@ -46,6 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
                                         "Restore: stop the server and copy FILE to the database path.")
     backup.add_argument("file", metavar="FILE")
     _common(backup)
+    move = sub.add_parser("migrate-to-postgres", help="copy an SQLite install's data into an empty PostgreSQL database",
+                          description="Copy every row of SQLITE_FILE into the empty PostgreSQL database at URL "
+                                      "(postgresql://USER:PASSWORD@HOST:5432/DB), in one transaction: all or "
+                                      "nothing. Stop the server first; afterwards set database.url = URL (and copy "
+                                      "the data folder's presentations along). The SQLite file is left as it was.")
+    move.add_argument("sqlite_file", metavar="SQLITE_FILE")
+    move.add_argument("url", metavar="URL")
+    _common(move)
     doctor = sub.add_parser("doctor", help="check that the install is reachable and complete (exit 1 if a check fails)",
                             description="Check the install from outside in: public address, certificate, ports, "
                                         "media address, TURN, SMTP, SMS gateway, clock, data folder. One line per "
@@ -144,6 +152,11 @@ def run_create_support(args: argparse.Namespace, settings: Settings) -> int:
 def run_backup(args: argparse.Namespace, settings: Settings) -> int:
     from .store.backup import backup_database
 
+    if settings.database.url:
+        print("vidzzle-media: the store is PostgreSQL (database.url): back it up with pg_dump, e.g. "
+              "pg_dump --format=custom --file=FILE DB (docs/deployment.md, 'Backup and restore')", file=sys.stderr)
+        return 2
+
     size = backup_database(settings.database_path, args.file)
     print(f"Backed up {settings.database_path} to {args.file} ({size} bytes).")
     return 0
@@ -170,7 +183,38 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed(findings) else 0
 
 
-RUNNERS = {"serve": run_serve, "create-support": run_create_support, "backup": run_backup, "doctor": run_doctor}
+def run_migrate_to_postgres(args: argparse.Namespace, settings: Settings) -> int:
+    from .store.postgres import is_postgres_url
+    from .store.transfer import Copied, TransferError, transfer
+
+    if not is_postgres_url(args.url):
+        print("vidzzle-media: URL must start with postgresql://", file=sys.stderr)
+        return 2
+
+    def shown(copied: Copied) -> None:
+        print(f"  {copied.table}: {copied.rows} rows", flush=True)
+
+    print(f"Copying {args.sqlite_file} to PostgreSQL ...", flush=True)
+    try:
+        copied = asyncio.run(transfer(args.sqlite_file, args.url, progress=shown))
+    except TransferError as exc:
+        print(f"vidzzle-media: {exc}; nothing was copied", file=sys.stderr)
+        return 1
+    except (OSError, ConnectionError) as exc:
+        print(f"vidzzle-media: cannot reach PostgreSQL: {exc}; nothing was copied", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if not type(exc).__module__.startswith("asyncpg"):
+            raise
+        print(f"vidzzle-media: PostgreSQL refused: {exc}; nothing was copied", file=sys.stderr)
+        return 1
+    print(f"Done: {sum(c.rows for c in copied)} rows in {len(copied)} tables. "
+          "Set database.url to this URL and start the server.")
+    return 0
+
+
+RUNNERS = {"serve": run_serve, "create-support": run_create_support, "backup": run_backup, "doctor": run_doctor,
+           "migrate-to-postgres": run_migrate_to_postgres}
 
 
 def main(argv: list[str] | None = None) -> int:

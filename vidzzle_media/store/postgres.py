@@ -179,6 +179,13 @@ class PostgresDatabase(Database):
         async with self._write_lock, self._pool.acquire() as conn, conn.transaction():
             yield PgConnection(conn, self._id_tables)
 
+    @asynccontextmanager
+    async def raw_transaction(self) -> AsyncIterator[Any]:
+        """An asyncpg connection in a transaction, for bulk work (the move from SQLite: COPY)."""
+        assert self._pool is not None, "database not open"
+        async with self._write_lock, self._pool.acquire() as conn, conn.transaction():
+            yield conn
+
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         assert self._pool is not None, "database not open"
         return list(await self._pool.fetch(translate(sql), *tuple(params)))
