@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pgstore
 import pytest
 import pytest_asyncio
 from aiohttp import web
@@ -165,7 +166,8 @@ def smtp_server():
 @asynccontextmanager
 async def running_world(tmp: Path, smtp: Capture, **overrides) -> AsyncIterator[World]:
     """The app (settings ``overrides`` on top of the suite's) and the dealer's host page, running.
-    ``VIDZZLE_SERVER_MEDIA_WORKERS`` is honoured as by the server: CI runs the suite in both modes."""
+    ``VIDZZLE_SERVER_MEDIA_WORKERS`` is honoured as by the server, ``VIDZZLE_TEST_STORE=postgres``
+    as by the other tests (tests/pgstore.py): CI runs the suite in each mode."""
     from vidzzle_media.api.ratelimit import RateLimiter
     from vidzzle_media.app import create_app
     from vidzzle_media.config import load_settings
@@ -180,6 +182,9 @@ async def running_world(tmp: Path, smtp: Capture, **overrides) -> AsyncIterator[
         "tls.enabled": False, "tls.cert_dir": str(tmp / "certs"), "ice.host_addresses": ["127.0.0.1"],
         "relay.enabled": False, "security.ringing_calls_per_address": 1000, **overrides})
     settings.smtp.host, settings.smtp.port, settings.smtp.security = "127.0.0.1", smtp.port, "none"
+    drop = None
+    if pgstore.admin_url():          # VIDZZLE_TEST_STORE=postgres: the store on PostgreSQL
+        settings.database.url, drop = pgstore.fresh_database(pgstore.admin_url())
     app = create_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -196,6 +201,8 @@ async def running_world(tmp: Path, smtp: Capture, **overrides) -> AsyncIterator[
         await hrunner.cleanup()
         await runner.cleanup()
         aiortc_glue.set_host_addresses(None)
+        if drop is not None:
+            drop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
