@@ -12,6 +12,7 @@ import concurrent.futures
 import os
 import uuid
 from pathlib import Path
+from typing import Callable
 
 ADMIN = "VIDZZLE_TEST_PG_ADMIN"
 STORE = "VIDZZLE_TEST_STORE"
@@ -51,39 +52,40 @@ def _run(coro):
 
 
 async def _make_template(admin: str) -> None:
-    import asyncpg
-
     from vidzzle_media.store.postgres import PostgresDatabase
 
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {TEMPLATE}")
-    finally:
-        await conn.close()
+    await _execute(admin, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+    await _execute(admin, f"CREATE DATABASE {TEMPLATE}")
     db = PostgresDatabase(_url(admin, TEMPLATE), files_dir=Path("."))
     await db.open()          # migrates
     await db.close()
 
 
-async def _create(admin: str, name: str) -> None:
+async def _execute(admin: str, sql: str) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(admin)
     try:
-        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+        await conn.execute(sql)
     finally:
         await conn.close()
+
+
+async def _create(admin: str, name: str) -> None:
+    await _execute(admin, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
 
 
 async def _drop(admin: str, name: str) -> None:
-    import asyncpg
+    await _execute(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await conn.close()
+
+def empty_database(prefix: str) -> tuple[str, Callable[[], None]]:
+    """(URL of a new empty database on the cluster, a function that drops it): for the
+    PostgreSQL-only tests, which bring the schema themselves."""
+    admin = cluster()
+    name = prefix + uuid.uuid4().hex[:16]
+    _run(_execute(admin, f"CREATE DATABASE {name}"))
+    return _url(admin, name), lambda: _run(_drop(admin, name))
 
 
 def fresh_database(admin: str) -> tuple[str, object]:

@@ -6,9 +6,7 @@ applied once when several nodes start at the same time."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 
-import asyncpg
 import pgstore
 import pytest
 
@@ -19,16 +17,10 @@ from vidzzle_media.store.postgres import translate
 
 
 @pytest.fixture
-async def pg_url():
-    admin = pgstore.cluster()
-    name = "s_" + uuid.uuid4().hex[:16]
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f"CREATE DATABASE {name}")
-    await conn.close()
-    yield admin.rsplit("/", 1)[0] + "/" + name
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    await conn.close()
+def pg_url():
+    url, drop = pgstore.empty_database("s_")
+    yield url
+    drop()
 
 
 def test_placeholders_become_numbered_outside_literals():

@@ -6,10 +6,8 @@ ids; a target that already has data is refused with nothing written."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import datetime, timedelta, timezone
 
-import asyncpg
 import pgstore
 import pytest
 from admin.helpers import make_tenant, make_user
@@ -24,19 +22,9 @@ from vidzzle_media.store.database import utcnow
 
 @pytest.fixture
 def target():
-    admin = pgstore.cluster()
-    name = "m_" + uuid.uuid4().hex[:16]
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f"CREATE DATABASE {name}"))
-    yield admin.rsplit("/", 1)[0] + "/" + name
-    asyncio.run(run(f"DROP DATABASE {name} WITH (FORCE)"))
+    url, drop = pgstore.empty_database("m_")
+    yield url
+    drop()
 
 
 async def seed(path) -> None:

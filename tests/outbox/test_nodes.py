@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections import Counter
 from datetime import timedelta
 
-import asyncpg
 import pgstore
 import pytest
 from aiohttp import web
@@ -25,17 +23,11 @@ ITEMS = 1000
 
 
 @pytest.fixture
-async def shared_url():
+def shared_url():
     """A PostgreSQL database of its own, as the nodes of one install share it."""
-    admin = pgstore.cluster()
-    name = "n_" + uuid.uuid4().hex[:16]
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f"CREATE DATABASE {name}")
-    await conn.close()
-    yield admin.rsplit("/", 1)[0] + "/" + name
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    await conn.close()
+    url, drop = pgstore.empty_database("n_")
+    yield url
+    drop()
 
 
 @pytest.fixture

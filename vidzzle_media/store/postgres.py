@@ -190,19 +190,7 @@ class PostgresDatabase(Database):
         assert self._pool is not None, "database not open"
         return list(await self._pool.fetch(translate(sql), *tuple(params)))
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
-
-    async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
-
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """A single write statement in its own transaction; returns the inserted id (or 0)."""
-        async with self.transaction() as conn:
-            outcome = await conn.execute(sql, params)
-            return outcome.lastrowid or 0
+    # fetchone, fetchval and execute are Database's: they go through fetchall and transaction
 
 
 def _without_password(url: str) -> str:
