@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import aiohttp_session
 from aiohttp import web
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from cryptography import fernet
 
 from . import admin, api, clients, headers, keys, monitoring, senders, signalling
 from .admin.render import render_error
@@ -28,6 +29,7 @@ from .certificates import AcmeCertificates
 from .config import Settings, acme_domain
 from .listening import Listening
 from .middleware import error_middleware, language_middleware
+from .nodes import Nodes
 from .paths import web_root
 from .relay import credentials as relay_credentials
 from .relay.server import RelayLimits, TurnServer
@@ -42,6 +44,7 @@ from .sfu import core as media_core
 from .sfu.core import MediaCore
 from .signalling import RoomDirectory
 from .store import database_for
+from .store.shared_keys import shared_key
 from .tls import server_ssl_context
 from .turn_servers import BuiltIn, IceServers, TurnAccount
 from .workers.pool import WorkerPool
@@ -59,6 +62,15 @@ def _session_key(data_dir: Path) -> bytes:
     with os.fdopen(fd, "wb") as fh:
         fh.write(base64.urlsafe_b64encode(key))
     return key
+
+
+class _SessionCookies(EncryptedCookieStorage):
+    """The encrypted session cookie, whose key may change once at start: on
+    a store that several nodes share, to the key they all use (a login is
+    valid on every node)."""
+
+    def use_key(self, key: bytes) -> None:
+        self._fernet = fernet.Fernet(base64.urlsafe_b64encode(key))
 
 
 def _relay(app: web.Application, settings: Settings, rooms: RoomDirectory) -> BuiltIn:
@@ -157,6 +169,20 @@ def create_app(settings: Settings) -> web.Application:
         await database.close()
 
     app.cleanup_ctx.append(database_ctx)
+    nodes = Nodes(database, lambda: settings.server.node_url or app[keys.LISTENING].origin)
+    app[keys.NODES] = nodes
+    cookies = _SessionCookies(_session_key(settings.data_path), cookie_name="vidzzle_session",
+                              secure=settings.tls.enabled, httponly=True, samesite="Lax", max_age=12 * 3600)
+
+    async def nodes_ctx(app: web.Application):
+        if database.shared:     # what every node must have alike: logins, room tokens
+            cookies.use_key(await shared_key(database, "session"))
+            rooms.token_key = await shared_key(database, "room_tokens")
+        await nodes.start()
+        yield
+        await nodes.stop()
+
+    app.cleanup_ctx.append(nodes_ctx)
     # Order matters: cleanup runs in reverse, so rooms close before calls,
     # calls before the outbox (which flushes), and the outbox before the database.
     outbox_mail.configure(settings)
@@ -169,7 +195,7 @@ def create_app(settings: Settings) -> web.Application:
         await outbox.stop()
 
     app.cleanup_ctx.append(outbox_ctx)
-    presence = Presence()
+    presence = Presence(nodes)
     app[keys.PRESENCE] = presence
     turn = TurnAccount.from_settings(settings.ice)      # credentials of the install's own TURN servers
     media_core.select(MediaCore(settings.media.core))    # the per-packet forwarding core, process wide
@@ -177,7 +203,7 @@ def create_app(settings: Settings) -> web.Application:
     # the SFU's rooms: in this process, or in media worker processes
     media = WorkerPool(settings.server.media_workers, ice, core=settings.media.core, log_level=settings.server.log_level,
                        log_json=settings.server.log_json) if settings.server.media_workers else None
-    rooms = RoomDirectory(ice, media=media)
+    rooms = RoomDirectory(ice, media=media, node=nodes.id)
     app[keys.ROOMS] = rooms
     # call routing sees the rooms through its own Protocol (services/calls/room_port.py)
     calls = CallService(database, settings, presence, rooms=rooms, wake=outbox.wake)
@@ -187,18 +213,8 @@ def create_app(settings: Settings) -> web.Application:
     built_in = _relay(app, settings, rooms) if settings.relay.enabled else None
     ice_servers = IceServers(settings.ice, turn, built_in)      # what every browser gets in ``joined``
     app[keys.ICE_SERVERS] = ice_servers
-    signalling.setup(app, rooms, ice_servers=ice_servers, dev_pages=settings.server.dev_pages)
-    aiohttp_session.setup(
-        app,
-        EncryptedCookieStorage(
-            _session_key(settings.data_path),
-            cookie_name="vidzzle_session",
-            secure=settings.tls.enabled,
-            httponly=True,
-            samesite="Lax",
-            max_age=12 * 3600,
-        ),
-    )
+    signalling.setup(app, rooms, ice_servers=ice_servers, dev_pages=settings.server.dev_pages, locate=nodes.url_of)
+    aiohttp_session.setup(app, cookies)
     headers.setup(app)  # CSP, nosniff, HSTS on every response
     monitoring.setup(app)  # /healthz, /metrics
     app.router.add_static("/static/", web_root(), follow_symlinks=False)

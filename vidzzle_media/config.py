@@ -40,6 +40,7 @@ class ServerSettings:
     log_json: bool = setting(False, "Write one JSON object per log line instead of plain text.")
     log_level: str = setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.")
     media_workers: int = setting(0, "Processes that carry the calls' media (rooms), so that every core can: each new room goes to the least-loaded one; when one dies, its calls move to another (the pages join again by themselves) and it is replaced. 0: the media runs in the server process itself (the embedded default).")
+    node_url: str = setting("", "With several nodes on one PostgreSQL store (database.url): the URL the other nodes reach this one at, e.g. https://10.0.0.2:8443 (a call's room lives on one node; signalling of browsers on another node is forwarded there). Empty: this machine's listen address and port.")
     metrics_from: list[str] = setting(["127.0.0.1", "::1"], "Client addresses allowed to read /metrics (Prometheus). Empty: /metrics is off. Call counts of all tenants are visible there, so keep it private.")
 
 

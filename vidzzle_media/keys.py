@@ -11,6 +11,7 @@ from aiohttp import web
 from .certificates import AcmeCertificates
 from .config import Settings
 from .listening import Listening
+from .nodes import Nodes
 from .relay.server import TurnServer
 from .services.accounts.activity import BackOfficeActivity
 from .services.calls.presence import Presence
@@ -33,6 +34,8 @@ CERTIFICATES = web.AppKey("certificates", AcmeCertificates)
 """Only with tls.acme."""
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 """Delivers mails, SMS and webhooks; ``wake()`` after committing outbox rows."""
+NODES = web.AppKey("nodes", Nodes)
+"""This node, and the others sharing its store (issue 31)."""
 PRESENCE = web.AppKey("presence", Presence)
 """Which agents have the back office open (their /ws/agent sockets)."""
 CALLS = web.AppKey("calls", CallService)

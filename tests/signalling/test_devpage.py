@@ -29,11 +29,17 @@ async def test_tokens_are_scoped_and_revoked(room_app):
     http, directory = room_app
     room_a = await directory.create_room()
     token = directory.issue_token(room_a, "customer", "C")
-    assert len(token) >= 32  # 192 random bits, url-safe
+    assert directory.issue_token(room_a, "customer", "C") != token     # each its own connection
     grant = directory.grant(token)
     assert (grant.room_id, grant.role, grant.display_name) == (room_a, "customer", "C")
+    body, _, signature = token.partition(".")
+    assert directory.grant(body[:-1] + ("A" if body[-1] != "A" else "B") + "." + signature) is None  # tampered
+    assert directory.grant(body) is None and directory.grant("") is None
     await directory.close_room(room_a, "ended")
-    assert directory.grant(token) is None
+    ws = await http.ws_connect("/ws/room")          # the room is gone: so is what the token opens
+    await ws.send_json({"type": "join", "token": token})
+    assert (await ws.receive_json(timeout=5))["code"] == "bad_token"
+    await ws.close()
 
 
 async def test_broken_pdf_still_gives_a_room(room_app, tmp_path):

@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from aiohttp import web
+import aiohttp
+from aiohttp import WSMsgType, web
 
+from . import messages as m
+from .forward import forward
 from .rooms import Document, Grant, ParticipantEvent, RoomClosed, RoomDirectory
 from .session import Session
 
@@ -28,14 +31,25 @@ __all__ = ["Document", "Grant", "IceServers", "ParticipantEvent", "RoomClosed", 
 
 
 def setup(app: web.Application, directory: RoomDirectory, *, ice_servers: IceServers | None = None,
-          dev_pages: bool = False) -> None:
+          dev_pages: bool = False, locate: Callable[[str], str | None] | None = None) -> None:
     """Register the room WebSocket for ``directory`` (built by the composition
-    root); its rooms are closed on shutdown."""
+    root); its rooms are closed on shutdown. ``locate(node id)``: where
+    another node is, for browsers whose room lives there (signalling/forward.py)."""
+    client: list[aiohttp.ClientSession] = []
 
     async def room_socket(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE)
         await ws.prepare(request)
-        await Session(directory, ws, ice_servers(request.url.host or "") if ice_servers else []).run()
+        first = await ws.receive()
+        if first.type != WSMsgType.TEXT:
+            return ws       # closed before a word
+        node = _join_elsewhere(directory, first.data) if locate is not None else None
+        if node is not None and locate is not None:
+            if not client:
+                client.append(aiohttp.ClientSession())
+            await forward(ws, first.data, locate(node), client[0], heartbeat=HEARTBEAT_S, max_message=MAX_MESSAGE)
+            return ws
+        await Session(directory, ws, ice_servers(request.url.host or "") if ice_servers else []).run(first.data)
         return ws
 
     app.router.add_get("/ws/room", room_socket)
@@ -47,6 +61,8 @@ def setup(app: web.Application, directory: RoomDirectory, *, ice_servers: IceSer
         await directory.start()
         yield
         await directory.close_all("shutdown")
+        for session in client:
+            await session.close()
 
     app.on_shutdown.append(close_rooms)  # before aiohttp waits for open sockets
     app.cleanup_ctx.append(rooms_ctx)
@@ -54,3 +70,12 @@ def setup(app: web.Application, directory: RoomDirectory, *, ice_servers: IceSer
         from . import devpage
 
         devpage.setup(app, directory)
+
+
+def _join_elsewhere(directory: RoomDirectory, text: str) -> str | None:
+    """The node to forward to, when ``text`` joins a room on another node."""
+    try:
+        message = m.parse_client_message(text)
+    except m.ProtocolError:
+        return None         # the session answers it
+    return directory.elsewhere(message.token) if isinstance(message, m.Join) else None

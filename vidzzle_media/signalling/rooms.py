@@ -2,11 +2,22 @@
 
 Create a room (with its presentation documents), issue tokens scoped to one
 room and one role, close it; listen to who joins and leaves.
+
+With several nodes (``vidzzle_media.nodes``) a room lives on the node that
+created it, and its id ends in that node's id (``<random>.<node>``). A
+token is a signed grant (HMAC-SHA256 with a key all nodes share), so any
+node can issue one for a room on another, and any node can tell where a
+token's room is: a browser that reached another node is forwarded there
+(``signalling.forward``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -14,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from pyee.asyncio import AsyncIOEventEmitter
 
+from ..nodes import home_node
 from ..sfu import IcePolicy
 from ..sfu.host import LocalHost
 from ..sfu.presentation import Document
@@ -128,8 +140,6 @@ class RoomEntry:
     """What the room was created with (given again when it moves)."""
     moves: int = 0
     """How often its media died under it and it was moved (see ``MAX_MOVES``)."""
-    tokens: set[str] = field(default_factory=set)
-    """Tokens issued for this room (revoked on close)."""
     budgets: dict[str, Any] = field(default_factory=dict)
     """Token -> its signalling message budget (session.MessageBudget), kept across reconnects."""
     sessions: dict[str, Session] = field(default_factory=dict)
@@ -164,14 +174,18 @@ class RoomDirectory(AsyncIOEventEmitter):
     ``room_closed`` (RoomClosed), ``room_moved`` (RoomMoved).
     """
 
-    def __init__(self, ice: IcePolicy, video_codec: str = "VP8", media: MediaHost | None = None) -> None:
+    def __init__(self, ice: IcePolicy, video_codec: str = "VP8", media: MediaHost | None = None,
+                 node: str = "") -> None:
         super().__init__()
         self.ice = ice
         self.video_codec = video_codec
         self.media: MediaHost = media or LocalHost(ice, video_codec)
         self.media.on("room_lost", self._room_lost)
         self.rooms: dict[str, RoomEntry] = {}
-        self._grants: dict[str, Grant] = {}
+        self.node = node
+        """This node's id, the end of its rooms' ids."""
+        self.token_key = secrets.token_bytes(32)
+        """Signs the tokens; the composition root gives every node of a shared store the same."""
         self.on("error", lambda exc: log.error("room directory listener failed: %r", exc))
 
     async def start(self) -> None:
@@ -220,29 +234,47 @@ class RoomDirectory(AsyncIOEventEmitter):
 
     async def create_room(self, documents: list[Document] | None = None, **app_data: Any) -> str:
         """A new room; with documents, their first page is shown as a video."""
-        room, presentation = await self.media.create_room(list(documents or []), app_data)
+        room_id = f"{secrets.token_hex(16)}.{self.node}" if self.node else None
+        room, presentation = await self.media.create_room(list(documents or []), app_data, room_id=room_id)
         entry = RoomEntry(room=room, documents=list(documents or []), presentation=presentation, app_data=app_data)
         self.rooms[room.id] = entry
         log.info("room %s created (%d documents)", room.id[:8], len(entry.documents))
         return room.id
 
     def issue_token(self, room_id: str, role: str, display_name: str) -> str:
-        """A bearer token (192 random bits) for one room and one role.
+        """A bearer token for one room and one role: the grant, signed.
 
         Usable again while the room lives (reconnects); a second join with
-        the same token replaces the first connection.
+        the same token replaces the first connection. KeyError for a room of
+        this node that does not exist (one on another node is its to check).
         """
-        entry = self.rooms.get(room_id)
-        if entry is None:
+        if home_node(room_id) == self.node and room_id not in self.rooms:
             raise KeyError(f"no room {room_id!r}")
-        grant = Grant(room_id, role, display_name)
-        token = secrets.token_urlsafe(24)
-        self._grants[token] = grant
-        entry.tokens.add(token)
-        return token
+        # a nonce: each token is one connection's (a join replaces the one with its token)
+        grant = [room_id, role, display_name, secrets.token_urlsafe(12)]
+        body = _b64(json.dumps(grant, separators=(",", ":")).encode())
+        return f"{body}.{_b64(self._sign(body))}"
+
+    def _sign(self, body: str) -> bytes:
+        return hmac.new(self.token_key, body.encode(), hashlib.sha256).digest()
 
     def grant(self, token: str) -> Grant | None:
-        return self._grants.get(token)
+        """The grant of a token this install signed (its room may be gone, or on another node)."""
+        body, _, signature = token.partition(".")
+        try:
+            if not hmac.compare_digest(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
+                                       self._sign(body)):
+                return None
+            room_id, role, name, _nonce = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            return Grant(str(room_id), str(role), str(name))
+        except (ValueError, TypeError):     # not base64, not JSON, not four values, not a role
+            return None
+
+    def elsewhere(self, token: str) -> str | None:
+        """The node whose room the token opens, when that is another node."""
+        grant = self.grant(token)
+        node = home_node(grant.room_id) if grant is not None else ""
+        return node if node and node != self.node else None
 
     def entry(self, room_id: str) -> RoomEntry | None:
         return self.rooms.get(room_id)
@@ -252,8 +284,6 @@ class RoomDirectory(AsyncIOEventEmitter):
         entry = self.rooms.pop(room_id, None)
         if entry is None:
             return
-        for token in entry.tokens:
-            self._grants.pop(token, None)
         await asyncio.gather(*(s.close_for_room(reason) for s in list(entry.sessions.values())),
                              return_exceptions=True)
         if entry.presentation is not None:
@@ -287,6 +317,10 @@ class RoomDirectory(AsyncIOEventEmitter):
     # called by sessions
     def _joined(self, entry: RoomEntry, event: ParticipantEvent) -> None:
         self.emit("participant_joined", event)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 async def _restore(presentation: Any, state: Any) -> None:

@@ -101,9 +101,12 @@ class Session:
 
     # --- loop -----------------------------------------------------------------------
 
-    async def run(self) -> None:
+    async def run(self, first: str | None = None) -> None:
+        """Until the socket closes; ``first``: a text frame already read from it."""
         writer = asyncio.ensure_future(self._write())
         try:
+            if first is not None:
+                await self._handle_text(first)
             async for msg in self.ws:
                 if msg.type == WSMsgType.TEXT:
                     await self._handle_text(msg.data)

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable
 
 import aiosqlite
 
@@ -63,6 +63,7 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._listeners: dict[str, list[Callable[[str], None]]] = {}
 
     @property
     def files_dir(self) -> Path:
@@ -148,6 +149,18 @@ class Database:
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+    async def listen(self, channel: str, callback: Callable[[str], None]) -> None:
+        """Call ``callback(payload)`` for every :meth:`notify` on ``channel``:
+        of every process using the store, this one included. An SQLite
+        file has one process, so its notifications stay in it."""
+        self._listeners.setdefault(channel, []).append(callback)
+
+    async def notify(self, channel: str, payload: str) -> None:
+        """Tell every listener of ``channel`` (after this call returns)."""
+        loop = asyncio.get_running_loop()
+        for callback in self._listeners.get(channel, ()):
+            loop.call_soon(callback, payload)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """A single write statement in its own transaction; returns lastrowid."""

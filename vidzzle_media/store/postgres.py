@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable
 
 from .database import Database, utcnow
 
@@ -123,6 +123,8 @@ class PostgresDatabase(Database):
         self._pool: Any = None
         self._write_lock = asyncio.Lock()
         self._id_tables: frozenset[str] = frozenset()
+        self._listening: Any = None
+        """The connection LISTENing for other nodes' notifications (asyncpg's need one of their own)."""
 
     @property
     def files_dir(self) -> Path:
@@ -144,6 +146,9 @@ class PostgresDatabase(Database):
         self._id_tables = frozenset(r["table_name"] for r in rows)
 
     async def close(self) -> None:
+        if self._listening is not None:
+            await self._listening.close()
+            self._listening = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -189,6 +194,19 @@ class PostgresDatabase(Database):
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         assert self._pool is not None, "database not open"
         return list(await self._pool.fetch(translate(sql), *tuple(params)))
+
+    async def listen(self, channel: str, callback: Callable[[str], None]) -> None:
+        """LISTEN on ``channel``: every node's NOTIFY reaches ``callback``, this node's too."""
+        import asyncpg
+
+        if self._listening is None:
+            self._listening = await asyncpg.connect(self.url)
+        await self._listening.add_listener(channel, lambda _conn, _pid, _channel, payload: callback(payload))
+
+    async def notify(self, channel: str, payload: str) -> None:
+        """NOTIFY (delivered when committed, in order per sender; at most 8,000 bytes)."""
+        assert self._pool is not None, "database not open"
+        await self._pool.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     # fetchone, fetchval and execute are Database's: they go through fetchall and transaction
 

@@ -4,13 +4,17 @@ An agent is online while at least one back-office page holds the WebSocket
 at /ws/agent (api/agent_socket.py). Pushes (ringing, "taken by <name>",
 "customer left") go to every open socket of every addressed user at once.
 ``online_user_ids(tenant_id)`` feeds the dashboard's "users logged in" tile.
+
+With several nodes (``vidzzle_media.nodes``) an agent's browser may hold its
+socket on any of them: each node keeps its own sockets, hears which agents
+are online on the others, and hands pushes for those to them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 from ...protocol import ServerMessage
 
@@ -26,12 +30,29 @@ class AgentSocket(Protocol):
     async def close(self, *, code: int = ..., message: bytes = ...) -> bool: ...
 
 
-class Presence:
-    """user id -> open sockets, plus each user's tenant."""
+class Nodes(Protocol):
+    """The other nodes, as presence needs them (``vidzzle_media.nodes.Nodes`` is one)."""
 
-    def __init__(self) -> None:
+    id: str
+    local_users: Callable[[], dict[int, int | None]]
+
+    def alive(self) -> dict[str, Any]: ...
+    def remote_users(self) -> dict[int, int | None]: ...
+    def changed(self) -> None: ...
+    def on(self, kind: str, handler: Callable[[dict[str, Any]], Any]) -> None: ...
+    async def publish(self, kind: str, **data: Any) -> None: ...
+
+
+class Presence:
+    """user id -> open sockets, plus each user's tenant; and the users online on other nodes."""
+
+    def __init__(self, nodes: Nodes | None = None) -> None:
         self._sockets: dict[int, set[AgentSocket]] = {}
         self._tenant: dict[int, int | None] = {}
+        self.nodes = nodes
+        if nodes is not None:
+            nodes.local_users = lambda: dict(self._tenant)
+            nodes.on("push", self._pushed_here)
 
     def add(self, user_id: int, tenant_id: int | None, ws: AgentSocket) -> bool:
         """Register a socket; True when the user just came online."""
@@ -39,6 +60,8 @@ class Presence:
         first = not sockets
         sockets.add(ws)
         self._tenant[user_id] = tenant_id
+        if first and self.nodes is not None:
+            self.nodes.changed()
         return first
 
     def remove(self, user_id: int, ws: AgentSocket) -> bool:
@@ -51,20 +74,39 @@ class Presence:
             return False
         del self._sockets[user_id]
         self._tenant.pop(user_id, None)
+        if self.nodes is not None:
+            self.nodes.changed()
         return True
 
+    def _remote(self) -> dict[int, int | None]:
+        return self.nodes.remote_users() if self.nodes is not None else {}
+
     def is_online(self, user_id: int) -> bool:
-        return bool(self._sockets.get(user_id))
+        """An open back-office socket on this node or another."""
+        return bool(self._sockets.get(user_id)) or user_id in self._remote()
 
     def online_user_ids(self, tenant_id: int | None) -> set[int]:
-        """Users of the tenant with an open back-office socket (None: all users)."""
-        return {uid for uid, t in self._tenant.items() if tenant_id is None or t == tenant_id}
+        """Users of the tenant with an open back-office socket on any node (None: all users)."""
+        everyone = {**self._remote(), **self._tenant}
+        return {uid for uid, t in everyone.items() if tenant_id is None or t == tenant_id}
 
     async def push(self, user_ids: Iterable[int], message: ServerMessage) -> int:
         """Send ``message`` (services/calls/agent_messages.py) to all sockets of the
-        users concurrently; returns sockets reached."""
-        targets = [ws for uid in set(user_ids) for ws in list(self._sockets.get(uid, ()))]
+        users concurrently, here and, for users online on other nodes, there;
+        returns the sockets reached here."""
+        users = set(user_ids)
         data = message.to_dict()
+        remote = sorted(users & self._remote().keys())
+        if remote and self.nodes is not None:
+            await self.nodes.publish("push", users=remote, message=data)
+        return await self._deliver(users, data)
+
+    async def _pushed_here(self, message: dict[str, Any]) -> None:
+        """Another node's push for users whose sockets may be here."""
+        await self._deliver({int(uid) for uid in message.get("users", ())}, message.get("message") or {})
+
+    async def _deliver(self, users: set[int], data: dict[str, Any]) -> int:
+        targets = [ws for uid in users for ws in list(self._sockets.get(uid, ()))]
         results = await asyncio.gather(*(self._send(ws, data) for ws in targets))
         return sum(results)
 

@@ -22,9 +22,11 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
 from ... import events
+from ... import nodes as cluster
 from ...config import Settings
 from ...errors import Conflict, Forbidden, Gone, NotFound, TooManyRequests
 from ...i18n import gettext
+from ...nodes import home_node
 from ...routing.clock import Clock, LoopClock, TimerHandle
 from ...routing.closures import FlowCalendar, Openness, exceptions_from_json
 from ...routing.dispatcher import Dispatcher
@@ -162,12 +164,15 @@ class CallService:
         self.rooms = rooms
         self.wake = wake or (lambda: None)
         self.dispatcher = Dispatcher(self.clock, self)
+        self._sweeper: asyncio.Task[None] | None = None
         self._live: dict[str, _Live] = {}
         self._tasks: set[asyncio.Task] = set()
         #: room id -> grace timer of a customer whose connection dropped
         self._away: dict[str, TimerHandle] = {}
         #: set by shutdown(): rooms now close because the process stops, not because people left
         self.stopping = False
+        if presence.nodes is not None:
+            presence.nodes.on("call", self._home_message)
 
     def track(self, coro) -> asyncio.Task:
         """Run a room-event reaction as a task the service awaits on close
@@ -390,15 +395,12 @@ class CallService:
                         queued = True
             answerable = any(ring.can_answer for ring in (await store.rings(conn, call_id)).values())
         if rung_online:
-            await self.presence.push(rung_online, self._ringing_message(call_id, live))
+            await self.presence.push(rung_online, agent_messages.Ringing(call_id, live.customer_name, live.flow_name))
         if queued:
             self.wake()
         if not answerable:
             log.info("call %s: nobody in rows %s can answer: next row now", call_id, rows)
             self.dispatcher.skip(call_id)
-
-    def _ringing_message(self, call_id: str, live: _Live) -> agent_messages.Ringing:
-        return agent_messages.Ringing(call_id, live.customer_name, live.flow_name)
 
     async def escalate(self, call_id: str) -> None:
         """R-CALL-3: the last row passed unanswered -> missed (escalated)."""
@@ -422,10 +424,7 @@ class CallService:
     async def abandon(self, call_id: str, reason: MissReason = MissReason.CUSTOMER_CANCELLED,
                       media_problem: str = "") -> bool:
         """R-CALL-5: the customer left while ringing."""
-        self.dispatcher.stop(call_id)
-        live = self._live.pop(call_id, None)
-        if live is not None and live.check_timer is not None:
-            live.check_timer.cancel()
+        self._settle(call_id)
         now, at = self._now()
         async with self.db.transaction() as conn:
             call = await store.get_call_in(conn, call_id)
@@ -466,7 +465,7 @@ class CallService:
         log.info("call %s: declined by user %d", call_id, agent.id)
         await self.presence.push([agent.id], agent_messages.Withdrawn(call_id, "declined"))
         if not answerable:
-            self.dispatcher.skip(call_id)
+            await self._at_home("skip", call_id)
 
     async def accept_from_link(self, token: str, agent: Agent) -> AcceptResult:
         """An agent opened the link of a call notification: the link is for
@@ -502,8 +501,7 @@ class CallService:
             if call.state in (CallState.ACCEPTED, CallState.ENDED):
                 raise Conflict(gettext("This call was taken by %(name)s.", name=call.agent_name))
             raise Gone(gettext("The customer is no longer waiting."))
-        self.dispatcher.stop(call_id)
-        self._live.pop(call_id, None)
+        await self._at_home("settled", call_id)
         log.info("call %s: accepted by user %d", call_id, agent.id)
         if hook:
             self.wake()
@@ -568,10 +566,10 @@ class CallService:
         async with self.db.transaction() as conn:
             for call in ringing:
                 await store.mark_ring_online(conn, call.id, user_id)
-        for call in ringing:
-            live = self._live.get(call.id)
-            if live is not None:
-                await self.presence.push([user_id], self._ringing_message(call.id, live))
+        for call in ringing:    # rung on this node or another: the message comes from the record
+            flow = None if call.flow_id is None else await flow_store.get_flow(self.db, tenant_id, call.flow_id)
+            message = agent_messages.Ringing(call.id, call.customer_name, flow.name if flow is not None else "")
+            await self.presence.push([user_id], message)
 
     async def on_room_closed(self, room_id: str, reason: str = "") -> None:
         """The SFU closed a room (everyone gone). A shutdown is not the customer
@@ -647,12 +645,42 @@ class CallService:
             await self.abandon(call.id)
 
     async def _close_room(self, call: CallRow, reason: str) -> None:
-        if self.rooms is None or not call.room_id:
-            return
-        try:
-            await self.rooms.close_room(call.room_id, reason)
-        except Exception:   # the record is what matters; a room error must not undo it
-            log.exception("call %s: closing room failed", call.id)
+        if call.room_id:
+            await self._at_home("close_room", call.id, room_id=call.room_id, reason=reason)
+
+    # -- the call's home node -----------------------------------------------
+
+    async def _at_home(self, action: str, call_id: str, **data: str) -> None:
+        """Do what only the call's home node can (the node its customer
+        started it on: it rings the call and holds its room): here, if this
+        is it, and through the other nodes, one of which is when the
+        agent's browser is on another node (``vidzzle_media.nodes``)."""
+        message = {"action": action, "call_id": call_id, **data}
+        await self._home_message(message)
+        if self.presence.nodes is not None and self.presence.nodes.alive():
+            await self.presence.nodes.publish("call", **message)
+
+    async def _home_message(self, message: dict[str, Any]) -> None:
+        """``settled``: the call stops ringing; ``skip``: its next row rings
+        now; ``close_room``: its room closes. A node that is not the call's
+        home has nothing of it, and nothing happens."""
+        action, call_id = message.get("action"), str(message.get("call_id", ""))
+        if action == "settled":
+            self._settle(call_id)
+        elif action == "skip":
+            self.dispatcher.skip(call_id)
+        elif action == "close_room" and self.rooms is not None:
+            try:
+                await self.rooms.close_room(str(message.get("room_id", "")), str(message.get("reason", "")))
+            except Exception:   # the record is what matters; a room error must not undo it
+                log.exception("call %s: closing room failed", call_id)
+
+    def _settle(self, call_id: str) -> None:
+        """The call rings no more: its timers stop."""
+        self.dispatcher.stop(call_id)
+        live = self._live.pop(call_id, None)
+        if live is not None and live.check_timer is not None:
+            live.check_timer.cancel()
 
     async def shutdown(self) -> None:
         """Graceful stop (SIGTERM), before the rooms close: every open call is
@@ -660,13 +688,42 @@ class CallService:
         next start finds nothing left over."""
         self.stopping = True
         await self.dispatcher.close()
-        await self.close_unfinished()
+        await self._close_open(lambda call: self._holder(call) == "here", "as the server stops")
+
+    def _holder(self, call: CallRow) -> str:
+        """"here" when this node holds the call (it rings it, its room is
+        here: on a store of its own, every call), "alive" when another
+        running node does, "gone" when its node stopped or died."""
+        nodes = self.presence.nodes
+        if nodes is None or not self.db.shared:
+            return "here"
+        home = home_node(call.room_id)
+        if home in ("", nodes.id):
+            return "here"
+        return "alive" if home in nodes.alive() else "gone"
 
     async def close_unfinished(self) -> None:
         """At start: calls left open by a previous process are closed as
         interrupted (R-OPS-3): ringing -> missed ('interrupted'), accepted ->
-        ended (by 'interrupted'); both with their end webhook."""
-        left = await store.open_calls(self.db)
+        ended (by 'interrupted'); both with their end webhook. On a store
+        several nodes share, the calls of a node that is gone are (its
+        rooms went with it), as soon as its silence shows and from then on."""
+        if self.db.shared and self.presence.nodes is not None:
+            self._sweeper = asyncio.ensure_future(self._sweep())
+            return
+        await self._close_open(lambda call: True, "left open by the previous run")
+
+    async def _sweep(self) -> None:
+        await asyncio.sleep(cluster.EXPIRES_S)      # first every running node is heard from
+        while True:
+            try:
+                await self._close_open(lambda call: self._holder(call) == "gone", "of a node that is gone")
+            except Exception:
+                log.exception("closing the calls of stopped nodes failed")
+            await asyncio.sleep(cluster.HEARTBEAT_S)
+
+    async def _close_open(self, closes: Callable[[CallRow], bool], why: str) -> None:
+        left = [call for call in await store.open_calls(self.db) if closes(call)]
         for call in left:
             if call.state == CallState.ACCEPTED:
                 await self.end_call(call.id, by="interrupted")
@@ -674,15 +731,12 @@ class CallService:
                 await self._miss_interrupted(call)
         if left:
             self.wake()
-            log.warning("closed %d call(s) left open by the previous run", len(left))
+            log.warning("closed %d call(s) %s", len(left), why)
 
     async def _miss_interrupted(self, call: CallRow) -> None:
         """ringing -> missed ('interrupted'), with its event and end webhook:
         nobody declined or cancelled, the server could not go on."""
-        self.dispatcher.stop(call.id)
-        live = self._live.pop(call.id, None)
-        if live is not None and live.check_timer is not None:
-            live.check_timer.cancel()
+        self._settle(call.id)
         _, at = self._now()
         async with self.db.transaction() as conn:
             if await store.finish_ringing(conn, call.id, CallState.MISSED, at, MissReason.INTERRUPTED):
@@ -693,6 +747,9 @@ class CallService:
         await self.presence.push(await store.rung_users(self.db, call.id), agent_messages.Withdrawn(call.id, "interrupted"))
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
         for handle in self._away.values():
             handle.cancel()
         for live in self._live.values():
