@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .config import ConfigError, Settings, load_settings
+from .config import ConfigError, Settings, is_postgres_url, load_settings
 from .errors import AppError
 from .logs import configure_logging
 
@@ -184,7 +184,6 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_migrate_to_postgres(args: argparse.Namespace, settings: Settings) -> int:
-    from .store.postgres import is_postgres_url
     from .store.transfer import Copied, TransferError, transfer
 
     if not is_postgres_url(args.url):

@@ -201,6 +201,11 @@ def _apply(settings: Settings, section: str, key: str, value: Any, where: str) -
     setattr(group, key, _convert(value, getattr(group, key), where))
 
 
+def is_postgres_url(url: str) -> bool:
+    """A ``database.url`` (or migrate-to-postgres target) PostgreSQL accepts."""
+    return url.startswith(("postgresql://", "postgres://"))
+
+
 def load_settings(
     config_file: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -271,7 +276,7 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("ice.udp_port_min/udp_port_max must both be set, with min <= max")
     if settings.media.core not in ("compiled", "python"):
         raise ConfigError("media.core must be compiled or python")
-    if settings.database.url and not settings.database.url.startswith(("postgresql://", "postgres://")):
+    if settings.database.url and not is_postgres_url(settings.database.url):
         raise ConfigError("database.url must be a postgresql:// URL (or empty: SQLite)")
     if not 0 <= settings.server.media_workers <= 64:
         raise ConfigError("server.media_workers must be between 0 (media in the server process) and 64")

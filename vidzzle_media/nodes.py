@@ -35,6 +35,8 @@ EXPIRES_S = 7.0
 """Three heartbeats missed: the node is gone (its agents offline, its rooms unreachable)."""
 MAX_PAYLOAD = 7900
 """PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more."""
+USERS_PER_MESSAGE = 300
+"""Online agents per ``node`` message (a node with more sends several: ``part`` of ``parts``)."""
 
 
 def home_node(room_id: str) -> str:
@@ -58,6 +60,8 @@ class NodeState:
     """Agents online there: user id -> tenant id."""
     seen: float = 0.0
     """time.monotonic() of its last message."""
+    coming: dict[int, int | None] = field(default_factory=dict)
+    """The parts of a ``node`` message in several parts received so far."""
 
 
 class Nodes:
@@ -105,8 +109,12 @@ class Nodes:
                 log.warning("node heartbeat failed: %r", exc)
 
     async def announce(self) -> None:
-        """This node is alive: its URL and its online agents."""
-        await self.publish("node", url=self.url(), users=[[uid, tenant] for uid, tenant in self.local_users().items()])
+        """This node is alive: its URL and its online agents (in parts of ``USERS_PER_MESSAGE``)."""
+        users = [[uid, tenant] for uid, tenant in self.local_users().items()]
+        parts = max(1, -(-len(users) // USERS_PER_MESSAGE))
+        for part in range(parts):
+            await self.publish("node", url=self.url(), part=part, parts=parts,
+                               users=users[part * USERS_PER_MESSAGE:(part + 1) * USERS_PER_MESSAGE])
 
     def changed(self) -> None:
         """Agents came or went here: tell the others now, not at the next beat."""
@@ -141,7 +149,11 @@ class Nodes:
         state.seen = self.clock()
         if kind == "node":
             state.url = str(message.get("url", state.url))
-            state.users = {int(uid): tenant for uid, tenant in message.get("users", [])}
+            if message.get("part", 0) == 0:
+                state.coming = {}
+            state.coming.update({int(uid): tenant for uid, tenant in message.get("users", [])})
+            if message.get("part", 0) + 1 >= message.get("parts", 1):
+                state.users, state.coming = state.coming, {}
             return
         for handler in self._handlers.get(kind, ()):
             result = handler(message)

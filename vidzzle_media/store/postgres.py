@@ -34,10 +34,6 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
 
 
-def is_postgres_url(url: str) -> bool:
-    return url.startswith(("postgresql://", "postgres://"))
-
-
 @lru_cache(maxsize=2048)
 def translate(sql: str) -> str:
     """``?`` placeholders to ``$n`` (not inside quoted literals or identifiers)."""
