@@ -64,13 +64,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(tmp: Path, name: str, url: str) -> tuple[str, subprocess.Popen]:
+def serve(tmp: Path, name: str, url: str, log_level: str) -> tuple[str, subprocess.Popen]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIDZZLE_")}
     env.update({"VIDZZLE_DATABASE_URL": url, "VIDZZLE_SERVER_PUBLIC_URL": base, "VIDZZLE_SERVER_NODE_URL": base,
                 "VIDZZLE_TLS_ENABLED": "false", "VIDZZLE_ICE_HOST_ADDRESSES": "127.0.0.1",
-                "VIDZZLE_RELAY_ENABLED": "false", "VIDZZLE_SERVER_LOG_LEVEL": "WARNING",
+                "VIDZZLE_RELAY_ENABLED": "false", "VIDZZLE_SERVER_LOG_LEVEL": log_level,
                 "VIDZZLE_SECURITY_RINGING_CALLS_PER_ADDRESS": "1000"})
     process = subprocess.Popen([sys.executable, "-m", "vidzzle_media", "serve", "--host", "127.0.0.1", "--port",
                                 str(port), "--data-dir", str(tmp / name)], cwd=tmp, env=env,
@@ -171,6 +171,7 @@ async def main() -> None:
     parser.add_argument("--pg-admin", default=os.environ.get("VIDZZLE_TEST_PG_ADMIN", ""))
     parser.add_argument("--calls", type=int, default=40)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--log-level", default="WARNING", help="of the nodes (their logs: a.log, b.log in the temporary folder printed)")
     args = parser.parse_args()
     if not args.pg_admin:
         parser.error("--pg-admin (or VIDZZLE_TEST_PG_ADMIN) is needed: scripts/postgres-for-tests starts one")
@@ -179,13 +180,14 @@ async def main() -> None:
     await admin.execute(f"CREATE DATABASE {name}")
     url = args.pg_admin.rsplit("/", 1)[0] + "/" + name
     tmp = Path(tempfile.mkdtemp(prefix="vidzzle-nodes-"))
+    print(f"nodes' folders and logs: {tmp}", file=sys.stderr)
     nodes = []
     results: dict[str, dict[str, list[float]]] = {k: {"A": [], "B": []} for k in ("ring", "accept", "join")}
     try:
         db = PostgresDatabase(url, files_dir=tmp)
         await db.open()
         embed, emails = await seed(db)
-        nodes = [serve(tmp, "a", url), serve(tmp, "b", url)]
+        nodes = [serve(tmp, "a", url, args.log_level), serve(tmp, "b", url, args.log_level)]
         (a, _), (b, _) = nodes
         customer = aiohttp.ClientSession()
         for base in (a, b):
@@ -195,9 +197,12 @@ async def main() -> None:
             await agent.login(email)
         await asyncio.sleep(3)          # both nodes heard of each other's agents
         for n in range(args.calls):
+            # each customer from an address of its own (127.0.0.x): the call API allows 10 starts a minute per address
+            own = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(f"127.0.0.{10 + n % 240}", 0)))
             sent = time.perf_counter()
-            async with customer.post(a + "/api/calls", json={"embed_id": embed, "name": f"C{n}"}) as resp:
+            async with own.post(a + "/api/calls", json={"embed_id": embed, "name": f"C{n}"}) as resp:
                 call = await resp.json()
+            await own.close()
             for side, agent in agents.items():
                 at, _ = await agent.next("ringing")
                 results["ring"][side].append((at - sent) * 1000)

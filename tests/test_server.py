@@ -80,3 +80,49 @@ def test_json_logs_are_one_object_per_line():
     first, second = (jsonlib.loads(line) for line in lines)
     assert first["message"] == "two\nlines" and first["level"] == "INFO"
     assert second["message"] == "boom" and "ZeroDivisionError" in second["exception"]
+
+
+async def test_sigterm_with_the_back_office_open_stops_at_once(tmp_path):
+    """An agent's open back office (its /ws/agent socket) does not hold a stop
+    (systemctl restart) until aiohttp's shutdown timeout: the socket is closed
+    with the calls, and the process exits 0 within seconds."""
+    import asyncio
+
+    from admin.helpers import Browser, make_tenant, make_user
+
+    from vidzzle_media.store import Database
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDZZLE_")}
+    proc = subprocess.Popen([sys.executable, "-m", "vidzzle_media", "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--data-dir", str(tmp_path / "data")],
+                            cwd=tmp_path, env={**env, "VIDZZLE_TLS_ENABLED": "false"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    browser = Browser(f"http://127.0.0.1:{port}")
+    try:
+        for _ in range(100):
+            try:
+                async with browser.session.get(browser.base + "/healthz") as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+            await asyncio.sleep(0.2)
+        db = Database(tmp_path / "data" / "vidzzle.db")      # the server's file, beside it (WAL)
+        await db.open()
+        tenant = await make_tenant(db, "Stop Cars")
+        await make_user(db, tenant_id=tenant, role="user", email="agent@stop.example")
+        await db.close()
+        assert (await browser.login("agent@stop.example")).status == 200
+        ws = await browser.session.ws_connect(browser.base + "/ws/agent")
+        assert (await ws.receive_json(timeout=5))["type"] == "hello"
+        started = time.monotonic()
+        proc.terminate()
+        code = await asyncio.to_thread(proc.wait, 30)
+        assert code == 0 and time.monotonic() - started < 10
+        closed = await ws.receive(timeout=5)
+        assert ws.closed or closed.type.name in ("CLOSE", "CLOSED", "CLOSING")
+    finally:
+        await browser.close()
+        if proc.poll() is None:
+            proc.kill()

@@ -56,10 +56,11 @@ def setup(app: web.Application, service: CallService) -> None:
         await service.close_unfinished()
         yield
         await service.close()
-        await service.presence.close_all()
 
     async def stop_calls(app: web.Application) -> None:
         await service.shutdown()
+        # the back office's sockets would otherwise hold the stop until aiohttp's shutdown timeout (60 s)
+        await service.presence.close_all()
 
     app.cleanup_ctx.append(calls_ctx)
     app.on_shutdown.append(stop_calls)  # before signalling's: calls end before their rooms
