@@ -79,3 +79,12 @@ class TooManyRequests(AppError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+def error_for(status: int, message: str) -> AppError:
+    """The error of ``status`` with ``message`` (one another node raised and
+    sent as status and text): the first class of that status, else AppError."""
+    for kind in (BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Gone, TooManyRequests):
+        if kind.status == status:
+            return kind(message)
+    return AppError(message)

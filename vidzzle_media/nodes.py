@@ -10,7 +10,9 @@ which then only hears itself):
   (every ``HEARTBEAT_S``, and at once when that changes);
 - ``gone``: a node stops;
 - any other kind is handed to whoever subscribed to it (``on``): pushes to
-  agents whose browser is on another node, what a call's home node must do.
+  agents whose browser is on another node, what a call's home node must do;
+- a question to one node (``ask``) and its ``answer``: what only a call's
+  node knows, for a customer's page that reached another.
 
 A node not heard from for ``EXPIRES_S`` is gone: it crashed, and its agents
 are offline. This module knows the store only as a ``Bus``.
@@ -25,7 +27,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +80,34 @@ class Nodes:
         self.local_users: Callable[[], dict[int, int | None]] = dict
         """Agents online on this node (set by presence)."""
         self._handlers: dict[str, list[Callable[[dict[str, Any]], Any]]] = {}
+        self._answerers: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {}
+        self._asked: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
         self._heartbeat: asyncio.Task[None] | None = None
 
     def on(self, kind: str, handler: Callable[[dict[str, Any]], Any]) -> None:
         """``handler(message)`` for each message of ``kind`` from another node (may be a coroutine function)."""
         self._handlers.setdefault(kind, []).append(handler)
+
+    def answer(self, kind: str, handler: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -> None:
+        """``handler(question)`` answers the questions of ``kind`` other nodes ``ask`` this one."""
+        self._answerers[kind] = handler
+
+    async def ask(self, node: str, kind: str, timeout: float = 10.0, **data: Any) -> dict[str, Any]:
+        """Ask ``node`` (its ``answer`` handler for ``kind``) and wait for the
+        answer; TimeoutError when none comes (the node is gone or stuck)."""
+        ref = secrets.token_hex(8)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._asked[ref] = future
+        try:
+            await self.publish(kind, to=node, ref=ref, **data)
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._asked.pop(ref, None)
+
+    async def _answer(self, question: dict[str, Any]) -> None:
+        answer = await self._answerers[question["kind"]](question)
+        await self.publish("answer", to=question["node"], ref=question.get("ref", ""), answer=answer)
 
     async def start(self) -> None:
         await self.bus.listen(CHANNEL, self._received)
@@ -136,7 +160,7 @@ class Nodes:
         except (ValueError, KeyError, TypeError):
             log.warning("unreadable message from another node: %.80r", payload)
             return
-        if node == self.id:
+        if node == self.id or message.get("to", self.id) != self.id:
             return
         if kind == "gone":
             if self.others.pop(node, None) is not None:
@@ -146,6 +170,7 @@ class Nodes:
         if state is None:
             state = self.others[node] = NodeState(url=str(message.get("url", "")))
             log.info("node %s at %s joined", node, state.url)
+            self.changed()      # the newcomer hears of this node now, not at its next beat
         state.seen = self.clock()
         if kind == "node":
             state.url = str(message.get("url", state.url))
@@ -154,6 +179,14 @@ class Nodes:
             state.coming.update({int(uid): tenant for uid, tenant in message.get("users", [])})
             if message.get("part", 0) + 1 >= message.get("parts", 1):
                 state.users, state.coming = state.coming, {}
+            return
+        if kind == "answer":
+            future = self._asked.get(str(message.get("ref")))
+            if future is not None and not future.done():
+                future.set_result(message.get("answer") or {})
+            return
+        if kind in self._answerers:
+            self._track(self._answer(message))
             return
         for handler in self._handlers.get(kind, ()):
             result = handler(message)

@@ -177,3 +177,44 @@ async def test_a_silent_node_takes_its_agents_offline_and_its_calls_are_closed(t
     assert (await call_store.get_call(db, on_a_call)).state == "ringing"
     for agent in (on_a, on_b):
         await agent.close()
+
+
+async def test_a_customer_page_that_reaches_another_node_is_answered_by_the_calls_node(two_nodes, monkeypatch):
+    """A phone that changed networks lands on node B: its pre-ring check, the
+    room (forwarded) and its leave all work there, answered by node A."""
+    from vidzzle_media.services.calls import service as call_service
+
+    monkeypatch.setattr(call_service, "READY_WAIT_S", 0.3)
+    a, b = two_nodes
+    db, tenant, ids = await _world(a)
+    embed = await make_flow(db, tenant, [(await make_group(db, tenant, "Sales", ids[:1]), 60)])
+    on_b = await online_agent(b, ids[0], f"agent0.t{tenant}@example.com")
+    await _until(lambda: a.server.app[keys.PRESENCE].is_online(ids[0]))
+    body = await (await a.post("/api/calls", json={"embed_id": embed, "name": "Mobil", "precheck": True})).json()
+    call_id, key = body["call_id"], body["customer_key"]
+    status = await (await b.get(f"/api/calls/{call_id}", params={"key": key})).json()
+    assert status["state"] == "ringing" and status["checking"] is True      # only A knows it is still checking
+    resp = await b.post(f"/api/calls/{call_id}/ready", json={"customer_key": key},
+                        headers={"Accept-Language": "de"})
+    assert resp.status == 409                                              # no media at A yet: A's answer...
+    assert (await resp.json())["error"] == "Ihre Kamera und Ihr Mikrofon erreichen uns noch nicht."   # ...in German
+    assert (await (await b.get(f"/api/calls/{call_id}", params={"key": "wrong"})).json())["error"]
+
+    customer = WsPeer(await b.ws_connect("/ws/room"), Client())          # the room through B
+    try:
+        await customer.join(body["room_token"])
+        await customer.publish()
+        for _ in range(30):                                                # ICE and DTLS take a moment
+            resp = await b.post(f"/api/calls/{call_id}/ready", json={"customer_key": key})
+            if resp.status == 200:
+                break
+        assert resp.status == 200 and (await resp.json())["checking"] is False
+        await a.server.app[keys.CALLS].dispatcher.settle()
+        assert (await on_b.next("ringing"))["call_id"] == call_id         # rung only now
+        resp = await b.post(f"/api/calls/{call_id}/leave", json={"customer_key": key})
+        assert (await resp.json())["state"] == "abandoned"
+        await _until(lambda: call_id not in a.server.app[keys.CALLS]._live)   # A rings it no more
+        assert (await on_b.next("customer_left"))["call_id"] == call_id
+    finally:
+        await customer.close()
+        await on_b.close()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Awaitable, Callable, Iterable, Protocol
 
 from ...protocol import ServerMessage
 
@@ -41,6 +41,8 @@ class Nodes(Protocol):
     def changed(self) -> None: ...
     def on(self, kind: str, handler: Callable[[dict[str, Any]], Any]) -> None: ...
     async def publish(self, kind: str, **data: Any) -> None: ...
+    def answer(self, kind: str, handler: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -> None: ...
+    async def ask(self, node: str, kind: str, timeout: float = ..., **data: Any) -> dict[str, Any]: ...
 
 
 class Presence:

@@ -19,13 +19,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from ... import events
 from ... import nodes as cluster
 from ...config import Settings
-from ...errors import Conflict, Forbidden, Gone, NotFound, TooManyRequests
-from ...i18n import gettext
+from ...errors import AppError, Conflict, Forbidden, Gone, NotFound, TooManyRequests, error_for
+from ...i18n import current_language, gettext, set_language
 from ...nodes import home_node
 from ...routing.clock import Clock, LoopClock, TimerHandle
 from ...routing.closures import FlowCalendar, Openness, exceptions_from_json
@@ -169,10 +169,14 @@ class CallService:
         self._tasks: set[asyncio.Task] = set()
         #: room id -> grace timer of a customer whose connection dropped
         self._away: dict[str, TimerHandle] = {}
+        #: what a customer's page asks of its call (``_for_customer``)
+        self._customer_ops: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {
+            "status": self._status, "ready": self._ready, "leave": self._leave}
         #: set by shutdown(): rooms now close because the process stops, not because people left
         self.stopping = False
         if presence.nodes is not None:
             presence.nodes.on("call", self._home_message)
+            presence.nodes.answer("customer", self._answer_customer)
 
     def track(self, coro) -> asyncio.Task:
         """Run a room-event reaction as a task the service awaits on close
@@ -269,7 +273,42 @@ class CallService:
 
     async def status(self, call_id: str, key: str) -> dict[str, Any]:
         """customer_state, and while it rings the waiting view (services/calls/waiting.py)."""
-        call = await self.customer_call(call_id, key)
+        return await self._for_customer(await self.customer_call(call_id, key), "status")
+
+    async def _for_customer(self, call: CallRow, op: str, **args: Any) -> dict[str, Any]:
+        """What the customer (key checked) asks of their call, answered here,
+        or by the call's node when that is another running one: a page that
+        reached another node (a phone that changed networks) gets what only
+        the call's node knows (whether the pre-ring check passed, whether
+        their media arrives). Should that node not answer, this one does."""
+        nodes = self.presence.nodes
+        if nodes is not None and self._holder(call) == "alive":
+            try:
+                answer = await nodes.ask(home_node(call.room_id), "customer", op=op, call_id=call.id,
+                                         language=current_language(), **args)
+            except TimeoutError:
+                log.warning("call %s: its node did not answer %s in time: answered here", call.id, op)
+            else:
+                if "error" in answer:
+                    raise error_for(int(answer.get("status", 500)), str(answer["error"]))
+                return dict(answer.get("result") or {})
+        return await self._customer_ops[op](call, **args)
+
+    async def _answer_customer(self, question: dict[str, Any]) -> dict[str, Any]:
+        """Another node's ``_for_customer``, answered as for a page that reached this node."""
+        set_language(str(question.get("language") or ""))
+        call = await store.get_call(self.db, str(question.get("call_id", "")))
+        op = str(question.get("op"))
+        if call is None or op not in self._customer_ops:
+            return {"error": gettext("No such call."), "status": 404}
+        args = {name: question[name] for name in ("audio_only", "media_problem") if name in question}
+        try:
+            return {"result": await self._customer_ops[op](call, **args)}
+        except AppError as exc:
+            return {"error": exc.message, "status": exc.status}
+
+    async def _status(self, call: CallRow) -> dict[str, Any]:
+        call_id = call.id
         result = customer_state(call)
         if call.state == CallState.RINGING:
             result.update((await waiting(self.db, call, self.clock.now())).as_dict())
@@ -295,7 +334,7 @@ class CallService:
             queued = await callbacks.record(conn, call, flow, request, members, at=at, now=now)
         if queued:
             self.wake()
-        return await self.status(call_id, key)
+        return await self._status(await store.reread_call(self.db, call_id))
 
     async def picture(self, call_id: str, key: str) -> bytes:
         """The picture of the group the customer waits for; NotFound without one."""
@@ -311,17 +350,20 @@ class CallService:
         reaches the server too (waiting up to READY_WAIT_S for it), agents
         ring from now on. Conflict while it does not (the page retries and,
         after a while, tells the customer their network blocks the call)."""
-        call = await self.customer_call(call_id, key)
+        return await self._for_customer(await self.customer_call(call_id, key), "ready", audio_only=audio_only)
+
+    async def _ready(self, call: CallRow, audio_only: bool = False) -> dict[str, Any]:
+        call_id = call.id
         live = self._live.get(call_id)
         if call.state != CallState.RINGING or live is None or not live.checking:
-            return await self.status(call_id, key)
+            return await self._status(call)
         deadline = time.monotonic() + READY_WAIT_S
         while not (self.rooms is not None and self.rooms.media_arriving(call.room_id, RoomRole.CUSTOMER)):
             if time.monotonic() > deadline:
                 raise Conflict(gettext("Your camera and microphone do not reach us yet."))
             await asyncio.sleep(0.1)
         if not live.checking or self._live.get(call_id) is not live:
-            return await self.status(call_id, key)      # a second ready, or the call ended meanwhile
+            return await self._status(await store.reread_call(self.db, call_id))   # a second ready, or it ended
         live.checking = False
         if live.check_timer is not None:
             live.check_timer.cancel()
@@ -331,7 +373,7 @@ class CallService:
                                                              audio_only=audio_only))
         self.dispatcher.start(call_id, live.plan)
         log.info("call %s: the customer's media arrives: ringing", call_id)
-        return await self.status(call_id, key)
+        return await self._status(await store.reread_call(self.db, call_id))
 
     async def _check_expired(self, call_id: str) -> None:
         """A pre-ring check that did not pass in PRECHECK_TIMEOUT_S (the customer
@@ -346,7 +388,10 @@ class CallService:
         """The customer leaves: abandoned while ringing, ended once accepted.
         ``media_problem``: why their pre-ring check failed, if it did
         (MEDIA_PROBLEMS): the call is recorded as customer_media_failed."""
-        call = await self.customer_call(call_id, key)
+        return await self._for_customer(await self.customer_call(call_id, key), "leave", media_problem=media_problem)
+
+    async def _leave(self, call: CallRow, media_problem: str = "") -> dict[str, Any]:
+        call_id = call.id
         if call.state == CallState.RINGING:
             problem = media_problem if media_problem in MEDIA_PROBLEMS else ("other" if media_problem else "")
             await self.abandon(call_id, MissReason.CUSTOMER_MEDIA_FAILED if problem else MissReason.CUSTOMER_CANCELLED,
