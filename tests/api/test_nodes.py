@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from pathlib import Path
 
 import pgstore
 import pytest
@@ -218,3 +219,23 @@ async def test_a_customer_page_that_reaches_another_node_is_answered_by_the_call
     finally:
         await customer.close()
         await on_b.close()
+
+
+async def test_a_presentation_uploaded_on_node_b_is_shown_in_a_call_on_node_a(two_nodes, tmp_path):
+    """Each node's data_dir holds its own files: the PDF comes from the store."""
+    from sfu.test_presentation import make_pdf
+
+    from vidzzle_media.services.branding import presentations
+
+    a, b = two_nodes
+    db, tenant, ids = await _world(a)
+    pdf = Path(make_pdf(tmp_path / "deck.pdf", [(1, 0, 0), (0, 0, 1)])).read_bytes()
+    pid = await presentations.upload(b.server.app[keys.DATABASE], tenant, pdf, filename="Neuwagen.pdf")
+    (row,) = await presentations.library(db, tenant)
+    on_a = presentations.files_root(a.server.app[keys.DATABASE]) / row.file_name
+    assert row.id == pid and not on_a.exists()
+    embed = await make_flow(db, tenant, [(await make_group(db, tenant, "Sales", ids), 60)])
+    body = await (await a.post("/api/calls", json={"embed_id": embed, "name": "Erika"})).json()
+    entry = a.server.app[keys.ROOMS].entry((await call_store.get_call(db, body["call_id"])).room_id)
+    assert [d.title for d in entry.documents] == ["Neuwagen"] and entry.presentation.state.page_count == 2
+    assert on_a.read_bytes() == pdf                       # kept as this node's copy

@@ -124,8 +124,9 @@ class PostgresDatabase(Database):
 
     @property
     def files_dir(self) -> Path:
-        """Where the files the rows point to live: the server's data folder
-        (several nodes need it shared, e.g. on NFS)."""
+        """Where the files the rows point to live: this node's data folder
+        (presentations uploaded on another node are fetched into it from the
+        store: services/branding/presentations.py)."""
         return self._files_dir
 
     def __repr__(self) -> str:

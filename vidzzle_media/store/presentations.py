@@ -81,3 +81,13 @@ async def delete(conn: Connection, tenant_id: int, presentation_id: int) -> Pres
     if row is not None:
         await conn.execute("DELETE FROM presentations WHERE tenant_id = ? AND id = ?", (tenant_id, presentation_id))
     return row
+
+
+async def put_file(conn: Connection, presentation_id: int, data: bytes) -> None:
+    """The PDF itself, for the other nodes of a shared store."""
+    await conn.execute("INSERT INTO presentation_files(presentation_id, data) VALUES (?, ?)", (presentation_id, data))
+
+
+async def get_file(ex: Executor, presentation_id: int) -> bytes | None:
+    row = await fetchone(ex, "SELECT data FROM presentation_files WHERE presentation_id = ?", (presentation_id,))
+    return None if row is None else bytes(row["data"])

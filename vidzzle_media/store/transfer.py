@@ -89,6 +89,11 @@ async def _copy(source: Database, target: PostgresDatabase, progress: Callable[[
     done: list[Copied] = []
     async with target.raw_transaction() as conn:
         for table in tables:
+            if table == "presentation_files":       # files on SQLite, rows on PostgreSQL
+                copied = Copied(table, await _presentation_files(source, conn))
+                done.append(copied)
+                progress(copied)
+                continue
             columns = [r["name"] for r in await source.fetchall(f"PRAGMA table_info({table})")]
             types = {r["column_name"]: r["data_type"] for r in await conn.fetch(
                 "SELECT column_name, data_type FROM information_schema.columns"
@@ -116,3 +121,19 @@ async def _copy(source: Database, target: PostgresDatabase, progress: Callable[[
             progress(copied)
             log.info("migrate-to-postgres: %s: %d rows", table, count)
     return done
+
+
+async def _presentation_files(source: Database, conn: Any) -> int:
+    """The presentations' PDFs: files beside the SQLite database, rows in the
+    store on PostgreSQL (every node fetches them from there). A file that is
+    gone is left out, as the one node would have left it out of its calls."""
+    count = 0
+    for row in await source.fetchall("SELECT id, file_name FROM presentations ORDER BY id"):
+        path = source.files_dir / row["file_name"]
+        if not path.is_file():
+            log.warning("migrate-to-postgres: presentation %d: file %s missing, not copied", row["id"], path)
+            continue
+        await conn.execute("INSERT INTO presentation_files(presentation_id, data) VALUES ($1, $2)", row["id"],
+                           path.read_bytes())
+        count += 1
+    return count

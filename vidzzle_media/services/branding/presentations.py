@@ -155,6 +155,8 @@ async def upload(db, tenant_id: int, data: bytes, *, filename: str = "", title: 
             new_id = await store.insert(conn, tenant_id=tenant_id, title=_title(title, filename), file_name=relative,
                                         size_bytes=len(data), pages=pages, thumbnail=thumbnail,
                                         make_default=make_default or first, at=utcnow())
+            if db.shared:       # the other nodes fetch it from the store (``documents``)
+                await store.put_file(conn, new_id, data)
     except BaseException:
         target.unlink(missing_ok=True)
         shutil.rmtree(pages_dir_of(target), ignore_errors=True)
@@ -202,7 +204,7 @@ async def documents(db, tenant_id: int) -> list[PresentationDocument]:
     result = []
     for row in await store.list_for_tenant(db, tenant_id):
         path = base / row.file_name
-        if not path.is_file():
+        if not path.is_file() and not (db.shared and await _fetch(db, row.id, path)):
             log.warning("presentation %d of tenant %d: file missing", row.id, tenant_id)
             continue
         pages_dir = pages_dir_of(path)
@@ -215,3 +217,17 @@ async def documents(db, tenant_id: int) -> list[PresentationDocument]:
                 continue
         result.append(PresentationDocument(str(row.id), row.title, str(path), str(pages_dir)))
     return result
+
+
+async def _fetch(db, presentation_id: int, path: Path) -> bool:
+    """A PDF uploaded on another node of a shared store: from the store into
+    this node's data_dir, where it stays as the cache it is (its pages are
+    rendered next, as for an old upload). False when the store has none."""
+    data = await store.get_file(db, presentation_id)
+    if data is None:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + f".{secrets.token_hex(4)}.part")
+    await asyncio.to_thread(partial.write_bytes, data)
+    partial.replace(path)
+    return True
