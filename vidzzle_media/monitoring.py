@@ -52,6 +52,8 @@ async def gather(app: web.Application) -> list:
         families.append(family)
 
     gauge("vidzzle_rooms", "Open call rooms.", rooms.rooms)
+    gauge("vidzzle_nodes", "Nodes of the shared store this one hears (itself included; 1 on SQLite). "
+          "Fewer than you run: a node is down or cannot reach PostgreSQL.", 1 + len(app[keys.NODES].alive()))
     gauge("vidzzle_participants", "Participants connected to a room.", rooms.participants)
     counter("vidzzle_forwarded_packets", "RTP packets forwarded to receivers (including retransmissions).",
             rooms.packets)

@@ -165,11 +165,13 @@ async def test_a_silent_node_takes_its_agents_offline_and_its_calls_are_closed(t
         await node.server.app[keys.CALLS].dispatcher.settle()
     assert {(await on_a.next("ringing"))["call_id"], (await on_a.next("ringing"))["call_id"]} == {on_a_call, on_b_call}
 
+    assert "vidzzle_nodes 2.0" in await (await a.get("/metrics")).text()
     # B stops beating without a word, as a killed process does
     monkeypatch.setattr(nodes, "EXPIRES_S", 0.5)
     b.server.app[keys.NODES]._heartbeat.cancel()
     await _until(lambda: not presence_a.is_online(ids[0]), timeout=3)
     assert presence_a.online_user_ids(tenant) == {ids[1]}
+    assert "vidzzle_nodes 1.0" in await (await a.get("/metrics")).text()
     # its call is closed by A (its room went with B), A's own call rings on
     withdrawn = await on_a.next("withdrawn", timeout=10)    # A looks from EXPIRES_S (7 s) after its start
     assert (withdrawn["call_id"], withdrawn["reason"]) == (on_b_call, "interrupted")
