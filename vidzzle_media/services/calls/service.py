@@ -510,7 +510,7 @@ class CallService:
         log.info("call %s: declined by user %d", call_id, agent.id)
         await self.presence.push([agent.id], agent_messages.Withdrawn(call_id, "declined"))
         if not answerable:
-            await self._at_home("skip", call_id)
+            await self._at_home("skip", call)
 
     async def accept_from_link(self, token: str, agent: Agent) -> AcceptResult:
         """An agent opened the link of a call notification: the link is for
@@ -546,7 +546,7 @@ class CallService:
             if call.state in (CallState.ACCEPTED, CallState.ENDED):
                 raise Conflict(gettext("This call was taken by %(name)s.", name=call.agent_name))
             raise Gone(gettext("The customer is no longer waiting."))
-        await self._at_home("settled", call_id)
+        await self._at_home("settled", call)
         log.info("call %s: accepted by user %d", call_id, agent.id)
         if hook:
             self.wake()
@@ -691,19 +691,21 @@ class CallService:
 
     async def _close_room(self, call: CallRow, reason: str) -> None:
         if call.room_id:
-            await self._at_home("close_room", call.id, room_id=call.room_id, reason=reason)
+            await self._at_home("close_room", call, room_id=call.room_id, reason=reason)
 
     # -- the call's home node -----------------------------------------------
 
-    async def _at_home(self, action: str, call_id: str, **data: str) -> None:
+    async def _at_home(self, action: str, call: CallRow, **data: str) -> None:
         """Do what only the call's home node can (the node its customer
         started it on: it rings the call and holds its room): here, if this
-        is it, and through the other nodes, one of which is when the
-        agent's browser is on another node (``vidzzle_media.nodes``)."""
-        message = {"action": action, "call_id": call_id, **data}
-        await self._home_message(message)
-        if self.presence.nodes is not None and self.presence.nodes.alive():
-            await self.presence.nodes.publish("call", **message)
+        is it, else by a word to it, when the agent's browser is on another
+        node (``vidzzle_media.nodes``; a home that is gone took it along)."""
+        message = {"action": action, "call_id": call.id, **data}
+        holder = self._holder(call)
+        if holder == "here":
+            await self._home_message(message)
+        elif holder == "alive" and self.presence.nodes is not None:
+            await self.presence.nodes.publish("call", to=home_node(call.room_id), **message)
 
     async def _home_message(self, message: dict[str, Any]) -> None:
         """``settled``: the call stops ringing; ``skip``: its next row rings
