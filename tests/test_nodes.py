@@ -69,11 +69,13 @@ async def test_a_silent_node_is_gone_after_expires_s(db):
 async def test_unreadable_messages_are_dropped(db, caplog):
     a = Nodes(db, lambda: "http://a")
     await a.start()
-    for payload in ("not json", "[]", '{"kind": "node"}'):
+    bad = ("not json", "[]", '{"kind": "node"}', '{"kind": "node", "node": "b1", "users": [[1]]}',
+           '{"kind": "node", "node": "b2", "users": 5}')
+    for payload in bad:
         await db.notify(nodes.CHANNEL, payload)
     await asyncio.sleep(0.05)
-    assert a.others == {}
-    assert caplog.text.count("unreadable message from another node") == 3
+    assert a.remote_users() == {}
+    assert caplog.text.count("unreadable message from another node") == len(bad)
     await a.stop()
 
 

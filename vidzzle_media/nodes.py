@@ -15,7 +15,9 @@ which then only hears itself):
   node knows, for a customer's page that reached another.
 
 A node not heard from for ``EXPIRES_S`` is gone: it crashed, and its agents
-are offline. This module knows the store only as a ``Bus``.
+are offline. Unless this node does not hear its own heartbeat either: then
+it is the one cut off (``hearing``), and must not take the others for gone.
+This module knows the store only as a ``Bus``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ CHANNEL = "vidzzle_nodes"
 HEARTBEAT_S = 2.0
 EXPIRES_S = 7.0
 """Three heartbeats missed: the node is gone (its agents offline, its rooms unreachable)."""
+DEAF_S = 7.0
+"""This node has not heard even its own heartbeat for this long: it is cut off from the others (``hearing``)."""
 MAX_PAYLOAD = 7900
 """PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more."""
 USERS_PER_MESSAGE = 300
@@ -84,6 +88,7 @@ class Nodes:
         self._asked: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
         self._heartbeat: asyncio.Task[None] | None = None
+        self._heard_self = clock()
 
     def on(self, kind: str, handler: Callable[[dict[str, Any]], Any]) -> None:
         """``handler(message)`` for each message of ``kind`` from another node (may be a coroutine function)."""
@@ -155,12 +160,16 @@ class Nodes:
 
     def _received(self, payload: str) -> None:
         try:
-            message = json.loads(payload)
-            kind, node = message["kind"], message["node"]
-        except (ValueError, KeyError, TypeError):
+            self._handle(json.loads(payload))
+        except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("unreadable message from another node: %.80r", payload)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        kind, node = message["kind"], message["node"]
+        if node == self.id:
+            self._heard_self = self.clock()
             return
-        if node == self.id or message.get("to", self.id) != self.id:
+        if message.get("to", self.id) != self.id:
             return
         if kind == "gone":
             if self.others.pop(node, None) is not None:
@@ -211,6 +220,11 @@ class Nodes:
             log.warning("node %s silent for %.0f s: taken as gone (its agents are offline)", node, EXPIRES_S)
             del self.others[node]
         return self.others
+
+    def hearing(self) -> bool:
+        """This node hears the store's notifications (its own heartbeat came
+        back within ``DEAF_S``): the silence of another means it is gone."""
+        return self.clock() - self._heard_self <= DEAF_S
 
     def remote_users(self) -> dict[int, int | None]:
         """Agents online on the other nodes: user id -> tenant id."""

@@ -144,8 +144,9 @@ async def test_a_token_of_a_room_on_a_node_that_is_gone_is_answered(two_nodes):
     assert rooms_a.grant(token).room_id == room_id
     b.server.app[keys.NODES].others.clear()      # B has not heard of A (gone, or not yet)
     ws = await b.ws_connect("/ws/room")
-    await ws.send_json({"type": "join", "token": token})
-    assert (await ws.receive_json(timeout=5))["code"] == "room_unreachable"
+    await ws.send_json({"type": "join", "token": token, "id": "j1"})
+    error = await ws.receive_json(timeout=5)
+    assert (error["code"], error["ref"]) == ("room_unreachable", "j1")       # the page's join is refused, not left waiting
     await ws.close()
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     assert rooms_a.grant(forged) is None
@@ -241,3 +242,25 @@ async def test_a_presentation_uploaded_on_node_b_is_shown_in_a_call_on_node_a(tw
     entry = a.server.app[keys.ROOMS].entry((await call_store.get_call(db, body["call_id"])).room_id)
     assert [d.title for d in entry.documents] == ["Neuwagen"] and entry.presentation.state.page_count == 2
     assert on_a.read_bytes() == pdf                       # kept as this node's copy
+
+
+async def test_a_lost_listening_connection_is_made_again_and_nothing_is_taken_for_gone_meanwhile(two_nodes):
+    a, b = two_nodes
+    db, tenant, ids = await _world(a)
+    a_db, nodes_a = a.server.app[keys.DATABASE], a.server.app[keys.NODES]
+    pid = a_db._listening.get_server_pid()
+    await db.fetchval("SELECT pg_terminate_backend(?)", (pid,))      # PostgreSQL restarted, say
+    await _until(lambda: a_db._listening is not None and a_db._listening.get_server_pid() != pid)
+    on_b = await online_agent(b, ids[0], f"agent0.t{tenant}@example.com")
+    await _until(lambda: a.server.app[keys.PRESENCE].is_online(ids[0]))     # A hears B again
+    assert nodes_a.hearing()
+    # a node that hears nothing, not even itself, takes nobody for gone
+    embed = await make_flow(db, tenant, [(await make_group(db, tenant, "Any", ids), 60)])
+    body = await (await b.post("/api/calls", json={"embed_id": embed, "name": "On B"})).json()
+    on_b_call = await call_store.get_call(db, body["call_id"])
+    calls_a = a.server.app[keys.CALLS]
+    assert calls_a._holder(on_b_call) == "alive"
+    nodes_a._heard_self -= nodes.DEAF_S + 1
+    nodes_a.others.clear()
+    assert calls_a._holder(on_b_call) == "unknown"
+    await on_b.close()

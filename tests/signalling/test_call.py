@@ -38,8 +38,14 @@ async def test_call_through_websocket(room_app, tmp_path):
         assert {t["source"] for t in added} == {"presentation", "camera", "microphone"}
 
         # the path check of a client whose inbound media stalls: the server does get this one's media
-        await customer.send({"type": "ping", "id": "p1"})
-        assert (await customer.expect("pong"))["receiving"] is True
+        # (a loaded machine may hold a packet back for a second: asked a few times, as the page does)
+        for n in range(1, 11):
+            await customer.send({"type": "ping", "id": f"p{n}"})
+            if (await customer.expect("pong", count=n))["receiving"] is True:
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the server never saw the customer's media arrive")
 
         # trickled candidates right behind the answers were all accepted
         assert not agent.of_type("error") and not customer.of_type("error")

@@ -43,11 +43,13 @@ def setup(app: web.Application, directory: RoomDirectory, *, ice_servers: IceSer
         first = await ws.receive()
         if first.type != WSMsgType.TEXT:
             return ws       # closed before a word
-        node = _join_elsewhere(directory, first.data) if locate is not None else None
-        if node is not None and locate is not None:
+        join = _join_elsewhere(directory, first.data) if locate is not None else None
+        if join is not None and locate is not None:
+            node, ref = join
             if not client:
                 client.append(aiohttp.ClientSession())
-            await forward(ws, first.data, locate(node), client[0], heartbeat=HEARTBEAT_S, max_message=MAX_MESSAGE)
+            await forward(ws, first.data, locate(node), client[0], heartbeat=HEARTBEAT_S, max_message=MAX_MESSAGE,
+                          ref=ref)
             return ws
         await Session(directory, ws, ice_servers(request.url.host or "") if ice_servers else []).run(first.data)
         return ws
@@ -72,10 +74,11 @@ def setup(app: web.Application, directory: RoomDirectory, *, ice_servers: IceSer
         devpage.setup(app, directory)
 
 
-def _join_elsewhere(directory: RoomDirectory, text: str) -> str | None:
-    """The node to forward to, when ``text`` joins a room on another node."""
+def _join_elsewhere(directory: RoomDirectory, text: str) -> tuple[str, str | None] | None:
+    """(the node to forward to, the join's id), when ``text`` joins a room on another node."""
     try:
         message = m.parse_client_message(text)
     except m.ProtocolError:
         return None         # the session answers it
-    return directory.elsewhere(message.token) if isinstance(message, m.Join) else None
+    node = directory.elsewhere(message.token) if isinstance(message, m.Join) else None
+    return (node, message.id) if node is not None else None

@@ -36,10 +36,10 @@ def socket_url(node_url: str) -> str:
 
 
 async def forward(ws: web.WebSocketResponse, first: str, node_url: str | None, client: aiohttp.ClientSession,
-                  *, heartbeat: float, max_message: int) -> None:
-    """Relay ``ws`` (whose first frame was ``first``, a ``join``) to the room's node."""
+                  *, heartbeat: float, max_message: int, ref: str | None = None) -> None:
+    """Relay ``ws`` (whose first frame was ``first``, a ``join`` with id ``ref``) to the room's node."""
     if node_url is None:
-        await ws.send_json(m.Error("room_unreachable", "the server holding this call is not running").to_dict())
+        await ws.send_json(m.Error("room_unreachable", "the server holding this call is not running", ref).to_dict())
         await ws.close()
         return
     try:
@@ -47,7 +47,7 @@ async def forward(ws: web.WebSocketResponse, first: str, node_url: str | None, c
                                            max_msg_size=max_message)
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
         log.warning("cannot reach node %s for a room: %r", node_url, exc)
-        await ws.send_json(m.Error("room_unreachable", "the server holding this call cannot be reached").to_dict())
+        await ws.send_json(m.Error("room_unreachable", "the server holding this call cannot be reached", ref).to_dict())
         await ws.close()
         return
     async with upstream:

@@ -121,6 +121,9 @@ class PostgresDatabase(Database):
         self._id_tables: frozenset[str] = frozenset()
         self._listening: Any = None
         """The connection LISTENing for other nodes' notifications (asyncpg's need one of their own)."""
+        self._channels: dict[str, Callable[[str], None]] = {}
+        self._relisten: asyncio.Future[None] | None = None
+        self._closing = False
 
     @property
     def files_dir(self) -> Path:
@@ -135,6 +138,7 @@ class PostgresDatabase(Database):
     async def open(self) -> None:
         import asyncpg
 
+        self._closing = False
         self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
         await self.migrate()
         rows = await self._pool.fetch(
@@ -143,6 +147,10 @@ class PostgresDatabase(Database):
         self._id_tables = frozenset(r["table_name"] for r in rows)
 
     async def close(self) -> None:
+        self._closing = True        # a listening connection closed now is not made again
+        if self._relisten is not None:
+            self._relisten.cancel()
+            await asyncio.gather(self._relisten, return_exceptions=True)
         if self._listening is not None:
             await self._listening.close()
             self._listening = None
@@ -193,12 +201,39 @@ class PostgresDatabase(Database):
         return list(await self._pool.fetch(translate(sql), *tuple(params)))
 
     async def listen(self, channel: str, callback: Callable[[str], None]) -> None:
-        """LISTEN on ``channel``: every node's NOTIFY reaches ``callback``, this node's too."""
+        """LISTEN on ``channel``: every node's NOTIFY reaches ``callback``, this
+        node's too. A lost listening connection (PostgreSQL restarted, the
+        network between) is made again, every second until it is back."""
+        self._channels[channel] = callback
+        if self._listening is None:
+            await self._listen_again()
+        else:
+            await self._listening.add_listener(channel, _deliver(callback))
+
+    async def _listen_again(self) -> None:
         import asyncpg
 
-        if self._listening is None:
-            self._listening = await asyncpg.connect(self.url)
-        await self._listening.add_listener(channel, lambda _conn, _pid, _channel, payload: callback(payload))
+        self._listening = await asyncpg.connect(self.url)
+        self._listening.add_termination_listener(self._listening_lost)
+        for channel, callback in self._channels.items():
+            await self._listening.add_listener(channel, _deliver(callback))
+
+    def _listening_lost(self, _conn: Any) -> None:
+        if self._closing:
+            return
+        log.warning("the connection listening to the other nodes was lost: connecting again")
+        self._listening = None
+        self._relisten = asyncio.ensure_future(self._relisten_loop())
+
+    async def _relisten_loop(self) -> None:
+        while not self._closing and self._listening is None:
+            try:
+                await self._listen_again()
+                log.info("listening to the other nodes again")
+            except Exception as exc:     # OSError, or asyncpg's own errors while the server is not back yet
+                log.warning("listening to the other nodes failed (%r): trying again in 1 s", exc)
+                self._listening = None
+                await asyncio.sleep(1.0)
 
     async def notify(self, channel: str, payload: str) -> None:
         """NOTIFY (delivered when committed, in order per sender; at most 8,000 bytes)."""
@@ -206,6 +241,10 @@ class PostgresDatabase(Database):
         await self._pool.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     # fetchone, fetchval and execute are Database's: they go through fetchall and transaction
+
+
+def _deliver(callback: Callable[[str], None]) -> Callable[[Any, int, str, str], None]:
+    return lambda _conn, _pid, _channel, payload: callback(payload)
 
 
 def _without_password(url: str) -> str:

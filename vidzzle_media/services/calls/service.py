@@ -740,14 +740,18 @@ class CallService:
     def _holder(self, call: CallRow) -> str:
         """"here" when this node holds the call (it rings it, its room is
         here: on a store of its own, every call), "alive" when another
-        running node does, "gone" when its node stopped or died."""
+        running node does, "gone" when its node stopped or died, "unknown"
+        while this node hears no node at all, not even itself (cut off from
+        PostgreSQL's notifications: the others may well be running)."""
         nodes = self.presence.nodes
         if nodes is None or not self.db.shared:
             return "here"
         home = home_node(call.room_id)
         if home in ("", nodes.id):
             return "here"
-        return "alive" if home in nodes.alive() else "gone"
+        if home in nodes.alive():
+            return "alive"
+        return "gone" if nodes.hearing() else "unknown"
 
     async def close_unfinished(self) -> None:
         """At start: calls left open by a previous process are closed as
